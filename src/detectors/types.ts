@@ -1,0 +1,144 @@
+/**
+ * The detector contract shared by every anomaly-detection kind.
+ *
+ * The detectors library is pure TypeScript: no I/O, no database, no framework, no global
+ * mutable state. Every kind is deterministic given its `seed`.
+ */
+
+/** One sensor reading. `ts` is epoch milliseconds (UTC). `value` is the measured quantity (volts for an Arduino). */
+export interface Reading {
+  readonly ts: number;
+  readonly value: number;
+}
+
+export const DETECTOR_KINDS = ['robust', 'iforest', 'rcf', 'autoencoder', 'ensemble'] as const;
+export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+
+/** The default kind when none is named. */
+export const DEFAULT_DETECTOR_KIND: DetectorKind = 'ensemble';
+
+/** What drove an alarm, so a person can read it. */
+export const SIGNALS = [
+  'spike',
+  'level_shift',
+  'drift',
+  'variance',
+  'stuck',
+  'dropout',
+  'burst',
+  'pattern',
+  'none',
+] as const;
+export type Signal = (typeof SIGNALS)[number];
+
+/** The per-reading verdict. Field names match the mobile app's `prediction` object. */
+export interface Score {
+  /** In [0, 1]; calibrated so that `threshold` (default 0.5) gives the target false-alarm rate. */
+  anomaly_score: number;
+  is_anomaly: boolean;
+  /** In [0, 1]: how far the score is from the threshold (0 = on the threshold, 1 = as far as it can be). */
+  confidence: number;
+  /** The kind (and sub-method) that produced the score, e.g. `robust`, `ensemble`. */
+  method: string;
+  /** The dominant signal behind the score. */
+  signal: Signal;
+  /** Window features, when the kind computes them. */
+  features?: Record<string, number>;
+  /** Top contributing features or sub-detectors, largest first. */
+  contributions?: Array<{ name: string; weight: number }>;
+}
+
+/** Warm-up state as the mobile app displays it (`ml_status`). */
+export interface WarmupState {
+  window_progress: number;
+  window_size: number;
+  current_window: number;
+  status: 'warming_up' | 'ml_ready';
+}
+
+export interface FitOptions {
+  /** Progress in [0, 1] with a short stage message; called from the training loop. */
+  onProgress?: (progress: number, stage: string) => void;
+  /** Aborts a long fit; `fit` rejects with an AbortError-named error. */
+  signal?: AbortSignal;
+  /** Fraction of the normal data held out for calibration (default 0.25). */
+  holdoutFraction?: number;
+  /** Target false-alarm rate per reading on held-out normal data at threshold 0.5 (default 0.001). */
+  targetFalseAlarmRate?: number;
+}
+
+export interface FitReport {
+  kind: DetectorKind;
+  samples: number;
+  threshold: number;
+  /** Training metrics, e.g. held-out false-alarm rate, raw score quantiles, loss. */
+  metrics: Record<string, number>;
+}
+
+/** A serialized detector: plain JSON, versioned. */
+export interface DetectorArtifact {
+  format: 'vigil-detector';
+  version: number;
+  kind: DetectorKind;
+  seed: number;
+  threshold: number;
+  params: Record<string, unknown>;
+  /** Kind-specific learned state (plain JSON: numbers, arrays, objects). */
+  state: unknown;
+  metrics?: Record<string, number>;
+  created_at?: string;
+}
+
+export interface Detector {
+  readonly kind: DetectorKind;
+  /** True when `fit` learns something (kinds that only learn online still accept `fit` as a warm start). */
+  readonly trainable: boolean;
+  /** Alarm threshold in [0, 1]; may be changed at any time. */
+  threshold: number;
+  /** Minimum number of normal readings `fit` accepts. */
+  readonly minFitSamples: number;
+  /** Learns from normal readings and calibrates; throws `DetectorError('insufficient-data')` below the minimum. */
+  fit(normal: readonly Reading[], options?: FitOptions): Promise<FitReport>;
+  /** Scores one reading causally (uses only readings up to and including this one) and learns from it where the kind learns online. */
+  score(reading: Reading): Score;
+  warmup(): WarmupState;
+  serialize(): DetectorArtifact;
+}
+
+export interface DetectorParamSpec {
+  name: string;
+  type: 'number' | 'integer' | 'boolean';
+  default: number | boolean;
+  min?: number;
+  max?: number;
+  description: string;
+}
+
+export interface DetectorDescriptor {
+  kind: DetectorKind;
+  description: string;
+  trainable: boolean;
+  online: boolean;
+  params: DetectorParamSpec[];
+}
+
+export interface CreateDetectorOptions {
+  params?: Record<string, unknown>;
+  seed?: number;
+  threshold?: number;
+}
+
+export const DETECTOR_ERROR_CODES = ['insufficient-data', 'invalid-params', 'invalid-artifact', 'aborted'] as const;
+export type DetectorErrorCode = (typeof DETECTOR_ERROR_CODES)[number];
+
+/** The library's only error type; the app maps `code` to its own error family. */
+export class DetectorError extends Error {
+  constructor(
+    readonly code: DetectorErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'DetectorError';
+  }
+}
