@@ -1,0 +1,41 @@
+import {
+  DEFAULT_DETECTOR_KIND,
+  DETECTOR_KINDS,
+  DetectorError,
+  type CreateDetectorOptions,
+  type Detector,
+  type DetectorArtifact,
+  type DetectorDescriptor,
+  type DetectorKind,
+} from './types.ts';
+
+/** What each kind module exports. */
+export interface DetectorFactory {
+  descriptor: DetectorDescriptor;
+  create(options: CreateDetectorOptions): Detector;
+  /** Rebuilds a detector from an artifact already checked by `validateArtifact`. */
+  restore(artifact: DetectorArtifact): Detector;
+}
+
+const factories: Partial<Record<DetectorKind, DetectorFactory>> = {};
+
+function factoryFor(kind: string): DetectorFactory {
+  if (!(DETECTOR_KINDS as readonly string[]).includes(kind)) {
+    throw new DetectorError('invalid-params', `Unknown detector kind "${kind}". Known kinds: ${DETECTOR_KINDS.join(', ')}.`);
+  }
+  const factory = factories[kind as DetectorKind];
+  if (!factory) throw new DetectorError('invalid-params', `Detector kind "${kind}" is not available in this build.`);
+  return factory;
+}
+
+export function createDetector(kind: string = DEFAULT_DETECTOR_KIND, options: CreateDetectorOptions = {}): Detector {
+  return factoryFor(kind).create(options);
+}
+
+export function describeDetectors(): DetectorDescriptor[] {
+  return DETECTOR_KINDS.flatMap((k) => (factories[k] ? [factories[k].descriptor] : []));
+}
+
+export function restoreDetector(artifact: DetectorArtifact): Detector {
+  return factoryFor(artifact.kind).restore(artifact);
+}
