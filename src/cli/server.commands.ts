@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import type { Command } from 'commander';
+import { createApp, connectDatabase } from '../app.ts';
+import { loadConfig, type Config } from '../config/index.ts';
+import { migrateDown, migrateToLatest, migrationStatus } from '../db/migrate.ts';
+import { isAppError } from '../lib/errors.ts';
+import { createLogger } from '../logger.ts';
+import { RegisterBody } from '../modules/auth/auth.schemas.ts';
+
+function describeDb(config: Config): string {
+  const d = config.database;
+  return d.dialect === 'sqlite' ? `SQLite ${d.file}` : `MySQL ${d.host}:${d.port}/${d.database}`;
+}
+
+export function registerServerCommands(program: Command) {
+  program
+    .command('serve')
+    .description('Start the HTTP + Socket.IO server (migrates the database first)')
+    .option('-p, --port <port>', 'port to listen on (default: PORT or 8000)')
+    .option('-H, --host <host>', 'address to bind (default: HOST or 0.0.0.0)')
+    .action(async (opts: { port?: string; host?: string }) => {
+      const config = loadConfig({ overrides: { ...(opts.port && { PORT: opts.port }), ...(opts.host && { HOST: opts.host }) } });
+      const logger = createLogger(config.log);
+      const app = await createApp({ config, logger });
+      const address = await app.listen();
+      logger.info(
+        { database: describeDb(config), docs: `${address}/docs`, jwtSecret: config.jwt.secretSource },
+        `Vigil listening on ${address}`,
+      );
+      let signals = 0;
+      const shutdown = (signal: string) => {
+        if (++signals > 1) {
+          logger.warn('second signal: exiting now');
+          process.exit(1);
+        }
+        logger.info({ signal }, 'shutting down');
+        const timer = setTimeout(() => {
+          logger.error('shutdown timed out');
+          process.exit(1);
+        }, config.shutdownTimeoutSeconds * 1000);
+        timer.unref();
+        app.stop().then(
+          () => {
+            logger.info('stopped');
+            process.exitCode = 0;
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exitCode = 1;
+          },
+        );
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    });
+
+  program
+    .command('migrate')
+    .description('Apply database migrations (or roll back with --down)')
+    .option('--down [steps]', 'roll back this many migrations (default 1)')
+    .option('--status', 'list migrations and whether they ran')
+    .action(async (opts: { down?: string | boolean; status?: boolean }) => {
+      const config = loadConfig();
+      const database = await connectDatabase(config);
+      try {
+        if (opts.status) {
+          for (const m of await migrationStatus(database)) {
+            console.log(`${m.executedAt ? 'applied' : 'pending'}  ${m.name}${m.executedAt ? `  ${m.executedAt.toISOString()}` : ''}`);
+          }
+        } else if (opts.down !== undefined) {
+          const steps = opts.down === true ? 1 : Number(opts.down);
+          if (!Number.isInteger(steps) || steps < 1) throw new Error('--down takes a positive whole number');
+          const r = await migrateDown(database, steps);
+          console.log(r.applied.length ? `Rolled back: ${r.applied.join(', ')}` : 'Nothing to roll back.');
+        } else {
+          const r = await migrateToLatest(database);
+          console.log(
+            `${describeDb(config)}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'already up to date'}`,
+          );
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+  const user = program.command('user').description('Manage user accounts');
+  user
+    .command('create')
+    .description('Create a user account')
+    .requiredOption('-u, --username <name>', '3–32 letters, digits, _ . -')
+    .requiredOption('-e, --email <email>', 'email address')
+    .option('-p, --password <password>', 'password (at least 8 characters); prefer --password-stdin')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (opts: { username: string; email: string; password?: string; passwordStdin?: boolean }) => {
+      const password = opts.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : opts.password;
+      if (password === undefined) throw new Error('give --password or --password-stdin');
+      const body = { username: opts.username, email: opts.email, password };
+      const problems = [...Value.Errors(RegisterBody, body)].map((e) => `${e.path.slice(1)}: ${e.message}`);
+      if (problems.length) {
+        console.error(`Invalid input:\n  ${problems.join('\n  ')}`);
+        process.exitCode = 2;
+        return;
+      }
+      const config = loadConfig();
+      const app = await createApp({ config, logger: createLogger({ ...config.log, level: 'warn' }) });
+      try {
+        const r = await app.services.auth.register(body);
+        console.log(`Created user #${r.user.id} ${r.user.username} <${r.user.email}>`);
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        console.error(`${err.code}: ${err.message}`);
+        process.exitCode = 2;
+      } finally {
+        await app.stop();
+      }
+    });
+}

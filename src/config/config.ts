@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseDotenv } from 'dotenv';
+
+/**
+ * Every configuration key Vigil reads, with its default. `.env.example` documents each one.
+ * Nothing outside `src/config` reads `process.env`.
+ */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(sqlite:|mysql://)' })),
+  DB_HOST: Type.Optional(Type.String({ minLength: 1 })),
+  DB_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3306 }),
+  DB_USER: Type.String({ default: 'root' }),
+  DB_PASSWORD: Type.String({ default: '' }),
+  DB_NAME: Type.String({ minLength: 1, default: 'anomaly_detection' }),
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  JWT_SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ACCESS_TOKEN_TTL: Type.Integer({ minimum: 30, maximum: 30 * 24 * 3600, default: 900 }),
+  REFRESH_TOKEN_TTL: Type.Integer({ minimum: 60, maximum: 365 * 24 * 3600, default: 30 * 24 * 3600 }),
+  AUTH_RATE_LIMIT_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
+  AUTH_RATE_LIMIT_PER_USERNAME: Type.Integer({ minimum: 1, default: 10 }),
+  AUTH_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),
+  CORS_ORIGINS: Type.String({ default: '*' }),
+  BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  LOG_PRETTY: Type.Optional(Type.Boolean()),
+  SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, default: 10 }),
+  SERIAL_PORT: Type.Optional(Type.String({ minLength: 1 })),
+  BAUD_RATE: Type.Integer({ minimum: 300, maximum: 4_000_000, default: 9600 }),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+export type DatabaseConfig =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'mysql'; url: string; host: string; port: number; user: string; password: string; database: string; poolSize: number };
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  jwt: { secret: string; secretSource: 'env' | 'file'; accessTtlSeconds: number; refreshTtlSeconds: number };
+  authRateLimit: { perIp: number; perUsername: number; windowSeconds: number };
+  corsOrigins: string[] | '*';
+  bodyLimit: number;
+  trustProxy: boolean;
+  log: { level: Env['LOG_LEVEL']; pretty: boolean };
+  shutdownTimeoutSeconds: number;
+  serial: { port: string | undefined; baudRate: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Variables to read; defaults to `.env` (if present) under `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Read `.env` from the working directory (default true when `env` is not given). */
+  dotenv?: boolean;
+  /** Per-key overrides applied after the environment (used by the CLI and tests). */
+  overrides?: Partial<Record<keyof Env, string | number | boolean>>;
+  isTty?: boolean;
+}
+
+function readEnv(options: LoadConfigOptions): Record<string, unknown> {
+  const base: Record<string, unknown> = {};
+  if (options.env === undefined && options.dotenv !== false && existsSync('.env')) {
+    Object.assign(base, parseDotenv(readFileSync('.env')));
+  }
+  const env = options.env ?? process.env;
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') base[key] = v;
+    else if (v === '' && key === 'DB_PASSWORD') base[key] = v;
+  }
+  for (const [k, v] of Object.entries(options.overrides ?? {})) if (v !== undefined) base[k] = v;
+  return base;
+}
+
+function databaseFrom(env: Env, dataDir: string, problems: string[]): DatabaseConfig {
+  const url = env.DATABASE_URL ?? (env.DB_HOST ? mysqlUrl(env) : `sqlite:${path.join(dataDir, 'vigil.sqlite')}`);
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) problems.push('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/vigil.sqlite');
+    return { dialect: 'sqlite', file: file === ':memory:' ? file : path.resolve(file) };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    problems.push('DATABASE_URL: not a valid mysql:// URL');
+    return { dialect: 'sqlite', file: ':memory:' };
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database) problems.push('DATABASE_URL: the mysql URL must name a database, e.g. mysql://root@127.0.0.1:3306/vigil');
+  return {
+    dialect: 'mysql',
+    url,
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+    poolSize: env.DB_POOL_SIZE,
+  };
+}
+
+function mysqlUrl(env: Env): string {
+  const auth = `${encodeURIComponent(env.DB_USER)}${env.DB_PASSWORD ? `:${encodeURIComponent(env.DB_PASSWORD)}` : ''}`;
+  return `mysql://${auth}@${env.DB_HOST}:${env.DB_PORT}/${encodeURIComponent(env.DB_NAME)}`;
+}
+
+/** Reads the JWT secret from DATA_DIR, creating a strong random one on first start. */
+function jwtSecretFromFile(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  if (existsSync(file)) {
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length >= 32) return secret;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+/** Loads and validates the whole configuration, listing every problem at once. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const raw = readEnv(options);
+  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
+  const problems: string[] = [];
+  for (const err of Value.Errors(EnvSchema, withDefaults)) {
+    const key = err.path.replace(/^\//, '');
+    problems.push(`${key}: ${err.message} (got ${JSON.stringify(raw[key])})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const env = withDefaults;
+  const dataDir = path.resolve(env.DATA_DIR);
+  const database = databaseFrom(env, dataDir, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const envSecret = env.JWT_SECRET_KEY ?? env.JWT_SECRET;
+  const corsOrigins =
+    env.CORS_ORIGINS.trim() === '*'
+      ? '*'
+      : env.CORS_ORIGINS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    dataDir,
+    database,
+    jwt: {
+      secret: envSecret ?? jwtSecretFromFile(dataDir),
+      secretSource: envSecret ? 'env' : 'file',
+      accessTtlSeconds: env.ACCESS_TOKEN_TTL,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL,
+    },
+    authRateLimit: {
+      perIp: env.AUTH_RATE_LIMIT_PER_IP,
+      perUsername: env.AUTH_RATE_LIMIT_PER_USERNAME,
+      windowSeconds: env.AUTH_RATE_LIMIT_WINDOW,
+    },
+    corsOrigins,
+    bodyLimit: env.BODY_LIMIT,
+    trustProxy: env.TRUST_PROXY,
+    log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? options.isTty ?? Boolean(process.stdout.isTTY) },
+    shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
+    serial: { port: env.SERIAL_PORT, baudRate: env.BAUD_RATE },
+  };
+}
+
+/** Names of every key, for docs and `vigil config`. */
+export const CONFIG_KEYS = Object.keys(EnvSchema.properties);

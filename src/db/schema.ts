@@ -1,0 +1,106 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row types of every table. Ids are auto-increment integers (as in the seed's MySQL schema);
+ * timestamps are UTC strings (see time.ts); booleans are 0/1; JSON is stored as text.
+ */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  /** Lower-cased username: uniqueness is case-insensitive on both dialects. */
+  username_key: string;
+  email: string;
+  password_hash: string;
+  display_name: string | null;
+  bio: string | null;
+  selected_model_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RefreshTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  family_id: string;
+  token_hash: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export interface PostsTable {
+  id: Generated<number>;
+  user_id: number;
+  content: string;
+  session_id: number | null;
+  model_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FollowsTable {
+  follower_id: number;
+  followed_id: number;
+  created_at: string;
+}
+
+export interface MlModelsTable {
+  id: Generated<number>;
+  /** Null for preset models. */
+  user_id: number | null;
+  name: string;
+  material_type: string;
+  description: string | null;
+  kind: string;
+  is_preset: number;
+  visibility: string;
+  accuracy: number | null;
+  threshold: number;
+  params: string;
+  metrics: string;
+  file_path: string;
+  file_size: number;
+  checksum: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DetectionSessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  model_id: number | null;
+  device_id: number | null;
+  status: string;
+  threshold: number;
+  started_at: string;
+  ended_at: string | null;
+  total_predictions: number;
+  anomaly_count: number;
+  final_analysis: string | null;
+  created_at: string;
+}
+
+export interface DetectionLogsTable {
+  id: Generated<number>;
+  session_id: number;
+  user_id: number;
+  model_id: number | null;
+  timestamp: string;
+  value: number;
+  anomaly_score: number;
+  is_anomaly: number;
+  confidence: number;
+  explanation: string | null;
+  created_at: string;
+}
+
+export interface DB {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  posts: PostsTable;
+  follows: FollowsTable;
+  ml_models: MlModelsTable;
+  detection_sessions: DetectionSessionsTable;
+  detection_logs: DetectionLogsTable;
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify, { type FastifyError, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import { AppError, isAppError, toErrorBody } from '../lib/errors.ts';
+import { ErrorSchema } from './schemas.ts';
+import type { Api, AuthUser } from './types.ts';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export interface HttpServerDeps {
+  config: Config;
+  logger: Logger;
+  version: string;
+  verifyToken(token: string): Promise<AuthUser>;
+  database: { dialect: string; ping(): Promise<number> };
+  /** Registers every feature's routes inside the authenticated API context. */
+  registerRoutes(api: Api): Promise<void> | void;
+}
+
+function makeAjv(coerce: boolean): Ajv {
+  const options: AjvOptions = {
+    allErrors: true,
+    // Unknown fields are refused (400), not silently dropped.
+    removeAdditional: false,
+    useDefaults: true,
+    // Bodies keep their JSON types (a number is not a string); query strings and params are text and get coerced.
+    coerceTypes: coerce ? 'array' : false,
+    strict: false,
+  };
+  const ajv = new Ajv(options);
+  addFormats(ajv);
+  return ajv;
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new AppError('invalid-token', 'The Authorization header must be "Bearer <token>".');
+  return m[1];
+}
+
+function toAppError(err: FastifyError): AppError {
+  if (isAppError(err)) return err;
+  if (err.validation) {
+    return new AppError('validation-failed', err.message, {
+      details: err.validation.map((v) => ({
+        path: `${err.validationContext ?? ''}${v.instancePath}`,
+        message: v.message ?? 'is invalid',
+        keyword: v.keyword,
+        params: v.params,
+      })),
+    });
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload-too-large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('unsupported-media-type');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('invalid-json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('validation-failed', 'The Content-Length header does not match the body.');
+  }
+  if (err instanceof SyntaxError) return new AppError('invalid-json');
+  const status = err.statusCode ?? 500;
+  if (status === 413) return new AppError('payload-too-large');
+  if (status === 415) return new AppError('unsupported-media-type');
+  if (status >= 400 && status < 500) return new AppError('validation-failed', err.message, { status });
+  return new AppError('internal', undefined, { cause: err });
+}
+
+export async function buildHttpServer(deps: HttpServerDeps) {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const bodyAjv = makeAjv(false);
+  const textAjv = makeAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+
+  app.decorateRequest('user', null);
+  app.addSchema(ErrorSchema);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const appErr = toAppError(err);
+    if (appErr.status >= 500) request.log.error({ err: appErr.cause ?? err }, 'request failed');
+    else request.log.debug({ code: appErr.code }, appErr.message);
+    void reply.status(appErr.status).send(toErrorBody(appErr, request.id));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = new AppError('route-not-found', `No route ${request.method} ${request.url.split('?')[0]}.`);
+    void reply.status(404).send(toErrorBody(e, request.id));
+  });
+
+  await app.register(cors, {
+    origin: config.corsOrigins === '*' ? true : config.corsOrigins,
+    credentials: config.corsOrigins !== '*',
+    exposedHeaders: ['x-request-id', 'retry-after'],
+  });
+  // The API serves JSON only; the docs page needs inline scripts, so no CSP header is sent.
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Vigil API',
+        description: 'Real-time anomaly detection on sensor streams. Errors are `{ code, message, error }`.',
+        version: deps.version,
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Liveness and database reachability',
+        response: {
+          200: HealthSchema,
+          503: HealthSchema,
+        },
+      },
+    },
+    async (_request, reply) => {
+      const base = { version: deps.version, uptime_s: Math.round(process.uptime()) };
+      try {
+        const latency = await deps.database.ping();
+        return { status: 'ok' as const, ...base, database: { dialect: deps.database.dialect, reachable: true, latency_ms: round(latency) } };
+      } catch {
+        return reply.status(503).send({ status: 'error', ...base, database: { dialect: deps.database.dialect, reachable: false } });
+      }
+    },
+  );
+
+  await app.register(async (api) => {
+    api.addHook('onRoute', (route) => {
+      if (route.config?.auth !== 'none' && route.schema) {
+        route.schema.security = [{ bearerAuth: [] }];
+      }
+    });
+    api.addHook('onRequest', async (request) => {
+      const mode = request.routeOptions.config.auth ?? 'required';
+      if (mode === 'none') return;
+      const token = bearerToken(request);
+      if (token === undefined) {
+        if (mode === 'required') throw new AppError('unauthorized');
+        return;
+      }
+      request.user = await deps.verifyToken(token);
+    });
+    await deps.registerRoutes(api);
+  });
+
+  return app;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  version: Type.String(),
+  uptime_s: Type.Integer(),
+  database: Type.Object({
+    dialect: Type.String(),
+    reachable: Type.Boolean(),
+    latency_ms: Type.Optional(Type.Number()),
+  }),
+});

@@ -1,0 +1,80 @@
+/**
+ * Every error code Vigil answers with, defined once: its HTTP status and a default message.
+ * Services throw `AppError`s; the HTTP error handler, the Socket.IO gateway and the CLI turn
+ * them into `{ code, message }` bodies, error events and exit codes.
+ */
+export const ERRORS = {
+  'validation-failed': { status: 400, message: 'The request is not valid.' },
+  'invalid-json': { status: 400, message: 'The request body is not valid JSON.' },
+  'payload-too-large': { status: 413, message: 'The request body is too large.' },
+  'unsupported-media-type': { status: 415, message: 'Unsupported content type.' },
+  'not-found': { status: 404, message: 'Not found.' },
+  'route-not-found': { status: 404, message: 'No such route.' },
+  unauthorized: { status: 401, message: 'Authentication is required.' },
+  'invalid-token': { status: 401, message: 'The access token is invalid or has expired.' },
+  'invalid-credentials': { status: 401, message: 'Invalid username or password.' },
+  'invalid-refresh-token': { status: 401, message: 'The refresh token is invalid or has expired.' },
+  'refresh-token-reused': {
+    status: 401,
+    message: 'This refresh token was already used; every session of this login has been signed out.',
+  },
+  forbidden: { status: 403, message: 'You are not allowed to do that.' },
+  'not-owner': { status: 403, message: 'Only the owner can do that.' },
+  'guest-not-allowed': { status: 403, message: 'Sign in to do that; guests may use preset models only.' },
+  'username-taken': { status: 409, message: 'That username is already taken.' },
+  'email-taken': { status: 409, message: 'That email is already registered.' },
+  'wrong-password': { status: 400, message: 'The current password is not correct.' },
+  'user-not-found': { status: 404, message: 'No such user.' },
+  'rate-limited': { status: 429, message: 'Too many requests; try again later.' },
+  'database-unavailable': { status: 503, message: 'The database is not reachable.' },
+  'shutting-down': { status: 503, message: 'The server is shutting down.' },
+  internal: { status: 500, message: 'Something went wrong on our side.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface AppErrorOptions {
+  status?: number;
+  details?: unknown;
+  cause?: unknown;
+  /** Whether `message` may be shown to clients (default true for 4xx, false for 5xx). */
+  expose?: boolean;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  readonly expose: boolean;
+
+  constructor(code: ErrorCode, message?: string, options: AppErrorOptions = {}) {
+    const known = ERRORS[code];
+    super(message ?? known.message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = options.status ?? known.status;
+    this.details = options.details;
+    this.expose = options.expose ?? this.status < 500;
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+/** The body every client sees: `error` duplicates `message` for the seed-era mobile app. */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  error: string;
+  details?: unknown;
+  request_id?: string;
+}
+
+export function toErrorBody(err: AppError, requestId?: string): ErrorBody {
+  const message = err.expose ? err.message : (ERRORS.internal.message as string);
+  const body: ErrorBody = { code: err.expose ? err.code : 'internal', message, error: message };
+  if (err.expose && err.details !== undefined) body.details = err.details;
+  if (requestId) body.request_id = requestId;
+  return body;
+}
