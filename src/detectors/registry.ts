@@ -8,6 +8,7 @@ import {
   type DetectorDescriptor,
   type DetectorKind,
 } from './types.ts';
+import { iforestFactory } from './iforest.detector.ts';
 
 /** What each kind module exports. */
 export interface DetectorFactory {
@@ -17,7 +18,9 @@ export interface DetectorFactory {
   restore(artifact: DetectorArtifact): Detector;
 }
 
-const factories: Partial<Record<DetectorKind, DetectorFactory>> = {};
+const factories: Partial<Record<DetectorKind, DetectorFactory>> = {
+  iforest: iforestFactory,
+};
 
 function factoryFor(kind: string): DetectorFactory {
   if (!(DETECTOR_KINDS as readonly string[]).includes(kind)) {
