@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import Fastify, { type FastifyError, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyRequest, type FastifySchemaCompiler } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { AppError, isAppError, toErrorBody } from '../lib/errors.ts';
@@ -27,7 +27,7 @@ export interface HttpServerDeps {
   registerRoutes(api: Api): Promise<void> | void;
 }
 
-function makeAjv(coerce: boolean): Ajv {
+function makeAjv(coerce: boolean, externalSchemas: Record<string, unknown>): Ajv {
   const options: AjvOptions = {
     allErrors: true,
     // Unknown fields are refused (400), not silently dropped.
@@ -39,7 +39,15 @@ function makeAjv(coerce: boolean): Ajv {
   };
   const ajv = new Ajv(options);
   addFormats(ajv);
+  for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as object);
   return ajv;
+}
+
+/** Bodies are validated strictly, query strings and params with type coercion. */
+function buildValidator(externalSchemas: Record<string, unknown>): FastifySchemaCompiler<object> {
+  const bodyAjv = makeAjv(false, externalSchemas);
+  const textAjv = makeAjv(true, externalSchemas);
+  return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {
@@ -89,12 +97,8 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     trustProxy: config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-
-  const bodyAjv = makeAjv(false);
-  const textAjv = makeAjv(true);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
 
   app.decorateRequest('user', null);
   app.addSchema(ErrorSchema);
