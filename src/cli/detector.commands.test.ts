@@ -1,0 +1,194 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTrace } from '../bench/synthetic/generator.ts';
+import { describeDetectors } from '../detectors/index.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'bin/vigil.js');
+/** Until the entry point registers these commands, drive them through a minimal program like main.ts builds. */
+const viaBin = readFileSync(join(root, 'src/cli/main.ts'), 'utf8').includes('registerDetectorCommands');
+const harness = `
+const { Command, CommanderError } = await import(${JSON.stringify(pathToFileURL(join(root, 'node_modules/commander/esm.mjs')).href)});
+const { registerDetectorCommands } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli/detector.commands.ts')).href)});
+const program = new Command('vigil').exitOverride().showHelpAfterError();
+registerDetectorCommands(program);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
+  else { console.error('vigil: ' + err.message); process.exitCode = 1; }
+}
+`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function vigil(args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const entry = viaBin ? [bin] : ['--import', pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href, join(harnessDir, 'vigil.mts')];
+    execFile(process.execPath, [...entry, ...args], { cwd, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const kind = (describeDetectors().find((d) => d.online) ?? describeDetectors()[0])?.kind;
+
+const nab = (ts: number) => new Date(ts).toISOString().replace('T', ' ').replace('Z', '');
+
+let dir: string;
+let harnessDir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+  harnessDir = mkdtempSync(join(tmpdir(), 'vigil-cli-harness-'));
+  writeFileSync(join(harnessDir, 'vigil.mts'), harness);
+  const trace = generateTrace({ seed: 11, kinds: ['dropout', 'spike'], events: 2 });
+  const train = trace.readings.filter((r) => r.ts < trace.normalUntil);
+  const test = trace.readings.filter((r) => r.ts >= trace.normalUntil);
+  writeFileSync(join(dir, 'normal.csv'), `timestamp,value\n${train.map((r) => `${nab(r.ts)},${r.value}`).join('\n')}\n`);
+  // A 3-second stretch at 0 V in the middle: a gross anomaly any kind should score up.
+  const mid = Math.floor(test.length / 2);
+  const data = test.map((r, i) => ({ ...r, value: i >= mid && i < mid + 30 ? 0 : r.value }));
+  writeFileSync(join(dir, 'data.csv'), `timestamp,value,label\n${data.map((r) => `${r.ts},${r.value},0`).join('\n')}\n`);
+  writeFileSync(join(dir, 'bad.csv'), 'timestamp,value\n1700000000,1.5\n1700000000.1,oops\n1700000000.2,1.6\n1699999999,1.7\n1700000000.3,1.5\n');
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(harnessDir, { recursive: true, force: true });
+});
+
+const tempFilesIn = (d: string) => readdirSync(d).filter((f) => f.endsWith('.tmp'));
+
+describe.skipIf(!kind)('vigil train and detect', () => {
+  it('trains a model, writes it atomically and prints a summary', async () => {
+    const r = await vigil(['train', '--input', 'normal.csv', '--out', 'model.json', '--type', kind as string, '--seed', '7'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`Trained ${kind} on 3000 readings`));
+    expect(r.stdout).toMatch(/threshold\s+0\.5/);
+    const artifact = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+    expect(artifact).toMatchObject({ format: 'vigil-detector', kind, seed: 7 });
+    expect(tempFilesIn(dir)).toEqual([]);
+  });
+
+  it('scores with a trained model: one row per input row, in order, timestamps as read', async () => {
+    const r = await vigil(['detect', '--model', 'model.json', '--input', 'data.csv', '--out', 'scores.csv'], dir);
+    expect(r.code).toBe(0);
+    const input = readFileSync(join(dir, 'data.csv'), 'utf8').trim().split('\n');
+    const out = readFileSync(join(dir, 'scores.csv'), 'utf8').trim().split('\n');
+    expect(out[0]).toBe('timestamp,value,anomaly_score,is_anomaly');
+    expect(out).toHaveLength(input.length);
+    const rows = out.slice(1).map((l) => l.split(','));
+    expect(rows.map((c) => c[0])).toEqual(input.slice(1).map((l) => l.split(',')[0]));
+    expect(rows.every((c) => c[3] === '0' || c[3] === '1')).toBe(true);
+    const scores = rows.map((c) => Number(c[2]));
+    expect(scores.every((s) => s >= 0 && s <= 1)).toBe(true);
+    const mid = Math.floor(rows.length / 2);
+    const sorted = [...scores].sort((a, b) => a - b);
+    expect(Math.max(...scores.slice(mid, mid + 40))).toBeGreaterThan(sorted[Math.floor(sorted.length / 2)] as number);
+    expect(rows.slice(mid, mid + 40).some((c) => c[3] === '1')).toBe(true);
+  });
+
+  it('scores online with --type and no model', async () => {
+    const r = await vigil(['detect', '--type', kind as string, '--input', 'data.csv', '--out', 'online.csv'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\(online\)/);
+    const lines = readFileSync(join(dir, 'online.csv'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(readFileSync(join(dir, 'data.csv'), 'utf8').trim().split('\n').length);
+  });
+
+  it('reports bad rows by line number, exits 2 and writes nothing', async () => {
+    const r = await vigil(['detect', '--type', kind as string, '--input', 'bad.csv', '--out', 'bad-scores.csv'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.csv:3: unparseable value "oops"/);
+    expect(r.stderr).toMatch(/bad\.csv:5: .*earlier than the previous row/);
+    expect(r.stderr).toMatch(/--skip-bad/);
+    expect(existsSync(join(dir, 'bad-scores.csv'))).toBe(false);
+    expect(tempFilesIn(dir)).toEqual([]);
+  });
+
+  it('skips bad rows with --skip-bad', async () => {
+    const r = await vigil(['detect', '--type', kind as string, '--input', 'bad.csv', '--out', 'skipped.csv', '--skip-bad'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/skipped 2 bad row/);
+    const lines = readFileSync(join(dir, 'skipped.csv'), 'utf8').trim().split('\n');
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['1700000000', '1700000000.2', '1700000000.3']);
+  });
+
+  it('refuses a training file with bad rows unless --skip-bad', async () => {
+    const r = await vigil(['train', '--input', 'bad.csv', '--out', 'never.json', '--type', kind as string], dir);
+    expect(r.code).toBe(2);
+    expect(existsSync(join(dir, 'never.json'))).toBe(false);
+  });
+});
+
+describe('vigil usage and input errors', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['both --model and --type', ['detect', '--model', 'm.json', '--type', 'iforest', '--input', 'data.csv', '--out', 'x.csv'], /either --model or --type/],
+    ['neither --model nor --type', ['detect', '--input', 'data.csv', '--out', 'x.csv'], /--model MODEL .* or --type KIND/],
+    ['a missing required option', ['train', '--out', 'x.json'], /--input/],
+    ['an unknown kind', ['detect', '--type', 'nope', '--input', 'data.csv', '--out', 'x.csv'], /"nope" is not available/],
+    ['a model that is not JSON', ['detect', '--model', 'data.csv', '--input', 'data.csv', '--out', 'x.csv'], /not a Vigil model/],
+    ['a missing input file', ['detect', '--type', 'iforest', '--input', 'missing.csv', '--out', 'x.csv'], /cannot read missing\.csv: no such file/],
+    ['a bad seed', ['train', '--input', 'normal.csv', '--out', 'x.json', '--seed', '-1'], /--seed/],
+    ['a bad --seeds', ['bench', 'synthetic', '--seeds', '0'], /--seeds/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`exits 2 with a clear message for ${what}`, async () => {
+      const r = await vigil(args, dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(join(dir, 'x.csv'))).toBe(false);
+    });
+  }
+});
+
+describe('vigil detectors', () => {
+  it('lists kinds with their parameters as JSON', async () => {
+    const r = await vigil(['detectors', '--json'], dir);
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.stdout) as { default: string; detectors: Array<{ kind: string; params: unknown[] }> };
+    expect(parsed.detectors.map((d) => d.kind)).toEqual(describeDetectors().map((d) => d.kind));
+    expect(parsed.detectors.every((d) => Array.isArray(d.params))).toBe(true);
+  });
+
+  it.skipIf(!kind)('lists kinds and parameters as text', async () => {
+    const r = await vigil(['detectors'], dir);
+    expect(r.code).toBe(0);
+    const d = describeDetectors().find((x) => x.kind === kind);
+    expect(r.stdout).toContain(kind as string);
+    for (const p of d?.params ?? []) expect(r.stdout).toContain(p.name);
+  });
+});
+
+describe.skipIf(!kind)('vigil bench synthetic', () => {
+  it('prints per-kind event metrics and the z-score baseline, without progress output when piped', async () => {
+    const r = await vigil(['bench', 'synthetic', '--type', kind as string, '--seeds', '1'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/zscore \(baseline\)/);
+    expect(r.stdout).toMatch(new RegExp(`^${kind}\\s+\\d\\.\\d{3}\\s+\\d\\.\\d{3}\\s+\\d\\.\\d{3}`, 'm'));
+    for (const k of ['spike', 'dip', 'level_shift', 'noise_burst', 'stuck', 'dropout', 'oscillation', 'ramp']) {
+      expect(r.stdout).toMatch(new RegExp(`^${k}\\s+4\\s`, 'm'));
+    }
+    expect(r.stdout + r.stderr).not.toContain('\x1b[');
+    expect(r.stderr).toBe('');
+  });
+
+  it('prints JSON with --json', async () => {
+    const r = await vigil(['bench', 'synthetic', '--type', kind as string, '--seeds', '1', '--json'], dir);
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.stdout) as { results: Array<{ name: string; overall: { f1: number } }> };
+    expect(parsed.results.map((x) => x.name)).toEqual(['zscore (baseline)', kind]);
+    expect(parsed.results[0]?.overall.f1).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,523 @@
+import { createReadStream } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import {
+  createDetector,
+  DEFAULT_DETECTOR_KIND,
+  describeDetectors,
+  DetectorError,
+  restoreDetector,
+  type Detector,
+  type DetectorArtifact,
+  type DetectorDescriptor,
+} from '../detectors/index.ts';
+import {
+  ANOMALY_KINDS,
+  createZScoreBaseline,
+  DEFAULT_TOLERANCE_MS,
+  runSyntheticBenchmark,
+  type BenchScorer,
+  type EventMetrics,
+  type SyntheticBenchmarkResult,
+} from '../bench/synthetic/index.ts';
+import {
+  createTimeseriesCsvParser,
+  formatScoreCsvRow,
+  SCORES_CSV_HEADER,
+  TimeseriesCsvError,
+  type ParseTimeseriesCsvResult,
+} from '../lib/timeseries-csv.ts';
+
+/** A problem with the user's input or flags: one-line message, exit code 2. */
+class CliInputError extends Error {
+  override name = 'CliInputError';
+}
+
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
+const MAX_LISTED_ROW_ERRORS = 20;
+
+type Action<A extends unknown[]> = (...args: A) => Promise<void>;
+
+/** Runs an action, turning errors into a one-line message and an exit code (2 for input problems, 1 otherwise). */
+function guarded<A extends unknown[]>(name: string, action: Action<A>): Action<A> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      const input =
+        err instanceof CliInputError ||
+        err instanceof TimeseriesCsvError ||
+        (err instanceof DetectorError && err.code !== 'aborted');
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`vigil ${name}: ${message}\n`);
+      process.exitCode = input ? EXIT_USAGE : EXIT_FAILURE;
+    }
+  };
+}
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 0xffffffff) {
+    throw new InvalidArgumentError('expected a whole number between 0 and 4294967295.');
+  }
+  return n;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
+  return n;
+}
+
+/** Progress on stderr, only when it is a terminal; throttled, and cleared when done. */
+function createProgress(label: string) {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(fraction: number, stage = ''): void {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 100 && fraction < 1) return;
+      last = now;
+      shown = true;
+      const pct = Math.round(Math.min(1, Math.max(0, fraction)) * 100);
+      process.stderr.write(`\r\x1b[K${label} ${String(pct).padStart(3)}%${stage ? ` ${stage}` : ''}`);
+    },
+    done(): void {
+      if (tty && shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+function describeKinds(): string {
+  const kinds = describeDetectors().map((d) => d.kind);
+  return kinds.length > 0 ? kinds.join(', ') : '(none)';
+}
+
+function detectorFor(kind: string, seed: number | undefined): Detector {
+  const available = describeDetectors().map((d) => d.kind as string);
+  if (!available.includes(kind)) {
+    throw new CliInputError(`detector kind "${kind}" is not available; available kinds: ${describeKinds()}.`);
+  }
+  return createDetector(kind, seed === undefined ? {} : { seed });
+}
+
+async function readSeries(path: string, skipBad: boolean): Promise<ParseTimeseriesCsvResult> {
+  const parser = createTimeseriesCsvParser({ skipBad, maxErrors: MAX_LISTED_ROW_ERRORS });
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliInputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) parser.line(line);
+  } catch (err) {
+    if (err instanceof TimeseriesCsvError) throw new CliInputError(`${path}: ${err.message}`);
+    throw err;
+  } finally {
+    stream.destroy();
+  }
+  let result: ParseTimeseriesCsvResult;
+  try {
+    result = parser.finish();
+  } catch (err) {
+    if (err instanceof TimeseriesCsvError) throw new CliInputError(`${path}: ${err.message}`);
+    throw err;
+  }
+  if (result.errorCount > 0) {
+    for (const e of result.errors) process.stderr.write(`${path}:${e.line}: ${e.reason}\n`);
+    if (result.errorCount > result.errors.length) {
+      process.stderr.write(`${path}: ... and ${result.errorCount - result.errors.length} more bad rows\n`);
+    }
+    if (!skipBad) {
+      throw new CliInputError(`${path}: ${result.errorCount} bad row(s); fix them or pass --skip-bad.`);
+    }
+    process.stderr.write(`${path}: skipped ${result.errorCount} bad row(s)\n`);
+  }
+  if (result.rows.length === 0) throw new CliInputError(`${path}: no data rows.`);
+  return result;
+}
+
+/** Writes via a temporary file in the same directory, then renames, so readers never see a partial file. */
+async function writeAtomically(path: string, write: (chunk: (text: string) => Promise<void>) => Promise<void>): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  let handle;
+  try {
+    handle = await open(temp, 'w');
+  } catch (err) {
+    throw new CliInputError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const h = handle;
+    await write(async (text) => {
+      await h.write(text);
+    });
+    await h.close();
+    handle = undefined;
+    await rename(temp, path);
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function loadModel(path: string): Promise<Detector> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliInputError(`cannot read model ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  let artifact: unknown;
+  try {
+    artifact = JSON.parse(text);
+  } catch {
+    throw new CliInputError(`${path} is not a Vigil model (not valid JSON).`);
+  }
+  const a = artifact as Partial<DetectorArtifact> | null;
+  if (typeof a !== 'object' || a === null || a.format !== 'vigil-detector' || typeof a.kind !== 'string') {
+    throw new CliInputError(`${path} is not a Vigil model (expected "format": "vigil-detector").`);
+  }
+  try {
+    return restoreDetector(a as DetectorArtifact);
+  } catch (err) {
+    if (err instanceof DetectorError) throw new CliInputError(`${path}: ${err.message}`);
+    throw new CliInputError(`${path}: invalid model (${(err as Error).message}).`);
+  }
+}
+
+function fmt(n: number, digits = 3): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function metricsRow(name: string, m: EventMetrics): string[] {
+  return [
+    name,
+    String(m.events),
+    String(m.detected),
+    String(m.falseAlarms),
+    fmt(m.precision),
+    fmt(m.recall),
+    fmt(m.f1),
+    fmt(m.falseAlarmsPerHour, 1),
+    Number.isFinite(m.medianDelayMs) ? fmt(m.medianDelayMs / 1000, 1) : '-',
+  ];
+}
+
+const METRICS_HEADER = ['', 'events', 'detected', 'false', 'precision', 'recall', 'F1', 'FA/h', 'delay s'];
+
+interface TrainOptions {
+  input: string;
+  out: string;
+  type: string;
+  seed?: number;
+  skipBad?: boolean;
+}
+
+interface DetectOptions {
+  model?: string;
+  type?: string;
+  input: string;
+  out: string;
+  skipBad?: boolean;
+}
+
+async function train(opts: TrainOptions): Promise<void> {
+  const detector = detectorFor(opts.type, opts.seed);
+  const { rows } = await readSeries(opts.input, opts.skipBad === true);
+  const progress = createProgress(`training ${detector.kind}`);
+  const readings = rows.map((r) => ({ ts: r.ts, value: r.value }));
+  let report;
+  try {
+    report = await detector.fit(readings, { onProgress: (p, stage) => progress.update(p, stage) });
+  } finally {
+    progress.done();
+  }
+  const artifact = detector.serialize();
+  await writeAtomically(opts.out, (write) => write(`${JSON.stringify(artifact)}\n`));
+  const lines = [
+    `Trained ${report.kind} on ${report.samples} readings from ${opts.input}`,
+    `  threshold  ${fmt(report.threshold)}`,
+    ...Object.entries(report.metrics).map(([k, v]) => `  ${k}  ${Number.isInteger(v) ? v : fmt(v, 6)}`),
+    `Model written to ${opts.out}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function detect(opts: DetectOptions): Promise<void> {
+  if (opts.model && opts.type) throw new CliInputError('pass either --model or --type, not both.');
+  if (!opts.model && !opts.type) throw new CliInputError('pass --model MODEL (a trained model) or --type KIND (online mode).');
+  let detector: Detector;
+  if (opts.model) detector = await loadModel(opts.model);
+  else {
+    const kind = opts.type as string;
+    detector = detectorFor(kind, undefined);
+    const descriptor = describeDetectors().find((d) => d.kind === kind);
+    if (descriptor && !descriptor.online) {
+      throw new CliInputError(`detector kind "${kind}" cannot score without training; train a model with "vigil train" first.`);
+    }
+  }
+  const { rows } = await readSeries(opts.input, opts.skipBad === true);
+  const progress = createProgress(`scoring with ${detector.kind}`);
+  let anomalies = 0;
+  try {
+    await writeAtomically(opts.out, async (write) => {
+      const chunk: string[] = [SCORES_CSV_HEADER];
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as (typeof rows)[number];
+        const s = detector.score({ ts: row.ts, value: row.value });
+        if (s.is_anomaly) anomalies++;
+        chunk.push(formatScoreCsvRow({ timestamp: row.timestamp, value: row.value, anomaly_score: s.anomaly_score, is_anomaly: s.is_anomaly }));
+        if (chunk.length >= 10_000) {
+          await write(`${chunk.join('\n')}\n`);
+          chunk.length = 0;
+          progress.update(i / rows.length);
+        }
+      }
+      if (chunk.length > 0) await write(`${chunk.join('\n')}\n`);
+    });
+  } finally {
+    progress.done();
+  }
+  const pct = rows.length > 0 ? (100 * anomalies) / rows.length : 0;
+  process.stdout.write(
+    `Scored ${rows.length} readings with ${detector.kind}${opts.model ? ` (model ${opts.model})` : ' (online)'}: ` +
+      `${anomalies} anomalous (${pct.toFixed(2)}%). Scores written to ${opts.out}\n`,
+  );
+}
+
+function detectorsList(opts: { json?: boolean }): Promise<void> {
+  const descriptors = describeDetectors();
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ default: DEFAULT_DETECTOR_KIND, detectors: descriptors }, null, 2)}\n`);
+    return Promise.resolve();
+  }
+  if (descriptors.length === 0) {
+    process.stdout.write('No detector kinds are available in this build.\n');
+    return Promise.resolve();
+  }
+  const blocks = descriptors.map((d: DetectorDescriptor) => {
+    const flags = [d.trainable ? 'trainable' : '', d.online ? 'online' : '', d.kind === DEFAULT_DETECTOR_KIND ? 'default' : '']
+      .filter(Boolean)
+      .join(', ');
+    const params = d.params.map((p) => {
+      const range = p.min !== undefined || p.max !== undefined ? ` [${p.min ?? ''}..${p.max ?? ''}]` : '';
+      return `    ${p.name} (${p.type}, default ${String(p.default)}${range}): ${p.description}`;
+    });
+    return [`${d.kind}${flags ? ` (${flags})` : ''}`, `  ${d.description}`, ...params].join('\n');
+  });
+  process.stdout.write(`${blocks.join('\n\n')}\n`);
+  return Promise.resolve();
+}
+
+interface SyntheticOptions {
+  type: string;
+  seeds: number;
+  json?: boolean;
+}
+
+async function benchSynthetic(opts: SyntheticOptions): Promise<void> {
+  const available = describeDetectors().map((d) => d.kind as string);
+  const kinds = opts.type === 'all' ? available : [opts.type];
+  for (const k of kinds) {
+    if (!available.includes(k)) throw new CliInputError(`detector kind "${k}" is not available; available kinds: ${describeKinds()}.`);
+  }
+  const candidates: Array<{ name: string; makeScorer: (seed: number) => BenchScorer }> = [
+    { name: 'zscore (baseline)', makeScorer: () => createZScoreBaseline() },
+    ...kinds.map((kind) => ({ name: kind, makeScorer: (seed: number) => createDetector(kind, { seed }) })),
+  ];
+  const results: Array<{ name: string; result: SyntheticBenchmarkResult }> = [];
+  for (const c of candidates) {
+    const progress = createProgress(`synthetic ${c.name}`);
+    try {
+      const result = await runSyntheticBenchmark({
+        makeScorer: c.makeScorer,
+        seeds: opts.seeds,
+        onProgress: (done, total) => progress.update(done / total),
+      });
+      results.push({ name: c.name, result });
+    } finally {
+      progress.done();
+    }
+  }
+  if (opts.json) {
+    const out = results.map(({ name, result }) => ({ name, ...result }));
+    process.stdout.write(`${JSON.stringify({ seeds: opts.seeds, results: out }, null, 2)}\n`);
+    return;
+  }
+  const sections = [
+    `Synthetic benchmark: ${opts.seeds} seed(s) x ${ANOMALY_KINDS.length} anomaly kinds, 4 events per trace; ` +
+      `fit on 5 min of normal data, scored on the next 10 min at 10 Hz (tolerance ${DEFAULT_TOLERANCE_MS / 1000} s).`,
+  ];
+  for (const { name, result } of results) {
+    const rows = ANOMALY_KINDS.flatMap((k) => {
+      const m = result.perKind[k];
+      return m ? [metricsRow(k, m)] : [];
+    });
+    rows.push(metricsRow('overall', result.overall));
+    sections.push(`${name}\n${table(METRICS_HEADER, rows)}`);
+  }
+  sections.push(
+    `Summary\n${table(
+      ['kind', 'precision', 'recall', 'F1', 'FA/h', 'readings/s'],
+      results.map(({ name, result: r }) => [
+        name,
+        fmt(r.overall.precision),
+        fmt(r.overall.recall),
+        fmt(r.overall.f1),
+        fmt(r.overall.falseAlarmsPerHour, 1),
+        r.scoreMs > 0 ? String(Math.round((r.readingsScored / r.scoreMs) * 1000)) : '-',
+      ]),
+    )}`,
+  );
+  process.stdout.write(`${sections.join('\n\n')}\n`);
+}
+
+/** The NAB runner's surface (see `src/bench/nab/index.ts`). */
+interface NabProfileScore {
+  score: number;
+  threshold: number;
+}
+type NabProfiles = Record<'standard' | 'reward_low_FP_rate' | 'reward_low_FN_rate', NabProfileScore>;
+interface NabResult {
+  profiles: NabProfiles;
+  categories: unknown;
+  files: unknown;
+}
+interface NabModule {
+  runNab(options: {
+    dataDir: string;
+    kind: string;
+    params?: Record<string, unknown>;
+    onProgress?: (done: number, total: number, file?: string) => void;
+  }): Promise<NabResult>;
+  writeNabResults(result: NabResult, outDir: string): Promise<unknown> | unknown;
+}
+
+const NAB_MODULE = '../bench/nab/index.ts';
+const NAB_PROFILES = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'] as const;
+
+function nabCategoryRows(categories: unknown): string[][] {
+  const entries: Array<[string, unknown]> = Array.isArray(categories)
+    ? categories.map((c: unknown) => [String((c as { name?: unknown; category?: unknown }).name ?? (c as { category?: unknown }).category ?? '?'), c])
+    : typeof categories === 'object' && categories !== null
+      ? Object.entries(categories)
+      : [];
+  return entries.map(([name, value]) => {
+    const v = (value ?? {}) as Record<string, unknown>;
+    const profiles = (typeof v.profiles === 'object' && v.profiles !== null ? v.profiles : v) as Record<string, unknown>;
+    return [
+      name,
+      ...NAB_PROFILES.map((p) => {
+        const s = profiles[p];
+        const score = typeof s === 'number' ? s : (s as { score?: unknown } | undefined)?.score;
+        return typeof score === 'number' ? fmt(score, 2) : '-';
+      }),
+    ];
+  });
+}
+
+async function benchNab(opts: { data: string; type: string; out?: string }): Promise<void> {
+  detectorFor(opts.type, undefined);
+  let nab: NabModule;
+  try {
+    nab = (await import(NAB_MODULE)) as NabModule;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') throw new Error('the NAB benchmark is not available in this build.');
+    throw err;
+  }
+  const outDir = opts.out ?? join('bench-results', `nab-${opts.type}`);
+  const progress = createProgress(`NAB ${opts.type}`);
+  let result: NabResult;
+  try {
+    result = await nab.runNab({
+      dataDir: opts.data,
+      kind: opts.type,
+      onProgress: (done, total, file) => progress.update(total > 0 ? done / total : 0, file ?? ''),
+    });
+  } finally {
+    progress.done();
+  }
+  await nab.writeNabResults(result, outDir);
+  const profiles = table(
+    ['profile', 'score', 'threshold'],
+    NAB_PROFILES.map((p) => [p, fmt(result.profiles[p].score, 2), fmt(result.profiles[p].threshold, 3)]),
+  );
+  const categories = nabCategoryRows(result.categories);
+  const sections = [`NAB scores for ${opts.type} (data ${opts.data})`, profiles];
+  if (categories.length > 0) sections.push(table(['category', ...NAB_PROFILES], categories));
+  sections.push(`Results written to ${outDir}`);
+  process.stdout.write(`${sections.join('\n\n')}\n`);
+}
+
+/**
+ * Adds `train`, `detect`, `detectors` and `bench {nab,synthetic}` to the `vigil` program.
+ * Input and usage errors exit with code 2, unexpected failures with 1; progress goes to
+ * stderr only when it is a terminal.
+ */
+export function registerDetectorCommands(program: Command): void {
+  const typeOption = () =>
+    new Option('-t, --type <kind>', 'detector kind (see "vigil detectors")').default(DEFAULT_DETECTOR_KIND);
+
+  program
+    .command('train')
+    .description('Train a detector on normal data and write the model file')
+    .requiredOption('-i, --input <csv>', 'normal data: CSV with timestamp,value columns')
+    .requiredOption('-o, --out <model>', 'where to write the model (JSON)')
+    .addOption(typeOption())
+    .option('--seed <n>', 'random seed', parseSeed)
+    .option('--skip-bad', 'skip bad rows instead of failing')
+    .action(guarded('train', (opts: TrainOptions) => train(opts)));
+
+  program
+    .command('detect')
+    .description('Score a CSV with a trained model (--model) or an untrained kind online (--type)')
+    .option('-m, --model <model>', 'model file written by "vigil train"')
+    .option('-t, --type <kind>', 'detector kind, scored online without training')
+    .requiredOption('-i, --input <csv>', 'data: CSV with timestamp,value columns')
+    .requiredOption('-o, --out <csv>', 'where to write timestamp,value,anomaly_score,is_anomaly')
+    .option('--skip-bad', 'skip bad rows instead of failing')
+    .action(guarded('detect', (opts: DetectOptions) => detect(opts)));
+
+  program
+    .command('detectors')
+    .description('List the available detector kinds and their parameters')
+    .option('--json', 'print JSON')
+    .action(guarded('detectors', (opts: { json?: boolean }) => detectorsList(opts)));
+
+  const bench = program.command('bench').description('Run detector benchmarks');
+  bench
+    .command('nab')
+    .description('Score a detector on the Numenta Anomaly Benchmark')
+    .requiredOption('-d, --data <dir>', 'NAB checkout or its data directory')
+    .addOption(typeOption())
+    .option('-o, --out <dir>', 'results directory (default: bench-results/nab-<kind>/)')
+    .action(guarded('bench nab', (opts: { data: string; type: string; out?: string }) => benchNab(opts)));
+  bench
+    .command('synthetic')
+    .description('Event-level precision, recall, F1 and false alarms per hour on synthetic Arduino traces')
+    .option('-t, --type <kind>', 'detector kind, or "all"', 'all')
+    .option('--seeds <n>', 'traces per anomaly kind', parsePositiveInt, 5)
+    .option('--json', 'print JSON')
+    .action(guarded('bench synthetic', (opts: SyntheticOptions) => benchSynthetic(opts)));
+}
