@@ -5,7 +5,7 @@
  * held-out part. Created without `fit`, the detector buffers `warmup` readings, fits on them
  * synchronously (tree building is fast) and scores every reading after that, so it stays causal.
  */
-import { fitCalibration, calibrate, isCalibration, type Calibration } from './calibration.ts';
+import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import {
   DEFAULT_FEATURE_WINDOW,
   FEATURE_COUNT,
@@ -21,6 +21,7 @@ import {
   asRecord,
   assertEnoughData,
   finiteNumber,
+  fitTailCalibration,
   holdoutSize,
   invalidArtifact,
   makeScore,
@@ -262,7 +263,7 @@ export class IForestDetector implements Detector {
     const forest = Forest.build(train, featureIndexFor(this.params.levelFeatures === true), num(this.params, 'trees'), num(this.params, 'sampleSize'), rng);
     const holdRaw = hold.map((x) => forest.score(x));
     const targetFAR = options.targetFalseAlarmRate ?? DEFAULT_TARGET_FAR;
-    const calibration = fitCalibration(holdRaw, targetFAR);
+    const calibration = fitTailCalibration(holdRaw, targetFAR);
     const alarms = holdRaw.filter((s) => calibrate(s, calibration) >= 0.5).length;
     this.model = { forest, calibration, ...robustStats(train) };
     this.window = window;
