@@ -37,6 +37,7 @@ class CliInputError extends Error {
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
+const EXIT_INTERRUPTED = 130;
 const MAX_LISTED_ROW_ERRORS = 20;
 
 type Action<A extends unknown[]> = (...args: A) => Promise<void>;
@@ -51,9 +52,10 @@ function guarded<A extends unknown[]>(name: string, action: Action<A>): Action<A
         err instanceof CliInputError ||
         err instanceof TimeseriesCsvError ||
         (err instanceof DetectorError && err.code !== 'aborted');
-      const message = err instanceof Error ? err.message : String(err);
+      const aborted = err instanceof Error && (err.name === 'AbortError' || (err instanceof DetectorError && err.code === 'aborted'));
+      const message = aborted ? 'interrupted; nothing written.' : err instanceof Error ? err.message : String(err);
       process.stderr.write(`vigil ${name}: ${message}\n`);
-      process.exitCode = input ? EXIT_USAGE : EXIT_FAILURE;
+      process.exitCode = aborted ? EXIT_INTERRUPTED : input ? EXIT_USAGE : EXIT_FAILURE;
     }
   };
 }
@@ -247,10 +249,14 @@ async function train(opts: TrainOptions): Promise<void> {
   const { rows } = await readSeries(opts.input, opts.skipBad === true);
   const progress = createProgress(`training ${detector.kind}`);
   const readings = rows.map((r) => ({ ts: r.ts, value: r.value }));
+  const controller = new AbortController();
+  const interrupt = () => controller.abort();
+  process.once('SIGINT', interrupt);
   let report;
   try {
-    report = await detector.fit(readings, { onProgress: (p, stage) => progress.update(p, stage) });
+    report = await detector.fit(readings, { onProgress: (p, stage) => progress.update(p, stage), signal: controller.signal });
   } finally {
+    process.off('SIGINT', interrupt);
     progress.done();
   }
   const artifact = detector.serialize();
@@ -395,7 +401,9 @@ async function benchSynthetic(opts: SyntheticOptions): Promise<void> {
 
 /** The NAB runner's surface (see `src/bench/nab/index.ts`). */
 interface NabProfileScore {
-  score: number;
+  /** NAB's normalized score (0 = null detector, 100 = perfect). */
+  normalized?: number;
+  score?: number;
   threshold: number;
 }
 type NabProfiles = Record<'standard' | 'reward_low_FP_rate' | 'reward_low_FN_rate', NabProfileScore>;
@@ -430,7 +438,8 @@ function nabCategoryRows(categories: unknown): string[][] {
       name,
       ...NAB_PROFILES.map((p) => {
         const s = profiles[p];
-        const score = typeof s === 'number' ? s : (s as { score?: unknown } | undefined)?.score;
+        const o = s as { normalized?: unknown; score?: unknown } | undefined;
+        const score = typeof s === 'number' ? s : (o?.normalized ?? o?.score);
         return typeof score === 'number' ? fmt(score, 2) : '-';
       }),
     ];
@@ -461,7 +470,7 @@ async function benchNab(opts: { data: string; type: string; out?: string }): Pro
   await nab.writeNabResults(result, outDir);
   const profiles = table(
     ['profile', 'score', 'threshold'],
-    NAB_PROFILES.map((p) => [p, fmt(result.profiles[p].score, 2), fmt(result.profiles[p].threshold, 3)]),
+    NAB_PROFILES.map((p) => [p, fmt(result.profiles[p].normalized ?? result.profiles[p].score ?? NaN, 2), fmt(result.profiles[p].threshold, 3)]),
   );
   const categories = nabCategoryRows(result.categories);
   const sections = [`NAB scores for ${opts.type} (data ${opts.data})`, profiles];
