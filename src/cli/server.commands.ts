@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Value } from '@sinclair/typebox/value';
 import type { Command } from 'commander';
 import { createApp, connectDatabase } from '../app.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from '../db/migrate.ts';
 import { isAppError } from '../lib/errors.ts';
 import { createLogger } from '../logger.ts';
+import { createBodyValidator } from '../http/validation.ts';
 import { RegisterBody } from '../modules/auth/auth.schemas.ts';
 
 function describeDb(config: Config): string {
@@ -96,9 +96,9 @@ export function registerServerCommands(program: Command) {
       const password = opts.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : opts.password;
       if (password === undefined) throw new Error('give --password or --password-stdin');
       const body = { username: opts.username, email: opts.email, password };
-      const problems = [...Value.Errors(RegisterBody, body)].map((e) => `${e.path.slice(1)}: ${e.message}`);
-      if (problems.length) {
-        console.error(`Invalid input:\n  ${problems.join('\n  ')}`);
+      const checked = createBodyValidator<typeof body>(RegisterBody)(body);
+      if (!checked.ok) {
+        console.error(`Invalid input:\n  ${checked.problems.join('\n  ')}`);
         process.exitCode = 2;
         return;
       }

@@ -6,16 +6,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Ajv, type Options as AjvOptions } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import Fastify, { type FastifyError, type FastifyRequest, type FastifySchemaCompiler } from 'fastify';
+import Fastify, { type FastifyError, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { AppError, isAppError, toErrorBody } from '../lib/errors.ts';
+import { buildValidator } from './validation.ts';
 import { ErrorSchema } from './schemas.ts';
 import type { Api, AuthUser } from './types.ts';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 export interface HttpServerDeps {
   config: Config;
@@ -25,29 +22,6 @@ export interface HttpServerDeps {
   database: { dialect: string; ping(): Promise<number> };
   /** Registers every feature's routes inside the authenticated API context. */
   registerRoutes(api: Api): Promise<void> | void;
-}
-
-function makeAjv(coerce: boolean, externalSchemas: Record<string, unknown>): Ajv {
-  const options: AjvOptions = {
-    allErrors: true,
-    // Unknown fields are refused (400), not silently dropped.
-    removeAdditional: false,
-    useDefaults: true,
-    // Bodies keep their JSON types (a number is not a string); query strings and params are text and get coerced.
-    coerceTypes: coerce ? 'array' : false,
-    strict: false,
-  };
-  const ajv = new Ajv(options);
-  addFormats(ajv);
-  for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as object);
-  return ajv;
-}
-
-/** Bodies are validated strictly, query strings and params with type coercion. */
-function buildValidator(externalSchemas: Record<string, unknown>): FastifySchemaCompiler<object> {
-  const bodyAjv = makeAjv(false, externalSchemas);
-  const textAjv = makeAjv(true, externalSchemas);
-  return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {

@@ -1,0 +1,70 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'vigil-config-'));
+
+describe('loadConfig', () => {
+  it('defaults to port 8000 and SQLite under DATA_DIR', () => {
+    const dir = tmp();
+    const c = loadConfig({ env: { DATA_DIR: dir } });
+    expect(c.port).toBe(8000);
+    expect(c.database).toEqual({ dialect: 'sqlite', file: path.join(dir, 'vigil.sqlite') });
+  });
+
+  it('lists every invalid key at once', () => {
+    const dir = tmp();
+    try {
+      loadConfig({ env: { DATA_DIR: dir, PORT: 'eighty', BAUD_RATE: '-5', LOG_LEVEL: 'loud', JWT_SECRET_KEY: 'short' } });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const msg = (e as ConfigError).message;
+      for (const key of ['PORT', 'BAUD_RATE', 'LOG_LEVEL', 'JWT_SECRET_KEY']) expect(msg).toContain(key);
+      expect((e as ConfigError).problems.length).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  it("uses MySQL from the seed's DB_* keys when DATABASE_URL is not set", () => {
+    const c = loadConfig({
+      env: { DATA_DIR: tmp(), DB_HOST: 'db.local', DB_USER: 'vigil', DB_PASSWORD: 'p@ss:word', DB_NAME: 'anomaly_detection', DB_PORT: '3307' },
+    });
+    expect(c.database).toMatchObject({
+      dialect: 'mysql',
+      host: 'db.local',
+      port: 3307,
+      user: 'vigil',
+      password: 'p@ss:word',
+      database: 'anomaly_detection',
+    });
+  });
+
+  it('prefers DATABASE_URL over the DB_* keys', () => {
+    const c = loadConfig({ env: { DATA_DIR: tmp(), DB_HOST: 'ignored', DATABASE_URL: 'sqlite:/tmp/x.sqlite' } });
+    expect(c.database).toEqual({ dialect: 'sqlite', file: '/tmp/x.sqlite' });
+  });
+
+  it('accepts JWT_SECRET as an alias of JWT_SECRET_KEY', () => {
+    const secret = 'x'.repeat(40);
+    expect(loadConfig({ env: { DATA_DIR: tmp(), JWT_SECRET: secret } }).jwt).toMatchObject({ secret, secretSource: 'env' });
+  });
+
+  it('generates a strong secret on first start, keeps it private in DATA_DIR and reuses it', () => {
+    const dir = tmp();
+    const first = loadConfig({ env: { DATA_DIR: dir } }).jwt;
+    expect(first.secretSource).toBe('file');
+    expect(first.secret.length).toBeGreaterThanOrEqual(32);
+    const file = path.join(dir, 'jwt-secret');
+    expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.secret);
+    expect(loadConfig({ env: { DATA_DIR: dir } }).jwt.secret).toBe(first.secret);
+    expect(loadConfig({ env: { DATA_DIR: tmp() } }).jwt.secret).not.toBe(first.secret);
+  });
+
+  it('rejects a mysql URL without a database name', () => {
+    expect(() => loadConfig({ env: { DATA_DIR: tmp(), DATABASE_URL: 'mysql://root@localhost:3306' } })).toThrow(/must name a database/);
+  });
+});
