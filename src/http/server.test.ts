@@ -63,4 +63,32 @@ describe('HTTP server', () => {
     const malformed = await fetch(`${url}/private`, { headers: { authorization: 'Basic abc' } });
     expect(((await malformed.json()) as any).code).toBe('invalid-token');
   });
+
+  it('lets an in-flight request finish while closing, and refuses new connections after', async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => (entered = r));
+    const app = await buildHttpServer({
+      config,
+      logger: pino({ level: 'silent' }),
+      version: 'test',
+      database: { dialect: 'sqlite', ping: () => Promise.resolve(1) },
+      verifyToken: () => Promise.reject(new AppError('invalid-token')),
+      registerRoutes: (api) => {
+        api.get('/slow', { config: { auth: 'none' } }, async () => {
+          entered();
+          await new Promise((r) => setTimeout(r, 300));
+          return { done: true };
+        });
+      },
+    });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const pending = fetch(`${url}/slow`);
+    await inHandler;
+    const closed = app.close();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ done: true });
+    await closed;
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
 });
