@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -190,5 +190,37 @@ describe.skipIf(!kind)('vigil bench synthetic', () => {
     const parsed = JSON.parse(r.stdout) as { results: Array<{ name: string; overall: { f1: number } }> };
     expect(parsed.results.map((x) => x.name)).toEqual(['zscore (baseline)', kind]);
     expect(parsed.results[0]?.overall.f1).toBeGreaterThan(0);
+  });
+});
+
+const nabAvailable = existsSync(join(root, 'src/bench/nab/index.ts'));
+
+describe('vigil bench nab', () => {
+  it('exits 2 when --data is not a NAB corpus', async () => {
+    const r = await vigil(['bench', 'nab', '--data', 'nowhere', '--type', kind ?? 'robust'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not a NAB corpus/);
+  });
+
+  it.skipIf(!nabAvailable || !kind)('prints the three profile scores and a category table, and writes results', async () => {
+    const corpus = join(dir, 'nab');
+    const category = 'artificialWithAnomaly';
+    mkdirSync(join(corpus, 'data', category), { recursive: true });
+    mkdirSync(join(corpus, 'labels'), { recursive: true });
+    const start = Date.UTC(2014, 3, 1);
+    const lines = ['timestamp,value'];
+    for (let i = 0; i < 1500; i++) {
+      const v = 50 + 5 * Math.sin(i / 20) + (i >= 1200 && i < 1210 ? 80 : 0);
+      lines.push(`${nab(start + i * 300_000).slice(0, 19)},${v.toFixed(3)}`);
+    }
+    writeFileSync(join(corpus, 'data', category, 'tiny.csv'), `${lines.join('\n')}\n`);
+    const win = [nab(start + 1150 * 300_000).slice(0, 19) + '.000000', nab(start + 1250 * 300_000).slice(0, 19) + '.000000'];
+    writeFileSync(join(corpus, 'labels', 'combined_windows.json'), JSON.stringify({ [`${category}/tiny.csv`]: [win] }));
+    const r = await vigil(['bench', 'nab', '--data', corpus, '--type', kind as string, '--out', 'nab-out'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const p of ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']) expect(r.stdout).toMatch(new RegExp(`^${p}\\s+-?\\d+\\.\\d{2}`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${category}\\s`, 'm'));
+    expect(existsSync(join(dir, 'nab-out'))).toBe(true);
   });
 });

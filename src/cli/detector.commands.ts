@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -448,6 +448,13 @@ function nabCategoryRows(categories: unknown): string[][] {
 
 async function benchNab(opts: { data: string; type: string; out?: string }): Promise<void> {
   detectorFor(opts.type, undefined);
+  for (const required of ['data', join('labels', 'combined_windows.json')]) {
+    try {
+      await access(join(opts.data, required));
+    } catch {
+      throw new CliInputError(`${opts.data} is not a NAB corpus: ${join(opts.data, required)} is missing.`);
+    }
+  }
   let nab: NabModule;
   try {
     nab = (await import(NAB_MODULE)) as NabModule;
