@@ -76,8 +76,14 @@ export async function buildHttpServer(deps: HttpServerDeps) {
 
   app.decorateRequest('user', null);
   app.addSchema(ErrorSchema);
+  // Once closing, responses tell keep-alive clients to hang up, so close() need not wait for idle sockets.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
