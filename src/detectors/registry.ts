@@ -9,6 +9,8 @@ import {
   type DetectorKind,
 } from './types.ts';
 import { iforestFactory } from './iforest.detector.ts';
+import { rcfFactory } from './rcf.detector.ts';
+import { robustFactory } from './robust.detector.ts';
 
 /** What each kind module exports. */
 export interface DetectorFactory {
@@ -16,10 +18,14 @@ export interface DetectorFactory {
   create(options: CreateDetectorOptions): Detector;
   /** Rebuilds a detector from an artifact already checked by `validateArtifact`. */
   restore(artifact: DetectorArtifact): Detector;
+  /** Kind-specific checks of an untrusted artifact's `state` (and `params`); throws `DetectorError('invalid-artifact')`. */
+  validateState?(state: unknown, artifact: DetectorArtifact): void;
 }
 
 const factories: Partial<Record<DetectorKind, DetectorFactory>> = {
   iforest: iforestFactory,
+  rcf: rcfFactory,
+  robust: robustFactory,
 };
 
 function factoryFor(kind: string): DetectorFactory {

@@ -1,0 +1,409 @@
+/**
+ * `robust`: an online, training-free detector built from robust statistics.
+ *
+ * Each reading is compared with a rolling median and inter-quartile scale (spikes and dips),
+ * and several short-horizon statistics are compared with their own long-run distribution, as in
+ * HTM's anomaly likelihood: the short mean of the robust residual (level shifts, drifts), the
+ * short mean of step sizes against their long-run size (noise bursts and variance collapse),
+ * the run of repeated values against the learned repeat rate (stuck sensor), and timestamp gaps
+ * against the learned sampling interval (dropouts). Every channel yields a surprise in
+ * −log10(tail probability); the largest wins and names the signal. After an alarm-sized
+ * surprise, later readings must clearly exceed it for `holdoff` readings, so one event raises
+ * one alarm instead of a burst. `fit` is optional: it warm-starts the statistics and calibrates
+ * the surprise → score mapping on held-out normal data.
+ */
+import { calibrate, confidenceOf, fitCalibration, isCalibration, type Calibration } from './calibration.ts';
+import type { DetectorFactory } from './registry.ts';
+import { Ewm, Rarity, RollingWindow, normalTailSurprise } from './rolling.ts';
+import {
+  DetectorError,
+  type CreateDetectorOptions,
+  type Detector,
+  type DetectorArtifact,
+  type DetectorDescriptor,
+  type DetectorParamSpec,
+  type FitOptions,
+  type FitReport,
+  type Reading,
+  type Score,
+  type Signal,
+  type WarmupState,
+} from './types.ts';
+
+const KIND = 'robust' as const;
+const ARTIFACT_VERSION = 1;
+const DEFAULT_TARGET_FAR = 0.001;
+/**
+ * Calibration works on ln(surprise) so scores never saturate to exactly 1 (NAB and threshold
+ * sweeps need the order of large surprises). Before any `fit`, surprise 5 (p = 1e-5) maps to 0.5
+ * and surprise 2 to 0.01.
+ */
+const DEFAULT_CALIBRATION: Calibration = { center: Math.log(5), scale: Math.log(5 / 2) / Math.log(99), targetFalseAlarmRate: 1e-5 };
+const SURPRISE_FLOOR = 1e-3;
+const logSurprise = (s: number): number => Math.log(Math.max(s, SURPRISE_FLOOR));
+const MAX_SURPRISE = 300;
+const IQR_TO_SIGMA = 1.349;
+const MEAN_ABS_TO_SIGMA = 1.2533;
+
+const PARAM_SPECS = [
+  { name: 'window', type: 'integer', default: 128, min: 8, max: 4096, description: 'Readings in the rolling median / inter-quartile window.' },
+  { name: 'warmup', type: 'integer', default: 100, min: 10, max: 100_000, description: 'Readings before the detector starts scoring.' },
+  { name: 'horizon', type: 'integer', default: 1000, min: 50, max: 1_000_000, description: 'Memory (readings) of the long-run statistics each channel is compared with.' },
+  { name: 'short', type: 'integer', default: 8, min: 1, max: 1000, description: 'Averaging horizon (readings) of the short-term channels.' },
+  { name: 'holdoff', type: 'integer', default: 100, min: 0, max: 1_000_000, description: 'Readings after an alarm during which a new alarm must clearly exceed it.' },
+  { name: 'holdoffMargin', type: 'number', default: 1, min: 0, max: 10, description: 'How much larger (relative) a surprise must be to alarm again during the hold-off.' },
+  { name: 'holdoffFactor', type: 'number', default: 0, min: 0, max: 1, description: 'Multiplier on suppressed surprises during the hold-off.' },
+  { name: 'alarmSurprise', type: 'number', default: 3, min: 0, max: 100, description: 'Surprise (−log10 p) from which a reading starts a hold-off.' },
+  { name: 'rarityHorizon', type: 'integer', default: 0, min: 0, max: 10_000_000, description: 'When > 0, the surprise is re-expressed as its rarity among this many past surprises (self-normalising per stream).' },
+  { name: 'gapFactor', type: 'number', default: 5, min: 1.5, max: 10_000, description: 'A timestamp gap this many times the learned sampling interval is a dropout.' },
+  { name: 'stuckMinRun', type: 'integer', default: 5, min: 2, max: 100_000, description: 'Shortest run of identical readings that can count as a stuck sensor.' },
+  { name: 'zeroDropout', type: 'boolean', default: true, description: 'Treat a reading of exactly 0 far from a non-zero baseline as a dropout.' },
+  { name: 'spikeWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the spike/dip channel surprise.' },
+  { name: 'levelWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the level-shift/drift channel surprise.' },
+  { name: 'varianceWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the variance (burst/collapse) channel surprise.' },
+] as const satisfies readonly DetectorParamSpec[];
+
+type ParamName = (typeof PARAM_SPECS)[number]['name'];
+export type RobustParams = { [K in ParamName]: Extract<(typeof PARAM_SPECS)[number], { name: K }>['type'] extends 'boolean' ? boolean : number };
+
+const descriptor: DetectorDescriptor = {
+  kind: KIND,
+  description:
+    'Online robust statistics: rolling median/IQR residuals, HTM-style likelihood of short-term residuals, step-size variance, repeat runs and timestamp gaps. No training needed.',
+  trainable: false,
+  online: true,
+  params: [...PARAM_SPECS],
+};
+
+/** Validates and completes user params against the descriptor. */
+export function readRobustParams(raw: Record<string, unknown> = {}): RobustParams {
+  const out: Record<string, number | boolean> = {};
+  const known = new Set<string>(PARAM_SPECS.map((s) => s.name));
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new DetectorError('invalid-params', `Unknown robust parameter "${key}". Known: ${[...known].join(', ')}.`);
+  }
+  for (const spec of PARAM_SPECS) {
+    const v = raw[spec.name] ?? spec.default;
+    if (spec.type === 'boolean') {
+      if (typeof v !== 'boolean') throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be a boolean.`);
+      out[spec.name] = v;
+      continue;
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be a finite number.`);
+    if (spec.type === 'integer' && !Number.isInteger(v)) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be an integer.`);
+    if (v < spec.min || v > spec.max) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be between ${spec.min} and ${spec.max} (got ${v}).`);
+    out[spec.name] = v;
+  }
+  return out as RobustParams;
+}
+
+/** One short-term statistic compared with its own long-run mean and spread. */
+class Channel {
+  readonly stats: Ewm;
+
+  constructor(horizon: number) {
+    this.stats = new Ewm(horizon);
+  }
+
+  /** Upper-tail surprise of `x`, then learns from it. */
+  surprise(x: number, learn: boolean): number {
+    let s = 0;
+    if (this.stats.count >= 10) {
+      const sd = Math.max(this.stats.std, 1e-9 + Math.abs(this.stats.mean) * 1e-3);
+      s = normalTailSurprise((x - this.stats.mean) / sd);
+    }
+    if (learn) this.stats.update(x);
+    return s;
+  }
+}
+
+interface Surprises {
+  spike: number;
+  level: number;
+  burst: number;
+  collapse: number;
+  stuck: number;
+  dropout: number;
+}
+
+/** Serialized state; every number is finite. */
+export interface RobustState {
+  n: number;
+  lastTs: number;
+  lastValue: number;
+  interval: number[];
+  repeatRate: number;
+  run: number;
+  window: number[];
+  stepSize: number[];
+  shortResidual: number;
+  shortStep: number;
+  channels: { spike: number[]; level: number[]; burst: number[]; variance: number[] };
+  peak: number;
+  peakAge: number;
+  calibration: Calibration;
+}
+
+class RobustDetector implements Detector {
+  readonly kind = KIND;
+  readonly trainable = false;
+  readonly minFitSamples: number;
+  threshold: number;
+  private readonly p: RobustParams;
+  private readonly seed: number;
+  private n = 0;
+  private lastTs = 0;
+  private lastValue = 0;
+  private readonly interval: Ewm;
+  private repeatRate = 0.5;
+  private run = 1;
+  private window: RollingWindow;
+  private readonly stepSize: Ewm;
+  private shortResidual = 0;
+  private shortStep = 0;
+  private readonly spike: Channel;
+  private readonly level: Channel;
+  private readonly burst: Channel;
+  private readonly variance: Channel;
+  private readonly rarity: Rarity;
+  private peak = 0;
+  private peakAge = 0;
+  private calibration: Calibration = DEFAULT_CALIBRATION;
+  private metrics: Record<string, number> = {};
+
+  constructor(params: RobustParams, seed: number, threshold: number) {
+    this.p = params;
+    this.seed = seed;
+    this.threshold = threshold;
+    this.minFitSamples = Math.max(2 * params.warmup, 200);
+    this.window = new RollingWindow(params.window);
+    this.interval = new Ewm(params.horizon);
+    this.stepSize = new Ewm(params.horizon);
+    this.spike = new Channel(params.horizon);
+    this.level = new Channel(params.horizon);
+    this.burst = new Channel(params.horizon);
+    this.variance = new Channel(params.horizon);
+    this.rarity = new Rarity(Math.max(1, params.rarityHorizon));
+  }
+
+  async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
+    if (normal.length < this.minFitSamples) {
+      throw new DetectorError('insufficient-data', `The robust detector needs at least ${this.minFitSamples} normal readings to fit (got ${normal.length}).`);
+    }
+    const far = options.targetFalseAlarmRate ?? DEFAULT_TARGET_FAR;
+    const holdout = Math.max(1, Math.floor(normal.length * (options.holdoutFraction ?? 0.25)));
+    const split = normal.length - holdout;
+    const raw: number[] = [];
+    for (const [i, r] of normal.entries()) {
+      if (options.signal?.aborted) {
+        const e = new DetectorError('aborted', 'Fit aborted.');
+        e.name = 'AbortError';
+        throw e;
+      }
+      const s = this.step(r);
+      if (i >= split && this.n > this.p.warmup) raw.push(logSurprise(s.surprise));
+      if (i % 10_000 === 0) options.onProgress?.(i / normal.length, 'warm-start');
+    }
+    const cal = fitCalibration(raw, far);
+    // A perfectly quiet hold-out gives no spread; keep the default slope rather than a hair trigger.
+    this.calibration = raw.length > 0 ? { ...cal, center: Math.max(cal.center, Math.log(2)), scale: Math.max(cal.scale, 0.05) } : { ...DEFAULT_CALIBRATION, targetFalseAlarmRate: far };
+    const alarms = raw.filter((s) => calibrate(s, this.calibration) >= this.threshold).length;
+    this.metrics = { heldout_false_alarm_rate: raw.length ? alarms / raw.length : 0, surprise_center: this.calibration.center, heldout_samples: raw.length };
+    options.onProgress?.(1, 'calibrated');
+    return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
+  }
+
+  score(reading: Reading): Score {
+    const { surprise, signal, parts } = this.step(reading);
+    if (this.n <= this.p.warmup) {
+      return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none' };
+    }
+    const anomaly = calibrate(logSurprise(surprise), this.calibration);
+    const isAnomaly = anomaly >= this.threshold;
+    const contributions = (Object.entries(parts) as Array<[keyof Surprises, number]>)
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([name, weight]) => ({ name, weight: Math.round(weight * 1000) / 1000 }));
+    return {
+      anomaly_score: anomaly,
+      is_anomaly: isAnomaly,
+      confidence: confidenceOf(anomaly, this.threshold),
+      method: KIND,
+      signal: isAnomaly || surprise > 0 ? signal : 'none',
+      contributions,
+    };
+  }
+
+  private step(reading: Reading): { surprise: number; signal: Signal; parts: Surprises } {
+    const p = this.p;
+    const x = reading.value;
+    const parts: Surprises = { spike: 0, level: 0, burst: 0, collapse: 0, stuck: 0, dropout: 0 };
+    if (!Number.isFinite(x)) {
+      parts.dropout = MAX_SURPRISE;
+      return { surprise: MAX_SURPRISE, signal: 'dropout', parts };
+    }
+    const first = this.n === 0;
+    this.n += 1;
+
+    if (!first) {
+      const dt = reading.ts - this.lastTs;
+      const typical = this.interval.mean;
+      if (this.interval.count >= 10 && typical > 0 && dt > p.gapFactor * typical) {
+        parts.dropout = Math.min(MAX_SURPRISE, 5 + 5 * Math.log2(dt / (p.gapFactor * typical)));
+      }
+      if (dt >= 0) this.interval.update(this.interval.count >= 10 ? Math.min(dt, 3 * typical) : dt);
+    }
+
+    const med = this.window.quantile(0.5);
+    const ready = this.window.length >= Math.min(8, p.window);
+    const iqr = ready ? (this.window.quantile(0.75) - this.window.quantile(0.25)) / IQR_TO_SIGMA : 0;
+    const stepSigma = this.stepSize.mean * MEAN_ABS_TO_SIGMA;
+    const scale = Math.max(iqr, 0.25 * stepSigma, 1e-9 * (Math.abs(med) + 1), 1e-12);
+    const z = ready ? (x - med) / scale : 0;
+    const step = first ? 0 : Math.abs(x - this.lastValue);
+
+    if (ready) {
+      const zc = Math.min(Math.abs(z), 1e3);
+      parts.spike = p.spikeWeight * this.spike.surprise(zc, true);
+      const sh = 1 / p.short;
+      this.shortResidual += sh * (Math.max(-50, Math.min(50, z)) - this.shortResidual);
+      parts.level = p.levelWeight * this.level.surprise(Math.abs(this.shortResidual), true);
+      const ratio = Math.log((this.shortStep + 1e-12) / (this.stepSize.mean + 1e-12));
+      parts.burst = p.varianceWeight * this.burst.surprise(ratio, false);
+      parts.collapse = p.varianceWeight * this.variance.surprise(-ratio, false);
+      this.burst.stats.update(ratio);
+      this.variance.stats.update(-ratio);
+      if (p.zeroDropout && x === 0 && Math.abs(med) > 20 * scale) parts.dropout = Math.max(parts.dropout, 10);
+    }
+
+    if (!first) {
+      const repeated = step === 0;
+      this.run = repeated ? this.run + 1 : 1;
+      if (this.run >= p.stuckMinRun) parts.stuck = -(this.run - 1) * Math.log10(Math.min(0.99, Math.max(0.01, this.repeatRate)));
+      this.repeatRate += (1 / p.horizon) * ((repeated ? 1 : 0) - this.repeatRate);
+      const cap = this.stepSize.count >= 10 ? 8 * this.stepSize.mean + 1e-12 : Infinity;
+      this.shortStep += (1 / p.short) * (step - this.shortStep);
+      this.stepSize.update(Math.min(step, cap));
+    }
+
+    this.window.push(x);
+    this.lastTs = reading.ts;
+    this.lastValue = x;
+
+    let best: keyof Surprises = 'spike';
+    for (const k of Object.keys(parts) as Array<keyof Surprises>) if (parts[k] > parts[best]) best = k;
+    let surprise = Math.min(MAX_SURPRISE, parts[best]);
+    if (p.rarityHorizon > 0 && this.n > p.warmup) surprise = this.rarity.surprise(surprise);
+
+    if (p.holdoff > 0) {
+      this.peakAge += 1;
+      if (this.peakAge > p.holdoff) this.peak = 0;
+      if (surprise >= p.alarmSurprise) {
+        if (surprise > this.peak * (1 + p.holdoffMargin)) {
+          this.peak = surprise;
+          this.peakAge = 0;
+        } else surprise *= p.holdoffFactor;
+      }
+    }
+    return { surprise, signal: SIGNAL_OF[best], parts };
+  }
+
+  warmup(): WarmupState {
+    const size = this.p.warmup;
+    const current = Math.min(this.n, size);
+    return { window_progress: size ? current / size : 1, window_size: size, current_window: current, status: this.n > size ? 'ml_ready' : 'warming_up' };
+  }
+
+  serialize(): DetectorArtifact {
+    const state: RobustState = {
+      n: this.n,
+      lastTs: this.lastTs,
+      lastValue: this.lastValue,
+      interval: this.interval.toJSON(),
+      repeatRate: this.repeatRate,
+      run: this.run,
+      window: this.window.values(),
+      stepSize: this.stepSize.toJSON(),
+      shortResidual: this.shortResidual,
+      shortStep: this.shortStep,
+      channels: { spike: this.spike.stats.toJSON(), level: this.level.stats.toJSON(), burst: this.burst.stats.toJSON(), variance: this.variance.stats.toJSON() },
+      peak: this.peak,
+      peakAge: this.peakAge,
+      calibration: { ...this.calibration },
+    };
+    return { format: 'vigil-detector', version: ARTIFACT_VERSION, kind: KIND, seed: this.seed, threshold: this.threshold, params: { ...this.p }, state, metrics: { ...this.metrics } };
+  }
+
+  /** Loads a state already checked by {@link validateRobustState}. */
+  load(s: RobustState, metrics: Record<string, number>): void {
+    this.n = s.n;
+    this.lastTs = s.lastTs;
+    this.lastValue = s.lastValue;
+    this.interval.load(s.interval);
+    this.repeatRate = s.repeatRate;
+    this.run = s.run;
+    this.window = RollingWindow.from(this.p.window, s.window);
+    this.stepSize.load(s.stepSize);
+    this.shortResidual = s.shortResidual;
+    this.shortStep = s.shortStep;
+    this.spike.stats.load(s.channels.spike);
+    this.level.stats.load(s.channels.level);
+    this.burst.stats.load(s.channels.burst);
+    this.variance.stats.load(s.channels.variance);
+    this.peak = s.peak;
+    this.peakAge = s.peakAge;
+    this.calibration = { ...s.calibration };
+    this.metrics = { ...metrics };
+  }
+}
+
+const SIGNAL_OF: Record<keyof Surprises, Signal> = {
+  spike: 'spike',
+  level: 'level_shift',
+  burst: 'burst',
+  collapse: 'variance',
+  stuck: 'stuck',
+  dropout: 'dropout',
+};
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isTriple = (x: unknown): boolean => Array.isArray(x) && x.length === 3 && x.every(isNum) && (x[1] as number) >= 0 && (x[2] as number) >= 0;
+
+/** Kind-specific shape check used by `validateArtifact`; throws on the first problem. */
+export function validateRobustState(state: unknown, params: Record<string, unknown> = {}): asserts state is RobustState {
+  const fail = (what: string): never => {
+    throw new DetectorError('invalid-artifact', `Invalid robust detector state: ${what}.`);
+  };
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) fail('state must be an object');
+  const s = state as Record<string, unknown>;
+  for (const k of ['n', 'lastTs', 'lastValue', 'repeatRate', 'run', 'shortResidual', 'shortStep', 'peak', 'peakAge'] as const) {
+    if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
+  }
+  if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
+  if ((s.repeatRate as number) < 0 || (s.repeatRate as number) > 1) fail('"repeatRate" must be in [0, 1]');
+  if (!isTriple(s.interval) || !isTriple(s.stepSize)) fail('"interval" and "stepSize" must be [mean, variance, count]');
+  const windowSize = typeof params.window === 'number' ? params.window : 4096;
+  if (!Array.isArray(s.window) || s.window.length > windowSize || !s.window.every(isNum)) fail(`"window" must hold at most ${windowSize} finite numbers`);
+  const ch = s.channels as Record<string, unknown> | undefined;
+  if (typeof ch !== 'object' || ch === null) fail('"channels" must be an object');
+  for (const k of ['spike', 'level', 'burst', 'variance']) if (!isTriple(ch?.[k])) fail(`"channels.${k}" must be [mean, variance, count]`);
+  if (!isCalibration(s.calibration)) fail('"calibration" is not a valid calibration');
+}
+
+export const robustFactory: DetectorFactory = {
+  descriptor,
+  create(options: CreateDetectorOptions): Detector {
+    return new RobustDetector(readRobustParams(options.params), options.seed ?? 0, options.threshold ?? 0.5);
+  },
+  restore(artifact: DetectorArtifact): Detector {
+    const params = readRobustParams(artifact.params);
+    validateRobustState(artifact.state, params);
+    const d = new RobustDetector(params, artifact.seed, artifact.threshold);
+    d.load(artifact.state, artifact.metrics ?? {});
+    return d;
+  },
+  validateState(state: unknown, artifact: DetectorArtifact): void {
+    validateRobustState(state, readRobustParams(artifact.params));
+  },
+};

@@ -1,0 +1,189 @@
+/**
+ * Small fixed-memory rolling statistics for the online detectors.
+ */
+
+/**
+ * The last `capacity` values kept both in arrival order (ring) and sorted, so any quantile of the
+ * window is O(1) and an update is O(capacity) memmove (fast for a few hundred values).
+ */
+export class RollingWindow {
+  readonly capacity: number;
+  private readonly ring: Float64Array;
+  private readonly sorted: Float64Array;
+  private head = 0;
+  private size = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+    this.capacity = capacity;
+    this.ring = new Float64Array(capacity);
+    this.sorted = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(x: number): void {
+    if (this.size === this.capacity) {
+      const old = this.ring[this.head] as number;
+      const at = this.indexOf(old);
+      this.sorted.copyWithin(at, at + 1, this.size);
+      this.size -= 1;
+    }
+    const pos = this.lowerBound(x);
+    this.sorted.copyWithin(pos + 1, pos, this.size);
+    this.sorted[pos] = x;
+    this.size += 1;
+    this.ring[this.head] = x;
+    this.head = (this.head + 1) % this.capacity;
+  }
+
+  /** Linear-interpolated quantile of the window; NaN when empty. */
+  quantile(q: number): number {
+    const n = this.size;
+    if (n === 0) return Number.NaN;
+    const pos = q * (n - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, n - 1);
+    const a = this.sorted[lo] as number;
+    return a + ((this.sorted[hi] as number) - a) * (pos - lo);
+  }
+
+  /** Values in arrival order, oldest first. */
+  values(): number[] {
+    const out: number[] = [];
+    const start = this.size === this.capacity ? this.head : 0;
+    for (let k = 0; k < this.size; k++) out.push(this.ring[(start + k) % this.capacity] as number);
+    return out;
+  }
+
+  /** Rebuilds a window holding `values` (oldest first; only the last `capacity` are kept). */
+  static from(capacity: number, values: readonly number[]): RollingWindow {
+    const w = new RollingWindow(capacity);
+    for (const v of values.slice(-capacity)) w.push(v);
+    return w;
+  }
+
+  private lowerBound(x: number): number {
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.sorted[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private indexOf(x: number): number {
+    return this.lowerBound(x);
+  }
+}
+
+/**
+ * Exponentially weighted mean and variance with a running-average start: the weight is
+ * max(1/horizon, 1/count), so early estimates are plain averages rather than biased to zero.
+ */
+export class Ewm {
+  mean = 0;
+  variance = 0;
+  count = 0;
+
+  constructor(readonly horizon: number) {}
+
+  update(x: number): void {
+    this.count += 1;
+    const a = Math.max(1 / this.horizon, 1 / this.count);
+    const d = x - this.mean;
+    this.mean += a * d;
+    this.variance = (1 - a) * (this.variance + a * d * d);
+  }
+
+  get std(): number {
+    return Math.sqrt(this.variance);
+  }
+
+  toJSON(): [number, number, number] {
+    return [this.mean, this.variance, this.count];
+  }
+
+  load(s: readonly number[]): void {
+    this.mean = s[0] as number;
+    this.variance = s[1] as number;
+    this.count = s[2] as number;
+  }
+}
+
+/** −log10 of the upper tail probability of a standard normal at z (accurate far into the tail). */
+export function normalTailSurprise(z: number): number {
+  if (z < 0) return -Math.log10(1 - 0.5 * erfc(-z / Math.SQRT2));
+  if (z < 5) return -Math.log10(0.5 * erfc(z / Math.SQRT2));
+  // Asymptotic: Q(z) ≈ φ(z)/z · (1 − 1/z²).
+  return (z * z) / 2 / Math.LN10 + Math.log10(z * Math.sqrt(2 * Math.PI)) - Math.log10(1 - 1 / (z * z));
+}
+
+/** Complementary error function (Numerical Recipes erfcc, |relative error| < 1.2e-7). */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+const RARITY_BINS = 64;
+const RARITY_RES = 8;
+
+/**
+ * How rare a non-negative value is among the values seen so far (exponentially forgotten over
+ * `horizon`), as −log10 of its upper-tail frequency. Beyond the largest value seen, the tail is
+ * extrapolated as a power law so larger values still rank higher.
+ */
+export class Rarity {
+  counts = new Float64Array(RARITY_BINS);
+  total = 0;
+  weight = 1;
+  maxBin = -1;
+
+  constructor(readonly horizon: number) {}
+
+  private bin(x: number): number {
+    return Math.min(RARITY_BINS - 1, Math.floor(Math.log1p(Math.max(0, x)) * RARITY_RES));
+  }
+
+  /** Surprise of `x` against history, then records it. */
+  surprise(x: number): number {
+    const b = this.bin(x);
+    let tail = 0;
+    for (let k = b; k <= this.maxBin; k++) tail += this.counts[k] as number;
+    let s = -Math.log10((tail + this.weight) / (this.total + this.weight));
+    if (b > this.maxBin && this.maxBin >= 0) s += 2 * Math.log10(Math.log1p(Math.max(0, x)) / ((this.maxBin + 1) / RARITY_RES));
+    this.counts[b] = (this.counts[b] as number) + this.weight;
+    this.total += this.weight;
+    if (b > this.maxBin) this.maxBin = b;
+    this.weight /= 1 - 1 / this.horizon;
+    if (this.weight > 1e100) {
+      for (let k = 0; k < RARITY_BINS; k++) this.counts[k] = (this.counts[k] as number) / this.weight;
+      this.total /= this.weight;
+      this.weight = 1;
+    }
+    return s;
+  }
+
+  toJSON(): number[] {
+    return [this.total, this.weight, this.maxBin, ...this.counts];
+  }
+
+  load(s: readonly number[]): void {
+    this.total = s[0] as number;
+    this.weight = s[1] as number;
+    this.maxBin = s[2] as number;
+    this.counts = Float64Array.from(s.slice(3, 3 + RARITY_BINS));
+  }
+}
