@@ -59,7 +59,11 @@ export function assertEnoughData(kind: DetectorKind, normal: readonly Reading[],
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new DetectorError('aborted', 'Training was aborted.');
+  if (signal?.aborted) {
+    const e = new DetectorError('aborted', 'Training was aborted.');
+    e.name = 'AbortError';
+    throw e;
+  }
 }
 
 /** Lets pending abort signals and progress listeners run during a long fit. */
