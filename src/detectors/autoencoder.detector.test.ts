@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { autoencoderFactory } from './autoencoder.detector.ts';
-import { ANOMALY_TYPES, evaluateEvents, injectAnomalies, normalSignal } from './signal-fixtures.ts';
+import { evaluateEvents, injectAnomalies, normalSignal } from './signal-fixtures.ts';
 import { DetectorError } from './types.ts';
 
 const create = (params: Record<string, unknown> = {}, seed = 1) => autoencoderFactory.create({ params: { epochs: 4, ...params }, seed });

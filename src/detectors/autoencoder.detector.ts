@@ -32,7 +32,6 @@ import {
 } from './ml-shared.ts';
 import { Rng } from './random.ts';
 import type { DetectorFactory } from './registry.ts';
-import { DetectorError } from './types.ts';
 import type {
   CreateDetectorOptions,
   Detector,
