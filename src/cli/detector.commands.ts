@@ -399,53 +399,6 @@ async function benchSynthetic(opts: SyntheticOptions): Promise<void> {
   process.stdout.write(`${sections.join('\n\n')}\n`);
 }
 
-/** The NAB runner's surface (see `src/bench/nab/index.ts`). */
-interface NabProfileScore {
-  /** NAB's normalized score (0 = null detector, 100 = perfect). */
-  normalized?: number;
-  score?: number;
-  threshold: number;
-}
-type NabProfiles = Record<'standard' | 'reward_low_FP_rate' | 'reward_low_FN_rate', NabProfileScore>;
-interface NabResult {
-  profiles: NabProfiles;
-  categories: unknown;
-  files: unknown;
-}
-interface NabModule {
-  runNab(options: {
-    dataDir: string;
-    kind: string;
-    params?: Record<string, unknown>;
-    onProgress?: (done: number, total: number, file?: string) => void;
-  }): Promise<NabResult>;
-  writeNabResults(result: NabResult, outDir: string): Promise<unknown> | unknown;
-}
-
-const NAB_MODULE = '../bench/nab/index.ts';
-const NAB_PROFILES = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'] as const;
-
-function nabCategoryRows(categories: unknown): string[][] {
-  const entries: Array<[string, unknown]> = Array.isArray(categories)
-    ? categories.map((c: unknown) => [String((c as { name?: unknown; category?: unknown }).name ?? (c as { category?: unknown }).category ?? '?'), c])
-    : typeof categories === 'object' && categories !== null
-      ? Object.entries(categories)
-      : [];
-  return entries.map(([name, value]) => {
-    const v = (value ?? {}) as Record<string, unknown>;
-    const profiles = (typeof v.profiles === 'object' && v.profiles !== null ? v.profiles : v) as Record<string, unknown>;
-    return [
-      name,
-      ...NAB_PROFILES.map((p) => {
-        const s = profiles[p];
-        const o = s as { normalized?: unknown; score?: unknown } | undefined;
-        const score = typeof s === 'number' ? s : (o?.normalized ?? o?.score);
-        return typeof score === 'number' ? fmt(score, 2) : '-';
-      }),
-    ];
-  });
-}
-
 async function benchNab(opts: { data: string; type: string; out?: string }): Promise<void> {
   detectorFor(opts.type, undefined);
   for (const required of ['data', join('labels', 'combined_windows.json')]) {
@@ -455,34 +408,38 @@ async function benchNab(opts: { data: string; type: string; out?: string }): Pro
       throw new CliInputError(`${opts.data} is not a NAB corpus: ${join(opts.data, required)} is missing.`);
     }
   }
-  let nab: NabModule;
-  try {
-    nab = (await import(NAB_MODULE)) as NabModule;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') throw new Error('the NAB benchmark is not available in this build.');
-    throw err;
-  }
+  // Loaded on demand: the NAB runner is only needed by this command.
+  const { NAB_PROFILE_NAMES, runNab, writeNabResults } = await import('../bench/nab/index.ts');
   const outDir = opts.out ?? join('bench-results', `nab-${opts.type}`);
   const progress = createProgress(`NAB ${opts.type}`);
-  let result: NabResult;
+  let result;
   try {
-    result = await nab.runNab({
+    result = await runNab({
       dataDir: opts.data,
       kind: opts.type,
-      onProgress: (done, total, file) => progress.update(total > 0 ? done / total : 0, file ?? ''),
+      onProgress: (done, total, file) => progress.update(total > 0 ? done / total : 0, file),
     });
   } finally {
     progress.done();
   }
-  await nab.writeNabResults(result, outDir);
+  await writeNabResults(result, outDir);
   const profiles = table(
-    ['profile', 'score', 'threshold'],
-    NAB_PROFILES.map((p) => [p, fmt(result.profiles[p].normalized ?? result.profiles[p].score ?? NaN, 2), fmt(result.profiles[p].threshold, 3)]),
+    ['profile', 'score', 'threshold', 'windows', 'false pos.'],
+    NAB_PROFILE_NAMES.map((p) => {
+      const s = result.profiles[p];
+      return [p, fmt(s.normalized, 2), fmt(s.threshold, 3), `${s.windowsDetected}/${s.windows}`, String(s.falsePositives)];
+    }),
   );
-  const categories = nabCategoryRows(result.categories);
-  const sections = [`NAB scores for ${opts.type} (data ${opts.data})`, profiles];
-  if (categories.length > 0) sections.push(table(['category', ...NAB_PROFILES], categories));
-  sections.push(`Results written to ${outDir}`);
+  const categories = table(
+    ['category', ...NAB_PROFILE_NAMES],
+    Object.entries(result.categories).map(([name, c]) => [name, ...NAB_PROFILE_NAMES.map((p) => fmt(c[p].normalized, 2))]),
+  );
+  const sections = [
+    `NAB scores for ${opts.type}: ${result.files.length} files, ${result.rows} rows (data ${opts.data})`,
+    profiles,
+    categories,
+    `Results written to ${outDir}`,
+  ];
   process.stdout.write(`${sections.join('\n\n')}\n`);
 }
 
