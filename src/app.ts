@@ -12,7 +12,11 @@ import { registerAuthRoutes } from './modules/auth/auth.routes.ts';
 import { createPasswordHasher } from './modules/auth/passwords.ts';
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
+import { createModelArtifactStore } from './modules/models/model-artifacts.ts';
+import type { ModelRuntime, ModelUsage } from './modules/models/model-runtime.ts';
 import { createModelsRepository } from './modules/models/models.repository.ts';
+import { createModelsService } from './modules/models/models.service.ts';
+import { createTrainingJobsRepository } from './modules/models/training-jobs.repository.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { VERSION } from './version.ts';
 
@@ -59,6 +63,22 @@ export async function createApp(options: AppOptions) {
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
   });
 
+  // Late-bound: the realtime feature assigns `modelUsage.current` once its sessions exist.
+  const modelUsage: { current: ModelUsage } = { current: { isModelInUse: () => false } };
+  const trainingJobs = createTrainingJobsRepository(database.db);
+  const modelsService = createModelsService({
+    models,
+    jobs: trainingJobs,
+    artifacts: createModelArtifactStore(config.dataDir),
+    bus,
+    clock,
+    logger,
+    usage: { isModelInUse: (id) => modelUsage.current.isModelInUse(id) },
+  });
+  const presets = await modelsService.ensurePresets();
+  if (presets.created.length + presets.repaired.length > 0) logger.info(presets, 'preset models installed');
+  const modelRuntime: ModelRuntime = modelsService.runtime;
+
   const http = await buildHttpServer({
     config,
     logger,
@@ -79,7 +99,9 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth },
+    services: { auth, models: modelsService, modelRuntime },
+    /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
+    modelUsage,
     /** Listens on the configured (or given) port; resolves to the bound address. */
     async listen(port = config.port, host = config.host): Promise<string> {
       return http.listen({ port, host });

@@ -7,6 +7,23 @@ import type { EventBus } from './lib/event-bus.ts';
 export interface EventMap {
   'user.registered': { userId: number; username: string };
   'user.logged_in': { userId: number };
+  /** A training job moved: progress in [0, 1] with a short stage message. Pushed as `training_progress`. */
+  'training.progressed': { jobId: number; userId: number; status: 'queued' | 'running'; progress: number; stage: string };
+  /** A training job produced a model. Pushed as `training_completed`. */
+  'training.completed': {
+    jobId: number;
+    userId: number;
+    modelId: number;
+    modelName: string;
+    accuracy: number | null;
+    metrics: Record<string, number>;
+  };
+  /** A training job failed or was cancelled (`code` = `training-cancelled`). Pushed as `training_failed`. */
+  'training.failed': { jobId: number; userId: number; code: string; message: string };
+  /** A user selected a model for detection (all their sockets follow). */
+  'model.selected': { userId: number; modelId: number };
+  /** A model was deleted; sessions and selections using it should let go. */
+  'model.deleted': { userId: number | null; modelId: number };
 }
 
 export type AppBus = EventBus<EventMap>;

@@ -38,6 +38,13 @@ const EnvSchema = Type.Object({
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, default: 10 }),
   SERIAL_PORT: Type.Optional(Type.String({ minLength: 1 })),
   BAUD_RATE: Type.Integer({ minimum: 300, maximum: 4_000_000, default: 9600 }),
+  TRAINING_WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  TRAINING_JOBS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
+  TRAINING_QUEUE_NAME: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil-training' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  RECORDING_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 }),
+  RECORDING_MAX_SAMPLES: Type.Integer({ minimum: 100, default: 1_000_000 }),
+  MODEL_UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -59,6 +66,8 @@ export interface Config {
   log: { level: Env['LOG_LEVEL']; pretty: boolean };
   shutdownTimeoutSeconds: number;
   serial: { port: string | undefined; baudRate: number };
+  training: { workers: number; jobsPerUser: number; queueName: string; redisUrl: string | undefined };
+  limits: { recordingBytes: number; recordingSamples: number; modelUploadBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -184,6 +193,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? options.isTty ?? Boolean(process.stdout.isTTY) },
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
     serial: { port: env.SERIAL_PORT, baudRate: env.BAUD_RATE },
+    training: {
+      workers: env.TRAINING_WORKERS,
+      jobsPerUser: env.TRAINING_JOBS_PER_USER,
+      queueName: env.TRAINING_QUEUE_NAME,
+      redisUrl: env.REDIS_URL,
+    },
+    limits: {
+      recordingBytes: env.RECORDING_MAX_BYTES,
+      recordingSamples: env.RECORDING_MAX_SAMPLES,
+      modelUploadBytes: env.MODEL_UPLOAD_MAX_BYTES,
+    },
   };
 }
 

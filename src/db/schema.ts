@@ -64,6 +64,10 @@ export interface MlModelsTable {
   checksum: string;
   created_at: string;
   updated_at: string;
+  /** Stable key of a preset (null for other models); added by 0004-models. */
+  preset_key: string | null;
+  /** `preset`, `trained` or `uploaded`. */
+  origin: Generated<string>;
 }
 
 export interface DetectionSessionsTable {
@@ -120,6 +124,71 @@ export interface AlertWebhooksTable {
   updated_at: string;
 }
 
+export interface RecordingsTable {
+  id: Generated<number>;
+  user_id: number;
+  device_id: number | null;
+  name: string;
+  /** `upload` or `device`. */
+  source: string;
+  /** `recording`, `complete` or `failed`. */
+  status: string;
+  sample_count: number;
+  max_samples: number | null;
+  duration_s: number | null;
+  first_ts: string | null;
+  last_ts: string | null;
+  /** JSON: min, max, mean, std of the values. */
+  stats: string;
+  /** Relative to DATA_DIR. */
+  file_path: string;
+  file_size: number;
+  error: string | null;
+  started_at: string;
+  ended_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RecordingLabelsTable {
+  id: Generated<number>;
+  recording_id: number;
+  start_at: string;
+  end_at: string;
+  note: string | null;
+  created_at: string;
+}
+
+export interface TrainingJobsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** The model the job produced (set when it succeeds). */
+  model_id: number | null;
+  /** The model a retrain started from. */
+  base_model_id: number | null;
+  name: string;
+  material_type: string;
+  description: string | null;
+  kind: string;
+  params: string;
+  /** JSON array of recording ids. */
+  recording_ids: string;
+  evaluation_recording_id: number | null;
+  /** `queued`, `running`, `succeeded`, `failed` or `cancelled`. */
+  status: string;
+  progress: number;
+  stage: string;
+  /** `local` (in-process queue) or `bullmq`. */
+  queue: string;
+  runner: string | null;
+  error_code: string | null;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -128,6 +197,9 @@ export interface DB {
   ml_models: MlModelsTable;
   detection_sessions: DetectionSessionsTable;
   detection_logs: DetectionLogsTable;
+  recordings: RecordingsTable;
+  recording_labels: RecordingLabelsTable;
+  training_jobs: TrainingJobsTable;
   devices: DevicesTable;
   alert_webhooks: AlertWebhooksTable;
 }
