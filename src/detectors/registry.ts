@@ -8,6 +8,8 @@ import {
   type DetectorDescriptor,
   type DetectorKind,
 } from './types.ts';
+import { autoencoderFactory } from './autoencoder.detector.ts';
+import { ensembleFactory } from './ensemble.detector.ts';
 import { iforestFactory } from './iforest.detector.ts';
 import { rcfFactory } from './rcf.detector.ts';
 import { robustFactory } from './robust.detector.ts';
@@ -24,6 +26,8 @@ export interface DetectorFactory {
 
 const factories: Partial<Record<DetectorKind, DetectorFactory>> = {
   iforest: iforestFactory,
+  autoencoder: autoencoderFactory,
+  ensemble: ensembleFactory,
   rcf: rcfFactory,
   robust: robustFactory,
 };
@@ -43,6 +47,11 @@ export function createDetector(kind: string = DEFAULT_DETECTOR_KIND, options: Cr
 
 export function describeDetectors(): DetectorDescriptor[] {
   return DETECTOR_KINDS.flatMap((k) => (factories[k] ? [factories[k].descriptor] : []));
+}
+
+/** The factory registered for `kind`, if this build has one. */
+export function factoryOf(kind: DetectorKind): DetectorFactory | undefined {
+  return factories[kind];
 }
 
 export function restoreDetector(artifact: DetectorArtifact): Detector {

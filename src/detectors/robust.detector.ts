@@ -14,7 +14,7 @@
  */
 import { calibrate, confidenceOf, fitCalibration, isCalibration, type Calibration } from './calibration.ts';
 import type { DetectorFactory } from './registry.ts';
-import { Ewm, Rarity, RollingWindow, normalTailSurprise } from './rolling.ts';
+import { Ewm, RARITY_BINS, Rarity, RollingWindow, normalTailSurprise } from './rolling.ts';
 import {
   DetectorError,
   type CreateDetectorOptions,
@@ -55,6 +55,7 @@ const PARAM_SPECS = [
   { name: 'holdoffFactor', type: 'number', default: 0, min: 0, max: 1, description: 'Multiplier on suppressed surprises during the hold-off.' },
   { name: 'alarmSurprise', type: 'number', default: 3, min: 0, max: 100, description: 'Surprise (−log10 p) from which a reading starts a hold-off.' },
   { name: 'rarityHorizon', type: 'integer', default: 0, min: 0, max: 10_000_000, description: 'When > 0, the surprise is re-expressed as its rarity among this many past surprises (self-normalising per stream).' },
+  { name: 'absoluteZScale', type: 'number', default: 2, min: 0, max: 100, description: 'Spike and level surprises also need |robust z| / this to be a normal-tail event (guards heavy-tailed noise); 0 disables.' },
   { name: 'gapFactor', type: 'number', default: 5, min: 1.5, max: 10_000, description: 'A timestamp gap this many times the learned sampling interval is a dropout.' },
   { name: 'stuckMinRun', type: 'integer', default: 5, min: 2, max: 100_000, description: 'Shortest run of identical readings that can count as a stuck sensor.' },
   { name: 'zeroDropout', type: 'boolean', default: true, description: 'Treat a reading of exactly 0 far from a non-zero baseline as a dropout.' },
@@ -141,6 +142,8 @@ export interface RobustState {
   channels: { spike: number[]; level: number[]; burst: number[]; variance: number[] };
   peak: number;
   peakAge: number;
+  /** [total, weight, maxBin, ...64 bin counts]. */
+  rarity: number[];
   calibration: Calibration;
 }
 
@@ -265,16 +268,20 @@ class RobustDetector implements Detector {
 
     if (ready) {
       const zc = Math.min(Math.abs(z), 1e3);
-      parts.spike = p.spikeWeight * this.spike.surprise(zc, true);
+      // The learned distributions alone are too optimistic for heavy-tailed noise; a reading must
+      // also be far out in absolute robust-z terms (unless disabled, as for rarity mode).
+      const abs = (zeq: number): number => (p.absoluteZScale > 0 ? normalTailSurprise(zeq / p.absoluteZScale) : Infinity);
+      parts.spike = p.spikeWeight * Math.min(this.spike.surprise(zc, true), abs(zc));
       const sh = 1 / p.short;
       this.shortResidual += sh * (Math.max(-50, Math.min(50, z)) - this.shortResidual);
-      parts.level = p.levelWeight * this.level.surprise(Math.abs(this.shortResidual), true);
+      parts.level = p.levelWeight * Math.min(this.level.surprise(Math.abs(this.shortResidual), true), abs(Math.abs(this.shortResidual) * Math.sqrt(2 * p.short - 1)));
       const ratio = Math.log((this.shortStep + 1e-12) / (this.stepSize.mean + 1e-12));
       parts.burst = p.varianceWeight * this.burst.surprise(ratio, false);
       parts.collapse = p.varianceWeight * this.variance.surprise(-ratio, false);
       this.burst.stats.update(ratio);
       this.variance.stats.update(-ratio);
-      if (p.zeroDropout && x === 0 && Math.abs(med) > 20 * scale) parts.dropout = Math.max(parts.dropout, 10);
+      // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input.
+      if (p.zeroDropout && x === 0 && Math.abs(med) > 20 * scale) parts.dropout = Math.max(parts.dropout, parts.spike + 1, 10);
     }
 
     if (!first) {
@@ -330,6 +337,7 @@ class RobustDetector implements Detector {
       channels: { spike: this.spike.stats.toJSON(), level: this.level.stats.toJSON(), burst: this.burst.stats.toJSON(), variance: this.variance.stats.toJSON() },
       peak: this.peak,
       peakAge: this.peakAge,
+      rarity: this.rarity.toJSON(),
       calibration: { ...this.calibration },
     };
     return { format: 'vigil-detector', version: ARTIFACT_VERSION, kind: KIND, seed: this.seed, threshold: this.threshold, params: { ...this.p }, state, metrics: { ...this.metrics } };
@@ -353,6 +361,7 @@ class RobustDetector implements Detector {
     this.variance.stats.load(s.channels.variance);
     this.peak = s.peak;
     this.peakAge = s.peakAge;
+    this.rarity.load(s.rarity);
     this.calibration = { ...s.calibration };
     this.metrics = { ...metrics };
   }
@@ -388,6 +397,12 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   const ch = s.channels as Record<string, unknown> | undefined;
   if (typeof ch !== 'object' || ch === null) fail('"channels" must be an object');
   for (const k of ['spike', 'level', 'burst', 'variance']) if (!isTriple(ch?.[k])) fail(`"channels.${k}" must be [mean, variance, count]`);
+  const rarity: unknown[] = Array.isArray(s.rarity) ? (s.rarity as unknown[]) : [];
+  if (rarity.length !== 3 + RARITY_BINS || !rarity.every((v, i) => isNum(v) && (i === 2 || v >= 0)) || (rarity[1] as number) <= 0) {
+    fail(`"rarity" must hold ${3 + RARITY_BINS} finite numbers, counts non-negative`);
+  }
+  const maxBin = rarity[2] as number;
+  if (!Number.isInteger(maxBin) || maxBin < -1 || maxBin >= RARITY_BINS) fail('"rarity" max bin is out of range');
   if (!isCalibration(s.calibration)) fail('"calibration" is not a valid calibration');
 }
 

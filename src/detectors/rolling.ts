@@ -137,7 +137,7 @@ export function erfc(x: number): number {
   return x >= 0 ? r : 2 - r;
 }
 
-const RARITY_BINS = 64;
+export const RARITY_BINS = 64;
 const RARITY_RES = 8;
 
 /**

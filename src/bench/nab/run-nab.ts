@@ -26,7 +26,7 @@ import {
  * rarity within each stream (NAB picks one threshold for streams of very different noise), a
  * longer baseline window and a lower hold-off trigger on that rarity scale.
  */
-export const NAB_ROBUST_PARAMS: Readonly<Record<string, unknown>> = { window: 512, horizon: 1000, rarityHorizon: 100_000, alarmSurprise: 2, holdoffMargin: 1, holdoffFactor: 0 };
+export const NAB_ROBUST_PARAMS: Readonly<Record<string, unknown>> = { window: 512, horizon: 1000, rarityHorizon: 100_000, alarmSurprise: 2, holdoffMargin: 1, holdoffFactor: 0, absoluteZScale: 0 };
 
 export interface RunNabOptions {
   /** A folder with `data/<category>/<file>.csv` and `labels/combined_windows.json`. */

@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { parseArtifact, validateArtifact } from './artifact.ts';
+import { Rng } from './random.ts';
+import { createDetector, restoreDetector } from './registry.ts';
+import type { Detector, Reading, Score, Signal } from './types.ts';
+
+const LSB = 5 / 1023;
+const T0 = 1_700_000_000_000;
+
+/** Arduino-like 10 Hz voltage: 10-bit quantisation, mild heavy-tailed noise, slow wander. */
+function arduino(n: number, seed: number): Reading[] {
+  const rng = new Rng(seed);
+  const out: Reading[] = [];
+  for (let i = 0; i < n; i++) {
+    const noise = 0.01 * rng.normal() * (rng.next() < 0.03 ? 2.5 : 1);
+    const v = 2.5 + 0.03 * Math.sin((2 * Math.PI * i) / 3000) + noise;
+    out.push({ ts: T0 + i * 100, value: Math.round(v / LSB) * LSB });
+  }
+  return out;
+}
+
+function scoreAll(d: Detector, readings: readonly Reading[]): Score[] {
+  return readings.map((r) => d.score(r));
+}
+
+/** Alarms raised in [from, to). */
+function alarmsIn(scores: readonly Score[], from: number, to: number): Score[] {
+  return scores.slice(from, to).filter((s) => s.is_anomaly);
+}
+
+type Inject = (r: Reading[], at: number) => void;
+
+const CASES: Array<{ name: string; expected: Signal[]; inject: Inject; span: number }> = [
+  { name: 'a spike', expected: ['spike'], span: 5, inject: (r, at) => void (r[at] = { ...r[at]!, value: r[at]!.value + 0.6 }) },
+  { name: 'a dip', expected: ['spike'], span: 5, inject: (r, at) => void (r[at] = { ...r[at]!, value: r[at]!.value - 0.6 }) },
+  {
+    name: 'a level shift',
+    expected: ['spike', 'level_shift'],
+    span: 60,
+    inject: (r, at) => {
+      for (let i = at; i < r.length; i++) r[i] = { ...r[i]!, value: r[i]!.value + 0.25 };
+    },
+  },
+  {
+    name: 'a noise burst',
+    expected: ['burst', 'spike'],
+    span: 60,
+    inject: (r, at) => {
+      const rng = new Rng(9);
+      for (let i = at; i < at + 60; i++) r[i] = { ...r[i]!, value: r[i]!.value + 0.08 * rng.normal() };
+    },
+  },
+  {
+    name: 'a stuck sensor',
+    expected: ['stuck', 'variance'],
+    span: 100,
+    inject: (r, at) => {
+      for (let i = at; i < at + 100; i++) r[i] = { ...r[i]!, value: r[at - 1]!.value };
+    },
+  },
+  {
+    name: 'a zero-volt dropout',
+    expected: ['dropout'],
+    span: 20,
+    inject: (r, at) => {
+      for (let i = at; i < at + 20; i++) r[i] = { ...r[i]!, value: 0 };
+    },
+  },
+  {
+    name: 'a timestamp gap',
+    expected: ['dropout'],
+    span: 3,
+    inject: (r, at) => {
+      for (let i = at; i < r.length; i++) r[i] = { ...r[i]!, ts: r[i]!.ts + 5_000 };
+    },
+  },
+  {
+    name: 'a ramp',
+    expected: ['level_shift', 'spike'],
+    span: 300,
+    inject: (r, at) => {
+      for (let i = at; i < r.length; i++) r[i] = { ...r[i]!, value: r[i]!.value + Math.min(0.5, (0.5 * (i - at)) / 300) };
+    },
+  },
+  {
+    name: 'an oscillation',
+    expected: ['burst', 'spike', 'level_shift'],
+    span: 100,
+    inject: (r, at) => {
+      for (let i = at; i < at + 100; i++) r[i] = { ...r[i]!, value: r[i]!.value + 0.1 * Math.sin((2 * Math.PI * (i - at)) / 8) };
+    },
+  },
+];
+
+describe('robust detector', () => {
+  it('raises no alarm on a long normal Arduino trace', () => {
+    const scores = scoreAll(createDetector('robust'), arduino(20_000, 1));
+    expect(alarmsIn(scores, 0, scores.length).length).toBeLessThanOrEqual(2);
+  });
+
+  for (const c of CASES) {
+    it(`detects and names ${c.name}`, () => {
+      const readings = arduino(4000, 2);
+      const at = 3000;
+      c.inject(readings, at);
+      const scores = scoreAll(createDetector('robust'), readings);
+      expect(alarmsIn(scores, 200, at)).toHaveLength(0);
+      const hits = alarmsIn(scores, at, at + c.span);
+      expect(hits.length).toBeGreaterThan(0);
+      expect(c.expected).toContain(hits[0]!.signal);
+    });
+  }
+
+  it('is causal: scores of a prefix do not depend on what follows', () => {
+    const readings = arduino(3000, 3);
+    readings[2000] = { ...readings[2000]!, value: 4 };
+    const full = scoreAll(createDetector('robust'), readings);
+    const prefix = scoreAll(createDetector('robust'), readings.slice(0, 2100));
+    expect(prefix).toEqual(full.slice(0, 2100));
+  });
+
+  it('is deterministic', () => {
+    const readings = arduino(2000, 4);
+    expect(scoreAll(createDetector('robust'), readings)).toEqual(scoreAll(createDetector('robust'), readings));
+  });
+
+  it('restores from its artifact (through JSON and validation) and then scores identically', () => {
+    const readings = arduino(3000, 5);
+    readings[2500] = { ...readings[2500]!, value: 0.3 };
+    const a = createDetector('robust', { params: { rarityHorizon: 5000 } });
+    scoreAll(a, readings.slice(0, 1500));
+    const b = restoreDetector(parseArtifact(JSON.stringify(a.serialize())));
+    expect(b.serialize()).toEqual(a.serialize());
+    expect(scoreAll(b, readings.slice(1500))).toEqual(scoreAll(a, readings.slice(1500)));
+  });
+
+  it('reports warm-up progress and then readiness', () => {
+    const d = createDetector('robust', { params: { warmup: 50 } });
+    expect(d.warmup()).toEqual({ window_progress: 0, window_size: 50, current_window: 0, status: 'warming_up' });
+    const readings = arduino(60, 6);
+    scoreAll(d, readings.slice(0, 25));
+    expect(d.warmup()).toMatchObject({ window_progress: 0.5, current_window: 25, status: 'warming_up' });
+    const s = scoreAll(d, readings.slice(25));
+    expect(s[0]!.anomaly_score).toBe(0);
+    expect(d.warmup().status).toBe('ml_ready');
+  });
+
+  it('applies a threshold changed while running', () => {
+    const readings = arduino(2000, 7);
+    readings[1500] = { ...readings[1500]!, value: readings[1500]!.value + 0.6 };
+    const d = createDetector('robust');
+    scoreAll(d, readings.slice(0, 1500));
+    d.threshold = 0.999999999;
+    const s = d.score(readings[1500]!);
+    expect(s.anomaly_score).toBeGreaterThan(0.5);
+    expect(s.is_anomaly).toBe(s.anomaly_score >= 0.999999999);
+    d.threshold = 0.1;
+    const t = createDetector('robust', { threshold: 0.1 });
+    expect(t.threshold).toBe(0.1);
+  });
+
+  it('calibrates on held-out normal data in fit and keeps a low false-alarm rate', async () => {
+    const d = createDetector('robust');
+    const report = await d.fit(arduino(8000, 8), { targetFalseAlarmRate: 0.001 });
+    expect(report.kind).toBe('robust');
+    expect(report.metrics.heldout_false_alarm_rate).toBeLessThanOrEqual(0.005);
+    const after = scoreAll(d, arduino(5000, 9).map((r) => ({ ...r, ts: r.ts + 800_000 })));
+    expect(alarmsIn(after, 0, after.length).length).toBeLessThan(25);
+    await expect(createDetector('robust').fit(arduino(50, 1))).rejects.toMatchObject({ code: 'insufficient-data' });
+  });
+
+  it('rejects unknown or out-of-range params', () => {
+    expect(() => createDetector('robust', { params: { window: 2 } })).toThrow(/between/);
+    expect(() => createDetector('robust', { params: { nope: 1 } })).toThrow(/Unknown robust parameter/);
+    expect(() => createDetector('robust', { params: { zeroDropout: 'yes' } })).toThrow(/boolean/);
+  });
+
+  it('rejects a tampered state through validateArtifact', () => {
+    const a = createDetector('robust');
+    scoreAll(a, arduino(300, 10));
+    const art = JSON.parse(JSON.stringify(a.serialize())) as { state: { window: number[] } };
+    art.state.window = new Array(5000).fill(1);
+    expect(() => validateArtifact(art)).toThrow(/window/);
+  });
+
+  it('scores at least 100,000 readings per second', () => {
+    const readings = arduino(100_000, 11);
+    const d = createDetector('robust');
+    const t = performance.now();
+    for (const r of readings) d.score(r);
+    const perSecond = readings.length / ((performance.now() - t) / 1000);
+    expect(perSecond).toBeGreaterThan(100_000);
+  });
+});
