@@ -16,6 +16,7 @@ import { createModelArtifactStore } from './modules/models/model-artifacts.ts';
 import type { ModelRuntime, ModelUsage } from './modules/models/model-runtime.ts';
 import { createModelsRepository } from './modules/models/models.repository.ts';
 import { createModelsService } from './modules/models/models.service.ts';
+import { registerModelsRoutes } from './modules/models/models.routes.ts';
 import { createTrainingJobsRepository } from './modules/models/training-jobs.repository.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { VERSION } from './version.ts';
@@ -90,6 +91,7 @@ export async function createApp(options: AppOptions) {
     },
     registerRoutes: async (api: Api) => {
       await registerAuthRoutes(api, { auth, config });
+      await registerModelsRoutes(api, { models: modelsService, config });
     },
   });
 
