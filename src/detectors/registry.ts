@@ -10,8 +10,6 @@ import {
 } from './types.ts';
 import { autoencoderFactory } from './autoencoder.detector.ts';
 import { ensembleFactory } from './ensemble.detector.ts';
-import { autoencoderFactory } from './autoencoder.detector.ts';
-import { ensembleFactory } from './ensemble.detector.ts';
 import { iforestFactory } from './iforest.detector.ts';
 import { rcfFactory } from './rcf.detector.ts';
 import { robustFactory } from './robust.detector.ts';
@@ -28,8 +26,6 @@ export interface DetectorFactory {
 
 const factories: Partial<Record<DetectorKind, DetectorFactory>> = {
   iforest: iforestFactory,
-  autoencoder: autoencoderFactory,
-  ensemble: ensembleFactory,
   autoencoder: autoencoderFactory,
   ensemble: ensembleFactory,
   rcf: rcfFactory,
