@@ -59,6 +59,7 @@ beforeAll(() => {
   const mid = Math.floor(test.length / 2);
   const data = test.map((r, i) => ({ ...r, value: i >= mid && i < mid + 30 ? 0 : r.value }));
   writeFileSync(join(dir, 'data.csv'), `timestamp,value,label\n${data.map((r) => `${r.ts},${r.value},0`).join('\n')}\n`);
+  writeFileSync(join(dir, 'fake-model.json'), JSON.stringify({ format: 'vigil-detector', version: 1, kind: 'robust', state: 'nope' }));
   writeFileSync(join(dir, 'bad.csv'), 'timestamp,value\n1700000000,1.5\n1700000000.1,oops\n1700000000.2,1.6\n1699999999,1.7\n1700000000.3,1.5\n');
 });
 
@@ -138,7 +139,8 @@ describe('vigil usage and input errors', () => {
     ['neither --model nor --type', ['detect', '--input', 'data.csv', '--out', 'x.csv'], /--model MODEL .* or --type KIND/],
     ['a missing required option', ['train', '--out', 'x.json'], /--input/],
     ['an unknown kind', ['detect', '--type', 'nope', '--input', 'data.csv', '--out', 'x.csv'], /"nope" is not available/],
-    ['a model that is not JSON', ['detect', '--model', 'data.csv', '--input', 'data.csv', '--out', 'x.csv'], /not a Vigil model/],
+    ['a model that is not JSON', ['detect', '--model', 'data.csv', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model/],
+    ['a model that is not an artifact', ['detect', '--model', 'fake-model.json', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model: .*/],
     ['a missing input file', ['detect', '--type', 'iforest', '--input', 'missing.csv', '--out', 'x.csv'], /cannot read missing\.csv: no such file/],
     ['a bad seed', ['train', '--input', 'normal.csv', '--out', 'x.json', '--seed', '-1'], /--seed/],
     ['a bad --seeds', ['bench', 'synthetic', '--seeds', '0'], /--seeds/],

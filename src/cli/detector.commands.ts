@@ -8,9 +8,9 @@ import {
   DEFAULT_DETECTOR_KIND,
   describeDetectors,
   DetectorError,
+  parseArtifact,
   restoreDetector,
   type Detector,
-  type DetectorArtifact,
   type DetectorDescriptor,
 } from '../detectors/index.ts';
 import {
@@ -183,21 +183,11 @@ async function loadModel(path: string): Promise<Detector> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliInputError(`cannot read model ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  let artifact: unknown;
   try {
-    artifact = JSON.parse(text);
-  } catch {
-    throw new CliInputError(`${path} is not a Vigil model (not valid JSON).`);
-  }
-  const a = artifact as Partial<DetectorArtifact> | null;
-  if (typeof a !== 'object' || a === null || a.format !== 'vigil-detector' || typeof a.kind !== 'string') {
-    throw new CliInputError(`${path} is not a Vigil model (expected "format": "vigil-detector").`);
-  }
-  try {
-    return restoreDetector(a as DetectorArtifact);
+    return restoreDetector(parseArtifact(text));
   } catch (err) {
-    if (err instanceof DetectorError) throw new CliInputError(`${path}: ${err.message}`);
-    throw new CliInputError(`${path}: invalid model (${(err as Error).message}).`);
+    if (err instanceof DetectorError) throw new CliInputError(`${path} is not a usable Vigil model: ${err.message}`);
+    throw err;
   }
 }
 
