@@ -18,6 +18,13 @@ import { createModelsRepository } from './modules/models/models.repository.ts';
 import { createModelsService } from './modules/models/models.service.ts';
 import { registerModelsRoutes } from './modules/models/models.routes.ts';
 import { createTrainingJobsRepository } from './modules/models/training-jobs.repository.ts';
+import { createFollowsRepository } from './modules/social/follows.repository.ts';
+import { createFollowsService } from './modules/social/follows.service.ts';
+import { registerPostsRoutes } from './modules/social/posts.routes.ts';
+import { createPostsRepository } from './modules/social/posts.repository.ts';
+import { createPostsService } from './modules/social/posts.service.ts';
+import { registerProfileRoutes } from './modules/social/profiles.routes.ts';
+import { createSharesRepository } from './modules/social/shares.repository.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { VERSION } from './version.ts';
 
@@ -63,6 +70,9 @@ export async function createApp(options: AppOptions) {
     clock,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
   });
+  const shares = createSharesRepository(database.db);
+  const posts = createPostsService({ posts: createPostsRepository(database.db), shares, users, bus, clock });
+  const follows = createFollowsService({ follows: createFollowsRepository(database.db), users, shares, clock });
 
   // Late-bound: the realtime feature assigns `modelUsage.current` once its sessions exist.
   const modelUsage: { current: ModelUsage } = { current: { isModelInUse: () => false } };
@@ -91,6 +101,8 @@ export async function createApp(options: AppOptions) {
     },
     registerRoutes: async (api: Api) => {
       await registerAuthRoutes(api, { auth, config });
+      await registerPostsRoutes(api, { posts });
+      await registerProfileRoutes(api, { posts, follows });
       await registerModelsRoutes(api, { models: modelsService, config });
     },
   });
@@ -101,7 +113,7 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth, models: modelsService, modelRuntime },
+    services: { auth, posts, follows, models: modelsService, modelRuntime },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Listens on the configured (or given) port; resolves to the bound address. */

@@ -1,4 +1,5 @@
 import type { EventBus } from './lib/event-bus.ts';
+import type { PostView } from './modules/social/social.schemas.ts';
 
 /**
  * Every event on Vigil's in-process bus and its payload. Features append their events here;
@@ -7,6 +8,8 @@ import type { EventBus } from './lib/event-bus.ts';
 export interface EventMap {
   'user.registered': { userId: number; username: string };
   'user.logged_in': { userId: number };
+  /** A new post; the realtime gateway pushes `post` as `post_created` to the author's followers (see `followerIds`). */
+  'post.created': { postId: number; authorId: number; post: PostView };
   /** A training job moved: progress in [0, 1] with a short stage message. Pushed as `training_progress`. */
   'training.progressed': { jobId: number; userId: number; status: 'queued' | 'running'; progress: number; stage: string };
   /** A training job produced a model. Pushed as `training_completed`. */

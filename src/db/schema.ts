@@ -189,6 +189,20 @@ export interface TrainingJobsTable {
   updated_at: string;
 }
 
+export interface LikesTable {
+  post_id: number;
+  user_id: number;
+  created_at: string;
+}
+
+export interface CommentsTable {
+  id: Generated<number>;
+  post_id: number;
+  user_id: number;
+  content: string;
+  created_at: string;
+}
+
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -197,6 +211,8 @@ export interface DB {
   ml_models: MlModelsTable;
   detection_sessions: DetectionSessionsTable;
   detection_logs: DetectionLogsTable;
+  likes: LikesTable;
+  comments: CommentsTable;
   recordings: RecordingsTable;
   recording_labels: RecordingLabelsTable;
   training_jobs: TrainingJobsTable;
