@@ -25,6 +25,9 @@ import { createPostsRepository } from './modules/social/posts.repository.ts';
 import { createPostsService } from './modules/social/posts.service.ts';
 import { registerProfileRoutes } from './modules/social/profiles.routes.ts';
 import { createSharesRepository } from './modules/social/shares.repository.ts';
+import { createRecordingsRepository } from './modules/recordings/recordings.repository.ts';
+import { registerRecordingsRoutes } from './modules/recordings/recordings.routes.ts';
+import { createRecordingsService } from './modules/recordings/recordings.service.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { VERSION } from './version.ts';
 
@@ -89,6 +92,16 @@ export async function createApp(options: AppOptions) {
   const presets = await modelsService.ensurePresets();
   if (presets.created.length + presets.repaired.length > 0) logger.info(presets, 'preset models installed');
   const modelRuntime: ModelRuntime = modelsService.runtime;
+  // Device recording is enabled with `recordings.setDevices(...)` once the devices feature is built.
+  const recordings = createRecordingsService({
+    recordings: createRecordingsRepository(database.db),
+    dataDir: config.dataDir,
+    clock,
+    logger,
+    limits: config.limits,
+  });
+  const interruptedRecordings = await recordings.recoverInterrupted();
+  if (interruptedRecordings > 0) logger.warn({ count: interruptedRecordings }, 'recordings interrupted by a restart were closed');
 
   const http = await buildHttpServer({
     config,
@@ -104,6 +117,7 @@ export async function createApp(options: AppOptions) {
       await registerPostsRoutes(api, { posts });
       await registerProfileRoutes(api, { posts, follows });
       await registerModelsRoutes(api, { models: modelsService, config });
+      await registerRecordingsRoutes(api, { recordings, config });
     },
   });
 
@@ -113,7 +127,7 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth, posts, follows, models: modelsService, modelRuntime },
+    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Listens on the configured (or given) port; resolves to the bound address. */
@@ -124,6 +138,7 @@ export async function createApp(options: AppOptions) {
     stop(): Promise<void> {
       stopping ??= (async () => {
         await http.close();
+        await recordings.stopAll();
         await database.close();
       })();
       return stopping;
