@@ -46,7 +46,7 @@ const KIND = 'ensemble' as const;
 const ARTIFACT_VERSION = 1;
 const DEFAULT_TARGET_FAR = 0.001;
 
-type MemberKind = Exclude<DetectorKind, 'ensemble'>;
+type MemberKind = Extract<DetectorKind, 'robust' | 'iforest' | 'rcf' | 'autoencoder'>;
 const MEMBER_FACTORIES: Record<MemberKind, DetectorFactory> = {
   robust: robustFactory,
   iforest: iforestFactory,
@@ -66,6 +66,8 @@ const descriptor: DetectorDescriptor = {
     { name: 'useIforest', type: 'boolean', default: true, description: 'Include the Isolation Forest.' },
     { name: 'useRcf', type: 'boolean', default: true, description: 'Include the Random Cut Forest.' },
     { name: 'useAutoencoder', type: 'boolean', default: false, description: 'Include the autoencoder (slower to fit).' },
+    { name: 'rcfTrees', type: 'integer', default: 30, min: 1, max: 500, description: 'Trees in the Random Cut Forest member (its main cost per reading).' },
+    { name: 'iforestTrees', type: 'integer', default: 100, min: 1, max: 1000, description: 'Trees in the Isolation Forest member.' },
     { name: 'meanWeight', type: 'number', default: 1, min: 0, max: 1, description: 'Combined log-odds = (1 - w) · max + w · mean over members; higher w needs agreement between members.' },
     { name: 'logitCap', type: 'number', default: 6, min: 0.1, max: 30, description: 'Member log-odds are capped here, so one over-confident member cannot outvote the others alone.' },
   ],
@@ -205,7 +207,12 @@ export class EnsembleDetector implements Detector {
 }
 
 function createMembers(params: Params, seed: number): Detector[] {
-  return memberKinds(params).map((k) => MEMBER_FACTORIES[k].create({ seed: deriveSeed(seed, MEMBER_ORDER.indexOf(k)) }));
+  return memberKinds(params).map((k) =>
+    MEMBER_FACTORIES[k].create({
+      seed: deriveSeed(seed, MEMBER_ORDER.indexOf(k)),
+      params: k === 'rcf' ? { trees: params.rcfTrees } : k === 'iforest' ? { trees: params.iforestTrees } : {},
+    }),
+  );
 }
 
 interface ValidState {
