@@ -29,6 +29,20 @@ import { createRecordingsRepository } from './modules/recordings/recordings.repo
 import { registerRecordingsRoutes } from './modules/recordings/recordings.routes.ts';
 import { createRecordingsService } from './modules/recordings/recordings.service.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
+import { Server as SocketServer } from 'socket.io';
+import { createDeviceHub } from './modules/devices/device-hub.ts';
+import { createDevicesRepository } from './modules/devices/devices.repository.ts';
+import { registerDevicesRoutes } from './modules/devices/devices.routes.ts';
+import { createDevicesService } from './modules/devices/devices.service.ts';
+import { createSourceFactory } from './modules/devices/sources/index.ts';
+import { createMqttConnection } from './modules/devices/sources/mqtt-connection.ts';
+import type { SerialPortFactory } from './modules/devices/sources/serial.source.ts';
+import { createDetectionRepository } from './modules/detection/detection.repository.ts';
+import { registerDetectionRoutes } from './modules/detection/detection.routes.ts';
+import { createDetectionService } from './modules/detection/detection.service.ts';
+import { createLogWriter } from './modules/detection/log-writer.ts';
+import { createWebhookPoster } from './modules/detection/webhook.ts';
+import { createRealtimeGateway } from './modules/realtime/realtime.gateway.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -37,6 +51,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Run migrations before serving (default true). */
   migrate?: boolean;
+  /** The serial hardware boundary (tests pass `SerialPortMock`); default the native port. */
+  createSerialPort?: SerialPortFactory;
 }
 
 /** Opens the configured database, creating the MySQL database itself when it is missing. */
@@ -103,6 +119,51 @@ export async function createApp(options: AppOptions) {
   const interruptedRecordings = await recordings.recoverInterrupted();
   if (interruptedRecordings > 0) logger.warn({ count: interruptedRecordings }, 'recordings interrupted by a restart were closed');
 
+  // Devices and ingestion: one hub fans every source out to sessions and sockets.
+  const devicesRepo = createDevicesRepository(database.db);
+  const mqtt = createMqttConnection({ url: config.devices.mqttUrl, logger });
+  const hub = createDeviceHub({
+    lookup: (id) => devicesRepo.findById(id),
+    openSource: createSourceFactory({
+      simulatorRateHz: config.devices.simulatorRateHz,
+      mqtt,
+      mqttTrustBroker: config.devices.mqttTrustBrokerAuth,
+      maxBatch: config.devices.httpBatchMax,
+      defaultBaudRate: config.serial.baudRate,
+      ...(options.createSerialPort && { createSerialPort: options.createSerialPort }),
+    }),
+    bus,
+    logger,
+    rate: { limit: config.devices.rateLimit, burst: config.devices.rateBurst },
+  });
+  const devices = createDevicesService({ devices: devicesRepo, hub, clock, serial: config.serial, httpBatchMax: config.devices.httpBatchMax });
+  await devices.ensureSystemDevices();
+
+  // Detection sessions, with batched log writes.
+  const detectionRepo = createDetectionRepository(database.db);
+  const logWriter = createLogWriter({
+    insert: (rows) => detectionRepo.insertLogs(rows),
+    batchSize: config.detection.logBatchSize,
+    flushMs: config.detection.logFlushMs,
+    maxBuffer: config.detection.logBufferMax,
+    logger,
+  });
+  const detection = createDetectionService({
+    repo: detectionRepo,
+    writer: logWriter,
+    hub,
+    models: modelRuntime,
+    resolveDevice: async (owner, deviceId) => (deviceId !== undefined ? devices.usable(owner, deviceId) : devices.resolveDefault(owner)),
+    bus,
+    clock,
+    logger,
+    alertIntervalMs: config.detection.alertIntervalSeconds * 1000,
+    postWebhook: createWebhookPoster(),
+  });
+  modelUsage.current = detection;
+  const orphans = await detection.closeOrphans();
+  if (orphans > 0) logger.warn({ count: orphans }, 'detection sessions interrupted by a restart were closed');
+
   const http = await buildHttpServer({
     config,
     logger,
@@ -114,11 +175,30 @@ export async function createApp(options: AppOptions) {
     },
     registerRoutes: async (api: Api) => {
       await registerAuthRoutes(api, { auth, config });
+      await registerDevicesRoutes(api, { devices, bodyLimit: config.bodyLimit });
+      await registerDetectionRoutes(api, { detection });
       await registerPostsRoutes(api, { posts });
       await registerProfileRoutes(api, { posts, follows });
       await registerModelsRoutes(api, { models: modelsService, config });
       await registerRecordingsRoutes(api, { recordings, config });
     },
+  });
+
+  // Socket.IO on the same HTTP server and port as the REST API.
+  const io = new SocketServer(http.server, {
+    cors: { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: config.corsOrigins !== '*' },
+    transports: ['polling', 'websocket'],
+    maxHttpBufferSize: 64 * 1024,
+  });
+  const gateway = createRealtimeGateway({
+    io,
+    bus,
+    auth,
+    models: { runtime: modelRuntime, listCards: (userId) => modelsService.listCards(userId) },
+    devices,
+    hub,
+    detection,
+    logger,
   });
 
   let stopping: Promise<void> | undefined;
@@ -130,6 +210,8 @@ export async function createApp(options: AppOptions) {
     services: { auth, posts, follows, models: modelsService, modelRuntime, recordings },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
+    /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
+    realtime: { hub, devices, detection, logWriter, gateway, io },
     /** Listens on the configured (or given) port; resolves to the bound address. */
     async listen(port = config.port, host = config.host): Promise<string> {
       return http.listen({ port, host });
@@ -137,6 +219,13 @@ export async function createApp(options: AppOptions) {
     /** Stops intake, lets in-flight requests finish, then closes the database. Idempotent. */
     stop(): Promise<void> {
       stopping ??= (async () => {
+        // Intake first (no new readings), then every session ends with its logs flushed,
+        // then sockets, and only then HTTP and the database.
+        await hub.closeAll();
+        await detection.stopAll('shutdown');
+        await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
+        await gateway.close();
+        await mqtt.close();
         await http.close();
         await recordings.stopAll();
         await database.close();

@@ -38,6 +38,16 @@ const EnvSchema = Type.Object({
   SHUTDOWN_TIMEOUT: Type.Integer({ minimum: 1, default: 10 }),
   SERIAL_PORT: Type.Optional(Type.String({ minLength: 1 })),
   BAUD_RATE: Type.Integer({ minimum: 300, maximum: 4_000_000, default: 9600 }),
+  MQTT_URL: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp)://' })),
+  MQTT_TRUST_BROKER_AUTH: Type.Boolean({ default: false }),
+  SIMULATOR_RATE_HZ: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 10 }),
+  DEVICE_RATE_LIMIT: Type.Integer({ minimum: 1, default: 200 }),
+  DEVICE_RATE_BURST: Type.Integer({ minimum: 1, default: 1000 }),
+  HTTP_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+  LOG_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+  LOG_FLUSH_MS: Type.Integer({ minimum: 1, default: 250 }),
+  LOG_BUFFER_MAX: Type.Integer({ minimum: 100, default: 500_000 }),
+  ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
   TRAINING_WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   TRAINING_JOBS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   TRAINING_QUEUE_NAME: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil-training' }),
@@ -66,6 +76,24 @@ export interface Config {
   log: { level: Env['LOG_LEVEL']; pretty: boolean };
   shutdownTimeoutSeconds: number;
   serial: { port: string | undefined; baudRate: number };
+  devices: {
+    mqttUrl: string | undefined;
+    /** Trust Mosquitto's own ACLs instead of a token in each payload. */
+    mqttTrustBrokerAuth: boolean;
+    simulatorRateHz: number;
+    /** Per-device token bucket: sustained readings/s and burst. */
+    rateLimit: number;
+    rateBurst: number;
+    httpBatchMax: number;
+  };
+  detection: {
+    logBatchSize: number;
+    logFlushMs: number;
+    /** Rows kept in memory while the database is unreachable, before the oldest are dropped. */
+    logBufferMax: number;
+    /** Seconds between two `anomaly_alert`s of one session. */
+    alertIntervalSeconds: number;
+  };
   training: { workers: number; jobsPerUser: number; queueName: string; redisUrl: string | undefined };
   limits: { recordingBytes: number; recordingSamples: number; modelUploadBytes: number };
 }
@@ -193,6 +221,20 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY ?? options.isTty ?? Boolean(process.stdout.isTTY) },
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
     serial: { port: env.SERIAL_PORT, baudRate: env.BAUD_RATE },
+    devices: {
+      mqttUrl: env.MQTT_URL,
+      mqttTrustBrokerAuth: env.MQTT_TRUST_BROKER_AUTH,
+      simulatorRateHz: env.SIMULATOR_RATE_HZ,
+      rateLimit: env.DEVICE_RATE_LIMIT,
+      rateBurst: env.DEVICE_RATE_BURST,
+      httpBatchMax: env.HTTP_BATCH_MAX,
+    },
+    detection: {
+      logBatchSize: env.LOG_BATCH_SIZE,
+      logFlushMs: env.LOG_FLUSH_MS,
+      logBufferMax: env.LOG_BUFFER_MAX,
+      alertIntervalSeconds: env.ALERT_INTERVAL,
+    },
     training: {
       workers: env.TRAINING_WORKERS,
       jobsPerUser: env.TRAINING_JOBS_PER_USER,

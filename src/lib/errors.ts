@@ -50,6 +50,14 @@ export const ERRORS = {
   'training-limit-reached': { status: 429, message: 'Too many training jobs are queued or running for this account.' },
   'database-unavailable': { status: 503, message: 'The database is not reachable.' },
   'shutting-down': { status: 503, message: 'The server is shutting down.' },
+  'device-not-found': { status: 404, message: 'No such device.' },
+  'device-token-invalid': { status: 401, message: 'The device token is missing or not valid for this device.' },
+  'device-kind-invalid': { status: 400, message: 'That setting does not apply to this kind of device.' },
+  'device-not-connected': { status: 409, message: 'Connect a device first (arduino_connect).' },
+  'batch-too-large': { status: 413, message: 'Too many readings in one batch.' },
+  'session-not-found': { status: 404, message: 'No such detection session.' },
+  'session-not-running': { status: 409, message: 'No detection session is running.' },
+  'invalid-payload': { status: 400, message: 'The event payload is not valid.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

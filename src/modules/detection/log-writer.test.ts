@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { LogInsert } from './detection.repository.ts';
+import { createLogWriter } from './log-writer.ts';
+
+const row = (i: number): LogInsert => ({
+  session_id: 1,
+  user_id: 1,
+  model_id: 1,
+  timestamp: '2026-01-01 00:00:00.000',
+  value: i,
+  anomaly_score: 0,
+  is_anomaly: 0,
+  confidence: 1,
+  explanation: null,
+  created_at: '2026-01-01 00:00:00.000',
+});
+const quiet = { warn() {}, error() {}, info() {} };
+
+describe('log writer', () => {
+  it('writes a batch as soon as batchSize rows are buffered, in order', async () => {
+    const written: number[][] = [];
+    const w = createLogWriter({ insert: async (rows) => void written.push(rows.map((r) => r.value)), batchSize: 3, flushMs: 60_000, maxBuffer: 100, logger: quiet });
+    for (let i = 0; i < 7; i++) w.push(row(i));
+    await new Promise((r) => setTimeout(r, 10));
+    // flushMs is a minute: only the batch-size trigger can have written them.
+    expect(written).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
+    expect(w.stats()).toMatchObject({ buffered: 0, written: 7 });
+  });
+
+  it('writes a partial batch after flushMs', async () => {
+    const written: number[] = [];
+    const w = createLogWriter({ insert: async (rows) => void written.push(...rows.map((r) => r.value)), batchSize: 100, flushMs: 20, maxBuffer: 1000, logger: quiet });
+    w.push(row(1));
+    expect(written).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(written).toEqual([1]);
+  });
+
+  it('keeps rows while the database is down and writes each exactly once after it recovers', async () => {
+    let down = true;
+    const written: number[] = [];
+    const w = createLogWriter({
+      insert: async (rows) => {
+        if (down) throw new Error('ECONNREFUSED');
+        written.push(...rows.map((r) => r.value));
+      },
+      batchSize: 4,
+      flushMs: 5,
+      maxBuffer: 1000,
+      logger: quiet,
+      retry: { initialMs: 5, maxMs: 20 },
+    });
+    for (let i = 0; i < 10; i++) w.push(row(i));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(written).toEqual([]);
+    expect(w.stats().failures).toBeGreaterThan(0);
+    down = false;
+    for (let i = 10; i < 12; i++) w.push(row(i));
+    await w.flush();
+    expect(written).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(w.stats()).toMatchObject({ buffered: 0, written: 12, dropped: 0 });
+  });
+
+  it('drops the oldest rows beyond maxBuffer and counts them', async () => {
+    const errors: object[] = [];
+    const w = createLogWriter({
+      insert: async () => {
+        throw new Error('down');
+      },
+      batchSize: 1000,
+      flushMs: 60_000,
+      maxBuffer: 5,
+      logger: { ...quiet, error: (o) => void errors.push(o) },
+    });
+    for (let i = 0; i < 8; i++) w.push(row(i));
+    expect(w.stats()).toMatchObject({ buffered: 5, dropped: 3 });
+    expect(errors.length).toBeGreaterThan(0);
+    await expect(w.flush(1)).rejects.toThrow(/5 rows pending/);
+  });
+});

@@ -1,0 +1,138 @@
+import type { LogInsert } from './detection.repository.ts';
+
+export interface LogWriterDeps {
+  insert(rows: readonly LogInsert[]): Promise<void>;
+  /** Flush when this many rows are buffered… */
+  batchSize: number;
+  /** …or this long after the first unflushed row. */
+  flushMs: number;
+  /** Rows kept while the database is unreachable; beyond it the oldest are dropped (and counted). */
+  maxBuffer: number;
+  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Retry delays after a failed insert, in ms. */
+  retry?: { initialMs: number; maxMs: number };
+}
+
+export interface LogWriterStats {
+  buffered: number;
+  written: number;
+  dropped: number;
+  failures: number;
+  flushes: number;
+}
+
+/**
+ * Batches detection-log rows so the database is never on the hot path: `push` is synchronous and
+ * O(1); rows are written in order by one flush at a time. A failed write keeps its rows and retries
+ * with backoff; memory is bounded by `maxBuffer`.
+ */
+export function createLogWriter(deps: LogWriterDeps) {
+  const retry = deps.retry ?? { initialMs: 200, maxMs: 5000 };
+  const buffer: LogInsert[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let failing = false;
+  let delay = retry.initialMs;
+  const stats: LogWriterStats = { buffered: 0, written: 0, dropped: 0, failures: 0, flushes: 0 };
+
+  function schedule(ms: number) {
+    if (timer || running) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flushOnce();
+    }, ms);
+  }
+
+  /** One pass: writes what is buffered now, batch by batch; stops at the first failure. */
+  async function writeAll(): Promise<boolean> {
+    while (buffer.length > 0) {
+      const batch = buffer.slice(0, deps.batchSize);
+      try {
+        await deps.insert(batch);
+      } catch (err) {
+        stats.failures++;
+        if (!failing) deps.logger.warn({ err, buffered: buffer.length }, 'detection log write failed; keeping rows and retrying');
+        failing = true;
+        return false;
+      }
+      // Rows pushed meanwhile were appended; the batch is still at the front unless trimmed by the bound.
+      const start = buffer.indexOf(batch[0]!);
+      if (start >= 0) buffer.splice(start, batch.length);
+      stats.written += batch.length;
+      stats.flushes++;
+      if (failing) deps.logger.info({ buffered: buffer.length }, 'detection log writes recovered');
+      failing = false;
+      delay = retry.initialMs;
+    }
+    return true;
+  }
+
+  function flushOnce(): Promise<void> {
+    if (running) return running;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    running = writeAll()
+      .then((ok) => {
+        running = undefined;
+        if (!ok) {
+          const d = delay;
+          delay = Math.min(retry.maxMs, delay * 2);
+          schedule(d);
+        } else if (buffer.length > 0) {
+          schedule(buffer.length >= deps.batchSize ? 0 : deps.flushMs);
+        }
+      });
+    return running;
+  }
+
+  return {
+    push(row: LogInsert): void {
+      buffer.push(row);
+      if (buffer.length > deps.maxBuffer) {
+        const excess = buffer.length - deps.maxBuffer;
+        buffer.splice(0, excess);
+        stats.dropped += excess;
+        if (stats.dropped === excess || stats.dropped % 10_000 < excess) {
+          deps.logger.error({ dropped: stats.dropped, maxBuffer: deps.maxBuffer }, 'detection log buffer full: oldest rows dropped');
+        }
+      }
+      if (buffer.length >= deps.batchSize && !failing) {
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        if (!running) void flushOnce();
+      } else {
+        schedule(deps.flushMs);
+      }
+    },
+
+    /** Writes everything buffered so far; resolves when done, rejects if the database still fails after `attempts`. */
+    async flush(attempts = 5): Promise<void> {
+      for (let i = 0; ; i++) {
+        if (running) await running;
+        if (buffer.length === 0) return;
+        await flushOnce();
+        if (buffer.length === 0) return;
+        if (!failing) continue;
+        if (i + 1 >= attempts) throw new Error(`detection logs not flushed: ${buffer.length} rows pending`);
+        await new Promise((r) => setTimeout(r, Math.min(retry.maxMs, retry.initialMs * 2 ** i)));
+      }
+    },
+
+    stats(): LogWriterStats {
+      return { ...stats, buffered: buffer.length };
+    },
+
+    /** Final flush on shutdown; rows that still cannot be written are reported, not silently lost. */
+    async close(attempts = 5): Promise<void> {
+      try {
+        await this.flush(attempts);
+      } finally {
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        if (buffer.length > 0) deps.logger.error({ lost: buffer.length }, 'detection log rows could not be written before exit');
+      }
+    },
+  };
+}
+
+export type LogWriter = ReturnType<typeof createLogWriter>;

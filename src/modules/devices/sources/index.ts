@@ -1,0 +1,71 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHttpSource } from './http.source.ts';
+import { createMqttSource } from './mqtt.source.ts';
+import type { MqttConnection } from './mqtt-connection.ts';
+import { createSerialSource, type SerialPortFactory } from './serial.source.ts';
+import { createSimulatorSource } from './simulator.source.ts';
+import type { Source, SourceSink } from './source.ts';
+
+export type { Source, SourceSink } from './source.ts';
+
+/** SHA-256 hex of a device token: what the database keeps. */
+export const hashDeviceToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function tokenMatches(token: string, hash: string | null): boolean {
+  if (!hash) return false;
+  const a = Buffer.from(hashDeviceToken(token), 'hex');
+  const b = Buffer.from(hash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface SourceDevice {
+  id: number;
+  kind: string;
+  config: Record<string, unknown>;
+  tokenHash: string | null;
+}
+
+export interface SourceFactoryDeps {
+  simulatorRateHz: number;
+  mqtt: MqttConnection;
+  mqttTrustBroker: boolean;
+  maxBatch: number;
+  createSerialPort?: SerialPortFactory;
+  defaultBaudRate: number;
+}
+
+const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+
+/** Builds the source of a device from its kind and stored settings. */
+export function createSourceFactory(deps: SourceFactoryDeps) {
+  return (device: SourceDevice, sink: SourceSink): Source => {
+    const c = device.config;
+    switch (device.kind) {
+      case 'simulator':
+        return createSimulatorSource(sink, {
+          rateHz: num(c.rate_hz, deps.simulatorRateHz),
+          level: num(c.level, 3.3),
+          noise: num(c.noise, 0.02),
+          seed: num(c.seed, device.id),
+        });
+      case 'serial':
+        return createSerialSource(sink, {
+          path: String(c.path),
+          baudRate: num(c.baud_rate, deps.defaultBaudRate),
+          ...(deps.createSerialPort && { createPort: deps.createSerialPort }),
+        });
+      case 'mqtt':
+        return createMqttSource(sink, {
+          connection: deps.mqtt,
+          deviceId: device.id,
+          verifyToken: (t) => tokenMatches(t, device.tokenHash),
+          trustBroker: deps.mqttTrustBroker,
+          maxBatch: deps.maxBatch,
+        });
+      case 'http':
+        return createHttpSource(sink);
+      default:
+        throw new Error(`unknown device kind ${device.kind}`);
+    }
+  };
+}

@@ -1,0 +1,113 @@
+import { Rng } from '../../../detectors/random.ts';
+import type { Source, SourceSink } from './source.ts';
+
+export const ANOMALY_KINDS = ['spike', 'dip', 'level_shift', 'drift', 'noise', 'stuck', 'dropout'] as const;
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
+
+export interface SimulatorOptions {
+  /** Readings per second (10 like the Arduino firmware; tests use more). */
+  rateHz: number;
+  /** Baseline voltage. */
+  level: number;
+  /** Standard deviation of the Gaussian noise, in volts. */
+  noise: number;
+  /** Makes the value sequence reproducible. */
+  seed: number;
+  now?: () => number;
+}
+
+export interface InjectOptions {
+  /** Size of the disturbance in volts (default: 1 V, or 20 × noise for `noise`). */
+  magnitude?: number;
+  /** Readings affected (spike and dip: 1). */
+  readings?: number;
+}
+
+/**
+ * An Arduino-like voltage stream: a steady level with a slow wander and Gaussian noise, plus
+ * anomalies injected on demand. Values are deterministic for a seed; timestamps are real time.
+ */
+export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) {
+  const rng = new Rng(opts.seed);
+  const now = opts.now ?? Date.now;
+  const periodMs = 1000 / opts.rateHz;
+  let timer: NodeJS.Timeout | undefined;
+  let n = 0;
+  let active: { kind: AnomalyKind; magnitude: number; left: number; total: number; stuckAt?: number } | undefined;
+  let last = opts.level;
+  let next = 0;
+
+  function value(): number {
+    const wander = opts.level * 0.01 * Math.sin((2 * Math.PI * n) / (opts.rateHz * 60));
+    let v = opts.level + wander + rng.normal() * opts.noise;
+    if (active) {
+      const a = active;
+      const done = a.total - a.left;
+      switch (a.kind) {
+        case 'spike':
+          v += a.magnitude;
+          break;
+        case 'dip':
+          v -= a.magnitude;
+          break;
+        case 'level_shift':
+          v += a.magnitude;
+          break;
+        case 'drift':
+          v += (a.magnitude * (done + 1)) / a.total;
+          break;
+        case 'noise':
+          v += rng.normal() * a.magnitude;
+          break;
+        case 'stuck':
+          a.stuckAt ??= last;
+          v = a.stuckAt;
+          break;
+        case 'dropout':
+          v = 0;
+          break;
+      }
+      if (--a.left <= 0) active = undefined;
+    }
+    n++;
+    last = v;
+    return Math.round(v * 10000) / 10000;
+  }
+
+  function tick() {
+    // Catch up on missed ticks (a busy event loop) so the average rate holds.
+    const t = performance.now();
+    let emitted = 0;
+    while (next <= t && emitted < 100) {
+      sink.reading({ ts: now(), value: value() });
+      next += periodMs;
+      emitted++;
+    }
+    if (next <= t) next = t + periodMs;
+    timer = setTimeout(tick, Math.max(0, next - performance.now()));
+  }
+
+  const source: Source & { inject(kind: AnomalyKind, o?: InjectOptions): void } = {
+    port: 'simulator',
+    async start(signal) {
+      if (timer) return;
+      signal.addEventListener('abort', () => void source.stop(), { once: true });
+      sink.status({ connected: true, message: `Simulator streaming at ${opts.rateHz} Hz` });
+      next = performance.now() + periodMs;
+      timer = setTimeout(tick, periodMs);
+    },
+    async stop() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+    inject(kind, o = {}) {
+      const single = kind === 'spike' || kind === 'dip';
+      const readings = single ? (o.readings ?? 1) : (o.readings ?? Math.max(1, Math.round(opts.rateHz * 3)));
+      const magnitude = o.magnitude ?? (kind === 'noise' ? Math.max(0.2, opts.noise * 20) : 1);
+      active = { kind, magnitude, left: readings, total: readings };
+    },
+  };
+  return source;
+}
+
+export type SimulatorSource = ReturnType<typeof createSimulatorSource>;
