@@ -243,6 +243,4 @@ export interface DB {
   recordings: RecordingsTable;
   recording_labels: RecordingLabelsTable;
   training_jobs: TrainingJobsTable;
-  devices: DevicesTable;
-  alert_webhooks: AlertWebhooksTable;
 }

@@ -55,7 +55,6 @@ export const ERRORS = {
   'device-kind-invalid': { status: 400, message: 'That setting does not apply to this kind of device.' },
   'device-not-connected': { status: 409, message: 'Connect a device first (arduino_connect).' },
   'batch-too-large': { status: 413, message: 'Too many readings in one batch.' },
-  'session-not-found': { status: 404, message: 'No such detection session.' },
   'session-not-running': { status: 409, message: 'No detection session is running.' },
   'invalid-payload': { status: 400, message: 'The event payload is not valid.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
