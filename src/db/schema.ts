@@ -203,31 +203,6 @@ export interface CommentsTable {
   created_at: string;
 }
 
-export interface DevicesTable {
-  id: Generated<number>;
-  /** Null for the server's shared devices. */
-  user_id: number | null;
-  name: string;
-  /** `simulator`, `serial`, `mqtt` or `http`. */
-  kind: string;
-  /** Kind-specific settings as JSON text. */
-  config: string;
-  /** SHA-256 of the device token (http, mqtt); the token itself is shown once. */
-  token_hash: string | null;
-  is_default: number;
-  /** Stable key of a server-created device (`serial`, `demo-simulator`). */
-  system_key: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface AlertWebhooksTable {
-  user_id: number;
-  url: string;
-  created_at: string;
-  updated_at: string;
-}
-
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -236,11 +211,11 @@ export interface DB {
   ml_models: MlModelsTable;
   detection_sessions: DetectionSessionsTable;
   detection_logs: DetectionLogsTable;
-  devices: DevicesTable;
-  alert_webhooks: AlertWebhooksTable;
   likes: LikesTable;
   comments: CommentsTable;
   recordings: RecordingsTable;
   recording_labels: RecordingLabelsTable;
   training_jobs: TrainingJobsTable;
+  devices: DevicesTable;
+  alert_webhooks: AlertWebhooksTable;
 }
