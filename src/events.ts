@@ -1,4 +1,5 @@
 import type { EventBus } from './lib/event-bus.ts';
+import type { PostView } from './modules/social/social.schemas.ts';
 import type { Reading } from './detectors/index.ts';
 import type { DeviceStatus } from './modules/devices/device-hub.ts';
 import type {
@@ -8,7 +9,6 @@ import type {
   DetectionStoppedEvent,
   ThresholdChangedEvent,
 } from './modules/detection/detection.types.ts';
-import type { PostView } from './modules/social/social.schemas.ts';
 
 /**
  * Every event on Vigil's in-process bus and its payload. Features append their events here;
@@ -17,14 +17,6 @@ import type { PostView } from './modules/social/social.schemas.ts';
 export interface EventMap {
   'user.registered': { userId: number; username: string };
   'user.logged_in': { userId: number };
-  /** A validated reading from any source; `arrivedAt` is `performance.now()` at arrival. */
-  'reading.received': { deviceId: number; reading: Reading; arrivedAt: number };
-  'device.status': DeviceStatus;
-  'detection.started': DetectionStartedEvent;
-  'detection.scored': DetectionScoredEvent;
-  'detection.stopped': DetectionStoppedEvent;
-  'detection.alert': DetectionAlertEvent;
-  'detection.threshold_changed': ThresholdChangedEvent;
   /** A new post; the realtime gateway pushes `post` as `post_created` to the author's followers (see `followerIds`). */
   'post.created': { postId: number; authorId: number; post: PostView };
   /** A training job moved: progress in [0, 1] with a short stage message. Pushed as `training_progress`. */
@@ -44,6 +36,14 @@ export interface EventMap {
   'model.selected': { userId: number; modelId: number };
   /** A model was deleted; sessions and selections using it should let go. */
   'model.deleted': { userId: number | null; modelId: number };
+  /** A validated reading from any source; `arrivedAt` is `performance.now()` at arrival. */
+  'reading.received': { deviceId: number; reading: Reading; arrivedAt: number };
+  'device.status': DeviceStatus;
+  'detection.started': DetectionStartedEvent;
+  'detection.scored': DetectionScoredEvent;
+  'detection.stopped': DetectionStoppedEvent;
+  'detection.alert': DetectionAlertEvent;
+  'detection.threshold_changed': ThresholdChangedEvent;
 }
 
 export type AppBus = EventBus<EventMap>;

@@ -1,13 +1,13 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-initial.ts';
 import * as m0002 from './0002-social.ts';
-import * as m0004 from './0004-models.ts';
 import * as m0003 from './0003-devices.ts';
+import * as m0004 from './0004-models.ts';
 
 /** Every migration, in order. Append new ones; never edit or reorder a released one. */
 export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
-  '0003-devices': m0003,
   '0002-social': m0002,
+  '0003-devices': m0003,
   '0004-models': m0004,
 };
