@@ -143,10 +143,15 @@ describe.each(testDialects())('social layer over HTTP [%s]', (dialect) => {
       expect(res.body.content).toBe(content);
     });
 
-    it('accepts exactly 2000 characters', async () => {
+    it('accepts exactly 2000 characters, counting an emoji as one', async () => {
       const u = await registerUser(api);
       const p = await post(u, 'x'.repeat(2000));
       expect(p.content).toHaveLength(2000);
+      const emoji = '\u{1F6A8}'.repeat(2000);
+      const e = await post(u, emoji);
+      expect((await api.get(`/posts/${e.id}`)).body.content).toBe(emoji);
+      const tooMany = await api.post('/posts', { content: `${emoji}!` }, u.token);
+      expect(tooMany.status).toBe(400);
     });
 
     it.each([
@@ -647,6 +652,32 @@ describe.each(testDialects())('social layer over HTTP [%s]', (dialect) => {
       const fresh = await api.get('/feed?limit=100', me.token);
       const all = fresh.body.posts.map((p: { id: number }) => p.id);
       expect(all).toEqual([...added, ...existing].sort((x, y) => y - x));
+    });
+  });
+
+  describe('pagination under concurrent writes', () => {
+    it('pages the feed exactly once while a writer posts at the same time', async () => {
+      const me = await registerUser(api);
+      const friend = await registerUser(api);
+      await api.post(`/users/${friend.username}/follow`, undefined, me.token);
+      const existing: number[] = [];
+      for (let i = 0; i < 15; i++) existing.push((await post(i % 3 ? friend : me, `old ${i}`)).id);
+
+      let paging = true;
+      const written: number[] = [];
+      const writer = (async () => {
+        while (paging) written.push((await post(written.length % 2 ? friend : me, 'concurrent')).id);
+      })();
+      const ids = await collect('/feed', me.token, 2).finally(() => {
+        paging = false;
+      });
+      await writer;
+
+      expect(written.length).toBeGreaterThan(0);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.filter((id) => existing.includes(id))).toEqual([...existing].reverse());
+      const next = (await api.get('/feed?limit=100', me.token)).body.posts.map((p: { id: number }) => p.id);
+      expect(next).toEqual([...written, ...existing].sort((x, y) => y - x));
     });
   });
 

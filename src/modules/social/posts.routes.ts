@@ -17,11 +17,14 @@ import {
   UpdatePostBody,
 } from './social.schemas.ts';
 
-/** Shared schemas referenced by `$ref`; registered once per API context whichever feature comes first. */
+/**
+ * Registers the schemas the social routes reference by `$ref` (once, whichever social routes come
+ * first). `ModelCard` belongs to auth and may already be there; a clash on our own ids fails loudly.
+ */
 export function addSocialSchemas(api: Api) {
-  for (const schema of [ModelCardSchema, SessionSummarySchema, PostSchema, CommentSchema]) {
-    if (!api.getSchema(schema.$id!)) api.addSchema(schema);
-  }
+  if (api.getSchema('Post')) return;
+  if (!api.getSchema('ModelCard')) api.addSchema(ModelCardSchema);
+  for (const schema of [SessionSummarySchema, PostSchema, CommentSchema]) api.addSchema(schema);
 }
 
 /** Posts, their likes and comments, and the signed-in user's feed. */

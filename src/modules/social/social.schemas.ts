@@ -69,7 +69,11 @@ export const SessionSummarySchema = Type.Object(
     ended_at: Nullable(IsoDate),
     final_analysis: FinalAnalysisSchema,
   },
-  { $id: 'SessionSummary', title: 'SessionSummary' },
+  {
+    $id: 'SharedSession',
+    title: 'SharedSession',
+    description: 'A finished detection session shared in a post.',
+  },
 );
 
 export const PostSchema = Type.Object(
@@ -86,7 +90,7 @@ export const PostSchema = Type.Object(
     comment_count: Type.Integer(),
     session_id: Nullable(Type.Integer()),
     model_id: Nullable(Type.Integer()),
-    session: Nullable(Type.Ref('SessionSummary')),
+    session: Nullable(Type.Ref('SharedSession')),
     model: Nullable(Type.Ref('ModelCard')),
   },
   { $id: 'Post', title: 'Post' },
