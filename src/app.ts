@@ -161,6 +161,7 @@ export async function createApp(options: AppOptions) {
     postWebhook: createWebhookPoster(),
   });
   modelUsage.current = detection;
+  recordings.setDevices({ hub, assertUsable: async (userId, deviceId) => void (await devices.usable({ userId }, deviceId)) });
   const orphans = await detection.closeOrphans();
   if (orphans > 0) logger.warn({ count: orphans }, 'detection sessions interrupted by a restart were closed');
 
@@ -198,6 +199,7 @@ export async function createApp(options: AppOptions) {
     devices,
     hub,
     detection,
+    followerIds: (userId) => follows.followerIds(userId),
     logger,
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase, type TestDialect } from './db.ts';
@@ -15,6 +15,7 @@ export interface TestServer {
 export async function startTestServer(
   dialect: TestDialect,
   env: Record<string, string> = {},
+  options: Pick<AppOptions, 'createSerialPort'> = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase(dialect);
   const config = loadConfig({
@@ -32,7 +33,7 @@ export async function startTestServer(
       ...env,
     },
   });
-  const app = await createApp({ config, logger: createLogger(config.log) });
+  const app = await createApp({ config, logger: createLogger(config.log), ...options });
   const baseUrl = await app.listen(0, '127.0.0.1');
   return {
     app,

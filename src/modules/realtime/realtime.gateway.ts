@@ -21,6 +21,8 @@ export interface GatewayDeps {
   devices: DevicesService;
   hub: DeviceHubImpl;
   detection: DetectionService;
+  /** Followers of a user, to push `post_created` to them. */
+  followerIds?(userId: number): Promise<number[]>;
   logger: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -462,6 +464,11 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       void io.to(userRoom(e.userId)).emit('training_completed', { job_id: e.jobId, model_id: e.modelId, model_name: e.modelName, accuracy: e.accuracy, metrics: e.metrics }),
     ),
     bus.on('training.failed', (e) => void io.to(userRoom(e.userId)).emit('training_failed', { job_id: e.jobId, code: e.code, error: e.message })),
+    bus.on('post.created', async (e) => {
+      if (!deps.followerIds) return;
+      const ids = await deps.followerIds(e.authorId);
+      if (ids.length > 0) io.to(ids.map(userRoom)).emit('post_created', e.post);
+    }),
     bus.on('model.selected', (e) => {
       for (const sock of io.sockets.adapter.rooms.get(userRoom(e.userId)) ?? []) {
         const so = io.sockets.sockets.get(sock);
@@ -478,6 +485,8 @@ export function createRealtimeGateway(deps: GatewayDeps) {
     async close(): Promise<void> {
       for (const u of unsubs) u();
       io.emit('server_shutdown', { message: 'The server is restarting.' });
+      // Give the last pushes (final analyses, this notice) a moment to leave before the sockets close.
+      await new Promise((r) => setTimeout(r, 200));
       // io.close() would also close the HTTP server, which the composition root closes itself.
       io.disconnectSockets(true);
       io.engine.close();

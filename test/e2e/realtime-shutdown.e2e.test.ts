@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/database.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
+import { httpClient, registerUser } from '../support/http.ts';
+import { connectSocket, nextEvent, record, sleep } from '../support/realtime.ts';
+
+/** Starts `vigil serve` as a real process and resolves with its address once it listens. */
+async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['bin/vigil.js', 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /Vigil listening on (http:\/\/[^"\s]+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', () => reject(new Error(`server exited: ${stderr}`)));
+  });
+  return { child, baseUrl, exited };
+}
+
+describe.each(testDialects())('SIGTERM during a live session [%s]', (dialect) => {
+  let db: TestDatabase;
+  afterAll(async () => db?.drop());
+
+  it('flushes every buffered log row, finalises the session and exits 0', async () => {
+    db = await createTestDatabase(dialect);
+    const env = {
+      DATABASE_URL: db.url,
+      DATA_DIR: db.dataDir,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      LOG_PRETTY: 'false',
+      SIMULATOR_RATE_HZ: '200',
+      // Nothing is flushed by size or time before the signal: the final flush must write it all.
+      LOG_BATCH_SIZE: '5000',
+      LOG_FLUSH_MS: '600000',
+    };
+    const { child, baseUrl, exited } = await serve(env);
+    const api = httpClient(baseUrl);
+    const u = await registerUser(api, 'term');
+    const socket = await connectSocket(baseUrl, { token: u.token });
+    await nextEvent(socket, 'connection_confirmed');
+    const seen = record(socket, 'detection_auto_stopped', 'arduino_data');
+    const started = await api.post('/detection/start', { log: true }, u.token);
+    expect(started.status).toBe(201);
+    await sleep(1500);
+    expect(seen.arduino_data!.length).toBeGreaterThan(50);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    socket.disconnect();
+    expect(seen.detection_auto_stopped).toHaveLength(1);
+    const pushed = seen.detection_auto_stopped![0].final_analysis;
+
+    const database = openDatabase(loadConfig({ dotenv: false, env }).database);
+    try {
+      const row = await database.db.selectFrom('detection_sessions').selectAll().where('id', '=', started.body.session_id).executeTakeFirstOrThrow();
+      const logged = await database.db
+        .selectFrom('detection_logs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('session_id', '=', started.body.session_id)
+        .executeTakeFirstOrThrow();
+      expect(row.status).toBe('auto_stopped');
+      expect(Number(row.total_predictions)).toBeGreaterThan(50);
+      expect(Number(logged.n)).toBe(Number(row.total_predictions));
+      expect(JSON.parse(row.final_analysis!)).toMatchObject({ ...pushed, stop_reason: 'shutdown' });
+      expect(pushed.total_predictions).toBe(Number(row.total_predictions));
+    } finally {
+      await database.close();
+    }
+  });
+});
