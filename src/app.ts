@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
 import { ensureMysqlDatabase, openDatabase, type Database } from './db/database.ts';
@@ -18,6 +19,12 @@ import { createModelsRepository } from './modules/models/models.repository.ts';
 import { createModelsService } from './modules/models/models.service.ts';
 import { registerModelsRoutes } from './modules/models/models.routes.ts';
 import { createTrainingJobsRepository } from './modules/models/training-jobs.repository.ts';
+import { createTrainingPool } from './modules/models/training-pool.ts';
+import { createBullmqTrainingQueue } from './modules/models/training-queue.bullmq.ts';
+import { createLocalTrainingQueue, type TrainingQueue } from './modules/models/training-queue.ts';
+import { createTrainingRunner } from './modules/models/training-runner.ts';
+import { registerTrainingRoutes } from './modules/models/training.routes.ts';
+import { createTrainingService } from './modules/models/training.service.ts';
 import { createFollowsRepository } from './modules/social/follows.repository.ts';
 import { createFollowsService } from './modules/social/follows.service.ts';
 import { registerPostsRoutes } from './modules/social/posts.routes.ts';
@@ -118,6 +125,39 @@ export async function createApp(options: AppOptions) {
   });
   const interruptedRecordings = await recordings.recoverInterrupted();
   if (interruptedRecordings > 0) logger.warn({ count: interruptedRecordings }, 'recordings interrupted by a restart were closed');
+  const trainingPool = createTrainingPool({ threads: config.training.workers });
+  const trainingRunner = createTrainingRunner({
+    jobs: trainingJobs,
+    models: modelsService,
+    data: recordings,
+    pool: trainingPool,
+    bus,
+    clock,
+    logger,
+    runnerId: `${hostname()}:${process.pid}`,
+  });
+  const trainingQueue: TrainingQueue = config.training.redisUrl
+    ? createBullmqTrainingQueue({
+        runner: trainingRunner,
+        concurrency: config.training.workers,
+        redisUrl: config.training.redisUrl,
+        queueName: config.training.queueName,
+        logger,
+      })
+    : createLocalTrainingQueue({ runner: trainingRunner, concurrency: config.training.workers, logger });
+  const training = createTrainingService({
+    jobs: trainingJobs,
+    models: modelsService,
+    recordings,
+    queue: trainingQueue,
+    runner: trainingRunner,
+    bus,
+    clock,
+    logger,
+    jobsPerUser: config.training.jobsPerUser,
+    onStop: () => trainingPool.close(),
+  });
+  await training.start();
 
   // Devices and ingestion: one hub fans every source out to sessions and sockets.
   const devicesRepo = createDevicesRepository(database.db);
@@ -182,6 +222,7 @@ export async function createApp(options: AppOptions) {
       await registerProfileRoutes(api, { posts, follows });
       await registerModelsRoutes(api, { models: modelsService, config });
       await registerRecordingsRoutes(api, { recordings, config });
+      await registerTrainingRoutes(api, { training });
     },
   });
 
@@ -209,7 +250,7 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings },
+    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, training },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
@@ -230,6 +271,7 @@ export async function createApp(options: AppOptions) {
         await mqtt.close();
         await http.close();
         await recordings.stopAll();
+        await training.stop();
         await database.close();
       })();
       return stopping;

@@ -246,9 +246,57 @@ export function createModelsService(deps: ModelsServiceDeps) {
     return (await models.findById(id))!;
   }
 
+  /** Stores a worker's artifact: a new model, or (retrain) the base model's new version in place. */
+  async function storeTrained(
+    job: TrainingJobRow,
+    r: { artifactText: string; kind: string; threshold: number; metrics: StoredMetrics; accuracy: number | null },
+  ): Promise<ModelRow> {
+    const stored = await artifacts.write(artifacts.userPath(job.userId), r.artifactText);
+    const base = job.baseModelId === null ? undefined : await models.findById(job.baseModelId);
+    if (base && base.userId === job.userId) {
+      await models.update(
+        base.id,
+        {
+          kind: r.kind,
+          threshold: r.threshold,
+          params: JSON.stringify(job.params),
+          metrics: JSON.stringify(r.metrics),
+          accuracy: r.accuracy,
+          filePath: stored.filePath,
+          fileSize: stored.size,
+          checksum: stored.checksum,
+        },
+        now(),
+      );
+      await artifacts.remove(base.filePath).catch(() => undefined);
+      return (await models.findById(base.id))!;
+    }
+    const id = await models.insert({
+      userId: job.userId,
+      name: job.name,
+      materialType: job.materialType,
+      description: job.description,
+      kind: r.kind,
+      isPreset: false,
+      visibility: 'private',
+      accuracy: r.accuracy,
+      threshold: r.threshold,
+      params: JSON.stringify(job.params),
+      metrics: JSON.stringify(r.metrics),
+      filePath: stored.filePath,
+      fileSize: stored.size,
+      checksum: stored.checksum,
+      presetKey: null,
+      origin: 'trained',
+      now: now(),
+    });
+    return (await models.findById(id))!;
+  }
+
   return {
     runtime,
     ensurePresets,
+    storeTrained,
     canSee,
     visibleModel,
     ownedModel,

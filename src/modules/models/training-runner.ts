@@ -1,0 +1,150 @@
+import type { Logger } from 'pino';
+import type { AppBus } from '../../events.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { isAppError } from '../../lib/errors.ts';
+import { toDbTime } from '../../db/time.ts';
+import type { ModelsService } from './models.service.ts';
+import type { TrainingSource } from './training.messages.ts';
+import type { TrainingPool } from './training-pool.ts';
+import type { TrainingJobRow, TrainingJobsRepository } from './training-jobs.repository.ts';
+
+/** Why a running job's signal was aborted. */
+export const ABORT_CANCEL = 'cancel';
+export const ABORT_SHUTDOWN = 'shutdown';
+
+/** What the runner needs from recordings: the owner's files and labels. */
+export interface TrainingData {
+  forTraining(userId: number, ids: readonly number[]): Promise<Array<{ id: number; file: string; labels: Array<{ start: number; end: number }> }>>;
+}
+
+export interface TrainingRunnerDeps {
+  jobs: TrainingJobsRepository;
+  models: ModelsService;
+  data: TrainingData;
+  pool: TrainingPool;
+  bus: AppBus;
+  clock: Clock;
+  logger: Logger;
+  /** Identifies this process in `training_jobs.runner`. */
+  runnerId: string;
+  holdoutFraction?: number;
+}
+
+const DB_PROGRESS_INTERVAL_MS = 500;
+
+/**
+ * Executes one job by id: queued → running → succeeded | failed | cancelled. The queues (local
+ * or BullMQ) decide when; this decides what, owning every database write and bus event.
+ */
+export function createTrainingRunner(deps: TrainingRunnerDeps) {
+  const { jobs, bus, logger } = deps;
+  const now = () => toDbTime(deps.clock.now());
+
+  async function fail(job: TrainingJobRow, code: string, message: string, status: 'failed' | 'cancelled' = 'failed'): Promise<void> {
+    const changed = await jobs.finish(job.id, { status, stage: status, errorCode: code, error: message, now: now() });
+    if (changed) bus.emit('training.failed', { jobId: job.id, userId: job.userId, code, message });
+  }
+
+  async function run(jobId: number, signal: AbortSignal): Promise<void> {
+    const job = await jobs.findById(jobId);
+    if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
+    if (!(await jobs.markRunning(job.id, deps.runnerId, now()))) return;
+    bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: 0, stage: 'starting' });
+
+    let sources: TrainingSource[];
+    let evaluation: TrainingSource | undefined;
+    try {
+      const toSource = (r: { id: number; file: string; labels: Array<{ start: number; end: number }> }): TrainingSource => ({
+        recordingId: r.id,
+        file: r.file,
+        labels: r.labels,
+      });
+      sources = (await deps.data.forTraining(job.userId, job.recordingIds)).map(toSource);
+      if (job.evaluationRecordingId !== null) evaluation = (await deps.data.forTraining(job.userId, [job.evaluationRecordingId])).map(toSource)[0];
+    } catch (err) {
+      await fail(job, isAppError(err) ? err.code : 'internal', err instanceof Error ? err.message : 'The training data cannot be read.');
+      return;
+    }
+
+    let lastWrite = 0;
+    let writing: Promise<void> = Promise.resolve();
+    const onProgress = (p: { progress: number; stage: string }) => {
+      bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: p.progress, stage: p.stage });
+      const t = Date.now();
+      if (t - lastWrite < DB_PROGRESS_INTERVAL_MS) return;
+      lastWrite = t;
+      writing = writing
+        .then(() => jobs.setProgress(job.id, p.progress, p.stage.slice(0, 100), now()))
+        .catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'training progress not saved'));
+    };
+
+    let result;
+    try {
+      result = await deps.pool.run(
+        {
+          jobId: job.id,
+          kind: job.kind,
+          params: job.params,
+          seed: job.id,
+          sources,
+          ...(evaluation && { evaluation }),
+          holdoutFraction: deps.holdoutFraction ?? 0.2,
+        },
+        onProgress,
+        signal,
+      );
+    } catch (err) {
+      await writing;
+      if (signal.aborted) {
+        if (signal.reason === ABORT_SHUTDOWN) await fail(job, 'training-interrupted', 'The server stopped while the job was running.');
+        else await fail(job, 'training-cancelled', 'The job was cancelled.', 'cancelled');
+        return;
+      }
+      logger.error({ err, jobId: job.id }, 'training worker crashed');
+      await fail(job, 'internal', 'The training worker failed.');
+      return;
+    }
+    await writing;
+    if (result.type === 'error') {
+      await fail(job, result.code, result.message);
+      return;
+    }
+    // Cancelled while the worker was finishing: keep the cancellation.
+    const current = await jobs.findById(job.id);
+    if (!current || current.status !== 'running') return;
+
+    try {
+      const metrics = { training: { ...result.fit, samples: result.samples, duration_ms: result.durationMs, ...prefixed('holdout_', result.holdout) }, evaluation: result.evaluation ? { ...result.evaluation } : { ...result.holdout } };
+      const model = await deps.models.storeTrained(job, { artifactText: result.artifact, kind: result.kind, threshold: result.threshold, metrics, accuracy: result.accuracy });
+      const changed = await jobs.finish(job.id, { status: 'succeeded', stage: 'done', modelId: model.id, now: now() });
+      if (!changed) return;
+      bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: 1, stage: 'done' });
+      bus.emit('training.completed', {
+        jobId: job.id,
+        userId: job.userId,
+        modelId: model.id,
+        modelName: model.name,
+        accuracy: model.accuracy,
+        metrics: numeric(metrics.evaluation),
+      });
+      logger.info({ jobId: job.id, modelId: model.id, kind: result.kind, durationMs: result.durationMs }, 'training job succeeded');
+    } catch (err) {
+      logger.error({ err, jobId: job.id }, 'storing the trained model failed');
+      await fail(job, 'internal', 'The trained model could not be stored.');
+    }
+  }
+
+  return { run, fail };
+}
+
+function prefixed(prefix: string, m: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[`${prefix}${k}`] = v;
+  return out;
+}
+
+function numeric(m: object): Record<string, number> {
+  return prefixed('', m);
+}
+
+export type TrainingRunner = ReturnType<typeof createTrainingRunner>;

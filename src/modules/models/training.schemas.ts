@@ -1,0 +1,60 @@
+import { Type } from '@sinclair/typebox';
+
+const Iso = Type.String({ format: 'date-time' });
+const Params = Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.Number(), Type.Boolean()]), {
+  description: "The kind's parameters (see `vigil detectors`); unknown names are refused.",
+  maxProperties: 50,
+});
+const RecordingIds = Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 50 });
+
+export const TrainBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    material_type: Type.String({ minLength: 1, maxLength: 64 }),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+    kind: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Detector kind; default `ensemble`.' })),
+    recording_ids: RecordingIds,
+    evaluation_recording_id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    params: Type.Optional(Params),
+  },
+  { additionalProperties: false },
+);
+
+export const RetrainBody = Type.Object(
+  {
+    recording_ids: Type.Optional(RecordingIds),
+    evaluation_recording_id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    params: Type.Optional(Params),
+  },
+  { additionalProperties: false },
+);
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    status: Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
+    progress: Type.Number({ minimum: 0, maximum: 1 }),
+    stage: Type.String(),
+    kind: Type.String(),
+    name: Type.String(),
+    material_type: Type.String(),
+    params: Type.Record(Type.String(), Type.Unknown()),
+    recording_ids: Type.Array(Type.Integer()),
+    evaluation_recording_id: Type.Union([Type.Integer(), Type.Null()]),
+    model_id: Type.Union([Type.Integer(), Type.Null()], { description: 'The model the job produced (or retrained).' }),
+    base_model_id: Type.Union([Type.Integer(), Type.Null()]),
+    queue: Type.Union([Type.Literal('local'), Type.Literal('bullmq')]),
+    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    created_at: Iso,
+    started_at: Type.Union([Iso, Type.Null()]),
+    finished_at: Type.Union([Iso, Type.Null()]),
+  },
+  { $id: 'TrainingJob', title: 'TrainingJob' },
+);
+
+export const TrainAccepted = Type.Object({
+  job_id: Type.Integer(),
+  status: Type.String(),
+  message: Type.String(),
+  job: Type.Ref('TrainingJob'),
+});

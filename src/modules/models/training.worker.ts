@@ -1,0 +1,93 @@
+/**
+ * Runs in a piscina worker thread: reads recordings, fits a detector, measures it on held-out
+ * data. No database, no bus: see training.messages.ts for the protocol.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { createDetector, DetectorError, restoreDetector, type Reading } from '../../detectors/index.ts';
+import { parseTimeseriesCsv } from '../../lib/timeseries-csv.ts';
+import { deriveAccuracy, evaluateDetector, inSegments, type EvaluationMetrics } from './evaluation.ts';
+import type { MainToWorker, TrainingSource, WorkerProgress, WorkerResult } from './training.messages.ts';
+
+function readSource(source: TrainingSource): Reading[] {
+  const text = readFileSync(source.file, 'utf8');
+  const rows = parseTimeseriesCsv(text, { skipBad: true }).rows.map((r) => ({ ts: r.ts, value: r.value }));
+  rows.sort((a, b) => a.ts - b.ts);
+  return rows;
+}
+
+function medianStep(readings: readonly Reading[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < readings.length && gaps.length < 2000; i++) gaps.push((readings[i] as Reading).ts - (readings[i - 1] as Reading).ts);
+  gaps.sort((a, b) => a - b);
+  return Math.max(1, gaps[Math.floor(gaps.length / 2)] ?? 100);
+}
+
+/** Normal readings of every source, one after the other on a continuous time axis. */
+function concatNormal(sources: readonly TrainingSource[], read: (s: TrainingSource) => Reading[]): Reading[] {
+  const out: Reading[] = [];
+  for (const s of sources) {
+    const normal = read(s).filter((r) => !inSegments(r.ts, s.labels));
+    if (normal.length === 0) continue;
+    const step = medianStep(normal);
+    const shift = out.length === 0 ? 0 : (out.at(-1) as Reading).ts + step - (normal[0] as Reading).ts;
+    for (const r of normal) out.push(shift === 0 ? r : { ts: r.ts + shift, value: r.value });
+  }
+  return out;
+}
+
+export default async function train(task: MainToWorker): Promise<WorkerResult> {
+  const t0 = performance.now();
+  let last = -1;
+  const progress = (p: number, stage: string) => {
+    const rounded = Math.round(p * 100) / 100;
+    if (rounded === last && stage !== 'done') return;
+    last = rounded;
+    task.port.postMessage({ type: 'progress', progress: rounded, stage } satisfies WorkerProgress);
+  };
+  try {
+    progress(0.02, 'reading recordings');
+    const normal = concatNormal(task.sources, readSource);
+    const nHold = Math.floor(normal.length * task.holdoutFraction);
+    const trainPart = normal.slice(0, normal.length - nHold);
+    const holdPart = normal.slice(normal.length - nHold);
+
+    const detector = createDetector(task.kind, { params: task.params, seed: task.seed, threshold: task.threshold });
+    progress(0.1, 'fitting');
+    const report = await detector.fit(trainPart, { onProgress: (p, stage) => progress(0.1 + 0.7 * Math.min(1, Math.max(0, p)), `fitting: ${stage}`) });
+    const artifact = detector.serialize();
+
+    progress(0.82, 'evaluating on held-out data');
+    const holdout: EvaluationMetrics = evaluateDetector(restoreDetector(artifact), holdPart);
+    let evaluation: EvaluationMetrics | null = null;
+    if (task.evaluation) {
+      progress(0.9, 'evaluating on the labelled recording');
+      evaluation = evaluateDetector(restoreDetector(artifact), readSource(task.evaluation), task.evaluation.labels);
+    }
+    const accuracy = deriveAccuracy(evaluation?.f1 !== undefined ? evaluation : holdout);
+    artifact.metrics = { ...report.metrics, holdout_false_alarm_rate_measured: holdout.false_alarm_rate, ...(accuracy !== null && { accuracy }) };
+    artifact.created_at = new Date().toISOString();
+    progress(0.97, 'saving');
+    return {
+      type: 'result',
+      artifact: JSON.stringify(artifact),
+      kind: artifact.kind,
+      threshold: artifact.threshold,
+      samples: trainPart.length,
+      fit: report.metrics,
+      holdout,
+      evaluation,
+      accuracy,
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } catch (err) {
+    if (err instanceof DetectorError) {
+      const code = err.code === 'insufficient-data' ? 'insufficient-training-data' : err.code === 'invalid-params' ? 'invalid-detector-params' : 'internal';
+      return { type: 'error', code, message: err.message };
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { type: 'error', code: 'invalid-training-data', message: 'A recording file is missing.' };
+    return { type: 'error', code: 'internal', message: err instanceof Error ? err.message : String(err) };
+  } finally {
+    task.port.close();
+  }
+}
