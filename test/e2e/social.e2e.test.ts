@@ -112,6 +112,14 @@ describe.each(testDialects())('social layer over HTTP [%s]', (dialect) => {
     throw new Error('pagination did not end');
   }
 
+  /** Posts are ordered by (created_at, id), newest first; concurrent writers may commit ids out of time order. */
+  function expectNewestFirst(posts: { id: number; created_at: string }[]) {
+    for (let i = 1; i < posts.length; i++) {
+      const [a, b] = [posts[i - 1]!, posts[i]!];
+      expect(a.created_at > b.created_at || (a.created_at === b.created_at && a.id > b.id)).toBe(true);
+    }
+  }
+
   describe('POST /posts', () => {
     it('creates a post with trimmed content, its author and zero counts', async () => {
       const u = await registerUser(api);
@@ -649,9 +657,9 @@ describe.each(testDialects())('social layer over HTTP [%s]', (dialect) => {
       expect(ids).toEqual([...existing].reverse());
       expect(added.length).toBeGreaterThan(0);
 
-      const fresh = await api.get('/feed?limit=100', me.token);
-      const all = fresh.body.posts.map((p: { id: number }) => p.id);
-      expect(all).toEqual([...added, ...existing].sort((x, y) => y - x));
+      const fresh = (await api.get('/feed?limit=100', me.token)).body.posts;
+      expectNewestFirst(fresh);
+      expect(fresh.map((p: { id: number }) => p.id).sort()).toEqual([...added, ...existing].sort());
     });
   });
 
@@ -676,8 +684,9 @@ describe.each(testDialects())('social layer over HTTP [%s]', (dialect) => {
       expect(written.length).toBeGreaterThan(0);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids.filter((id) => existing.includes(id))).toEqual([...existing].reverse());
-      const next = (await api.get('/feed?limit=100', me.token)).body.posts.map((p: { id: number }) => p.id);
-      expect(next).toEqual([...written, ...existing].sort((x, y) => y - x));
+      const next = (await api.get('/feed?limit=100', me.token)).body.posts;
+      expectNewestFirst(next);
+      expect(next.map((p: { id: number }) => p.id).sort()).toEqual([...written, ...existing].sort());
     });
   });
 
