@@ -76,5 +76,7 @@ describe('ensemble detector', () => {
     expect(scores[0]!.is_anomaly).toBe(false);
     expect(d.warmup().status).toBe('ml_ready');
     expect(scores.slice(1500).filter((s) => s.is_anomaly).length).toBeLessThan(10);
+    const spike = d.score({ ts: train[2999]!.ts + 100, value: train[2999]!.value + 1 });
+    expect(spike.is_anomaly).toBe(true);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * `ensemble` (the default kind): `robust`, `iforest` and `rcf` (and optionally `autoencoder`),
- * each calibrated on the earlier part of the normal data, combined by the largest calibrated
- * log-odds, and calibrated again on the held-out later part so that 0.5 gives the target
- * false-alarm rate. `signal`, `method` and `contributions` name the member that drove the score.
+ * each calibrated on the earlier part of the normal data, combined by the mean of their
+ * calibrated log-odds (each capped, so one over-confident member cannot alarm alone; the
+ * `meanWeight` parameter blends towards the maximum), and calibrated again on the held-out
+ * later part so that 0.5 gives the target false-alarm rate. `signal`, `method` and
+ * `contributions` name the member that drove the score.
  *
- * Created without `fit`, every member warms up online and the ensemble reports the largest
- * member score as is (each member is calibrated by its own warm-up).
+ * Created without `fit`, every member warms up online (each calibrated by its own warm-up) and
+ * the combined log-odds are reported without a second calibration.
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { autoencoderFactory } from './autoencoder.detector.ts';
@@ -44,7 +46,6 @@ import type {
 
 const KIND = 'ensemble' as const;
 const ARTIFACT_VERSION = 1;
-const DEFAULT_TARGET_FAR = 0.001;
 
 type MemberKind = Extract<DetectorKind, 'robust' | 'iforest' | 'rcf' | 'autoencoder'>;
 const MEMBER_FACTORIES: Record<MemberKind, DetectorFactory> = {
@@ -68,6 +69,15 @@ const descriptor: DetectorDescriptor = {
     { name: 'useAutoencoder', type: 'boolean', default: false, description: 'Include the autoencoder (slower to fit).' },
     { name: 'rcfTrees', type: 'integer', default: 30, min: 1, max: 500, description: 'Trees in the Random Cut Forest member (its main cost per reading).' },
     { name: 'iforestTrees', type: 'integer', default: 100, min: 1, max: 1000, description: 'Trees in the Isolation Forest member.' },
+    {
+      name: 'falseAlarmRate',
+      type: 'number',
+      default: 0.0003,
+      min: 1e-6,
+      max: 0.5,
+      description:
+        'Per-reading false-alarm target when fit is not given targetFalseAlarmRate. Below the library default (0.001) because the ensemble aims at ≤ 3 false alarms per hour at 10 Hz.',
+    },
     { name: 'meanWeight', type: 'number', default: 1, min: 0, max: 1, description: 'Combined log-odds = (1 - w) · max + w · mean over members; higher w needs agreement between members.' },
     { name: 'logitCap', type: 'number', default: 6, min: 0.1, max: 30, description: 'Member log-odds are capped here, so one over-confident member cannot outvote the others alone.' },
   ],
@@ -88,6 +98,7 @@ export class EnsembleDetector implements Detector {
   private readonly scores: Score[];
   private readonly meanWeight: number;
   private readonly logitCap: number;
+  private allReady = false;
 
   constructor(
     readonly params: Params,
@@ -110,7 +121,7 @@ export class EnsembleDetector implements Detector {
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
     const train = normal.slice(0, normal.length - nHold);
     const hold = normal.slice(normal.length - nHold);
-    const far = options.targetFalseAlarmRate ?? DEFAULT_TARGET_FAR;
+    const far = options.targetFalseAlarmRate ?? (this.params.falseAlarmRate as number);
     const steps = this.members.length + 1;
     const memberMetrics: Record<string, number> = {};
     for (const [i, m] of this.members.entries()) {
@@ -154,8 +165,10 @@ export class EnsembleDetector implements Detector {
         best = l;
         top = i;
       }
-      if (s.anomaly_score === 0 && !s.is_anomaly && m.warmup().status !== 'ml_ready') ready = false;
+      if (!this.allReady && m.warmup().status !== 'ml_ready') ready = false;
     }
+    // Members do not fall back to warming up once ready, so the check can stop.
+    if (ready) this.allReady = true;
     const a = this.meanWeight;
     return { logit: (1 - a) * best + (a * sum) / this.members.length, top, ready };
   }

@@ -289,10 +289,10 @@ class RcfTree {
         span += h - l;
         grow += g;
       }
-      if (grow > 0) {
-        const pSep = grow / (span + grow);
-        score = (1 - pSep) * score + pSep / (i + 1);
-      }
+      // Ancestors' boxes contain this one: once q is inside, no higher node can separate it.
+      if (grow === 0) break;
+      const pSep = grow / (span + grow);
+      score = (1 - pSep) * score + pSep / (i + 1);
     }
     return score * Math.log2(1 + treeMass);
   }
