@@ -3,6 +3,7 @@ import { toDbTime } from '../../src/db/time.ts';
 import { testDialects } from '../support/db.ts';
 import { httpClient, registerUser } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { connectSocket, nextEvent, sleep } from '../support/realtime.ts';
 
 type Api = ReturnType<typeof httpClient>;
 type User = Awaited<ReturnType<typeof registerUser>>;
@@ -660,6 +661,37 @@ describe.each(testDialects())('social layer over HTTP [%s]', (dialect) => {
       const fresh = (await api.get('/feed?limit=100', me.token)).body.posts;
       expectNewestFirst(fresh);
       expect(fresh.map((p: { id: number }) => p.id).sort()).toEqual([...added, ...existing].sort());
+    });
+  });
+
+  describe('post_created over Socket.IO', () => {
+    it("reaches the sockets of the author's followers, and nobody else's", async () => {
+      const author = await registerUser(api);
+      const follower = await registerUser(api);
+      const stranger = await registerUser(api);
+      await api.post(`/users/${author.username}/follow`, undefined, follower.token);
+      const sockets = await Promise.all(
+        [follower, stranger].map(async (u) => {
+          const socket = await connectSocket(server.baseUrl, { token: u.token });
+          await nextEvent(socket, 'connection_confirmed');
+          return socket;
+        }),
+      );
+      const [followerSocket, strangerSocket] = sockets as [
+        (typeof sockets)[number],
+        (typeof sockets)[number],
+      ];
+      try {
+        const strangerSaw: unknown[] = [];
+        strangerSocket.on('post_created', (p: unknown) => strangerSaw.push(p));
+        const received = nextEvent(followerSocket, 'post_created');
+        const p = await post(author, 'fresh news');
+        expect(await received).toMatchObject({ id: p.id, content: 'fresh news', author: { id: author.id } });
+        await sleep(200);
+        expect(strangerSaw).toEqual([]);
+      } finally {
+        for (const socket of sockets) socket.close();
+      }
     });
   });
 
