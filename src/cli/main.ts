@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { VERSION } from '../version.ts';
+import { registerModelsCommands } from './models.commands.ts';
 import { registerServerCommands } from './server.commands.ts';
 
 const program = new Command('vigil')
@@ -10,6 +11,7 @@ const program = new Command('vigil')
   .exitOverride();
 
 registerServerCommands(program);
+registerModelsCommands(program);
 
 try {
   await program.parseAsync(process.argv);
