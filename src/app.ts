@@ -241,6 +241,7 @@ export async function createApp(options: AppOptions) {
     hub,
     detection,
     followerIds: (userId) => follows.followerIds(userId),
+    loginLimit: { perUsername: config.authRateLimit.perUsername, perAddress: config.authRateLimit.perIp, windowSeconds: config.authRateLimit.windowSeconds },
     logger,
   });
 

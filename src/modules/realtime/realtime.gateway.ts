@@ -21,6 +21,8 @@ export interface GatewayDeps {
   devices: DevicesService;
   hub: DeviceHubImpl;
   detection: DetectionService;
+  /** ws_login attempts allowed per username and per client address in a window (as for HTTP login). */
+  loginLimit: { perUsername: number; perAddress: number; windowSeconds: number };
   /** Followers of a user, to push `post_created` to them. */
   followerIds?(userId: number): Promise<number[]>;
   logger: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -159,6 +161,18 @@ export function createRealtimeGateway(deps: GatewayDeps) {
     s.deviceId = undefined;
   }
 
+  const attempts = new Map<string, { n: number; resetAt: number }>();
+  function allowLogin(key: string, max: number): boolean {
+    const t = Date.now();
+    let a = attempts.get(key);
+    if (!a || a.resetAt <= t) {
+      if (attempts.size > 10_000) for (const [k, v] of attempts) if (v.resetAt <= t) attempts.delete(k);
+      a = { n: 0, resetAt: t + deps.loginLimit.windowSeconds * 1000 };
+      attempts.set(key, a);
+    }
+    return ++a.n <= max;
+  }
+
   type Handler<E extends ClientEvent> = (socket: Socket, p: Payload<E>) => Promise<void> | void;
   const handlers: { [E in ClientEvent]: Handler<E> } = {
     async get_status(socket) {
@@ -172,6 +186,13 @@ export function createRealtimeGateway(deps: GatewayDeps) {
     },
 
     async ws_login(socket, p) {
+      const byName = allowLogin(`u:${p.username.trim().toLowerCase()}`, deps.loginLimit.perUsername);
+      const byAddress = allowLogin(`a:${socket.handshake.address}`, deps.loginLimit.perAddress);
+      if (!byName || !byAddress) {
+        const body = toErrorBody(new AppError('rate-limited', 'Too many login attempts; try again later.'));
+        socket.emit('login_error', { error: body.message, code: body.code });
+        return;
+      }
       try {
         const r = await deps.auth.login({ username: p.username, password: p.password });
         signIn(socket, { id: r.user.id, username: r.user.username });

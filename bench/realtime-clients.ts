@@ -1,0 +1,83 @@
+/**
+ * The client side of `npm run bench:realtime`, run as a separate process so that its CPU is not
+ * counted as the server's: one socket.io-client per session (counting `arduino_data` and its
+ * end-to-end latency), and for the MQTT scenario one publisher for every device at its rate.
+ */
+import mqtt from 'mqtt';
+import { io, type Socket } from 'socket.io-client';
+
+interface Setup {
+  baseUrl: string;
+  tokens: string[];
+  mqtt?: { url: string; devices: Array<{ topic: string; token: string }>; rateHz: number };
+}
+
+const sockets: Socket[] = [];
+let received = 0;
+let latencies: number[] = [];
+let publisher: mqtt.MqttClient | undefined;
+let timers: NodeJS.Timeout[] = [];
+let published = 0;
+
+process.on('message', (msg: { type: string; setup?: Setup }) => {
+  void handle(msg);
+});
+
+async function handle(msg: { type: string; setup?: Setup }) {
+  if (msg.type === 'connect') {
+    const setup = msg.setup!;
+    await Promise.all(
+      setup.tokens.map(
+        (token) =>
+          new Promise<void>((resolve, reject) => {
+            const s = io(setup.baseUrl, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false });
+            s.on('arduino_data', (d: { timestamp: number }) => {
+              received++;
+              if (latencies.length < 200_000) latencies.push(Date.now() - d.timestamp * 1000);
+            });
+            s.once('connection_confirmed', () => resolve());
+            s.once('connect_error', reject);
+            sockets.push(s);
+          }),
+      ),
+    );
+    if (setup.mqtt) {
+      const m = setup.mqtt;
+      publisher = await mqtt.connectAsync(m.url, { clientId: `vigil-bench-${process.pid}` });
+      // Spread the devices over 10 slots of the period so publishing is smooth, like real devices.
+      const slots = 10;
+      const period = 1000 / m.rateHz;
+      for (let k = 0; k < slots; k++) {
+        const group = m.devices.filter((_, i) => i % slots === k);
+        const start = setTimeout(() => {
+          timers.push(
+            setInterval(() => {
+              for (const d of group) {
+                publisher!.publish(d.topic, `{"value":${(3.3 + Math.random() * 0.02).toFixed(4)},"ts":${Date.now()},"token":"${d.token}"}`);
+                published++;
+              }
+            }, period),
+          );
+        }, (period / slots) * k);
+        timers.push(start);
+      }
+    }
+    process.send!({ type: 'connected' });
+  } else if (msg.type === 'reset') {
+    received = 0;
+    published = 0;
+    latencies = [];
+    process.send!({ type: 'reset' });
+  } else if (msg.type === 'report') {
+    const sorted = latencies.sort((a, b) => a - b);
+    const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
+    process.send!({ type: 'report', received, published, p50: q(0.5), p99: q(0.99), cpu: process.cpuUsage() });
+  } else if (msg.type === 'close') {
+    for (const t of timers) clearInterval(t);
+    timers = [];
+    for (const s of sockets) s.disconnect();
+    await publisher?.endAsync();
+    process.send!({ type: 'closed' });
+    process.exit(0);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Real-time pipeline benchmark: N devices at 10 Hz, each with a live logged detection session
+ * and a Socket.IO subscriber, over the in-process simulator and over MQTT, on SQLite and MariaDB.
+ *
+ *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt]
+ *
+ * Reports sustained readings/s scored, latency from reading arrival to the `arduino_data` emit
+ * (server side, p50/p99), end-to-end latency seen by the clients, server CPU (% of one core) and
+ * memory, and checks that every scored reading became exactly one log row.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createConnection } from 'mysql2/promise';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { createTokenService } from '../src/modules/auth/tokens.ts';
+import { mqttTopic } from '../src/modules/devices/sources/mqtt-connection.ts';
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '5' },
+    dialects: { type: 'string', default: 'sqlite,mysql' },
+    sources: { type: 'string', default: 'simulator,mqtt' },
+    'mysql-url': { type: 'string', default: process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306' },
+    'mqtt-url': { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
+    'rate-hz': { type: 'string', default: '10' },
+  },
+});
+const N = Number(values.devices);
+const SECONDS = Number(values.seconds);
+const WARMUP = Number(values.warmup);
+const RATE = Number(values['rate-hz']);
+
+interface Result {
+  dialect: string;
+  source: string;
+  devices: number;
+  offered: number;
+  scored_per_s: number;
+  server_p50_ms: number;
+  server_p99_ms: number;
+  client_received_per_s: number;
+  client_p50_ms: number;
+  client_p99_ms: number;
+  server_cpu_pct: number;
+  rss_mb: number;
+  heap_mb: number;
+  predictions: number;
+  log_rows: number;
+  lost_rows: number;
+  dropped_by_rate_limit: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freshDatabase(dialect: string): Promise<{ url: string; dataDir: string; drop(): Promise<void> }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
+  if (dialect === 'sqlite') return { url: `sqlite:${path.join(dataDir, 'bench.sqlite')}`, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  const base = new URL(values['mysql-url']!);
+  const name = `vigil_bench_${randomBytes(4).toString('hex')}`;
+  const conn = () => createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) });
+  const c = await conn();
+  await c.query(`CREATE DATABASE \`${name}\``);
+  await c.end();
+  const url = new URL(base.toString());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    dataDir,
+    async drop() {
+      const d = await conn();
+      await d.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await d.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function ask<T>(child: ReturnType<typeof fork>, msg: object, answer: string): Promise<T> {
+  return new Promise((resolve) => {
+    const l = (m: { type: string }) => {
+      if (m.type !== answer) return;
+      child.off('message', l);
+      resolve(m as T);
+    };
+    child.on('message', l);
+    child.send(msg);
+  });
+}
+
+async function scenario(dialect: string, source: string): Promise<Result> {
+  const db = await freshDatabase(dialect);
+  const env = {
+    DATABASE_URL: db.url,
+    DATA_DIR: db.dataDir,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+    LOG_PRETTY: 'false',
+    SIMULATOR_RATE_HZ: String(RATE),
+    MQTT_URL: values['mqtt-url']!,
+    DB_POOL_SIZE: '10',
+    ACCESS_TOKEN_TTL: '3600',
+  };
+  const config = loadConfig({ dotenv: false, env });
+  const app = await createApp({ config, logger: createLogger(config.log) });
+  const baseUrl = await app.listen(0, '127.0.0.1');
+  const tokens = createTokenService({ secret: config.jwt.secret, accessTtlSeconds: 3600 });
+  const { devices, detection, hub, gateway, logWriter } = app.realtime;
+  const now = new Date().toISOString().replace('T', ' ').slice(0, 23);
+
+  // Users are inserted directly: hashing 1,000 passwords would only measure argon2.
+  const users: Array<{ id: number; token: string; deviceId: number; deviceToken?: string }> = [];
+  for (let i = 0; i < N; i++) {
+    const username = `bench${i}`;
+    const r = await app.database.db
+      .insertInto('users')
+      .values({ username, username_key: username, email: `${username}@bench.test`, password_hash: 'x', created_at: now, updated_at: now })
+      .executeTakeFirstOrThrow();
+    const id = Number(r.insertId);
+    const dev = await devices.create(id, source === 'mqtt' ? { name: 'mqtt', kind: 'mqtt' } : { name: 'sim', kind: 'simulator', config: { seed: i + 1 } });
+    users.push({ id, token: (await tokens.signAccess({ userId: id, username })).token, deviceId: dev.id, ...(dev.token && { deviceToken: dev.token }) });
+  }
+
+  const child = fork(new URL('./realtime-clients.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+  await ask(child, {
+    type: 'connect',
+    setup: {
+      baseUrl,
+      tokens: users.map((u) => u.token),
+      ...(source === 'mqtt' && { mqtt: { url: values['mqtt-url'], rateHz: RATE, devices: users.map((u) => ({ topic: mqttTopic(u.deviceId), token: u.deviceToken })) } }),
+    },
+  }, 'connected');
+
+  for (const u of users) await detection.start({ userId: u.id }, { device_id: u.deviceId, log: true });
+  await sleep(WARMUP * 1000);
+
+  const before = hub.stats();
+  gateway.resetLatency();
+  await ask(child, { type: 'reset' }, 'reset');
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const after = hub.stats();
+  const lat = gateway.latency();
+  const client = await ask<{ received: number; published: number; p50: number; p99: number }>(child, { type: 'report' }, 'report');
+  const mem = process.memoryUsage();
+
+  await ask(child, { type: 'close' }, 'closed');
+  await detection.stopAll('stopped');
+  await logWriter.flush();
+  const predictions = await app.database.db
+    .selectFrom('detection_sessions')
+    .select((eb) => eb.fn.sum<number>('total_predictions').as('n'))
+    .executeTakeFirstOrThrow();
+  const rows = await app.database.db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  await app.stop();
+  await db.drop();
+
+  const scored = after.readings - before.readings;
+  return {
+    dialect,
+    source,
+    devices: N,
+    offered: N * RATE,
+    scored_per_s: Math.round(scored / elapsed),
+    server_p50_ms: round(lat.p50),
+    server_p99_ms: round(lat.p99),
+    client_received_per_s: Math.round(client.received / elapsed),
+    client_p50_ms: round(client.p50),
+    client_p99_ms: round(client.p99),
+    server_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+    rss_mb: Math.round(mem.rss / 2 ** 20),
+    heap_mb: Math.round(mem.heapUsed / 2 ** 20),
+    predictions: Number(predictions.n),
+    log_rows: Number(rows.n),
+    lost_rows: Number(predictions.n) - Number(rows.n),
+    dropped_by_rate_limit: after.dropped - before.dropped,
+  };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+const results: Result[] = [];
+for (const dialect of values.dialects!.split(',')) {
+  for (const source of values.sources!.split(',')) {
+    process.stderr.write(`${dialect} / ${source}: ${N} devices at ${RATE} Hz for ${SECONDS} s…\n`);
+    const r = await scenario(dialect.trim(), source.trim());
+    results.push(r);
+    process.stderr.write(`${JSON.stringify(r)}\n`);
+  }
+}
+console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, Node ${process.version}\n`);
+console.log('| db | source | offered/s | scored/s | server p50 / p99 ms | clients recv/s | e2e p50 / p99 ms | server CPU | RSS MB | log rows = predictions |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  console.log(
+    `| ${r.dialect} | ${r.source} | ${r.offered} | ${r.scored_per_s} | ${r.server_p50_ms} / ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.rss_mb} | ${r.log_rows} = ${r.predictions} (${r.lost_rows === 0 ? 'none lost' : `${r.lost_rows} LOST`}) |`,
+  );
+}
+process.exit(results.every((r) => r.lost_rows === 0) ? 0 : 1);
