@@ -135,11 +135,9 @@ export class EnsembleDetector implements Detector {
     throwIfAborted(options.signal);
     options.onProgress?.((steps - 1) / steps, 'calibrating');
     await yieldToLoop();
-    const raw: number[] = [];
-    for (const r of hold) {
-      const c = this.combine(r);
-      if (c.ready) raw.push(c.logit);
-    }
+    const held: Float64Array[] = [];
+    for (const r of hold) if (this.scoreMembers(r)) held.push(Float64Array.from(this.logits));
+    const raw = held.map((l) => this.mix(l).logit);
     this.calibration = fitTailCalibration(raw, far);
     const cal = this.calibration;
     const alarms = raw.filter((x) => calibrate(x, cal) >= 0.5).length;
@@ -148,34 +146,41 @@ export class EnsembleDetector implements Detector {
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
   }
 
-  /** Scores every member; the combined raw score is the largest member log-odds. */
-  private combine(r: Reading): { logit: number; top: number; ready: boolean } {
-    let best = -Infinity;
-    let top = 0;
+  /** Scores every member into `scores` and `logits`; false while a member still warms up. */
+  private scoreMembers(r: Reading): boolean {
     let ready = true;
-    let sum = 0;
     for (let i = 0; i < this.members.length; i++) {
       const m = this.members[i] as Detector;
       const s = m.score(r);
       this.scores[i] = s;
-      const l = Math.min(this.logitCap, logit(s.anomaly_score));
-      this.logits[i] = l;
+      this.logits[i] = logit(s.anomaly_score);
+      if (!this.allReady && m.warmup().status !== 'ml_ready') ready = false;
+    }
+    // Members do not fall back to warming up once ready, so the check can stop.
+    if (ready) this.allReady = true;
+    return ready;
+  }
+
+  /** The combined raw score of member log-odds, and the member with the strongest evidence. */
+  private mix(logits: Float64Array): { logit: number; top: number } {
+    let best = -Infinity;
+    let top = 0;
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) {
+      const l = Math.min(this.logitCap, logits[i] as number);
       sum += l;
       if (l > best) {
         best = l;
         top = i;
       }
-      if (!this.allReady && m.warmup().status !== 'ml_ready') ready = false;
     }
-    // Members do not fall back to warming up once ready, so the check can stop.
-    if (ready) this.allReady = true;
     const a = this.meanWeight;
-    return { logit: (1 - a) * best + (a * sum) / this.members.length, top, ready };
+    return { logit: (1 - a) * best + (a * sum) / logits.length, top };
   }
 
   score(reading: Reading): Score {
-    const c = this.combine(reading);
-    if (!c.ready) return warmingScore(KIND);
+    if (!this.scoreMembers(reading)) return warmingScore(KIND);
+    const c = this.mix(this.logits);
     const p = this.calibration ? calibrate(c.logit, this.calibration) : 1 / (1 + Math.exp(-c.logit));
     const driver = this.scores[c.top] as Score;
     const kind = (this.members[c.top] as Detector).kind;
@@ -213,8 +218,8 @@ export class EnsembleDetector implements Detector {
   }
 
   /** @internal Used by `restore`. */
-  load(calibration: Calibration | null, metrics: Record<string, number> | undefined): void {
-    this.calibration = calibration ?? undefined;
+  load(state: ValidState, metrics: Record<string, number> | undefined): void {
+    this.calibration = state.calibration ?? undefined;
     this.metrics = { ...(metrics ?? {}) };
   }
 }
@@ -267,7 +272,7 @@ export const ensembleFactory: DetectorFactory & { validateState(state: unknown, 
     const state = validateState(artifact.state, params);
     const members = state.members.map((a) => MEMBER_FACTORIES[a.kind as MemberKind].restore(a));
     const d = new EnsembleDetector(params, artifact.seed, artifact.threshold, members);
-    d.load(state.calibration, artifact.metrics);
+    d.load(state, artifact.metrics);
     return d;
   },
   validateState(state: unknown, artifact?: DetectorArtifact): void {
