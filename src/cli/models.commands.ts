@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { connectDatabase } from '../app.ts';
-import { loadConfig } from '../config/index.ts';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../config/index.ts';
 import type { Database } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import type { EventMap } from '../events.ts';
@@ -10,7 +11,7 @@ import { createEventBus } from '../lib/event-bus.ts';
 import { isAppError } from '../lib/errors.ts';
 import { createLogger } from '../logger.ts';
 import { createModelArtifactStore } from '../modules/models/model-artifacts.ts';
-import { createModelsRepository, type ModelRow } from '../modules/models/models.repository.ts';
+import { createModelsRepository, type ModelRow, type ModelsRepository } from '../modules/models/models.repository.ts';
 import { createModelsService, type ModelsService } from '../modules/models/models.service.ts';
 import { createTrainingJobsRepository } from '../modules/models/training-jobs.repository.ts';
 import { createUsersRepository, type UsersRepository } from '../modules/users/users.repository.ts';
@@ -22,6 +23,27 @@ interface Context {
   users: UsersRepository;
 }
 
+function buildModelsService(database: Database, config: Config, logger: Logger): { models: ModelsService; repo: ModelsRepository } {
+  const repo = createModelsRepository(database.db);
+  const models = createModelsService({
+    models: repo,
+    jobs: createTrainingJobsRepository(database.db),
+    artifacts: createModelArtifactStore(config.dataDir),
+    bus: createEventBus<EventMap>(logger),
+    clock: systemClock,
+    logger,
+    // The CLI runs no detection sessions; a running server refuses deletion itself.
+    usage: { isModelInUse: () => false },
+  });
+  return { models, repo };
+}
+
+/** Creates (or repairs) the preset models: `vigil migrate` runs it after the migrations. */
+export async function installPresets(database: Database, config: Config): Promise<{ created: string[]; repaired: string[]; skipped: string[] }> {
+  const logger = createLogger({ ...config.log, level: 'warn' });
+  return buildModelsService(database, config, logger).models.ensurePresets();
+}
+
 /** Opens the configured database and builds the same models service the server uses. */
 async function withModels(action: (ctx: Context) => Promise<void>): Promise<void> {
   const config = loadConfig();
@@ -29,17 +51,7 @@ async function withModels(action: (ctx: Context) => Promise<void>): Promise<void
   const database = await connectDatabase(config);
   try {
     await migrateToLatest(database);
-    const repo = createModelsRepository(database.db);
-    const models = createModelsService({
-      models: repo,
-      jobs: createTrainingJobsRepository(database.db),
-      artifacts: createModelArtifactStore(config.dataDir),
-      bus: createEventBus<EventMap>(logger),
-      clock: systemClock,
-      logger,
-      // The CLI runs no detection sessions; a running server refuses deletion itself.
-      usage: { isModelInUse: () => false },
-    });
+    const { models, repo } = buildModelsService(database, config, logger);
     await models.ensurePresets();
     await action({ database, models, repo, users: createUsersRepository(database.db) });
   } catch (err) {

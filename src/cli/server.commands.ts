@@ -7,6 +7,7 @@ import { isAppError } from '../lib/errors.ts';
 import { createLogger } from '../logger.ts';
 import { createBodyValidator } from '../http/validation.ts';
 import { RegisterBody } from '../modules/auth/auth.schemas.ts';
+import { installPresets } from './models.commands.ts';
 
 function describeDb(config: Config): string {
   const d = config.database;
@@ -78,6 +79,10 @@ export function registerServerCommands(program: Command) {
           console.log(
             `${describeDb(config)}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'already up to date'}`,
           );
+          const presets = await installPresets(database, config);
+          if (presets.created.length + presets.repaired.length > 0) {
+            console.log(`Preset models: ${[...presets.created, ...presets.repaired].join(', ')}`);
+          }
         }
       } finally {
         await database.close();

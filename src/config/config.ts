@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -48,7 +49,7 @@ const EnvSchema = Type.Object({
   LOG_FLUSH_MS: Type.Integer({ minimum: 1, default: 250 }),
   LOG_BUFFER_MAX: Type.Integer({ minimum: 100, default: 500_000 }),
   ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
-  TRAINING_WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  TRAINING_WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   TRAINING_JOBS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   TRAINING_QUEUE_NAME: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil-training' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
@@ -236,7 +237,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       alertIntervalSeconds: env.ALERT_INTERVAL,
     },
     training: {
-      workers: env.TRAINING_WORKERS,
+      // Default: leave one core to the event loop, at most four training threads.
+      workers: env.TRAINING_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
       jobsPerUser: env.TRAINING_JOBS_PER_USER,
       queueName: env.TRAINING_QUEUE_NAME,
       redisUrl: env.REDIS_URL,
