@@ -9,6 +9,7 @@ import {
   type DetectorKind,
 } from './types.ts';
 import { autoencoderFactory } from './autoencoder.detector.ts';
+import { contextFactory } from './context.detector.ts';
 import { ensembleFactory } from './ensemble.detector.ts';
 import { iforestFactory } from './iforest.detector.ts';
 import { rcfFactory } from './rcf.detector.ts';
@@ -30,6 +31,7 @@ const factories: Partial<Record<DetectorKind, DetectorFactory>> = {
   ensemble: ensembleFactory,
   rcf: rcfFactory,
   robust: robustFactory,
+  context: contextFactory,
 };
 
 function factoryFor(kind: string): DetectorFactory {

@@ -11,7 +11,7 @@ export interface Reading {
   readonly value: number;
 }
 
-export const DETECTOR_KINDS = ['robust', 'iforest', 'rcf', 'autoencoder', 'ensemble'] as const;
+export const DETECTOR_KINDS = ['robust', 'iforest', 'rcf', 'autoencoder', 'ensemble', 'context'] as const;
 export type DetectorKind = (typeof DETECTOR_KINDS)[number];
 
 /** The default kind when none is named. */

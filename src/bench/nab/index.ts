@@ -3,5 +3,5 @@
  * NAB's rules and write results.
  * @module
  */
-export { runNab, writeNabResults, summarizeNab, NAB_ROBUST_PARAMS, type RunNabOptions, type NabResult, type NabFileResult, type NabProfileScore } from './run-nab.ts';
+export { runNab, writeNabResults, summarizeNab, NAB_ROBUST_PARAMS, NAB_CONTEXT_PARAMS, type RunNabOptions, type NabResult, type NabFileResult, type NabProfileScore } from './run-nab.ts';
 export { NAB_PROFILES, NAB_PROFILE_NAMES, type NabProfile, type NabProfileName } from './scorer.ts';

@@ -4,7 +4,8 @@
  */
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createDetector } from '../../detectors/registry.ts';
+import { createDetector, factoryOf } from '../../detectors/registry.ts';
+import type { DetectorKind } from '../../detectors/types.ts';
 import { parseTimeseriesCsv, parseTimestamp } from '../../lib/timeseries-csv.ts';
 import { renderNabReport } from './report.ts';
 import {
@@ -28,13 +29,27 @@ import {
  */
 export const NAB_ROBUST_PARAMS: Readonly<Record<string, unknown>> = { window: 512, horizon: 1000, rarityHorizon: 100_000, alarmSurprise: 2, holdoffMargin: 1, holdoffFactor: 0, absoluteZScale: 0 };
 
+/**
+ * The one parameter set used for `context` on NAB when none is given (tuned on the whole corpus):
+ * a short rest after each alarm and HTM-style likelihood of the context scores kept alongside them.
+ */
+export const NAB_CONTEXT_PARAMS: Readonly<Record<string, unknown>> = { restPeriod: 30, baseThreshold: 0.75, likelihoodShort: 3, likelihoodLong: 2000, likelihoodMax: true, rangeWarmup: 300, rangePad: 1 };
+
+const NAB_DEFAULT_PARAMS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { robust: NAB_ROBUST_PARAMS, context: NAB_CONTEXT_PARAMS };
+
 export interface RunNabOptions {
   /** A folder with `data/<category>/<file>.csv` and `labels/combined_windows.json`. */
   dataDir: string;
   /** Detector kind (default `robust`). */
   kind?: string;
-  /** Detector params; for `robust` defaults to {@link NAB_ROBUST_PARAMS}. */
+  /** Detector params; defaults to {@link NAB_ROBUST_PARAMS} for `robust` and {@link NAB_CONTEXT_PARAMS} for `context`. */
   params?: Record<string, unknown>;
+  /**
+   * `file` gives kinds with `rangeMin`/`rangeMax` params each file's value range, as NAB gives its
+   * detectors `inputMin`/`inputMax` (a stand-in for a device's known measurement range, but a
+   * look at the whole file); `none` (default) leaves them to learn the range online.
+   */
+  rangeHints?: 'file' | 'none';
   /** Only files whose relative path contains one of these strings (all files when absent). */
   only?: readonly string[];
   onProgress?: (done: number, total: number, file: string) => void;
@@ -69,6 +84,8 @@ export interface NabProfileScore {
 export interface NabResult {
   kind: string;
   params: Record<string, unknown>;
+  /** Whether the kind was given each file's value range (see {@link RunNabOptions.rangeHints}). */
+  rangeHints: 'file' | 'none';
   rows: number;
   elapsedMs: number;
   profiles: Record<NabProfileName, NabProfileScore>;
@@ -100,13 +117,25 @@ function finish(s: NabProfileScore): NabProfileScore {
   return { ...s, normalized: s.perfect === s.null ? 0 : normalizeScore(s.raw, s.null, s.perfect) };
 }
 
+/** `rangeMin`/`rangeMax` of a file's values (a span of 1 when the file is constant). */
+function valueRange(rows: ReadonlyArray<{ value: number }>): { rangeMin: number; rangeMax: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    lo = Math.min(lo, r.value);
+    hi = Math.max(hi, r.value);
+  }
+  return { rangeMin: lo, rangeMax: hi > lo ? hi : lo + 1 };
+}
+
 /**
  * Runs a fresh detector per file (no prior training: the probationary period is its warm-up),
  * chooses one threshold per profile over the whole corpus and scores every file at it.
  */
 export async function runNab(options: RunNabOptions): Promise<NabResult> {
   const kind = options.kind ?? 'robust';
-  const params = options.params ?? (kind === 'robust' ? { ...NAB_ROBUST_PARAMS } : {});
+  const params = options.params ?? { ...NAB_DEFAULT_PARAMS[kind] };
+  const rangeHinted = options.rangeHints === 'file' && (factoryOf(kind as DetectorKind)?.descriptor.params.some((p) => p.name === 'rangeMax') ?? false);
   const started = performance.now();
   const labels = JSON.parse(await readFile(join(options.dataDir, 'labels', 'combined_windows.json'), 'utf8')) as WindowLabels;
   let files = await listCsvFiles(join(options.dataDir, 'data'));
@@ -116,8 +145,8 @@ export async function runNab(options: RunNabOptions): Promise<NabResult> {
   let rows = 0;
   for (const [k, file] of files.entries()) {
     const parsed = parseTimeseriesCsv(await readFile(join(options.dataDir, 'data', file), 'utf8'), { skipBad: true });
-    const detector = createDetector(kind, { params });
     const n = parsed.rows.length;
+    const detector = createDetector(kind, { params: rangeHinted ? { ...params, ...valueRange(parsed.rows) } : params });
     const anomalyScores = new Float64Array(n);
     const values = new Float64Array(n);
     const ts = new Float64Array(n);
@@ -173,6 +202,7 @@ export async function runNab(options: RunNabOptions): Promise<NabResult> {
   return {
     kind,
     params,
+    rangeHints: rangeHinted ? 'file' : 'none',
     rows,
     elapsedMs: performance.now() - started,
     profiles,
@@ -186,6 +216,7 @@ export function summarizeNab(result: NabResult): Record<string, unknown> {
   return {
     kind: result.kind,
     params: result.params,
+    range_hints: result.rangeHints,
     rows: result.rows,
     elapsed_ms: Math.round(result.elapsedMs),
     profiles: result.profiles,
