@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { VERSION } from '../version.ts';
+import { registerDetectorCommands } from './detector.commands.ts';
 import { registerModelsCommands } from './models.commands.ts';
 import { registerServerCommands } from './server.commands.ts';
 
@@ -12,6 +13,7 @@ const program = new Command('vigil')
 
 registerServerCommands(program);
 registerModelsCommands(program);
+registerDetectorCommands(program);
 
 try {
   await program.parseAsync(process.argv);
