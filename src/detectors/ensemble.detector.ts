@@ -68,6 +68,7 @@ const descriptor: DetectorDescriptor = {
     { name: 'useRcf', type: 'boolean', default: true, description: 'Include the Random Cut Forest.' },
     { name: 'useAutoencoder', type: 'boolean', default: false, description: 'Include the autoencoder (slower to fit).' },
     { name: 'rcfTrees', type: 'integer', default: 30, min: 1, max: 500, description: 'Trees in the Random Cut Forest member (its main cost per reading).' },
+    { name: 'iforestWindow', type: 'integer', default: 50, min: 8, max: 2000, description: 'Feature window of the Isolation Forest member; alarms linger up to this many readings after an event.' },
     { name: 'iforestTrees', type: 'integer', default: 100, min: 1, max: 1000, description: 'Trees in the Isolation Forest member.' },
     {
       name: 'falseAlarmRate',
@@ -228,7 +229,7 @@ function createMembers(params: Params, seed: number): Detector[] {
   return memberKinds(params).map((k) =>
     MEMBER_FACTORIES[k].create({
       seed: deriveSeed(seed, MEMBER_ORDER.indexOf(k)),
-      params: k === 'rcf' ? { trees: params.rcfTrees } : k === 'iforest' ? { trees: params.iforestTrees } : {},
+      params: k === 'rcf' ? { trees: params.rcfTrees } : k === 'iforest' ? { trees: params.iforestTrees, window: params.iforestWindow } : {},
     }),
   );
 }
