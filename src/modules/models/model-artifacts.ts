@@ -6,6 +6,7 @@ import {
   DetectorError,
   describeDetectors,
   restoreDetector,
+  validateArtifact,
   type Detector,
   type DetectorArtifact,
 } from '../../detectors/index.ts';
@@ -143,8 +144,9 @@ export function parseUntrustedArtifact(text: string): { artifact: DetectorArtifa
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new AppError('invalid-model-file', 'The artifact metrics must be numbers.');
     }
   }
-  const artifact = raw as DetectorArtifact;
   try {
+    // The detectors library's own checks: plain finite JSON within its limits, and the kind's state.
+    const artifact = validateArtifact(raw);
     return { artifact, detector: restoreDetector(artifact) };
   } catch (err) {
     if (err instanceof DetectorError) throw new AppError('invalid-model-file', err.message);
