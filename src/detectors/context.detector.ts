@@ -7,7 +7,8 @@
  * readings, padded, and widened whenever a reading falls outside it. The raw score is
  * (1 − confirmed share + novel share) / 2 when a reading's level was not predicted; after a
  * score ≥ `baseThreshold`, later scores are held at 0 for `restPeriod` readings so one event
- * raises one alarm.
+ * raises one alarm. With a known range the first `restPeriod` readings are held at 0 too, while the
+ * memory is still empty (a learned range replays its warm-up readings into the memory instead).
  */
 import { checkContextMemoryState, ContextMemory, type ContextMemoryState } from './context-memory.ts';
 import { confidenceOf } from './calibration.ts';
@@ -128,6 +129,7 @@ class ContextDetector implements Detector {
     if (this.ranged) {
       this.lo = params.rangeMin;
       this.hi = params.rangeMax;
+      this.rest = params.restPeriod;
     }
     this.minFitSamples = this.ranged ? 2 : params.rangeWarmup;
     this.memory = new ContextMemory(this.memoryOptions());
