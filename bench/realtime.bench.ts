@@ -115,6 +115,8 @@ async function scenario(dialect: string, source: string): Promise<Result> {
   const { devices, detection, hub, gateway, logWriter } = app.realtime;
   const now = new Date().toISOString().replace('T', ' ').slice(0, 23);
 
+  const phase = (m: string) => process.stderr.write(`  ${new Date().toISOString().slice(11, 19)} ${m}\n`);
+  phase('app started; creating users and devices');
   // Users are inserted directly: hashing 1,000 passwords would only measure argon2.
   const users: Array<{ id: number; token: string; deviceId: number; deviceToken?: string }> = [];
   for (let i = 0; i < N; i++) {
@@ -128,6 +130,7 @@ async function scenario(dialect: string, source: string): Promise<Result> {
     users.push({ id, token: (await tokens.signAccess({ userId: id, username })).token, deviceId: dev.id, ...(dev.token && { deviceToken: dev.token }) });
   }
 
+  phase('connecting sockets');
   const child = fork(new URL('./realtime-clients.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
   await ask(child, {
     type: 'connect',
@@ -138,7 +141,9 @@ async function scenario(dialect: string, source: string): Promise<Result> {
     },
   }, 'connected');
 
+  phase('starting sessions');
   for (const u of users) await detection.start({ userId: u.id }, { device_id: u.deviceId, log: true });
+  phase('warming up');
   await sleep(WARMUP * 1000);
 
   const before = hub.stats();
@@ -154,6 +159,7 @@ async function scenario(dialect: string, source: string): Promise<Result> {
   const client = await ask<{ received: number; published: number; p50: number; p99: number }>(child, { type: 'report' }, 'report');
   const mem = process.memoryUsage();
 
+  phase('measured; stopping');
   await ask(child, { type: 'close' }, 'closed');
   await detection.stopAll('stopped');
   await logWriter.flush();

@@ -50,6 +50,10 @@ import { createDetectionService } from './modules/detection/detection.service.ts
 import { createLogWriter } from './modules/detection/log-writer.ts';
 import { createWebhookPoster } from './modules/detection/webhook.ts';
 import { createRealtimeGateway } from './modules/realtime/realtime.gateway.ts';
+import { createSessionCluster } from './modules/detection/session-cluster.ts';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Reading } from './detectors/index.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -176,7 +180,25 @@ export async function createApp(options: AppOptions) {
     logger,
     rate: { limit: config.devices.rateLimit, burst: config.devices.rateBurst },
   });
-  const devices = createDevicesService({ devices: devicesRepo, hub, clock, serial: config.serial, httpBatchMax: config.devices.httpBatchMax });
+  // With REDIS_URL, several processes share sessions: leases, checkpoints and takeover (decision 0008).
+  const cluster = config.training.redisUrl
+    ? createSessionCluster({
+        redisUrl: config.training.redisUrl,
+        namespace: createHash('sha256').update(config.database.dialect === 'sqlite' ? config.database.file : config.database.url).digest('hex').slice(0, 12),
+        instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+        leaseMs: config.detection.sessionLeaseMs,
+        pushReadings: (deviceId, readings) => void hub.push(deviceId, readings),
+        logger,
+      })
+    : undefined;
+  const devices = createDevicesService({
+    devices: devicesRepo,
+    hub,
+    clock,
+    serial: config.serial,
+    httpBatchMax: config.devices.httpBatchMax,
+    ...(cluster && { forward: (deviceId: number, readings: readonly Reading[]) => cluster.forwardReadings(deviceId, readings) }),
+  });
   await devices.ensureSystemDevices();
 
   // Detection sessions, with batched log writes.
@@ -199,11 +221,16 @@ export async function createApp(options: AppOptions) {
     logger,
     alertIntervalMs: config.detection.alertIntervalSeconds * 1000,
     postWebhook: createWebhookPoster(),
+    ...(cluster && { cluster: cluster.hooks }),
   });
   modelUsage.current = detection;
   recordings.setDevices({ hub, assertUsable: async (userId, deviceId) => void (await devices.usable({ userId }, deviceId)) });
-  const orphans = await detection.closeOrphans();
-  if (orphans > 0) logger.warn({ count: orphans }, 'detection sessions interrupted by a restart were closed');
+  if (cluster) {
+    await cluster.start(detection);
+  } else {
+    const orphans = await detection.closeOrphans();
+    if (orphans > 0) logger.warn({ count: orphans }, 'detection sessions interrupted by a restart were closed');
+  }
 
   const http = await buildHttpServer({
     config,
@@ -232,6 +259,8 @@ export async function createApp(options: AppOptions) {
     transports: ['polling', 'websocket'],
     maxHttpBufferSize: 64 * 1024,
   });
+  const adapterClients = cluster?.adapterClients();
+  if (adapterClients) io.adapter(createAdapter(adapterClients.pub, adapterClients.sub, { key: adapterClients.key }));
   const gateway = createRealtimeGateway({
     io,
     bus,
@@ -266,10 +295,15 @@ export async function createApp(options: AppOptions) {
         // Intake first (no new readings), then every session ends with its logs flushed,
         // then sockets, and only then HTTP and the database.
         await hub.closeAll();
-        await detection.stopAll('shutdown');
+        // In a cluster the sessions are handed over to the other processes instead of ending.
+        if (cluster) await cluster.handOver(await detection.detachAll());
+        else await detection.stopAll('shutdown');
         await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
         await gateway.close();
         await mqtt.close();
+        await cluster?.close();
+        adapterClients?.pub.disconnect();
+        adapterClients?.sub.disconnect();
         await http.close();
         await recordings.stopAll();
         await training.stop();

@@ -49,6 +49,7 @@ const EnvSchema = Type.Object({
   LOG_FLUSH_MS: Type.Integer({ minimum: 1, default: 250 }),
   LOG_BUFFER_MAX: Type.Integer({ minimum: 100, default: 500_000 }),
   ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
+  SESSION_LEASE_MS: Type.Integer({ minimum: 300, maximum: 600_000, default: 5000 }),
   TRAINING_WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   TRAINING_JOBS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   TRAINING_QUEUE_NAME: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil-training' }),
@@ -94,6 +95,8 @@ export interface Config {
     logBufferMax: number;
     /** Seconds between two `anomaly_alert`s of one session. */
     alertIntervalSeconds: number;
+    /** With REDIS_URL: a session whose process stops renewing its lease this long is taken over. */
+    sessionLeaseMs: number;
   };
   training: { workers: number; jobsPerUser: number; queueName: string; redisUrl: string | undefined };
   limits: { recordingBytes: number; recordingSamples: number; modelUploadBytes: number };
@@ -235,6 +238,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       logFlushMs: env.LOG_FLUSH_MS,
       logBufferMax: env.LOG_BUFFER_MAX,
       alertIntervalSeconds: env.ALERT_INTERVAL,
+      sessionLeaseMs: env.SESSION_LEASE_MS,
     },
     training: {
       // Default: leave one core to the event loop, at most four training threads.

@@ -1,32 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
 import { httpClient, registerUser } from '../support/http.ts';
-import { connectSocket, nextEvent, record, sleep } from '../support/realtime.ts';
-
-/** Starts `vigil serve` as a real process and resolves with its address once it listens. */
-async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['bin/vigil.js', 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /Vigil listening on (http:\/\/[^"\s]+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.on('exit', () => reject(new Error(`server exited: ${stderr}`)));
-  });
-  return { child, baseUrl, exited };
-}
+import { connectSocket, nextEvent, record, serve, sleep } from '../support/realtime.ts';
 
 describe.each(testDialects())('SIGTERM during a live session [%s]', (dialect) => {
   let db: TestDatabase;
@@ -80,5 +58,5 @@ describe.each(testDialects())('SIGTERM during a live session [%s]', (dialect) =>
     } finally {
       await database.close();
     }
-  });
+  }, 90_000);
 });

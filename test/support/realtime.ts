@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { io, type Socket } from 'socket.io-client';
 
 /** A socket.io-client socket connected the way the mobile app connects (polling, then websocket). */
@@ -55,3 +57,24 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
     await sleep(everyMs);
   }
 }
+
+/** Starts `vigil serve` as a real process and resolves with its address once it listens. */
+export async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['bin/vigil.js', 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /Vigil listening on (http:\/\/[^"\s]+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', () => reject(new Error(`server exited: ${stderr}`)));
+  });
+  return { child, baseUrl, exited };
+}
+

@@ -126,6 +126,11 @@ export function createDetectionRepository(db: Kysely<DB>) {
       return rows.map(toSession);
     },
 
+    async listRunning(): Promise<SessionRow[]> {
+      const rows = await baseSessions().where('detection_sessions.status', '=', 'running').orderBy('detection_sessions.id', 'asc').execute();
+      return rows.map(toSession);
+    },
+
     /** Sessions left `running` by a process that died: closed with the counts their logs prove. */
     async closeOrphans(now: string): Promise<number> {
       const orphans = await db.selectFrom('detection_sessions').select('id').where('status', '=', 'running').execute();

@@ -1,4 +1,4 @@
-import type { Detector, Reading, Score } from '../../detectors/index.ts';
+import { restoreDetector, type Detector, type DetectorArtifact, type Reading, type Score } from '../../detectors/index.ts';
 import { fromDbTime, toDbTime } from '../../db/time.ts';
 import type { AppBus } from '../../events.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -71,11 +71,40 @@ export interface DetectionServiceDeps {
   clock: Clock;
   logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   alertIntervalMs: number;
+  /** Set with REDIS_URL: sessions are leased to one process and can move between processes. */
+  cluster?: SessionCluster;
   /** Posts an alert to a user's webhook (with its own retries); absent = no webhooks. */
   postWebhook?(url: string, body: unknown): Promise<void>;
 }
 
 const MAX_SESSIONS_PER_OWNER = 20;
+
+/** What another process needs to continue a session: the detector's state and the running sums. */
+export interface SessionCheckpoint {
+  sessionId: number;
+  userId: number;
+  deviceId: number;
+  modelId: number;
+  threshold: number;
+  log: boolean;
+  startedAt: number;
+  confidenceSum: number;
+  total: number;
+  detector: DetectorArtifact;
+}
+
+/**
+ * Scale-out hooks (present only with REDIS_URL): who owns a session, and how to reach the owner
+ * of a session that lives in another process.
+ */
+export interface SessionCluster {
+  /** Takes the lease of a session this process just started. */
+  claim(sessionId: number): Promise<void>;
+  /** Gives the lease up (session ended or handed over). */
+  release(sessionId: number): Promise<void>;
+  /** Asks the owning process to stop a session; resolves with its final analysis, or undefined if no process owns it. */
+  stopRemote(sessionId: number): Promise<FinalAnalysis | undefined>;
+}
 
 const sameOwner = (a: SessionOwner, b: SessionOwner) => (a.userId !== null ? a.userId === b.userId : a.guestKey === b.guestKey);
 
@@ -201,6 +230,7 @@ function build(deps: DetectionServiceDeps) {
         logger.error({ err, sessionId: s.id }, 'detection session could not be finalised in the database');
       } finally {
         live.delete(s.id);
+        if (typeof s.id === 'number') await deps.cluster?.release(s.id).catch(() => undefined);
       }
       bus.emit('detection.stopped', { owner: s.owner, sessionId: s.id, deviceId: s.deviceId, reason, finalAnalysis: analysis });
       return analysis;
@@ -295,6 +325,7 @@ function build(deps: DetectionServiceDeps) {
         errors: 0,
       };
       live.set(id, s);
+      if (typeof id === 'number') await deps.cluster?.claim(id);
       try {
         s.unsubscribe = await hub.subscribe(device.id, { onReading: (r, at) => onReading(s, r, at ?? performance.now()), onStatus: (st) => onStatus(s, st) });
       } catch (err) {
@@ -314,6 +345,14 @@ function build(deps: DetectionServiceDeps) {
 
     /** Stops one session, or every live session of the owner; resolves with each final analysis. */
     async stop(owner: SessionOwner, sessionId?: SessionId, reason: StopReason = 'stopped') {
+      if (deps.cluster && typeof sessionId === 'number' && owner.userId !== null && !live.has(sessionId)) {
+        // Owned by another process: ask it (the owner check is the database row).
+        const row = await repo.findSession(sessionId);
+        if (!row || row.userId !== owner.userId || row.status !== 'running') throw new AppError('session-not-found');
+        const analysis = await deps.cluster.stopRemote(sessionId);
+        if (!analysis) throw new AppError('session-not-found', 'The session is being moved to another server; try again in a few seconds.');
+        return [{ session_id: sessionId as SessionId, final_analysis: analysis }];
+      }
       const targets = ownedLive(owner, sessionId);
       return Promise.all(targets.map(async (s) => ({ session_id: s.id, final_analysis: await stopLive(s, reason) })));
     },
@@ -414,6 +453,99 @@ function build(deps: DetectionServiceDeps) {
 
     /** Marks sessions a dead process left `running` as interrupted (their logs give the counts). */
     closeOrphans: () => repo.closeOrphans(toDbTime(clock.now())),
+
+    /** Checkpoints of every logged live session (for scale-out takeover). */
+    checkpoints(): SessionCheckpoint[] {
+      const out: SessionCheckpoint[] = [];
+      for (const s of live.values()) {
+        if (typeof s.id !== 'number' || s.owner.userId === null || s.stopping) continue;
+        out.push({
+          sessionId: s.id,
+          userId: s.owner.userId,
+          deviceId: s.deviceId,
+          modelId: s.model.id,
+          threshold: s.detector.threshold,
+          log: s.log,
+          startedAt: s.startedAt,
+          confidenceSum: s.confidenceSum,
+          total: s.total,
+          detector: s.detector.serialize(),
+        });
+      }
+      return out;
+    },
+
+    isLive: (sessionId: SessionId) => live.has(sessionId),
+
+    /**
+     * Continues a session another process owned, from its last checkpoint (or a fresh detector).
+     * Counters restart from the rows actually in the log, so the log and `total_predictions` agree.
+     */
+    async adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined): Promise<void> {
+      if (live.has(row.id) || closed) return;
+      const viewer = { userId: row.userId };
+      const loaded = await deps.models.loadForSession(viewer, checkpoint?.modelId ?? row.modelId ?? (await deps.models.defaultPreset()).id);
+      const detector = checkpoint ? restoreDetector(checkpoint.detector) : loaded.detector;
+      detector.threshold = checkpoint?.threshold ?? row.threshold;
+      const log = checkpoint?.log ?? true;
+      if (log) await writer.flush().catch(() => undefined);
+      const total = await repo.countLogs(row.id);
+      const anomalies = await repo.countLogs(row.id, true);
+      const s: Live = {
+        id: row.id,
+        owner: { userId: row.userId },
+        deviceId: checkpoint?.deviceId ?? row.deviceId ?? 0,
+        model: loaded.model,
+        detector,
+        startedAt: checkpoint?.startedAt ?? Date.parse(fromDbTime(row.startedAt)),
+        total: log ? total : (checkpoint?.total ?? 0),
+        anomalies: log ? anomalies : 0,
+        // The running confidence sum is scaled to the rows that survived.
+        confidenceSum: checkpoint && checkpoint.total > 0 ? (checkpoint.confidenceSum / checkpoint.total) * total : 0,
+        log,
+        paused: false,
+        maxReadings: undefined,
+        timer: undefined,
+        unsubscribe: () => undefined,
+        lastAlertAt: 0,
+        suppressed: 0,
+        webhook: deps.postWebhook ? await repo.getWebhook(row.userId) : undefined,
+        stopping: undefined,
+        method: loaded.model.kind,
+        errors: 0,
+      };
+      live.set(row.id, s);
+      s.unsubscribe = await hub.subscribe(s.deviceId, { onReading: (r, at) => onReading(s, r, at), onStatus: (st) => onStatus(s, st) });
+      bus.emit('detection.started', { owner: s.owner, session: info(s) });
+    },
+
+    /** Running sessions in the database that no process here runs (takeover candidates). */
+    async runningElsewhere(): Promise<SessionRow[]> {
+      return (await repo.listRunning()).filter((r) => !live.has(r.id));
+    },
+
+    /**
+     * Hands every live session over instead of ending it (graceful stop of one process of a
+     * cluster): readings stop, logs are flushed, checkpoints returned; leases are released by the caller.
+     */
+    async detachAll(): Promise<SessionCheckpoint[]> {
+      closed = true;
+      const cps = this.checkpoints();
+      for (const s of live.values()) {
+        s.unsubscribe();
+        if (s.timer) clearTimeout(s.timer);
+      }
+      await writer.flush().catch((err: unknown) => logger.error({ err }, 'detection logs not flushed before hand-over'));
+      const handed = cps.map((c) => ({ ...c, total: live.get(c.sessionId)?.total ?? c.total, confidenceSum: live.get(c.sessionId)?.confidenceSum ?? c.confidenceSum }));
+      live.clear();
+      return handed;
+    },
+
+    /** Stops a local session on behalf of another process. */
+    async stopLocal(sessionId: number, reason: StopReason = 'stopped'): Promise<FinalAnalysis | undefined> {
+      const s = live.get(sessionId);
+      return s ? stopLive(s, reason) : undefined;
+    },
 
     /** Shutdown: refuses new sessions, stops every live one (final analysis stored, logs flushed). */
     async stopAll(reason: StopReason = 'shutdown'): Promise<void> {

@@ -53,6 +53,8 @@ export interface DevicesServiceDeps {
   clock: Clock;
   serial: { port: string | undefined; baudRate: number };
   httpBatchMax: number;
+  /** With REDIS_URL: hands HTTP readings to the other processes (the owner of a session on the device among them). */
+  forward?(deviceId: number, readings: readonly Reading[]): void;
 }
 
 export function createDevicesService(deps: DevicesServiceDeps) {
@@ -209,7 +211,8 @@ export function createDevicesService(deps: DevicesServiceDeps) {
         else invalid++;
       }
       const pushed = hub.push(id, readings);
-      return { received: batch.length, accepted: pushed.accepted, invalid, rate_limited: pushed.dropped, delivered: pushed.delivered };
+      if (deps.forward && readings.length > 0) deps.forward(id, readings);
+      return { received: batch.length, accepted: deps.forward ? readings.length : pushed.accepted, invalid, rate_limited: pushed.dropped, delivered: pushed.delivered || deps.forward !== undefined };
     },
 
     /** Injects an anomaly into a running simulator the viewer may use. */

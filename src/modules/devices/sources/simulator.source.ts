@@ -78,8 +78,10 @@ export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) 
     // Catch up on missed ticks (a busy event loop) so the average rate holds.
     const t = performance.now();
     let emitted = 0;
+    const wall = now();
     while (next <= t && emitted < 100) {
-      sink.reading({ ts: now(), value: value() });
+      // Each reading is dated when it was due, so catch-up readings keep distinct, increasing times.
+      sink.reading({ ts: Math.round(wall - (t - next)), value: value() });
       next += periodMs;
       emitted++;
     }

@@ -1,0 +1,168 @@
+import { Redis } from 'ioredis';
+import type { Reading } from '../../detectors/index.ts';
+import type { SessionRow } from './detection.repository.ts';
+import type { SessionCheckpoint, SessionCluster } from './detection.service.ts';
+import type { FinalAnalysis, StopReason } from './detection.types.ts';
+
+/** The parts of the detection service the cluster drives. */
+export interface ClusterMember {
+  checkpoints(): SessionCheckpoint[];
+  isLive(sessionId: number): boolean;
+  adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined): Promise<void>;
+  runningElsewhere(): Promise<SessionRow[]>;
+  stopLocal(sessionId: number, reason?: StopReason): Promise<FinalAnalysis | undefined>;
+}
+
+export interface SessionClusterDeps {
+  redisUrl: string;
+  /** Keys and channels are prefixed with it: processes sharing a database share a namespace. */
+  namespace: string;
+  instanceId: string;
+  /** A session whose owner stops renewing for this long is taken over by another process. */
+  leaseMs: number;
+  /** Pushes forwarded readings into this process's hub (where the device is open). */
+  pushReadings(deviceId: number, readings: Reading[]): void;
+  logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+const CHECKPOINT_TTL_MS = 24 * 3600 * 1000;
+
+/** Renews (PEXPIRE) or deletes a key only while this instance holds it. */
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * Session ownership across Vigil processes sharing one Redis (see docs/decisions/0008):
+ * each live session is leased to exactly one process, which renews the lease and writes a
+ * detector checkpoint every `leaseMs / 3`; a process that finds a running session without a
+ * lease takes it over from its checkpoint. Stop commands and HTTP readings reach the owner over
+ * Redis pub/sub.
+ */
+export function createSessionCluster(deps: SessionClusterDeps) {
+  const { instanceId, leaseMs, logger } = deps;
+  const ns = `vigil:${deps.namespace}`;
+  const leaseKey = (id: number) => `${ns}:session:${id}:lease`;
+  const checkpointKey = (id: number) => `${ns}:session:${id}:checkpoint`;
+  const COMMANDS = `${ns}:sessions:commands`;
+  const STOPPED = `${ns}:sessions:stopped`;
+  const READINGS = `${ns}:readings`;
+  const redis = new Redis(deps.redisUrl, { maxRetriesPerRequest: 2 });
+  const sub = redis.duplicate();
+  const pending = new Map<number, (fa: FinalAnalysis | undefined) => void>();
+  const timers: NodeJS.Timeout[] = [];
+  let member: ClusterMember | undefined;
+  let closed = false;
+  let sweeping = false;
+
+  sub.on('message', (channel, text) => {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (channel === COMMANDS && msg.type === 'stop' && typeof msg.sessionId === 'number') {
+      const id = msg.sessionId;
+      if (!member?.isLive(id)) return;
+      void member.stopLocal(id).then((fa) => redis.publish(STOPPED, JSON.stringify({ sessionId: id, finalAnalysis: fa })));
+    } else if (channel === STOPPED && typeof msg.sessionId === 'number') {
+      pending.get(msg.sessionId)?.(msg.finalAnalysis as FinalAnalysis | undefined);
+    } else if (channel === READINGS && msg.from !== instanceId && typeof msg.deviceId === 'number' && Array.isArray(msg.readings)) {
+      deps.pushReadings(msg.deviceId, msg.readings as Reading[]);
+    }
+  });
+
+  async function heartbeat() {
+    if (!member || closed) return;
+    const cps = member.checkpoints();
+    if (cps.length === 0) return;
+    const p = redis.pipeline();
+    for (const c of cps) {
+      p.eval(RENEW, 1, leaseKey(c.sessionId), instanceId, String(leaseMs));
+      p.set(checkpointKey(c.sessionId), JSON.stringify(c), 'PX', CHECKPOINT_TTL_MS);
+    }
+    const res = (await p.exec()) ?? [];
+    cps.forEach((c, i) => {
+      if (res[i * 2]?.[1] === 0) logger.warn({ sessionId: c.sessionId }, 'session lease lost to another process');
+    });
+  }
+
+  async function sweep() {
+    if (!member || closed || sweeping) return;
+    sweeping = true;
+    try {
+      for (const row of await member.runningElsewhere()) {
+        // A session just started elsewhere may not hold its lease yet.
+        if (Date.now() - Date.parse(`${row.startedAt.replace(' ', 'T')}Z`) < leaseMs) continue;
+        if ((await redis.set(leaseKey(row.id), instanceId, 'PX', leaseMs, 'NX')) !== 'OK') continue;
+        try {
+          const text = await redis.get(checkpointKey(row.id));
+          const cp = text ? (JSON.parse(text) as SessionCheckpoint) : undefined;
+          await member.adopt(row, cp);
+          logger.info({ sessionId: row.id, fromCheckpoint: cp !== undefined }, 'detection session taken over');
+        } catch (err) {
+          logger.error({ err, sessionId: row.id }, 'session takeover failed');
+          await redis.eval(RELEASE, 1, leaseKey(row.id), instanceId);
+        }
+      }
+    } finally {
+      sweeping = false;
+    }
+  }
+
+  const hooks: SessionCluster = {
+    async claim(id) {
+      await redis.set(leaseKey(id), instanceId, 'PX', leaseMs);
+    },
+    async release(id) {
+      await redis.eval(RELEASE, 1, leaseKey(id), instanceId);
+      await redis.del(checkpointKey(id));
+    },
+    async stopRemote(id) {
+      if (!(await redis.exists(leaseKey(id)))) return undefined;
+      return new Promise<FinalAnalysis | undefined>((resolve) => {
+        const timer = setTimeout(() => finish(undefined), 10_000);
+        const finish = (fa: FinalAnalysis | undefined) => {
+          clearTimeout(timer);
+          pending.delete(id);
+          resolve(fa);
+        };
+        pending.set(id, finish);
+        void redis.publish(COMMANDS, JSON.stringify({ type: 'stop', sessionId: id }));
+      });
+    },
+  };
+
+  return {
+    hooks,
+    /** Starts heartbeats and takeover sweeps for the given detection service. */
+    async start(m: ClusterMember): Promise<void> {
+      member = m;
+      await sub.subscribe(COMMANDS, STOPPED, READINGS);
+      const guard = (f: () => Promise<void>, what: string) => () => void f().catch((err: unknown) => logger.warn({ err }, `${what} failed`));
+      timers.push(setInterval(guard(heartbeat, 'session heartbeat'), Math.max(100, Math.floor(leaseMs / 3))));
+      timers.push(setInterval(guard(sweep, 'session takeover sweep'), Math.max(100, Math.floor(leaseMs / 2))));
+    },
+    /** Sends HTTP readings to the other processes (the owner of a session on the device among them). */
+    forwardReadings(deviceId: number, readings: readonly Reading[]): void {
+      void redis.publish(READINGS, JSON.stringify({ from: instanceId, deviceId, readings }));
+    },
+    /** Final checkpoints of sessions handed over on a graceful stop; their leases are freed at once. */
+    async handOver(cps: SessionCheckpoint[]): Promise<void> {
+      for (const c of cps) {
+        await redis.set(checkpointKey(c.sessionId), JSON.stringify(c), 'PX', CHECKPOINT_TTL_MS);
+        await redis.eval(RELEASE, 1, leaseKey(c.sessionId), instanceId);
+      }
+    },
+    async close(): Promise<void> {
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      sub.disconnect();
+      await redis.quit().catch(() => undefined);
+    },
+    /** Redis clients and channel prefix for the Socket.IO adapter. */
+    adapterClients: () => ({ pub: redis.duplicate(), sub: redis.duplicate(), key: `${ns}:socket.io` }),
+  };
+}
+
+export type SessionClusterImpl = ReturnType<typeof createSessionCluster>;

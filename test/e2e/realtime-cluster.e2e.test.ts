@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import { openDatabase } from '../../src/db/database.ts';
+import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
+import { httpClient, registerUser } from '../support/http.ts';
+import { connectSocket, eventually, nextEvent, record, serve } from '../support/realtime.ts';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', (dialect) => {
+  let db: TestDatabase;
+  const children: Array<Awaited<ReturnType<typeof serve>>> = [];
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await db?.drop();
+  });
+
+  it('a socket on A sees a session run by B; when B dies, A takes the session over with consistent logs', async () => {
+    db = await createTestDatabase(dialect);
+    const env = {
+      DATABASE_URL: db.url,
+      DATA_DIR: db.dataDir,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      LOG_PRETTY: 'false',
+      REDIS_URL,
+      TRAINING_QUEUE_NAME: `vigil-test-${randomBytes(4).toString('hex')}`,
+      SESSION_LEASE_MS: '1500',
+      SIMULATOR_RATE_HZ: '50',
+      LOG_BATCH_SIZE: '20',
+      LOG_FLUSH_MS: '100',
+    };
+    // One after the other: the first start installs the preset models.
+    const a = await serve(env);
+    children.push(a);
+    const b = await serve(env);
+    children.push(b);
+    const apiA = httpClient(a.baseUrl);
+    const apiB = httpClient(b.baseUrl);
+
+    const u = await registerUser(apiA, 'clu');
+    const dev = (await apiA.post('/devices', { name: 'Sim', kind: 'simulator', is_default: true }, u.token)).body;
+    const socket = await connectSocket(a.baseUrl, { token: u.token });
+    await nextEvent(socket, 'connection_confirmed');
+    const seen = record(socket, 'arduino_data', 'detection_stopped');
+
+    const started = await apiB.post('/detection/start', { device_id: dev.id }, u.token);
+    expect(started.status).toBe(201);
+    const id = started.body.session_id as number;
+    // Scored on B, delivered to the socket on A through the Redis adapter.
+    await eventually(() => seen.arduino_data!.filter((d) => d.session_id === id).length >= 20, 15_000);
+
+    // A stop sent to A for a session B owns is carried out by B.
+    const dev2 = (await apiA.post('/devices', { name: 'Sim 2', kind: 'simulator' }, u.token)).body;
+    const second = await apiB.post('/detection/start', { device_id: dev2.id }, u.token);
+    await eventually(() => seen.arduino_data!.some((d) => d.session_id === second.body.session_id), 15_000);
+    const remoteStop = await apiA.post('/detection/stop', { session_id: second.body.session_id }, u.token);
+    expect(remoteStop.status).toBe(200);
+    expect(remoteStop.body.final_analysis.total_predictions).toBeGreaterThan(0);
+    expect((await apiB.get(`/detection/sessions/${second.body.session_id}`, u.token)).body.status).toBe('stopped');
+    await eventually(() => seen.detection_stopped!.length === 1);
+
+    b.child.kill('SIGKILL');
+    await b.exited;
+    const before = seen.arduino_data!.length;
+    // A notices the expired lease and continues the session from B's checkpoint.
+    await eventually(() => seen.arduino_data!.length >= before + 50, 20_000);
+    expect(seen.arduino_data!.slice(before + 5).every((d) => d.session_id === id)).toBe(true);
+    const status = await apiA.get('/detection/status', u.token);
+    expect(status.body.sessions.map((s: any) => s.session_id)).toEqual([id]);
+
+    const stopped = await apiA.post('/detection/stop', { session_id: id }, u.token);
+    expect(stopped.status).toBe(200);
+    const fa = stopped.body.final_analysis;
+    await eventually(() => seen.detection_stopped!.length === 2);
+    socket.disconnect();
+
+    const database = openDatabase(loadConfig({ dotenv: false, env }).database);
+    try {
+      const row = await database.db.selectFrom('detection_sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const logs = await database.db
+        .selectFrom('detection_logs')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.count<number>('timestamp').distinct().as('distinct_ts')])
+        .where('session_id', '=', id)
+        .executeTakeFirstOrThrow();
+      // Every scored reading that was kept is one row, and no reading was logged twice.
+      expect({ status: row.status, total: Number(row.total_predictions), rows: Number(logs.n), distinct: Number(logs.distinct_ts) }).toEqual({
+        status: 'stopped',
+        total: fa.total_predictions,
+        rows: fa.total_predictions,
+        distinct: fa.total_predictions,
+      });
+      expect(fa.total_predictions).toBeGreaterThan(60);
+    } finally {
+      await database.close();
+    }
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+  }, 120_000);
+});
