@@ -227,10 +227,11 @@ describe.each(testDialects())('training across a restart [%s]', (dialect) => {
 describe.each(testDialects())('training through BullMQ and Redis [%s]', (dialect) => {
   let a: TestServer;
   let b: { app: App; api: Api };
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     const queue = `vigil-test-${randomBytes(6).toString('hex')}`;
-    const env = { REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', TRAINING_QUEUE_NAME: queue, TRAINING_WORKERS: '1' };
+    env = { REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', TRAINING_QUEUE_NAME: queue, TRAINING_WORKERS: '1' };
     a = await startTestServer(dialect, env);
     // A second process on the same database and queue: both take jobs from it.
     b = await startOn(a.db, a.app.config.jwt.secret, env);
@@ -263,5 +264,24 @@ describe.each(testDialects())('training through BullMQ and Redis [%s]', (dialect
     await new Promise((r) => setTimeout(r, 500));
     expect((await b.api.get(`/models/jobs/${slow.body.job_id}`, u.token)).body.status).toBe('cancelled');
     expect((await api.get('/api/models', u.token)).body.find((c: any) => c.name === 'slow')).toBeUndefined();
+  });
+
+  it('on start, fails jobs that the database says are active but the queue no longer holds', async () => {
+    const api = httpClient(a.baseUrl);
+    const u = await registerUser(api);
+    const raw = openDatabase(a.app.config.database);
+    const now = new Date().toISOString().replace('T', ' ').slice(0, 23);
+    const res = await raw.db
+      .insertInto('training_jobs')
+      .values({ user_id: u.id, name: 'lost', material_type: 'x', kind: 'robust', params: '{}', recording_ids: '[1]', status: 'running', progress: 0.5, stage: 'fitting', queue: 'bullmq', created_at: now, updated_at: now })
+      .executeTakeFirstOrThrow();
+    await raw.close();
+    const c = await startOn(a.db, a.app.config.jwt.secret, env);
+    try {
+      const job = await c.api.get(`/models/jobs/${Number(res.insertId)}`, u.token);
+      expect(job.body).toMatchObject({ status: 'failed', error: { code: 'training-interrupted' } });
+    } finally {
+      await c.app.stop();
+    }
   });
 });

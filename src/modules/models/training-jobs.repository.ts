@@ -180,6 +180,11 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
       return Number(r.numUpdatedRows) > 0;
     },
 
+    async listActive(queue: 'local' | 'bullmq'): Promise<TrainingJobRow[]> {
+      const rows = await db.selectFrom('training_jobs').selectAll().where('queue', '=', queue).where('status', 'in', [...ACTIVE_STATUSES]).execute();
+      return rows.map(toJob);
+    },
+
     /** Marks every active job of a queue failed (start-up after a crash or restart); returns them. */
     async failActive(queue: 'local' | 'bullmq', errorCode: string, error: string, now: string): Promise<TrainingJobRow[]> {
       const rows = await db

@@ -65,6 +65,12 @@ export function createBullmqTrainingQueue(deps: {
       await pub.publish(cancelChannel, String(jobId));
     },
     running: () => active.size,
+    async holds(jobId) {
+      const job = await queue.getJob(`job-${jobId}`);
+      if (!job) return false;
+      const state = await job.getState();
+      return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+    },
     async stop() {
       for (const a of active.values()) a.abort(ABORT_SHUTDOWN);
       await worker?.close();

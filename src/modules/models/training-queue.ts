@@ -14,6 +14,8 @@ export interface TrainingQueue {
   cancel(jobId: number): Promise<void>;
   /** Number of jobs running in this process. */
   running(): number;
+  /** Whether the queue still holds (waiting, running or stalled) the job. */
+  holds(jobId: number): Promise<boolean>;
   /** Aborts running jobs (they are marked failed: interrupted) and stops taking new ones. */
   stop(): Promise<void>;
 }
@@ -52,6 +54,9 @@ export function createLocalTrainingQueue(deps: { runner: TrainingRunner; concurr
       active.get(jobId)?.abort.abort(ABORT_CANCEL);
     },
     running: () => active.size,
+    async holds(jobId) {
+      return pending.includes(jobId) || active.has(jobId);
+    },
     async stop() {
       stopped = true;
       pending.length = 0;

@@ -196,13 +196,23 @@ export function createTrainingService(deps: TrainingServiceDeps) {
       return toJobView((await jobs.findById(jobId))!);
     },
 
-    /** Start-up: the in-process queue cannot resume, so its interrupted jobs are marked failed. */
+    /**
+     * Start-up: the in-process queue cannot resume, so its interrupted jobs are marked failed.
+     * BullMQ resumes stalled jobs itself; only jobs the queue no longer holds are failed.
+     */
     async start(): Promise<void> {
+      const message = 'The server restarted while the job was queued or running.';
+      let stale: TrainingJobRow[] = [];
       if (queue.kind === 'local') {
-        const stale = await jobs.failActive('local', 'training-interrupted', 'The server restarted while the job was queued or running.', now());
-        for (const j of stale) bus.emit('training.failed', { jobId: j.id, userId: j.userId, code: 'training-interrupted', message: 'The server restarted while the job was queued or running.' });
-        if (stale.length > 0) deps.logger.warn({ jobs: stale.map((j) => j.id) }, 'training jobs interrupted by a restart marked failed');
+        stale = await jobs.failActive('local', 'training-interrupted', message, now());
+      } else {
+        for (const j of await jobs.listActive('bullmq')) {
+          if (await queue.holds(j.id)) continue;
+          if (await jobs.finish(j.id, { status: 'failed', stage: 'interrupted', errorCode: 'training-interrupted', error: message, now: now() })) stale.push(j);
+        }
       }
+      for (const j of stale) bus.emit('training.failed', { jobId: j.id, userId: j.userId, code: 'training-interrupted', message });
+      if (stale.length > 0) deps.logger.warn({ jobs: stale.map((j) => j.id) }, 'training jobs interrupted by a restart marked failed');
       await queue.start();
     },
 
