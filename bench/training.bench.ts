@@ -31,6 +31,15 @@ await pool.run({ jobId: 0, kind: 'robust', params: {}, seed: 1, sources: [{ reco
 
 console.log(`${trace.readings.length} readings (${minutes} min at 10 Hz)\n`);
 console.log(['kind', 'train ms', 'accuracy', 'loop p50 ms', 'loop p99 ms', 'loop max ms'].join('\t'));
+{
+  // Baseline: the same measurement with nothing training, to separate machine load from training.
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  await new Promise((r) => setTimeout(r, 2000));
+  h.disable();
+  const f = (ns: number) => (ns / 1e6).toFixed(1);
+  console.log(['(idle 2 s)', '-', '-', f(h.percentile(50)), f(h.percentile(99)), f(h.max)].join('\t'));
+}
 for (const kind of kinds) {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
