@@ -156,6 +156,16 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
     for (const id of [slow.body.job_id, second.body.job_id]) expect((await waitForJob(api, u.token, id, finished)).status).toBe('succeeded');
   });
 
+  it('holds the per-user limit under concurrent submissions', async () => {
+    const u = await userWithData();
+    const body = { name: 'c', material_type: 'x', kind: 'autoencoder', recording_ids: [u.normalId] };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => api.post('/models/train', body, u.token)));
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(2);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(3);
+    for (const a of answers.filter((x) => x.status === 202)) await api.delete(`/models/jobs/${a.body.job_id}`, u.token);
+    expect((await api.get('/models/jobs', u.token)).body).toHaveLength(2);
+  });
+
   describe('bad input', () => {
     it('answers 400/404 with codes for unknown kinds, params, too little data and other users’ recordings', async () => {
       const u = await userWithData();

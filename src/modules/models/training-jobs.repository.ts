@@ -120,6 +120,22 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
       return Number(r?.n ?? 0);
     },
 
+    async delete(id: number): Promise<void> {
+      await db.deleteFrom('training_jobs').where('id', '=', id).execute();
+    },
+
+    /** Active jobs of the user created before `jobId` (to settle concurrent submissions). */
+    async countActiveBefore(userId: number, jobId: number): Promise<number> {
+      const r = await db
+        .selectFrom('training_jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', userId)
+        .where('id', '<', jobId)
+        .where('status', 'in', [...ACTIVE_STATUSES])
+        .executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+
     async listForUser(userId: number, limit = 50): Promise<TrainingJobRow[]> {
       const rows = await db.selectFrom('training_jobs').selectAll().where('user_id', '=', userId).orderBy('id', 'desc').limit(limit).execute();
       return rows.map(toJob);

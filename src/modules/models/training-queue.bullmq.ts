@@ -18,7 +18,11 @@ export function createBullmqTrainingQueue(deps: {
   logger: Logger;
 }): TrainingQueue {
   const { logger } = deps;
-  const connect = () => new Redis(deps.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const connect = () => {
+    const c = new Redis(deps.redisUrl, { maxRetriesPerRequest: null });
+    c.on('error', (err) => logger.warn({ err }, 'training queue: redis connection error'));
+    return c;
+  };
   const queueConn = connect();
   const workerConn = connect();
   const sub = connect();
@@ -31,6 +35,8 @@ export function createBullmqTrainingQueue(deps: {
   return {
     kind: 'bullmq',
     async start() {
+      // Subscribe only once connected: the ready check must not run on a subscriber connection.
+      if (sub.status !== 'ready') await new Promise<void>((resolve) => sub.once('ready', () => resolve()));
       await sub.subscribe(cancelChannel);
       sub.on('message', (_channel: string, message: string) => active.get(Number(message))?.abort(ABORT_CANCEL));
       worker = new Worker<{ jobId: number }>(

@@ -130,6 +130,11 @@ export function createTrainingService(deps: TrainingServiceDeps) {
       throw new AppError('training-limit-reached', `At most ${deps.jobsPerUser} training job(s) may be queued or running per account; wait or cancel one.`);
     }
     const id = await jobs.insert({ ...job, userId, queue: queue.kind, now: now() });
+    // Two requests at once may both pass the check above: the later job row gives way.
+    if ((await jobs.countActiveBefore(userId, id)) >= deps.jobsPerUser) {
+      await jobs.delete(id);
+      throw new AppError('training-limit-reached', `At most ${deps.jobsPerUser} training job(s) may be queued or running per account; wait or cancel one.`);
+    }
     bus.emit('training.progressed', { jobId: id, userId, status: 'queued', progress: 0, stage: 'queued' });
     try {
       await queue.enqueue(id);
