@@ -18,6 +18,7 @@ let latencies: number[] = [];
 let publisher: mqtt.MqttClient | undefined;
 let timers: NodeJS.Timeout[] = [];
 let published = 0;
+let setup: Setup | undefined;
 
 process.on('message', (msg: { type: string; setup?: Setup }) => {
   void handle(msg);
@@ -25,12 +26,12 @@ process.on('message', (msg: { type: string; setup?: Setup }) => {
 
 async function handle(msg: { type: string; setup?: Setup }) {
   if (msg.type === 'connect') {
-    const setup = msg.setup!;
+    setup = msg.setup!;
     await Promise.all(
-      setup.tokens.map(
+      setup!.tokens.map(
         (token) =>
           new Promise<void>((resolve, reject) => {
-            const s = io(setup.baseUrl, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false });
+            const s = io(setup!.baseUrl, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false });
             s.on('arduino_data', (d: { timestamp: number }) => {
               received++;
               if (latencies.length < 200_000) latencies.push(Date.now() - d.timestamp * 1000);
@@ -41,7 +42,9 @@ async function handle(msg: { type: string; setup?: Setup }) {
           }),
       ),
     );
-    if (setup.mqtt) {
+    process.send!({ type: 'connected' });
+  } else if (msg.type === 'publish') {
+    if (setup?.mqtt) {
       const m = setup.mqtt;
       publisher = await mqtt.connectAsync(m.url, { clientId: `vigil-bench-${process.pid}` });
       // Spread the devices over 10 slots of the period so publishing is smooth, like real devices.
@@ -62,7 +65,7 @@ async function handle(msg: { type: string; setup?: Setup }) {
         timers.push(start);
       }
     }
-    process.send!({ type: 'connected' });
+    process.send!({ type: 'publishing' });
   } else if (msg.type === 'reset') {
     received = 0;
     published = 0;

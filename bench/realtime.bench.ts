@@ -43,6 +43,7 @@ interface Result {
   source: string;
   devices: number;
   offered: number;
+  published_per_s: number | null;
   scored_per_s: number;
   server_p50_ms: number;
   server_p99_ms: number;
@@ -131,24 +132,28 @@ async function scenario(dialect: string, source: string): Promise<Result> {
   }
 
   phase('connecting sockets');
+  // Socket clients and the MQTT publisher run in their own processes, so the server's CPU is its own.
   const child = fork(new URL('./realtime-clients.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
-  await ask(child, {
-    type: 'connect',
-    setup: {
-      baseUrl,
-      tokens: users.map((u) => u.token),
-      ...(source === 'mqtt' && { mqtt: { url: values['mqtt-url'], rateHz: RATE, devices: users.map((u) => ({ topic: mqttTopic(u.deviceId), token: u.deviceToken })) } }),
-    },
-  }, 'connected');
+  await ask(child, { type: 'connect', setup: { baseUrl, tokens: users.map((u) => u.token) } }, 'connected');
+  const publisher =
+    source === 'mqtt' ? fork(new URL('./realtime-clients.ts', import.meta.url), { execArgv: ['--import', 'tsx'] }) : undefined;
+  if (publisher) {
+    const devicesForMqtt = users.map((u) => ({ topic: mqttTopic(u.deviceId), token: u.deviceToken! }));
+    await ask(publisher, { type: 'connect', setup: { baseUrl, tokens: [], mqtt: { url: values['mqtt-url'], rateHz: RATE, devices: devicesForMqtt } } }, 'connected');
+  }
 
   phase('starting sessions');
   for (const u of users) await detection.start({ userId: u.id }, { device_id: u.deviceId, log: true });
+  // MQTT devices start publishing once every session listens (a live stream during 1,000 sequential
+  // broker subscriptions delays the SUBACKs behind the readings).
+  if (publisher) await ask(publisher, { type: 'publish' }, 'publishing');
   phase('warming up');
   await sleep(WARMUP * 1000);
 
   const before = hub.stats();
   gateway.resetLatency();
   await ask(child, { type: 'reset' }, 'reset');
+  if (publisher) await ask(publisher, { type: 'reset' }, 'reset');
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
@@ -156,11 +161,16 @@ async function scenario(dialect: string, source: string): Promise<Result> {
   const cpu = process.cpuUsage(cpu0);
   const after = hub.stats();
   const lat = gateway.latency();
-  const client = await ask<{ received: number; published: number; p50: number; p99: number }>(child, { type: 'report' }, 'report');
+  // Both asked at once: a client process that lags answers late, and its counts then run long.
+  const [client, pub] = await Promise.all([
+    ask<{ received: number; published: number; p50: number; p99: number }>(child, { type: 'report' }, 'report'),
+    publisher ? ask<{ published: number }>(publisher, { type: 'report' }, 'report') : undefined,
+  ]);
   const mem = process.memoryUsage();
 
   phase('measured; stopping');
   await ask(child, { type: 'close' }, 'closed');
+  if (publisher) await ask(publisher, { type: 'close' }, 'closed');
   await detection.stopAll('stopped');
   await logWriter.flush();
   const predictions = await app.database.db
@@ -177,6 +187,7 @@ async function scenario(dialect: string, source: string): Promise<Result> {
     source,
     devices: N,
     offered: N * RATE,
+    published_per_s: pub ? Math.round(pub.published / elapsed) : null,
     scored_per_s: Math.round(scored / elapsed),
     server_p50_ms: round(lat.p50),
     server_p99_ms: round(lat.p99),
@@ -205,11 +216,11 @@ for (const dialect of values.dialects!.split(',')) {
   }
 }
 console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, Node ${process.version}\n`);
-console.log('| db | source | offered/s | scored/s | server p50 / p99 ms | clients recv/s | e2e p50 / p99 ms | server CPU | RSS MB | log rows = predictions |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| db | source | offered/s | MQTT published/s | scored/s | server p50 / p99 ms | clients recv/s | e2e p50 / p99 ms | server CPU | RSS MB | log rows = predictions |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.dialect} | ${r.source} | ${r.offered} | ${r.scored_per_s} | ${r.server_p50_ms} / ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.rss_mb} | ${r.log_rows} = ${r.predictions} (${r.lost_rows === 0 ? 'none lost' : `${r.lost_rows} LOST`}) |`,
+    `| ${r.dialect} | ${r.source} | ${r.offered} | ${r.published_per_s ?? '–'} | ${r.scored_per_s} | ${r.server_p50_ms} / ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.rss_mb} | ${r.log_rows} = ${r.predictions} (${r.lost_rows === 0 ? 'none lost' : `${r.lost_rows} LOST`}) |`,
   );
 }
 process.exit(results.every((r) => r.lost_rows === 0) ? 0 : 1);

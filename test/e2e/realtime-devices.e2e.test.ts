@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
 import { SerialPortMock } from 'serialport';
 import type { Socket } from 'socket.io-client';
@@ -219,6 +221,24 @@ describe.each(testDialects())('devices and ingestion [%s]', (dialect) => {
       const u = await registerUser(api, 'sim');
       // SERIAL_PORT is set here, so without a device of their own the user would get the server's Arduino.
       const dev = (await api.post('/devices', { name: 'Sim', kind: 'simulator', config: { seed: 7, rate_hz: 100 }, is_default: true }, u.token)).body;
+      // The user's webhook receives the alert too; its first attempt fails, the retry lands.
+      const hooks: any[] = [];
+      let calls = 0;
+      const hookServer = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          if (calls++ === 0) {
+            res.writeHead(503).end();
+            return;
+          }
+          hooks.push(JSON.parse(body));
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+      const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/alerts`;
+      expect((await api.request('PUT', '/detection/webhook', { body: { url: hookUrl }, token: u.token })).status).toBe(200);
       const s = await open(u.token);
       const seen = record(s, 'arduino_data', 'anomaly_alert');
       await request(s, 'arduino_connect', {}, 'arduino_status');
@@ -231,6 +251,9 @@ describe.each(testDialects())('devices and ingestion [%s]', (dialect) => {
       await eventually(() => seen.anomaly_alert!.length > 0, 10_000);
       expect(seen.anomaly_alert![0]).toMatchObject({ session_id: started.session_id, voltage: expect.any(Number), anomaly_score: expect.any(Number) });
       expect(seen.arduino_data!.some((d) => d.prediction.is_anomaly)).toBe(true);
+      await eventually(() => hooks.length > 0, 10_000);
+      expect(hooks[0]).toMatchObject({ event: 'anomaly', session_id: started.session_id, device_id: dev.id, anomaly_score: expect.any(Number) });
+      hookServer.close();
       const other = await registerUser(api, 'sim2');
       expect((await api.post(`/devices/${dev.id}/anomalies`, { kind: 'spike' }, other.token)).status).toBe(404);
       await api.post('/detection/stop', {}, u.token);

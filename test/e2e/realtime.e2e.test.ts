@@ -122,6 +122,31 @@ describe.each(testDialects())('Socket.IO: the mobile app flow [%s]', (dialect) =
     const logs = await api.get(`/detection/sessions/${sessionId}/logs?limit=1000`, u.token);
     expect(logs.body.logs.length).toBe(Math.min(1000, fa.total_predictions));
 
+    // Keyset pages cover the log exactly once; the anomaly filter and the CSV export agree with it.
+    const ids: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await api.get(`/detection/sessions/${sessionId}/logs?limit=7${cursor ? `&cursor=${cursor}` : ''}`, u.token);
+      expect(page.status).toBe(200);
+      ids.push(...page.body.logs.map((l: any) => l.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(ids).toHaveLength(fa.total_predictions);
+    expect(new Set(ids).size).toBe(ids.length);
+    const anomalies = await api.get(`/detection/sessions/${sessionId}/logs?limit=1000&anomalies_only=true`, u.token);
+    expect(anomalies.body.logs.length).toBe(fa.anomaly_count);
+    expect(anomalies.body.logs.every((l: any) => l.is_anomaly)).toBe(true);
+    const csv = await fetch(`${server.baseUrl}/detection/sessions/${sessionId}/logs.csv`, { headers: { authorization: `Bearer ${u.token}` } });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = (await csv.text()).trim().split('\n');
+    expect(lines[0]).toBe('timestamp,value,anomaly_score,is_anomaly,confidence,signal');
+    expect(lines).toHaveLength(fa.total_predictions + 1);
+    const other = await registerUser(api, 'csv');
+    expect((await api.get(`/detection/sessions/${sessionId}/logs.csv`, other.token)).status).toBe(404);
+    const page1 = await api.get('/detection/sessions?limit=1', u.token);
+    expect(page1.body.sessions[0].session_id).toBe(sessionId);
+
     const history = await request(socket, 'get_session_history', undefined, 'session_history');
     expect(history.sessions[0]).toMatchObject({ session_id: sessionId, status: 'stopped', final_analysis: fa, total_predictions: fa.total_predictions });
 
