@@ -126,8 +126,11 @@ export async function createApp(options: AppOptions) {
     clock,
     logger,
     limits: config.limits,
+    // With REDIS_URL other processes record into the same database: only silent recordings are dead.
+    staleAfterMs: config.training.redisUrl ? 30_000 : 0,
   });
   const interruptedRecordings = await recordings.recoverInterrupted();
+  recordings.startSweeper();
   if (interruptedRecordings > 0) logger.warn({ count: interruptedRecordings }, 'recordings interrupted by a restart were closed');
   const trainingPool = createTrainingPool({ threads: config.training.workers });
   const trainingRunner = createTrainingRunner({

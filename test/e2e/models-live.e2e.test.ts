@@ -49,7 +49,7 @@ describe.each(testDialects())('recording from a device and training with live pr
     const final = await api.get(`/models/jobs/${job.body.job_id}`, u.token);
     expect(final.body.status).toBe('succeeded');
     const sel = await api.post(`/models/${final.body.model_id}/select`, undefined, u.token);
-    expect(sel.status).toBe(200);
+    expect(sel.body).toMatchObject({ model: { id: final.body.model_id } });
     const card = (await api.get('/api/models', u.token)).body.find((c: any) => c.id === final.body.model_id);
     expect(card).toMatchObject({ name: 'From the device', is_preset: false, accuracy: expect.any(Number) });
   });

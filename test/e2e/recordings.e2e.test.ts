@@ -1,5 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDialects } from '../support/db.ts';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { openDatabase } from '../../src/db/database.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
 import { httpClient, registerUser } from '../support/http.ts';
 import { traceCsv, uploadRecording } from '../support/recordings.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -97,5 +104,39 @@ describe.each(testDialects())('recordings over HTTP [%s]', (dialect) => {
       expect((await api.get(`/recordings/${up.body.id}`)).status).toBe(401);
       expect((await api.get('/recordings', other.token)).body).toEqual([]);
     });
+  });
+});
+
+describe.each(testDialects())('recordings across a restart [%s]', (dialect) => {
+  let db: TestDatabase;
+  afterAll(async () => db?.drop());
+
+  it('closes a recording left live by a dead process, keeping the readings it flushed', async () => {
+    db = await createTestDatabase(dialect);
+    const env = { DATABASE_URL: db.url, DATA_DIR: db.dataDir, JWT_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'silent', LOG_PRETTY: 'false' };
+    const first = await createApp({ config: loadConfig({ dotenv: false, env }), logger: createLogger({ level: 'silent', pretty: false }) });
+    const api = httpClient(await first.listen(0, '127.0.0.1'));
+    const u = await registerUser(api);
+    await first.stop();
+
+    const raw = openDatabase(loadConfig({ dotenv: false, env }).database);
+    mkdirSync(path.join(db.dataDir, 'recordings', String(u.id)), { recursive: true });
+    writeFileSync(path.join(db.dataDir, 'recordings', String(u.id), 'live.csv'), 'timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:01Z,2\n2024-01-01T00:00:02Z,3\n');
+    const now = '2024-01-01 00:00:00.000';
+    const ins = await raw.db
+      .insertInto('recordings')
+      .values({ user_id: u.id, name: 'cut', source: 'device', status: 'recording', sample_count: 0, stats: 'null', file_path: `recordings/${u.id}/live.csv`, file_size: 0, started_at: now, created_at: now, updated_at: now })
+      .executeTakeFirstOrThrow();
+    await raw.close();
+
+    const second = await createApp({ config: loadConfig({ dotenv: false, env }), logger: createLogger({ level: 'silent', pretty: false }) });
+    try {
+      const api2 = httpClient(await second.listen(0, '127.0.0.1'));
+      const rec = await api2.get(`/recordings/${Number(ins.insertId)}`, u.token);
+      expect(rec.body).toMatchObject({ status: 'complete', sample_count: 3, error: expect.stringMatching(/Interrupted/) });
+      expect(rec.body.stats).toMatchObject({ min: 1, max: 3 });
+    } finally {
+      await second.stop();
+    }
   });
 });

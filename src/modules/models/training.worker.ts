@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { createDetector, DetectorError, restoreDetector, type Reading } from '../../detectors/index.ts';
+import { createDetector, DetectorError, restoreDetector, validateArtifact, type Reading } from '../../detectors/index.ts';
 import { parseTimeseriesCsv } from '../../lib/timeseries-csv.ts';
 import { deriveAccuracy, evaluateDetector, inSegments, type EvaluationMetrics } from './evaluation.ts';
 import type { MainToWorker, TrainingSource, WorkerProgress, WorkerResult } from './training.messages.ts';
@@ -36,6 +36,11 @@ function concatNormal(sources: readonly TrainingSource[], read: (s: TrainingSour
   return out;
 }
 
+/** Metrics go into JSON: NaN and infinities would come back as null. */
+function finiteOnly(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)));
+}
+
 export default async function train(task: MainToWorker): Promise<WorkerResult> {
   const t0 = performance.now();
   let last = -1;
@@ -65,16 +70,24 @@ export default async function train(task: MainToWorker): Promise<WorkerResult> {
       evaluation = evaluateDetector(restoreDetector(artifact), readSource(task.evaluation), task.evaluation.labels);
     }
     const accuracy = deriveAccuracy(evaluation?.f1 !== undefined ? evaluation : holdout);
-    artifact.metrics = { ...report.metrics, holdout_false_alarm_rate_measured: holdout.false_alarm_rate, ...(accuracy !== null && { accuracy }) };
+    const fit = finiteOnly(report.metrics);
+    artifact.metrics = { ...fit, holdout_false_alarm_rate_measured: holdout.false_alarm_rate, ...(accuracy !== null && { accuracy }) };
     artifact.created_at = new Date().toISOString();
     progress(0.97, 'saving');
+    const text = JSON.stringify(artifact);
+    // What is stored must load again: check it exactly as a download would be checked on upload.
+    try {
+      restoreDetector(validateArtifact(JSON.parse(text)));
+    } catch (err) {
+      return { type: 'error', code: 'internal', message: `The trained model does not pass validation: ${err instanceof Error ? err.message : String(err)}` };
+    }
     return {
       type: 'result',
-      artifact: JSON.stringify(artifact),
+      artifact: text,
       kind: artifact.kind,
       threshold: artifact.threshold,
       samples: trainPart.length,
-      fit: report.metrics,
+      fit,
       holdout,
       evaluation,
       accuracy,

@@ -50,12 +50,19 @@ export interface RecordingsServiceDeps {
   limits: { recordingSamples: number };
   /** Absent until the devices feature is wired: device recording then answers device-unavailable. */
   devices?: RecordingDevices;
+  /**
+   * When other processes may be recording into the same database (REDIS_URL), only recordings
+   * whose heartbeat is older than this are treated as interrupted; 0 = every live one (default).
+   */
+  staleAfterMs?: number;
 }
 
 const HEADER = 'timestamp,value\n';
 const LABEL_VALUES = new Set(['1', 'true', 'yes', 'anomaly', 'anomalous']);
 const MAX_LISTED_ERRORS = 50;
 const FLUSH_MS = 500;
+/** A live recording refreshes its row (sample count, updated_at) this often. */
+const HEARTBEAT_MS = 5000;
 
 /** Streaming min/max/mean/std and timing of a series. */
 function createAccumulator() {
@@ -144,6 +151,9 @@ function segmentsFromLabelColumn(rows: readonly TimeseriesCsvRow[]): Array<{ sta
 interface ActiveRecording {
   id: number;
   userId: number;
+  /** Absolute path of its CSV file. */
+  file: string;
+  lastBeat: number;
   unsubscribe: () => void;
   buffer: string[];
   acc: ReturnType<typeof createAccumulator>;
@@ -162,6 +172,7 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
   const abs = (filePath: string) => path.resolve(root, filePath);
   const active = new Map<number, ActiveRecording>();
   let devices = deps.devices;
+  let sweeper: NodeJS.Timeout | undefined;
 
   async function owned(userId: number, id: number): Promise<RecordingRow> {
     const r = await recordings.findById(id);
@@ -252,10 +263,11 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
 
   function flush(rec: ActiveRecording): Promise<void> {
     rec.flushing = rec.flushing.then(async () => {
-      if (rec.buffer.length === 0) return;
-      const lines = rec.buffer.splice(0).join('');
-      const row = await recordings.findById(rec.id);
-      if (row) await appendFile(abs(row.filePath), lines);
+      if (rec.buffer.length > 0) await appendFile(rec.file, rec.buffer.splice(0).join(''));
+      if (!rec.finishing && Date.now() - rec.lastBeat >= HEARTBEAT_MS) {
+        rec.lastBeat = Date.now();
+        await recordings.update(rec.id, { sampleCount: rec.acc.count }, now());
+      }
     });
     rec.flushing = rec.flushing.catch((err: unknown) => logger.error({ err, recordingId: rec.id }, 'recording flush failed'));
     return rec.flushing;
@@ -380,6 +392,8 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
       const rec: ActiveRecording = {
         id,
         userId,
+        file: abs(filePath),
+        lastBeat: Date.now(),
         unsubscribe: () => {},
         buffer: [],
         acc: createAccumulator(),
@@ -437,11 +451,14 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
       return out;
     },
 
-    /** Start-up: recordings left `recording` by a previous process keep what was flushed. */
+    /**
+     * Recordings left `recording` by a process that is gone keep what was flushed. Run at start-up;
+     * with `staleAfterMs`, only rows without a recent heartbeat count (other processes record too).
+     */
     async recoverInterrupted(): Promise<number> {
-      const stale = await recordings.listByStatus('recording');
+      const cutoff = Date.now() - (deps.staleAfterMs ?? 0);
+      const stale = (await recordings.listByStatus('recording')).filter((r) => !active.has(r.id) && (!deps.staleAfterMs || dbTimeToMs(r.updatedAt) < cutoff));
       for (const r of stale) {
-        if (active.has(r.id)) continue;
         const readings = await readSeries(r).catch(() => []);
         const acc = createAccumulator();
         for (const x of readings) acc.push(x);
@@ -463,8 +480,18 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
       return stale.length;
     },
 
+    /** With other processes around, sweeps for their dead recordings now and then. */
+    startSweeper(): void {
+      if (!deps.staleAfterMs || sweeper) return;
+      sweeper = setInterval(() => {
+        this.recoverInterrupted().catch((err: unknown) => logger.warn({ err }, 'recording sweep failed'));
+      }, deps.staleAfterMs);
+      sweeper.unref();
+    },
+
     /** Shutdown: ends every live recording, keeping what it captured. */
     async stopAll(): Promise<void> {
+      if (sweeper) clearInterval(sweeper);
       await Promise.all([...active.values()].map((rec) => finish(rec, 'Stopped by a server shutdown.')));
     },
   };
