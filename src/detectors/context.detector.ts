@@ -47,7 +47,7 @@ const PARAM_SPECS = [
   { name: 'baseThreshold', type: 'number', default: 0.75, min: 0, max: 1, description: 'Raw score that starts a rest period.' },
   { name: 'maxLeftSemiContextLength', type: 'integer', default: 7, min: 1, max: 64, description: 'Largest left fact set a derived context may have.' },
   { name: 'maxActiveNeurons', type: 'integer', default: 15, min: 1, max: 256, description: 'Fired contexts carried into the next step as facts.' },
-  { name: 'maxContexts', type: 'integer', default: 100_000, min: 100, max: 1_000_000, description: 'Memory bound: contexts beyond this are not memorised.' },
+  { name: 'maxContexts', type: 'integer', default: 20_000, min: 100, max: 1_000_000, description: 'Memory bound: contexts beyond this are not memorised.' },
 ] as const satisfies readonly DetectorParamSpec[];
 
 type ParamName = (typeof PARAM_SPECS)[number]['name'];
