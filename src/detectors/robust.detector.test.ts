@@ -84,7 +84,7 @@ const CASES: Array<{ name: string; expected: Signal[]; inject: Inject; span: num
   },
   {
     name: 'an oscillation',
-    expected: ['burst', 'spike', 'level_shift'],
+    expected: ['pattern', 'burst', 'spike', 'level_shift'],
     span: 100,
     inject: (r, at) => {
       for (let i = at; i < at + 100; i++) r[i] = { ...r[i]!, value: r[i]!.value + 0.1 * Math.sin((2 * Math.PI * (i - at)) / 8) };
@@ -169,6 +169,40 @@ describe('robust detector', () => {
     await expect(createDetector('robust').fit(arduino(50, 1))).rejects.toMatchObject({ code: 'insufficient-data' });
   });
 
+  it('restores a fitted detector (learned spike tail, drift and swing state) and scores identically', async () => {
+    const a = createDetector('robust');
+    await a.fit(arduino(3000, 12));
+    const art = a.serialize();
+    const state = art.state as { spikeTail: number[] | null; drift: { lagged: number[] } };
+    expect(state.spikeTail).toHaveLength(3);
+    expect(state.drift.lagged).toHaveLength(300);
+    const later = arduino(1000, 13).map((r) => ({ ...r, ts: r.ts + 300_000 }));
+    const b = restoreDetector(parseArtifact(JSON.stringify(art)));
+    expect(scoreAll(b, later)).toEqual(scoreAll(a, later));
+  });
+
+  it('loads an older state without the drift, swing and spike-tail fields', () => {
+    const a = createDetector('robust');
+    scoreAll(a, arduino(500, 14));
+    const art = JSON.parse(JSON.stringify(a.serialize())) as { state: Record<string, unknown> };
+    delete art.state.drift;
+    delete art.state.swing;
+    delete art.state.spikeTail;
+    const b = restoreDetector(parseArtifact(JSON.stringify(art)));
+    expect(scoreAll(b, arduino(200, 15)).length).toBe(200);
+  });
+
+  it('alarms on a slow ramp that the rolling median follows', async () => {
+    const readings = arduino(6000, 16);
+    const d = createDetector('robust');
+    await d.fit(readings.slice(0, 3000));
+    // +0.15 V over 60 s and back: the 12.8 s median window follows it, the 30 s drift lag does not.
+    for (let k = 0; k < 1200; k++) readings[4000 + k] = { ...readings[4000 + k]!, value: readings[4000 + k]!.value + 0.15 * (1 - Math.abs(k - 600) / 600) };
+    const scores = scoreAll(d, readings.slice(3000));
+    expect(alarmsIn(scores, 0, 1000).length).toBeLessThanOrEqual(2);
+    expect(alarmsIn(scores, 1000, 2230).some((s) => s.signal === 'drift')).toBe(true);
+  });
+
   it('rejects unknown or out-of-range params', () => {
     expect(() => createDetector('robust', { params: { window: 2 } })).toThrow(/between/);
     expect(() => createDetector('robust', { params: { nope: 1 } })).toThrow(/Unknown robust parameter/);
@@ -181,6 +215,12 @@ describe('robust detector', () => {
     const art = JSON.parse(JSON.stringify(a.serialize())) as { state: { window: number[] } };
     art.state.window = new Array(5000).fill(1);
     expect(() => validateArtifact(art)).toThrow(/window/);
+    const tail = JSON.parse(JSON.stringify(a.serialize())) as { state: Record<string, unknown> };
+    tail.state.spikeTail = [1, 2, 3];
+    expect(() => validateArtifact(tail)).toThrow(/spikeTail/);
+    const drift = JSON.parse(JSON.stringify(a.serialize())) as { state: { drift: { lagged: number[] } } };
+    drift.state.drift.lagged = new Array(301).fill(1);
+    expect(() => validateArtifact(drift)).toThrow(/drift/);
   });
 
   it('scores at least 100,000 readings per second', () => {

@@ -14,7 +14,7 @@
  */
 import { calibrate, confidenceOf, fitCalibration, isCalibration, type Calibration } from './calibration.ts';
 import type { DetectorFactory } from './registry.ts';
-import { Ewm, RARITY_BINS, Rarity, RollingWindow, normalTailSurprise } from './rolling.ts';
+import { Ewm, RARITY_BINS, Rarity, RollingWindow, fitPowerTail, normalTailSurprise, powerTailSurprise, type PowerTail } from './rolling.ts';
 import {
   DetectorError,
   type CreateDetectorOptions,
@@ -62,6 +62,10 @@ const PARAM_SPECS = [
   { name: 'spikeWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the spike/dip channel surprise.' },
   { name: 'levelWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the level-shift/drift channel surprise.' },
   { name: 'varianceWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the variance (burst/collapse) channel surprise.' },
+  { name: 'driftLag', type: 'integer', default: 300, min: 10, max: 100_000, description: 'Readings between the two smoothed levels the drift channel compares (ramps, slow shifts).' },
+  { name: 'driftWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the drift channel surprise; 0 disables it.' },
+  { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared robust residual: oscillations).' },
+  { name: 'swingWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the swing channel surprise; 0 disables it.' },
 ] as const satisfies readonly DetectorParamSpec[];
 
 type ParamName = (typeof PARAM_SPECS)[number]['name'];
@@ -121,6 +125,8 @@ class Channel {
 interface Surprises {
   spike: number;
   level: number;
+  drift: number;
+  swing: number;
   burst: number;
   collapse: number;
   stuck: number;
@@ -145,6 +151,12 @@ export interface RobustState {
   /** [total, weight, maxBin, ...64 bin counts]. */
   rarity: number[];
   calibration: Calibration;
+  /** Drift channel: smoothed level, its last `driftLag` values (oldest first) and their lagged-difference statistics. Absent in older artifacts. */
+  drift?: { fast: number; lagged: number[]; stats: number[] };
+  /** Swing channel: short mean of squared robust residuals and the statistics of its log. */
+  swing?: { energy: number; stats: number[] };
+  /** Power-law tail [u, p, alpha] of |robust z| learned by `fit`, or null. */
+  spikeTail?: number[] | null;
 }
 
 class RobustDetector implements Detector {
@@ -171,6 +183,14 @@ class RobustDetector implements Detector {
   private readonly rarity: Rarity;
   private peak = 0;
   private peakAge = 0;
+  private driftFast = 0;
+  private driftLagged: RollingRing;
+  private readonly drift: Ewm;
+  private swingEnergy = 0;
+  private readonly swing: Channel;
+  private spikeTail: PowerTail | undefined;
+  private absZ = 0;
+  private readonly parts: Surprises = { spike: 0, level: 0, drift: 0, swing: 0, burst: 0, collapse: 0, stuck: 0, dropout: 0 };
   private calibration: Calibration = DEFAULT_CALIBRATION;
   private metrics: Record<string, number> = {};
 
@@ -187,6 +207,10 @@ class RobustDetector implements Detector {
     this.burst = new Channel(params.horizon);
     this.variance = new Channel(params.horizon);
     this.rarity = new Rarity(Math.max(1, params.rarityHorizon));
+    this.driftLagged = new RollingRing(params.driftLag);
+    // Lagged differences of a wandering level are strongly correlated: average over many lags.
+    this.drift = new Ewm(Math.max(params.horizon, 10 * params.driftLag));
+    this.swing = new Channel(params.horizon);
   }
 
   async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
@@ -197,6 +221,8 @@ class RobustDetector implements Detector {
     const holdout = Math.max(1, Math.floor(normal.length * (options.holdoutFraction ?? 0.25)));
     const split = normal.length - holdout;
     const raw: number[] = [];
+    const absZ: number[] = [];
+    this.spikeTail = undefined;
     for (const [i, r] of normal.entries()) {
       if (options.signal?.aborted) {
         const e = new DetectorError('aborted', 'Fit aborted.');
@@ -204,6 +230,8 @@ class RobustDetector implements Detector {
         throw e;
       }
       const s = this.step(r);
+      if (i < split && this.n > this.p.warmup) absZ.push(this.absZ);
+      if (i === split - 1) this.spikeTail = fitPowerTail(absZ);
       if (i >= split && this.n > this.p.warmup) raw.push(logSurprise(s.surprise));
       if (i % 10_000 === 0) options.onProgress?.(i / normal.length, 'warm-start');
     }
@@ -241,7 +269,15 @@ class RobustDetector implements Detector {
   private step(reading: Reading): { surprise: number; signal: Signal; parts: Surprises } {
     const p = this.p;
     const x = reading.value;
-    const parts: Surprises = { spike: 0, level: 0, burst: 0, collapse: 0, stuck: 0, dropout: 0 };
+    const parts = this.parts;
+    parts.spike = 0;
+    parts.level = 0;
+    parts.drift = 0;
+    parts.swing = 0;
+    parts.burst = 0;
+    parts.collapse = 0;
+    parts.stuck = 0;
+    parts.dropout = 0;
     if (!Number.isFinite(x)) {
       parts.dropout = MAX_SURPRISE;
       return { surprise: MAX_SURPRISE, signal: 'dropout', parts };
@@ -271,7 +307,11 @@ class RobustDetector implements Detector {
       // The learned distributions alone are too optimistic for heavy-tailed noise; a reading must
       // also be far out in absolute robust-z terms (unless disabled, as for rarity mode).
       const abs = (zeq: number): number => (p.absoluteZScale > 0 ? normalTailSurprise(zeq / p.absoluteZScale) : Infinity);
-      parts.spike = p.spikeWeight * Math.min(this.spike.surprise(zc, true), abs(zc));
+      let spike = Math.min(this.spike.surprise(zc, true), abs(zc));
+      // Heavy-tailed noise: a spike must also be rare under the tail of |z| seen in training.
+      if (this.spikeTail) spike = Math.min(spike, powerTailSurprise(zc, this.spikeTail));
+      parts.spike = p.spikeWeight * spike;
+      this.absZ = zc;
       const sh = 1 / p.short;
       this.shortResidual += sh * (Math.max(-50, Math.min(50, z)) - this.shortResidual);
       parts.level = p.levelWeight * Math.min(this.level.surprise(Math.abs(this.shortResidual), true), abs(Math.abs(this.shortResidual) * Math.sqrt(2 * p.short - 1)));
@@ -280,6 +320,15 @@ class RobustDetector implements Detector {
       parts.collapse = p.varianceWeight * this.variance.surprise(-ratio, false);
       this.burst.stats.update(ratio);
       this.variance.stats.update(-ratio);
+      if (p.driftWeight > 0) parts.drift = p.driftWeight * this.driftSurprise(Math.max(med - 6 * scale, Math.min(med + 6 * scale, x)));
+      if (p.swingWeight > 0) {
+        this.swingEnergy += (1 / p.swingShort) * (Math.min(zc * zc, 100) - this.swingEnergy);
+        const e = Math.log(this.swingEnergy + 1e-3);
+        const sw = this.swing.surprise(e, false);
+        // Learning only from unsurprising energy keeps a long oscillation from becoming normal.
+        if (sw < p.alarmSurprise) this.swing.stats.update(e);
+        parts.swing = p.swingWeight * sw;
+      }
       // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input.
       if (p.zeroDropout && x === 0 && Math.abs(med) > 20 * scale) parts.dropout = Math.max(parts.dropout, parts.spike + 1, 10);
     }
@@ -299,7 +348,7 @@ class RobustDetector implements Detector {
     this.lastValue = x;
 
     let best: keyof Surprises = 'spike';
-    for (const k of Object.keys(parts) as Array<keyof Surprises>) if (parts[k] > parts[best]) best = k;
+    for (const k of SURPRISE_KEYS) if (parts[k] > parts[best]) best = k;
     let surprise = Math.min(MAX_SURPRISE, parts[best]);
     if (p.rarityHorizon > 0 && this.n > p.warmup) surprise = this.rarity.surprise(surprise);
 
@@ -314,6 +363,27 @@ class RobustDetector implements Detector {
       }
     }
     return { surprise, signal: SIGNAL_OF[best], parts };
+  }
+
+  /**
+   * Two-sided surprise of the change in a smoothed level over `driftLag` readings, against the
+   * learned spread of that change; learns only from unsurprising changes.
+   */
+  private driftSurprise(x: number): number {
+    const lagged = this.driftLagged;
+    this.driftFast = lagged.length === 0 && this.drift.count === 0 ? x : this.driftFast + 0.1 * (x - this.driftFast);
+    let s = 0;
+    if (lagged.full) {
+      const d = this.driftFast - lagged.oldest;
+      const st = this.drift;
+      if (st.count >= 10) {
+        const sd = Math.max(st.std, 1e-9 + Math.abs(st.mean) * 1e-3);
+        s = normalTailSurprise(Math.abs(d - st.mean) / sd);
+      }
+      if (s < this.p.alarmSurprise) st.update(d);
+    }
+    lagged.push(this.driftFast);
+    return s;
   }
 
   warmup(): WarmupState {
@@ -339,6 +409,9 @@ class RobustDetector implements Detector {
       peakAge: this.peakAge,
       rarity: this.rarity.toJSON(),
       calibration: { ...this.calibration },
+      drift: { fast: this.driftFast, lagged: this.driftLagged.values(), stats: this.drift.toJSON() },
+      swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
+      spikeTail: this.spikeTail ? [this.spikeTail.u, this.spikeTail.p, this.spikeTail.alpha] : null,
     };
     return { format: 'vigil-detector', version: ARTIFACT_VERSION, kind: KIND, seed: this.seed, threshold: this.threshold, params: { ...this.p }, state, metrics: { ...this.metrics } };
   }
@@ -363,6 +436,17 @@ class RobustDetector implements Detector {
     this.peakAge = s.peakAge;
     this.rarity.load(s.rarity);
     this.calibration = { ...s.calibration };
+    if (s.drift) {
+      this.driftFast = s.drift.fast;
+      this.driftLagged = RollingRing.from(this.p.driftLag, s.drift.lagged);
+      this.drift.load(s.drift.stats);
+    }
+    if (s.swing) {
+      this.swingEnergy = s.swing.energy;
+      this.swing.stats.load(s.swing.stats);
+    }
+    const t = s.spikeTail;
+    this.spikeTail = t ? { u: t[0] as number, p: t[1] as number, alpha: t[2] as number } : undefined;
     this.metrics = { ...metrics };
   }
 }
@@ -370,11 +454,58 @@ class RobustDetector implements Detector {
 const SIGNAL_OF: Record<keyof Surprises, Signal> = {
   spike: 'spike',
   level: 'level_shift',
+  drift: 'drift',
+  swing: 'pattern',
   burst: 'burst',
   collapse: 'variance',
   stuck: 'stuck',
   dropout: 'dropout',
 };
+
+const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as Array<keyof Surprises>;
+
+/** The last `capacity` values in arrival order. */
+class RollingRing {
+  private readonly ring: Float64Array;
+  private head = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.ring = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  get full(): boolean {
+    return this.size === this.capacity;
+  }
+
+  /** The oldest value (the one the next push replaces once full). */
+  get oldest(): number {
+    return this.ring[this.size === this.capacity ? this.head : 0] as number;
+  }
+
+  push(x: number): void {
+    this.ring[this.head] = x;
+    this.head = (this.head + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  values(): number[] {
+    const out: number[] = [];
+    const start = this.size === this.capacity ? this.head : 0;
+    for (let k = 0; k < this.size; k++) out.push(this.ring[(start + k) % this.capacity] as number);
+    return out;
+  }
+
+  static from(capacity: number, values: readonly number[]): RollingRing {
+    const r = new RollingRing(capacity);
+    for (const v of values.slice(-capacity)) r.push(v);
+    return r;
+  }
+}
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isTriple = (x: unknown): boolean => Array.isArray(x) && x.length === 3 && x.every(isNum) && (x[1] as number) >= 0 && (x[2] as number) >= 0;
@@ -404,6 +535,22 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   const maxBin = rarity[2] as number;
   if (!Number.isInteger(maxBin) || maxBin < -1 || maxBin >= RARITY_BINS) fail('"rarity" max bin is out of range');
   if (!isCalibration(s.calibration)) fail('"calibration" is not a valid calibration');
+  if (s.drift !== undefined) {
+    const d = s.drift as Record<string, unknown> | null;
+    const lag = typeof params.driftLag === 'number' ? params.driftLag : 100_000;
+    if (typeof d !== 'object' || d === null || !isNum(d.fast) || !isTriple(d.stats)) fail('"drift" must hold "fast" and "stats"');
+    if (!Array.isArray(d?.lagged) || d.lagged.length > lag || !d.lagged.every(isNum)) fail(`"drift.lagged" must hold at most ${lag} finite numbers`);
+  }
+  if (s.swing !== undefined) {
+    const w = s.swing as Record<string, unknown> | null;
+    if (typeof w !== 'object' || w === null || !isNum(w.energy) || (w.energy as number) < 0 || !isTriple(w.stats)) fail('"swing" must hold a non-negative "energy" and "stats"');
+  }
+  if (s.spikeTail !== undefined && s.spikeTail !== null) {
+    const t = s.spikeTail;
+    if (!Array.isArray(t) || t.length !== 3 || !t.every(isNum) || !((t[0] as number) > 0) || !((t[1] as number) > 0) || (t[1] as number) > 1 || !((t[2] as number) > 0)) {
+      fail('"spikeTail" must be null or [u > 0, p in (0, 1], alpha > 0]');
+    }
+  }
 }
 
 export const robustFactory: DetectorFactory = {

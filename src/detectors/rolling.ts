@@ -187,3 +187,30 @@ export class Rarity {
     this.counts = Float64Array.from(s.slice(3, 3 + RARITY_BINS));
   }
 }
+
+/** A power-law upper tail, P(X > x) = p · (x / u)^(−alpha) for x > u, fitted by the Hill estimator. */
+export interface PowerTail {
+  u: number;
+  p: number;
+  alpha: number;
+}
+
+/**
+ * Fits a power-law tail to the largest `fraction` of the positive `values`; undefined when there
+ * are too few values or no spread above the threshold.
+ */
+export function fitPowerTail(values: readonly number[], fraction = 0.05, minValues = 200): PowerTail | undefined {
+  const s = values.filter((v) => Number.isFinite(v) && v > 0).sort((a, b) => a - b);
+  if (s.length < minValues) return undefined;
+  const k = Math.max(10, Math.floor(s.length * fraction));
+  const u = s[s.length - k - 1] as number;
+  let sum = 0;
+  for (let i = s.length - k; i < s.length; i++) sum += Math.log((s[i] as number) / u);
+  if (!(u > 0) || !(sum > 0)) return undefined;
+  return { u, p: k / s.length, alpha: k / sum };
+}
+
+/** −log10 P(X > x) under the tail, for x above its threshold (0 below it). */
+export function powerTailSurprise(x: number, t: PowerTail): number {
+  return x > t.u ? -Math.log10(t.p) + t.alpha * Math.log10(x / t.u) : 0;
+}
