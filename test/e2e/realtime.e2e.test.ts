@@ -240,3 +240,29 @@ describe.each(testDialects())('Socket.IO: the mobile app flow [%s]', (dialect) =
     expect((await request(s, 'get_session_history', {}, 'session_history')).sessions).toEqual([]);
   });
 });
+
+describe.each(testDialects())('Socket.IO ws_login [%s]', (dialect) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(dialect, { AUTH_RATE_LIMIT_PER_USERNAME: '3', AUTH_RATE_LIMIT_PER_IP: '50' });
+  });
+  afterAll(async () => server?.stop());
+
+  it('is rate-limited per username like HTTP login, and a wrong password is a login_error', async () => {
+    const api = httpClient(server.baseUrl);
+    const u = await registerUser(api, 'brute');
+    const s = await connectSocket(server.baseUrl);
+    try {
+      await nextEvent(s, 'connection_confirmed');
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await request(s, 'ws_login', { username: u.username, password: 'wrong password' }, 'login_error'));
+      expect(answers.slice(0, 3).map((a) => a.code)).toEqual(['invalid-credentials', 'invalid-credentials', 'invalid-credentials']);
+      expect(answers[3]).toMatchObject({ code: 'rate-limited', error: expect.any(String) });
+      // Even the right password is refused until the window passes.
+      expect((await request(s, 'ws_login', { username: u.username, password: u.password }, 'login_error')).code).toBe('rate-limited');
+      expect(s.connected).toBe(true);
+    } finally {
+      s.disconnect();
+    }
+  });
+});
