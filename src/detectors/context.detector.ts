@@ -38,7 +38,7 @@ const PARAM_SPECS = [
   { name: 'rangeMax', type: 'number', default: 0, min: -1e15, max: 1e15, description: 'Upper end of the known measurement range (e.g. 5 for an Arduino ADC in volts).' },
   { name: 'rangeWarmup', type: 'integer', default: 300, min: 2, max: 1_000_000, description: 'Readings used to learn the range when it is not known (scores are 0 meanwhile).' },
   { name: 'rangePad', type: 'number', default: 1, min: 0, max: 10, description: 'Share of the learned span added beyond each end when the range is learned or widened.' },
-  { name: 'rangeBreakScore', type: 'number', default: 0, min: 0, max: 1, description: 'Raw score at least given to a reading that widens a learned range (0 = only its context score).' },
+  { name: 'rangeBreakScore', type: 'number', default: 1, min: 0, max: 1, description: 'Raw score at least given to a reading that widens a learned range (0 = only its context score).' },
   { name: 'likelihoodShort', type: 'integer', default: 3, min: 0, max: 10_000, description: 'When > 0, raw scores are averaged over this many readings and re-scored by their tail probability against the long-run distribution of that average (HTM anomaly likelihood).' },
   { name: 'likelihoodLong', type: 'integer', default: 2000, min: 10, max: 1_000_000, description: 'Memory (readings) of the long-run distribution of averaged raw scores.' },
   { name: 'likelihoodMax', type: 'boolean', default: true, description: 'Keep the larger of the raw score and the likelihood score instead of the likelihood score alone.' },

@@ -33,7 +33,7 @@ export const NAB_ROBUST_PARAMS: Readonly<Record<string, unknown>> = { window: 51
  * The one parameter set used for `context` on NAB when none is given (tuned on the whole corpus):
  * a short rest after each alarm and HTM-style likelihood of the context scores kept alongside them.
  */
-export const NAB_CONTEXT_PARAMS: Readonly<Record<string, unknown>> = { restPeriod: 30, baseThreshold: 0.75, likelihoodShort: 3, likelihoodLong: 2000, likelihoodMax: true, rangeWarmup: 300, rangePad: 1 };
+export const NAB_CONTEXT_PARAMS: Readonly<Record<string, unknown>> = { restPeriod: 30, baseThreshold: 0.75, likelihoodShort: 3, likelihoodLong: 2000, likelihoodMax: true, rangeWarmup: 300, rangePad: 1, rangeBreakScore: 1 };
 
 const NAB_DEFAULT_PARAMS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { robust: NAB_ROBUST_PARAMS, context: NAB_CONTEXT_PARAMS };
 
