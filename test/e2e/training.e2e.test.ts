@@ -122,6 +122,9 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
     expect(rjob).toMatchObject({ status: 'succeeded', model_id: job.model_id, base_model_id: job.model_id });
     const after = await api.get(`/models/${job.model_id}`, u.token);
     expect(after.body.checksum).not.toBe(before.body.checksum);
+    // Labels only in the training recordings: evaluated there, and marked as such.
+    expect(after.body.metrics.evaluation).toMatchObject({ f1: expect.any(Number), on_training_recordings: 1 });
+    expect(after.body.accuracy).toBe(after.body.metrics.evaluation.f1);
     expect(after.body.jobs.map((j: any) => j.id).sort()).toEqual([job.id, rjob.id].sort());
     expect((await api.post(`/models/${(await api.get('/api/guest/models')).body[0].id}/retrain`, {}, u.token)).status).toBe(403);
   });

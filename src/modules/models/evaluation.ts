@@ -34,6 +34,8 @@ export interface EvaluationMetrics {
   precision?: number;
   recall?: number;
   f1?: number;
+  /** 1 when measured on the labelled parts of the training recordings (no separate evaluation recording). */
+  on_training_recordings?: number;
 }
 
 export function inSegments(ts: number, segments: readonly Segment[]): boolean {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createDetector, DetectorError, restoreDetector, validateArtifact, type Reading } from '../../detectors/index.ts';
 import { parseTimeseriesCsv } from '../../lib/timeseries-csv.ts';
-import { deriveAccuracy, evaluateDetector, inSegments, type EvaluationMetrics } from './evaluation.ts';
+import { combineMetrics, deriveAccuracy, evaluateDetector, inSegments, type EvaluationMetrics } from './evaluation.ts';
 import type { MainToWorker, TrainingSource, WorkerProgress, WorkerResult } from './training.messages.ts';
 
 function readSource(source: TrainingSource): Reading[] {
@@ -52,7 +52,13 @@ export default async function train(task: MainToWorker): Promise<WorkerResult> {
   };
   try {
     progress(0.02, 'reading recordings');
-    const normal = concatNormal(task.sources, readSource);
+    const cache = new Map<TrainingSource, Reading[]>();
+    const read = (s: TrainingSource): Reading[] => {
+      let r = cache.get(s);
+      if (!r) cache.set(s, (r = readSource(s)));
+      return r;
+    };
+    const normal = concatNormal(task.sources, read);
     const nHold = Math.floor(normal.length * task.holdoutFraction);
     const trainPart = normal.slice(0, normal.length - nHold);
     const holdPart = normal.slice(normal.length - nHold);
@@ -67,7 +73,13 @@ export default async function train(task: MainToWorker): Promise<WorkerResult> {
     let evaluation: EvaluationMetrics | null = null;
     if (task.evaluation) {
       progress(0.9, 'evaluating on the labelled recording');
-      evaluation = evaluateDetector(restoreDetector(artifact), readSource(task.evaluation), task.evaluation.labels);
+      evaluation = evaluateDetector(restoreDetector(artifact), read(task.evaluation), task.evaluation.labels);
+    } else if (task.sources.some((s) => s.labels.length > 0)) {
+      // No separate evaluation recording: the labelled training recordings are scored whole (their
+      // anomalous segments were left out of training), and the metrics say so.
+      progress(0.9, 'evaluating on the labelled training recordings');
+      const parts = task.sources.filter((s) => s.labels.length > 0).map((s) => evaluateDetector(restoreDetector(artifact), read(s), s.labels));
+      evaluation = { ...combineMetrics(parts), on_training_recordings: 1 };
     }
     const accuracy = deriveAccuracy(evaluation?.f1 !== undefined ? evaluation : holdout);
     const fit = finiteOnly(report.metrics);
