@@ -389,7 +389,7 @@ async function benchSynthetic(opts: SyntheticOptions): Promise<void> {
   process.stdout.write(`${sections.join('\n\n')}\n`);
 }
 
-async function benchNab(opts: { data: string; type: string; out?: string }): Promise<void> {
+async function benchNab(opts: { data: string; type: string; out?: string; rangeHints?: 'none' | 'file' }): Promise<void> {
   detectorFor(opts.type, undefined);
   for (const required of ['data', join('labels', 'combined_windows.json')]) {
     try {
@@ -407,6 +407,7 @@ async function benchNab(opts: { data: string; type: string; out?: string }): Pro
     result = await runNab({
       dataDir: opts.data,
       kind: opts.type,
+      rangeHints: opts.rangeHints ?? 'none',
       onProgress: (done, total, file) => progress.update(total > 0 ? done / total : 0, file),
     });
   } finally {
@@ -425,7 +426,7 @@ async function benchNab(opts: { data: string; type: string; out?: string }): Pro
     Object.entries(result.categories).map(([name, c]) => [name, ...NAB_PROFILE_NAMES.map((p) => fmt(c[p].normalized, 2))]),
   );
   const sections = [
-    `NAB scores for ${opts.type}: ${result.files.length} files, ${result.rows} rows (data ${opts.data})`,
+    `NAB scores for ${opts.type}: ${result.files.length} files, ${result.rows} rows (data ${opts.data}, range hints: ${result.rangeHints})`,
     profiles,
     categories,
     `Results written to ${outDir}`,
@@ -475,7 +476,8 @@ export function registerDetectorCommands(program: Command): void {
     .requiredOption('-d, --data <dir>', 'NAB checkout or its data directory')
     .addOption(typeOption())
     .option('-o, --out <dir>', 'results directory (default: bench-results/nab-<kind>/)')
-    .action(guarded('bench nab', (opts: { data: string; type: string; out?: string }) => benchNab(opts)));
+    .addOption(new Option('--range-hints <mode>', "give range-aware kinds each file's value range (file, NAB's convention) or let them learn it online (none)").choices(['none', 'file']).default('none'))
+    .action(guarded('bench nab', (opts: { data: string; type: string; out?: string; rangeHints: 'none' | 'file' }) => benchNab(opts)));
   bench
     .command('synthetic')
     .description('Event-level precision, recall, F1 and false alarms per hour on synthetic Arduino traces')
