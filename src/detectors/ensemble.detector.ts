@@ -67,17 +67,18 @@ const descriptor: DetectorDescriptor = {
     { name: 'useIforest', type: 'boolean', default: true, description: 'Include the Isolation Forest.' },
     { name: 'useRcf', type: 'boolean', default: true, description: 'Include the Random Cut Forest.' },
     { name: 'useAutoencoder', type: 'boolean', default: false, description: 'Include the autoencoder (slower to fit).' },
-    { name: 'rcfTrees', type: 'integer', default: 30, min: 1, max: 500, description: 'Trees in the Random Cut Forest member (its main cost per reading).' },
+    { name: 'rcfTrees', type: 'integer', default: 16, min: 1, max: 500, description: 'Trees in the Random Cut Forest member (its main cost per reading).' },
+    { name: 'rcfUpdateEvery', type: 'integer', default: 2, min: 1, max: 64, description: 'The Random Cut Forest member scores every reading but learns from every n-th.' },
     { name: 'iforestWindow', type: 'integer', default: 50, min: 8, max: 2000, description: 'Feature window of the Isolation Forest member; alarms linger up to this many readings after an event.' },
-    { name: 'iforestTrees', type: 'integer', default: 100, min: 1, max: 1000, description: 'Trees in the Isolation Forest member.' },
+    { name: 'iforestTrees', type: 'integer', default: 50, min: 1, max: 1000, description: 'Trees in the Isolation Forest member.' },
     {
       name: 'falseAlarmRate',
       type: 'number',
-      default: 0.0003,
+      default: 0.0002,
       min: 1e-6,
       max: 0.5,
       description:
-        'Per-reading false-alarm target when fit is not given targetFalseAlarmRate. Below the library default (0.001) because the ensemble aims at ≤ 3 false alarms per hour at 10 Hz.',
+        'Per-reading false-alarm target when fit is not given targetFalseAlarmRate. Below the library default (0.001) because the ensemble aims at ≤ 3 false alarms per hour at 10 Hz (alarms cluster, so this is several times that per hour in readings).',
     },
     { name: 'meanWeight', type: 'number', default: 1, min: 0, max: 1, description: 'Combined log-odds = (1 - w) · max + w · mean over members; higher w needs agreement between members.' },
     { name: 'logitCap', type: 'number', default: 6, min: 0.1, max: 30, description: 'Member log-odds are capped here, so one over-confident member cannot outvote the others alone.' },
@@ -229,7 +230,7 @@ function createMembers(params: Params, seed: number): Detector[] {
   return memberKinds(params).map((k) =>
     MEMBER_FACTORIES[k].create({
       seed: deriveSeed(seed, MEMBER_ORDER.indexOf(k)),
-      params: k === 'rcf' ? { trees: params.rcfTrees } : k === 'iforest' ? { trees: params.iforestTrees, window: params.iforestWindow } : {},
+      params: k === 'rcf' ? { trees: params.rcfTrees, updateEvery: params.rcfUpdateEvery } : k === 'iforest' ? { trees: params.iforestTrees, window: params.iforestWindow } : {},
     }),
   );
 }

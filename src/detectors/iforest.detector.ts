@@ -88,7 +88,8 @@ export interface ForestState {
 }
 
 class Forest {
-  private readonly feat: Int16Array;
+  /** Feature-vector column of each node's split (featureIndex already applied), -1 for leaves. */
+  private readonly column: Int16Array;
   private readonly split: Float64Array;
   private readonly left: Int32Array;
   private readonly right: Int32Array;
@@ -97,7 +98,7 @@ class Forest {
   private readonly cn: number;
 
   constructor(readonly state: ForestState) {
-    this.feat = Int16Array.from(state.feat);
+    this.column = Int16Array.from(state.feat, (f) => (f >= 0 ? (state.featureIndex[f] as number) : -1));
     this.split = Float64Array.from(state.split);
     this.left = Int32Array.from(state.left);
     this.right = Int32Array.from(state.right);
@@ -169,17 +170,21 @@ class Forest {
 
   /** The isolation score 2^(-E[h(x)] / c(ψ)), in (0, 1]. */
   score(x: Float64Array): number {
-    const fi = this.state.featureIndex;
+    const column = this.column;
+    const split = this.split;
+    const left = this.left;
+    const right = this.right;
+    const roots = this.roots;
     let total = 0;
-    const nTrees = this.roots.length;
+    const nTrees = roots.length;
     for (let t = 0; t < nTrees; t++) {
-      let node = this.roots[t] as number;
+      let node = roots[t] as number;
       let depth = 0;
-      let f = this.feat[node] as number;
+      let f = column[node] as number;
       while (f >= 0) {
-        node = (x[fi[f] as number] as number) < (this.split[node] as number) ? (this.left[node] as number) : (this.right[node] as number);
+        node = (x[f] as number) < (split[node] as number) ? (left[node] as number) : (right[node] as number);
         depth++;
-        f = this.feat[node] as number;
+        f = column[node] as number;
       }
       total += depth + (this.leafAdj[node] as number);
     }

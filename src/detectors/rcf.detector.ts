@@ -56,6 +56,7 @@ const descriptor: DetectorDescriptor = {
     { name: 'sampleSize', type: 'integer', default: 256, min: 8, max: 4096, description: 'Reservoir size per tree.' },
     { name: 'shingle', type: 'integer', default: 8, min: 1, max: 64, description: 'Consecutive readings per point.' },
     { name: 'horizon', type: 'integer', default: 2048, min: 16, max: 1_000_000, description: 'Readings after which the reservoir replaces points at a constant rate (time decay).' },
+    { name: 'updateEvery', type: 'integer', default: 1, min: 1, max: 64, description: 'Every reading is scored; only every n-th is offered to the reservoirs (overlapping shingles make neighbours near-duplicates).' },
     { name: 'warmup', type: 'integer', default: 600, min: 50, max: 100_000, description: 'Readings streamed before an unfitted detector calibrates itself and starts alarming.' },
   ],
 };
@@ -257,12 +258,18 @@ class RcfTree {
     const lo = this.lo;
     const hi = this.hi;
     const path = this.path;
+    const cutDim = this.cutDim;
+    const cutVal = this.cutVal;
+    const left = this.left;
+    const right = this.right;
     let depth = 0;
     let node = this.root;
     path[0] = node;
-    while (this.cutDim[node] !== -1) {
-      node = (q[this.cutDim[node] as number] as number) <= (this.cutVal[node] as number) ? (this.left[node] as number) : (this.right[node] as number);
+    let cd = cutDim[node] as number;
+    while (cd !== -1) {
+      node = (q[cd] as number) <= (cutVal[node] as number) ? (left[node] as number) : (right[node] as number);
       path[++depth] = node;
+      cd = cutDim[node] as number;
     }
     const treeMass = this.mass[this.root] as number;
     const leafBase = node * d;
@@ -314,6 +321,7 @@ export class RcfDetector implements Detector {
   private slots: TreeSlot[] = [];
   private readonly shingleSize: number;
   private readonly sampleSize: number;
+  private readonly updateEvery: number;
   private readonly shingle: Float64Array;
   private readonly point: Float64Array;
   private readonly dimWeight: Float64Array;
@@ -333,6 +341,7 @@ export class RcfDetector implements Detector {
     this.threshold = threshold;
     this.shingleSize = num(params, 'shingle');
     this.sampleSize = num(params, 'sampleSize');
+    this.updateEvery = num(params, 'updateEvery');
     this.shingle = new Float64Array(this.shingleSize);
     this.point = new Float64Array(this.shingleSize);
     this.dimWeight = new Float64Array(this.shingleSize);
@@ -404,7 +413,11 @@ export class RcfDetector implements Detector {
     } else {
       this.skipRun = Math.max(0, this.skipRun - SKIP_LEAK);
     }
-    const accept = this.sampleSize / Math.min(Math.max(this.seen - len + 1, this.sampleSize), num(this.params, 'horizon'));
+    const every = this.updateEvery;
+    const ready = this.seen < len + this.sampleSize / 4 ? -1 : raw;
+    if ((this.seen - len) % every !== 0) return ready;
+    const offered = Math.floor((this.seen - len) / every) + 1;
+    const accept = this.sampleSize / Math.min(Math.max(offered, this.sampleSize), Math.max(1, Math.floor(num(this.params, 'horizon') / every)));
     for (const slot of this.slots) {
       if (slot.size < this.sampleSize) {
         slot.sample[slot.size++] = slot.tree.insert(p, slot.rng);
@@ -414,7 +427,7 @@ export class RcfDetector implements Detector {
         slot.sample[j] = slot.tree.insert(p, slot.rng);
       }
     }
-    return this.seen < len + this.sampleSize / 4 ? -1 : raw;
+    return ready;
   }
 
   score(reading: Reading): Score {

@@ -43,7 +43,7 @@ const CASES: Array<{ name: string; expected: Signal[]; inject: Inject; span: num
   },
   {
     name: 'a noise burst',
-    expected: ['burst', 'spike'],
+    expected: ['burst', 'variance', 'spike'],
     span: 60,
     inject: (r, at) => {
       const rng = new Rng(9);
@@ -84,7 +84,7 @@ const CASES: Array<{ name: string; expected: Signal[]; inject: Inject; span: num
   },
   {
     name: 'an oscillation',
-    expected: ['pattern', 'burst', 'spike', 'level_shift'],
+    expected: ['variance', 'burst', 'spike', 'level_shift'],
     span: 100,
     inject: (r, at) => {
       for (let i = at; i < at + 100; i++) r[i] = { ...r[i]!, value: r[i]!.value + 0.1 * Math.sin((2 * Math.PI * (i - at)) / 8) };
@@ -199,7 +199,8 @@ describe('robust detector', () => {
     // +0.15 V over 60 s and back: the 12.8 s median window follows it, the 30 s drift lag does not.
     for (let k = 0; k < 1200; k++) readings[4000 + k] = { ...readings[4000 + k]!, value: readings[4000 + k]!.value + 0.15 * (1 - Math.abs(k - 600) / 600) };
     const scores = scoreAll(d, readings.slice(3000));
-    expect(alarmsIn(scores, 0, 1000).length).toBeLessThanOrEqual(2);
+    // The same allowance as the calibration test above (< 25 in 5000 at a 0.001 target).
+    expect(alarmsIn(scores, 0, 1000).length).toBeLessThanOrEqual(5);
     expect(alarmsIn(scores, 1000, 2230).some((s) => s.signal === 'drift')).toBe(true);
   });
 

@@ -64,7 +64,7 @@ const PARAM_SPECS = [
   { name: 'varianceWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the variance (burst/collapse) channel surprise.' },
   { name: 'driftLag', type: 'integer', default: 300, min: 10, max: 100_000, description: 'Readings between the two smoothed levels the drift channel compares (ramps, slow shifts).' },
   { name: 'driftWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the drift channel surprise; 0 disables it.' },
-  { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared robust residual: oscillations).' },
+  { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared residual from the rolling median: oscillations).' },
   { name: 'swingWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the swing channel surprise; 0 disables it.' },
 ] as const satisfies readonly DetectorParamSpec[];
 
@@ -251,11 +251,7 @@ class RobustDetector implements Detector {
     }
     const anomaly = calibrate(logSurprise(surprise), this.calibration);
     const isAnomaly = anomaly >= this.threshold;
-    const contributions = (Object.entries(parts) as Array<[keyof Surprises, number]>)
-      .filter(([, v]) => v > 0)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 3)
-      .map(([name, weight]) => ({ name, weight: Math.round(weight * 1000) / 1000 }));
+    const contributions = topParts(parts);
     return {
       anomaly_score: anomaly,
       is_anomaly: isAnomaly,
@@ -320,15 +316,20 @@ class RobustDetector implements Detector {
       parts.collapse = p.varianceWeight * this.variance.surprise(-ratio, false);
       this.burst.stats.update(ratio);
       this.variance.stats.update(-ratio);
-      if (p.driftWeight > 0) parts.drift = p.driftWeight * this.driftSurprise(Math.max(med - 6 * scale, Math.min(med + 6 * scale, x)));
-      if (p.swingWeight > 0) {
-        this.swingEnergy += (1 / p.swingShort) * (Math.min(zc * zc, 100) - this.swingEnergy);
-        const e = Math.log(this.swingEnergy + 1e-3);
+      const xc = Math.max(med - 6 * scale, Math.min(med + 6 * scale, x));
+      // Starts once the median window is full, so its statistics do not learn the start-up transient.
+      if (p.swingWeight > 0 && this.window.length === p.window) {
+        // Raw residual energy, not z²: the window's IQR widens with an oscillation and would hide it.
+        const r = Math.min(Math.abs(x - med), 10 * scale);
+        if (this.swing.stats.count === 0) this.swingEnergy = r * r;
+        this.swingEnergy += (1 / p.swingShort) * (r * r - this.swingEnergy);
+        const e = Math.log(this.swingEnergy + 1e-12);
         const sw = this.swing.surprise(e, false);
         // Learning only from unsurprising energy keeps a long oscillation from becoming normal.
         if (sw < p.alarmSurprise) this.swing.stats.update(e);
         parts.swing = p.swingWeight * sw;
       }
+      parts.drift = p.driftWeight * this.driftSurprise(xc);
       // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input.
       if (p.zeroDropout && x === 0 && Math.abs(med) > 20 * scale) parts.dropout = Math.max(parts.dropout, parts.spike + 1, 10);
     }
@@ -362,7 +363,9 @@ class RobustDetector implements Detector {
         } else surprise *= p.holdoffFactor;
       }
     }
-    return { surprise, signal: SIGNAL_OF[best], parts };
+    // Residual energy that is mostly one-sided is a change of level (a steep ramp), not a swing.
+    const signal = best === 'swing' && Math.abs(this.shortResidual) > 2 ? 'level_shift' : SIGNAL_OF[best];
+    return { surprise, signal, parts };
   }
 
   /**
@@ -455,7 +458,7 @@ const SIGNAL_OF: Record<keyof Surprises, Signal> = {
   spike: 'spike',
   level: 'level_shift',
   drift: 'drift',
-  swing: 'pattern',
+  swing: 'variance',
   burst: 'burst',
   collapse: 'variance',
   stuck: 'stuck',
@@ -463,6 +466,22 @@ const SIGNAL_OF: Record<keyof Surprises, Signal> = {
 };
 
 const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as Array<keyof Surprises>;
+
+/** The three largest positive channel surprises, largest first (ties keep channel order). */
+function topParts(parts: Surprises): Array<{ name: string; weight: number }> {
+  const out: Array<{ name: string; weight: number }> = [];
+  for (const k of SURPRISE_KEYS) {
+    const v = parts[k];
+    if (!(v > 0)) continue;
+    let at = out.length;
+    while (at > 0 && (out[at - 1] as { weight: number }).weight < v) at--;
+    if (at >= 3) continue;
+    out.splice(at, 0, { name: k, weight: v });
+    if (out.length > 3) out.pop();
+  }
+  for (const c of out) c.weight = Math.round(c.weight * 1000) / 1000;
+  return out;
+}
 
 /** The last `capacity` values in arrival order. */
 class RollingRing {
