@@ -61,6 +61,23 @@ describe('rcf detector', () => {
     expect(JSON.stringify(b.serialize())).toEqual(JSON.stringify(a.serialize()));
   });
 
+  it('with updateEvery, scores every reading, learns from every n-th and restores mid-cycle', async () => {
+    const a = create({ trees: 10, updateEvery: 3 });
+    await a.fit(train);
+    const before = JSON.stringify((a.serialize().state as { trees: unknown[] }).trees);
+    a.score(test[0]!);
+    const scores = test.slice(1, 1001).map((r) => a.score(r));
+    expect(scores.every((s) => s.anomaly_score >= 0 && s.anomaly_score <= 1)).toBe(true);
+    expect(JSON.stringify((a.serialize().state as { trees: unknown[] }).trees)).not.toEqual(before);
+    const b = rcfFactory.restore(JSON.parse(JSON.stringify(a.serialize())));
+    const rest = test.slice(1001, 2001);
+    expect(rest.map((r) => b.score(r))).toEqual(rest.map((r) => a.score(r)));
+    const { readings, events } = injectAnomalies(test, ANOMALY_TYPES, 4);
+    const c = create({ updateEvery: 2 });
+    await c.fit(train);
+    expect(evaluateEvents(c, readings, events).detected.length).toBeGreaterThanOrEqual(6);
+  });
+
   it('keeps each tree at most sampleSize points through many inserts and deletes', async () => {
     const d = create({ trees: 4, sampleSize: 32, horizon: 64 });
     await d.fit(train);
