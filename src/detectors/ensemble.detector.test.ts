@@ -31,6 +31,18 @@ describe('ensemble detector', () => {
     expect(res.falseAlarms).toBeLessThanOrEqual(3);
   });
 
+  it('lets a member far beyond the cap alarm alone on a stuck sensor (soloMargin)', async () => {
+    const stuck = test.slice(0, 1000).map((r, i) => (i >= 500 && i < 700 ? { ...r, value: test[499]!.value } : r));
+    const alarmsWith = async (params: Record<string, unknown>): Promise<number> => {
+      const d = create(params);
+      await d.fit(train);
+      return stuck.filter((r, i) => d.score(r).is_anomaly && i >= 500 && i < 730).length;
+    };
+    const solo = await alarmsWith({});
+    expect(solo).toBeGreaterThan(0);
+    expect(solo).toBeGreaterThanOrEqual(await alarmsWith({ soloMargin: 100 }));
+  });
+
   it('names the member that drove an alarm', async () => {
     const d = create();
     await d.fit(train);

@@ -74,7 +74,7 @@ const descriptor: DetectorDescriptor = {
     {
       name: 'falseAlarmRate',
       type: 'number',
-      default: 0.0002,
+      default: 0.0001,
       min: 1e-6,
       max: 0.5,
       description:
@@ -82,6 +82,14 @@ const descriptor: DetectorDescriptor = {
     },
     { name: 'meanWeight', type: 'number', default: 1, min: 0, max: 1, description: 'Combined log-odds = (1 - w) · max + w · mean over members; higher w needs agreement between members.' },
     { name: 'logitCap', type: 'number', default: 6, min: 0.1, max: 30, description: 'Member log-odds are capped here, so one over-confident member cannot outvote the others alone.' },
+    {
+      name: 'soloMargin',
+      type: 'number',
+      default: 8,
+      min: 0,
+      max: 100,
+      description: 'A member whose log-odds exceed this margin beyond the cap (e.g. robust on a long stuck run or gap) can carry the combined score alone: combined = max(mix, member log-odds − margin).',
+    },
   ],
 };
 
@@ -100,6 +108,7 @@ export class EnsembleDetector implements Detector {
   private readonly scores: Score[];
   private readonly meanWeight: number;
   private readonly logitCap: number;
+  private readonly soloMargin: number;
   private allReady = false;
 
   constructor(
@@ -114,6 +123,7 @@ export class EnsembleDetector implements Detector {
     this.logits = new Float64Array(members.length);
     this.meanWeight = params.meanWeight as number;
     this.logitCap = params.logitCap as number;
+    this.soloMargin = params.soloMargin as number;
     this.scores = new Array<Score>(members.length);
   }
 
@@ -168,8 +178,11 @@ export class EnsembleDetector implements Detector {
     let best = -Infinity;
     let top = 0;
     let sum = 0;
+    let solo = -Infinity;
     for (let i = 0; i < logits.length; i++) {
-      const l = Math.min(this.logitCap, logits[i] as number);
+      const raw = logits[i] as number;
+      if (raw > solo) solo = raw;
+      const l = Math.min(this.logitCap, raw);
       sum += l;
       if (l > best) {
         best = l;
@@ -177,7 +190,7 @@ export class EnsembleDetector implements Detector {
       }
     }
     const a = this.meanWeight;
-    return { logit: (1 - a) * best + (a * sum) / logits.length, top };
+    return { logit: Math.max((1 - a) * best + (a * sum) / logits.length, solo - this.soloMargin), top };
   }
 
   score(reading: Reading): Score {

@@ -204,6 +204,17 @@ describe('robust detector', () => {
     expect(alarmsIn(scores, 1000, 2230).some((s) => s.signal === 'drift')).toBe(true);
   });
 
+  it('does not compare with an anomalous reading driftLag readings later (no drift echo of a dropout)', async () => {
+    const readings = arduino(5000, 17);
+    const d = createDetector('robust');
+    await d.fit(readings.slice(0, 3000));
+    for (let k = 0; k < 30; k++) readings[3600 + k] = { ...readings[3600 + k]!, value: 0 };
+    const scores = scoreAll(d, readings.slice(3000));
+    expect(alarmsIn(scores, 600, 640).length).toBeGreaterThan(0);
+    const driftAt = (s: Score): number => s.contributions?.find((c) => c.name === 'drift')?.weight ?? 0;
+    expect(Math.max(...scores.slice(700, 2000).map(driftAt))).toBeLessThan(3);
+  });
+
   it('rejects unknown or out-of-range params', () => {
     expect(() => createDetector('robust', { params: { window: 2 } })).toThrow(/between/);
     expect(() => createDetector('robust', { params: { nope: 1 } })).toThrow(/Unknown robust parameter/);
@@ -222,6 +233,9 @@ describe('robust detector', () => {
     const drift = JSON.parse(JSON.stringify(a.serialize())) as { state: { drift: { lagged: number[] } } };
     drift.state.drift.lagged = new Array(301).fill(1);
     expect(() => validateArtifact(drift)).toThrow(/drift/);
+    const flags = JSON.parse(JSON.stringify(a.serialize())) as { state: { drift: { flags: number[] } } };
+    flags.state.drift.flags = [2];
+    expect(() => validateArtifact(flags)).toThrow(/drift.flags/);
   });
 
   it('scores at least 100,000 readings per second', () => {

@@ -152,7 +152,7 @@ export interface RobustState {
   rarity: number[];
   calibration: Calibration;
   /** Drift channel: smoothed level, its last `driftLag` values (oldest first) and their lagged-difference statistics. Absent in older artifacts. */
-  drift?: { fast: number; lagged: number[]; stats: number[] };
+  drift?: { fast: number; lagged: number[]; stats: number[]; flags?: number[]; armed?: boolean };
   /** Swing channel: short mean of squared robust residuals and the statistics of its log. */
   swing?: { energy: number; stats: number[] };
   /** Power-law tail [u, p, alpha] of |robust z| learned by `fit`, or null. */
@@ -185,6 +185,9 @@ class RobustDetector implements Detector {
   private peakAge = 0;
   private driftFast = 0;
   private driftLagged: RollingRing;
+  /** 1 where the reading at the same place in `driftLagged` alarmed: no reference for a later change. */
+  private driftFlags: RollingRing;
+  private driftArmed = true;
   private readonly drift: Ewm;
   private swingEnergy = 0;
   private readonly swing: Channel;
@@ -208,6 +211,7 @@ class RobustDetector implements Detector {
     this.variance = new Channel(params.horizon);
     this.rarity = new Rarity(Math.max(1, params.rarityHorizon));
     this.driftLagged = new RollingRing(params.driftLag);
+    this.driftFlags = new RollingRing(params.driftLag);
     // Lagged differences of a wandering level are strongly correlated: average over many lags.
     this.drift = new Ewm(Math.max(params.horizon, 10 * params.driftLag));
     this.swing = new Channel(params.horizon);
@@ -351,6 +355,7 @@ class RobustDetector implements Detector {
     let best: keyof Surprises = 'spike';
     for (const k of SURPRISE_KEYS) if (parts[k] > parts[best]) best = k;
     let surprise = Math.min(MAX_SURPRISE, parts[best]);
+    if (surprise >= p.alarmSurprise && this.driftFlags.length > 0) this.driftFlags.setNewest(1);
     if (p.rarityHorizon > 0 && this.n > p.warmup) surprise = this.rarity.surprise(surprise);
 
     if (p.holdoff > 0) {
@@ -376,7 +381,8 @@ class RobustDetector implements Detector {
     const lagged = this.driftLagged;
     this.driftFast = lagged.length === 0 && this.drift.count === 0 ? x : this.driftFast + 0.1 * (x - this.driftFast);
     let s = 0;
-    if (lagged.full) {
+    // An anomalous reading is no reference: comparing with it would alarm again driftLag later.
+    if (lagged.full && this.driftFlags.oldest === 0) {
       const d = this.driftFast - lagged.oldest;
       const st = this.drift;
       if (st.count >= 10) {
@@ -386,6 +392,13 @@ class RobustDetector implements Detector {
       if (s < this.p.alarmSurprise) st.update(d);
     }
     lagged.push(this.driftFast);
+    this.driftFlags.push(0);
+    // One alarm per change: a lasting difference stays quiet until it has gone back to ordinary.
+    if (!this.driftArmed) {
+      if (s < 1) this.driftArmed = true;
+      return 0;
+    }
+    if (s >= this.p.alarmSurprise) this.driftArmed = false;
     return s;
   }
 
@@ -412,7 +425,7 @@ class RobustDetector implements Detector {
       peakAge: this.peakAge,
       rarity: this.rarity.toJSON(),
       calibration: { ...this.calibration },
-      drift: { fast: this.driftFast, lagged: this.driftLagged.values(), stats: this.drift.toJSON() },
+      drift: { fast: this.driftFast, lagged: this.driftLagged.values(), stats: this.drift.toJSON(), flags: this.driftFlags.values(), armed: this.driftArmed },
       swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
       spikeTail: this.spikeTail ? [this.spikeTail.u, this.spikeTail.p, this.spikeTail.alpha] : null,
     };
@@ -443,6 +456,8 @@ class RobustDetector implements Detector {
       this.driftFast = s.drift.fast;
       this.driftLagged = RollingRing.from(this.p.driftLag, s.drift.lagged);
       this.drift.load(s.drift.stats);
+      this.driftFlags = RollingRing.from(this.p.driftLag, s.drift.flags ?? new Array<number>(this.driftLagged.length).fill(0));
+      this.driftArmed = s.drift.armed ?? true;
     }
     if (s.swing) {
       this.swingEnergy = s.swing.energy;
@@ -506,6 +521,11 @@ class RollingRing {
     return this.ring[this.size === this.capacity ? this.head : 0] as number;
   }
 
+  /** Overwrites the most recent value. */
+  setNewest(x: number): void {
+    this.ring[(this.head + this.capacity - 1) % this.capacity] = x;
+  }
+
   push(x: number): void {
     this.ring[this.head] = x;
     this.head = (this.head + 1) % this.capacity;
@@ -559,6 +579,11 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     const lag = typeof params.driftLag === 'number' ? params.driftLag : 100_000;
     if (typeof d !== 'object' || d === null || !isNum(d.fast) || !isTriple(d.stats)) fail('"drift" must hold "fast" and "stats"');
     if (!Array.isArray(d?.lagged) || d.lagged.length > lag || !d.lagged.every(isNum)) fail(`"drift.lagged" must hold at most ${lag} finite numbers`);
+    const flags = d?.flags;
+    if (flags !== undefined && (!Array.isArray(flags) || flags.length !== (d?.lagged as unknown[]).length || !flags.every((f) => f === 0 || f === 1))) {
+      fail('"drift.flags" must hold one 0 or 1 per lagged value');
+    }
+    if (d?.armed !== undefined && typeof d.armed !== 'boolean') fail('"drift.armed" must be a boolean');
   }
   if (s.swing !== undefined) {
     const w = s.swing as Record<string, unknown> | null;
