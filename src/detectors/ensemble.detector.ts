@@ -2,7 +2,8 @@
  * `ensemble` (the default kind): `robust`, `iforest` and `rcf` (and optionally `autoencoder`),
  * each calibrated on the earlier part of the normal data, combined by the mean of their
  * calibrated log-odds (each capped, so one over-confident member cannot alarm alone; the
- * `meanWeight` parameter blends towards the maximum), and calibrated again on the held-out
+ * `meanWeight` parameter blends towards the maximum, and a member `soloMargin` beyond the cap,
+ * such as `robust` on a long stuck run, still carries the score), and calibrated again on the held-out
  * later part so that 0.5 gives the target false-alarm rate. `signal`, `method` and
  * `contributions` name the member that drove the score.
  *
