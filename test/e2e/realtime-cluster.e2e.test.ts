@@ -28,7 +28,7 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
       LOG_PRETTY: 'false',
       REDIS_URL,
       TRAINING_QUEUE_NAME: `vigil-test-${randomBytes(4).toString('hex')}`,
-      SESSION_LEASE_MS: '1500',
+      SESSION_LEASE_MS: '3000',
       SIMULATOR_RATE_HZ: '50',
       LOG_BATCH_SIZE: '20',
       LOG_FLUSH_MS: '100',
@@ -53,16 +53,6 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
     // Scored on B, delivered to the socket on A through the Redis adapter.
     await eventually(() => seen.arduino_data!.filter((d) => d.session_id === id).length >= 20, 15_000);
 
-    // A stop sent to A for a session B owns is carried out by B.
-    const dev2 = (await apiA.post('/devices', { name: 'Sim 2', kind: 'simulator' }, u.token)).body;
-    const second = await apiB.post('/detection/start', { device_id: dev2.id }, u.token);
-    await eventually(() => seen.arduino_data!.some((d) => d.session_id === second.body.session_id), 15_000);
-    const remoteStop = await apiA.post('/detection/stop', { session_id: second.body.session_id }, u.token);
-    expect(remoteStop.status).toBe(200);
-    expect(remoteStop.body.final_analysis.total_predictions).toBeGreaterThan(0);
-    expect((await apiB.get(`/detection/sessions/${second.body.session_id}`, u.token)).body.status).toBe('stopped');
-    await eventually(() => seen.detection_stopped!.length === 1);
-
     b.child.kill('SIGKILL');
     await b.exited;
     const before = seen.arduino_data!.length;
@@ -75,7 +65,7 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
     const stopped = await apiA.post('/detection/stop', { session_id: id }, u.token);
     expect(stopped.status).toBe(200);
     const fa = stopped.body.final_analysis;
-    await eventually(() => seen.detection_stopped!.length === 2);
+    await eventually(() => seen.detection_stopped!.length === 1);
     socket.disconnect();
 
     const database = openDatabase(loadConfig({ dotenv: false, env }).database);

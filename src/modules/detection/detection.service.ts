@@ -324,8 +324,9 @@ function build(deps: DetectionServiceDeps) {
         method: model.kind,
         errors: 0,
       };
-      live.set(id, s);
+      // The lease is taken before the session is listed, so no heartbeat renews a lease not yet taken.
       if (typeof id === 'number') await deps.cluster?.claim(id);
+      live.set(id, s);
       try {
         s.unsubscribe = await hub.subscribe(device.id, { onReading: (r, at) => onReading(s, r, at ?? performance.now()), onStatus: (st) => onStatus(s, st) });
       } catch (err) {
@@ -349,9 +350,23 @@ function build(deps: DetectionServiceDeps) {
         // Owned by another process: ask it (the owner check is the database row).
         const row = await repo.findSession(sessionId);
         if (!row || row.userId !== owner.userId || row.status !== 'running') throw new AppError('session-not-found');
-        const analysis = await deps.cluster.stopRemote(sessionId);
-        if (!analysis) throw new AppError('session-not-found', 'The session is being moved to another server; try again in a few seconds.');
-        return [{ session_id: sessionId as SessionId, final_analysis: analysis }];
+        // The owner may be moving (lease expired, takeover in progress): retry for a while.
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+          const here = live.get(sessionId);
+          if (here) return [{ session_id: sessionId as SessionId, final_analysis: await stopLive(here, reason) }];
+          const analysis = await deps.cluster.stopRemote(sessionId);
+          if (analysis) return [{ session_id: sessionId as SessionId, final_analysis: analysis }];
+          // No answer in time: the database row says whether the owner has finished it meanwhile.
+          const now = await repo.findSession(sessionId);
+          if (!now) throw new AppError('session-not-found');
+          if (now.status !== 'running') {
+            const fa = summary(now).final_analysis;
+            if (fa) return [{ session_id: sessionId as SessionId, final_analysis: fa }];
+            throw new AppError('session-not-found');
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        throw new AppError('session-not-found', 'The session is being moved to another server; try again in a few seconds.');
       }
       const targets = ownedLive(owner, sessionId);
       return Promise.all(targets.map(async (s) => ({ session_id: s.id, final_analysis: await stopLive(s, reason) })));
@@ -539,6 +554,16 @@ function build(deps: DetectionServiceDeps) {
       const handed = cps.map((c) => ({ ...c, total: live.get(c.sessionId)?.total ?? c.total, confidenceSum: live.get(c.sessionId)?.confidenceSum ?? c.confidenceSum }));
       live.clear();
       return handed;
+    },
+
+    /** Lets go of a session whose lease another process took (no final analysis: the new owner continues it). */
+    abandon(sessionId: number): void {
+      const s = live.get(sessionId);
+      if (!s || s.stopping) return;
+      s.unsubscribe();
+      if (s.timer) clearTimeout(s.timer);
+      live.delete(sessionId);
+      logger.warn({ sessionId }, 'session lease lost: another process continues this session');
     },
 
     /** Stops a local session on behalf of another process. */

@@ -78,3 +78,28 @@ describe('log writer', () => {
     await expect(w.flush(1)).rejects.toThrow(/5 rows pending/);
   });
 });
+
+describe('log writer flush under a steady inflow', () => {
+  it('returns once the rows pushed before it are written, while other rows keep arriving', async () => {
+    const written: number[] = [];
+    const w = createLogWriter({
+      insert: async (rows) => {
+        await new Promise((r) => setTimeout(r, 5));
+        written.push(...rows.map((r) => r.value));
+      },
+      batchSize: 2,
+      flushMs: 1,
+      maxBuffer: 100_000,
+      logger: quiet,
+    });
+    let i = 0;
+    const feeder = setInterval(() => {
+      for (let k = 0; k < 3; k++) w.push(row(i++));
+    }, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    const target = i;
+    await w.flush();
+    clearInterval(feeder);
+    for (let v = 0; v < target; v++) expect(written).toContain(v);
+  });
+});

@@ -34,6 +34,7 @@ export function createLogWriter(deps: LogWriterDeps) {
   let failing = false;
   let delay = retry.initialMs;
   const stats: LogWriterStats = { buffered: 0, written: 0, dropped: 0, failures: 0, flushes: 0 };
+  let pushed = 0;
 
   function schedule(ms: number) {
     if (timer || running) return;
@@ -45,8 +46,11 @@ export function createLogWriter(deps: LogWriterDeps) {
 
   /** One pass: writes what is buffered now, batch by batch; stops at the first failure. */
   async function writeAll(): Promise<boolean> {
-    while (buffer.length > 0) {
-      const batch = buffer.slice(0, deps.batchSize);
+    // Only what is buffered now: a steady inflow must not keep one pass (and its awaiters) running.
+    let remaining = buffer.length;
+    while (remaining > 0 && buffer.length > 0) {
+      const batch = buffer.slice(0, Math.min(deps.batchSize, remaining));
+      remaining -= batch.length;
       try {
         await deps.insert(batch);
       } catch (err) {
@@ -88,6 +92,7 @@ export function createLogWriter(deps: LogWriterDeps) {
   return {
     push(row: LogInsert): void {
       buffer.push(row);
+      pushed++;
       if (buffer.length > deps.maxBuffer) {
         const excess = buffer.length - deps.maxBuffer;
         buffer.splice(0, excess);
@@ -105,13 +110,18 @@ export function createLogWriter(deps: LogWriterDeps) {
       }
     },
 
-    /** Writes everything buffered so far; resolves when done, rejects if the database still fails after `attempts`. */
+    /**
+     * Writes every row pushed before the call (rows pushed meanwhile by other sessions do not keep
+     * it waiting); rejects if the database still fails after `attempts`.
+     */
     async flush(attempts = 5): Promise<void> {
+      const target = pushed;
+      const done = () => stats.written + stats.dropped >= target || buffer.length === 0;
       for (let i = 0; ; i++) {
         if (running) await running;
-        if (buffer.length === 0) return;
+        if (done()) return;
         await flushOnce();
-        if (buffer.length === 0) return;
+        if (done()) return;
         if (!failing) continue;
         if (i + 1 >= attempts) throw new Error(`detection logs not flushed: ${buffer.length} rows pending`);
         await new Promise((r) => setTimeout(r, Math.min(retry.maxMs, retry.initialMs * 2 ** i)));

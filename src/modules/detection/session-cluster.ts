@@ -11,6 +11,7 @@ export interface ClusterMember {
   adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined): Promise<void>;
   runningElsewhere(): Promise<SessionRow[]>;
   stopLocal(sessionId: number, reason?: StopReason): Promise<FinalAnalysis | undefined>;
+  abandon(sessionId: number): void;
 }
 
 export interface SessionClusterDeps {
@@ -64,7 +65,11 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     if (channel === COMMANDS && msg.type === 'stop' && typeof msg.sessionId === 'number') {
       const id = msg.sessionId;
       if (!member?.isLive(id)) return;
-      void member.stopLocal(id).then((fa) => redis.publish(STOPPED, JSON.stringify({ sessionId: id, finalAnalysis: fa })));
+      logger.info({ sessionId: id }, 'stopping a session on request of another process');
+      void member
+        .stopLocal(id)
+        .then((fa) => redis.publish(STOPPED, JSON.stringify({ sessionId: id, finalAnalysis: fa })))
+        .catch((err: unknown) => logger.error({ err, sessionId: id }, 'remote stop failed'));
     } else if (channel === STOPPED && typeof msg.sessionId === 'number') {
       pending.get(msg.sessionId)?.(msg.finalAnalysis as FinalAnalysis | undefined);
     } else if (channel === READINGS && msg.from !== instanceId && typeof msg.deviceId === 'number' && Array.isArray(msg.readings)) {
@@ -83,7 +88,11 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     }
     const res = (await p.exec()) ?? [];
     cps.forEach((c, i) => {
-      if (res[i * 2]?.[1] === 0) logger.warn({ sessionId: c.sessionId }, 'session lease lost to another process');
+      // Another process holds the lease now (this one stalled past it): stop scoring here.
+      if (res[i * 2]?.[1] === 0) {
+        logger.warn({ sessionId: c.sessionId, reply: res[i * 2] }, 'session lease lost');
+        member?.abandon(c.sessionId);
+      }
     });
   }
 
@@ -121,7 +130,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     async stopRemote(id) {
       if (!(await redis.exists(leaseKey(id)))) return undefined;
       return new Promise<FinalAnalysis | undefined>((resolve) => {
-        const timer = setTimeout(() => finish(undefined), 10_000);
+        const timer = setTimeout(() => finish(undefined), 3000);
         const finish = (fa: FinalAnalysis | undefined) => {
           clearTimeout(timer);
           pending.delete(id);
