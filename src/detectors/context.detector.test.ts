@@ -109,7 +109,7 @@ describe('context detector', () => {
 
   it('rejects unknown or out-of-range params', () => {
     expect(() => createDetector('context', { params: { valueBits: 0 } })).toThrow(/between/);
-    expect(() => createDetector('context', { params: { nope: 1 } })).toThrow(/Unknown context parameter/);
+    expect(() => createDetector('context', { params: { nope: 1 } })).toThrow(/unknown parameter "nope"/);
     expect(() => createDetector('context', { params: { restPeriod: 1.5 } })).toThrow(/integer/);
   });
 

@@ -12,6 +12,7 @@
  */
 import { checkContextMemoryState, ContextMemory, type ContextMemoryState } from './context-memory.ts';
 import { confidenceOf } from './calibration.ts';
+import { readParams } from './ml-shared.ts';
 import type { DetectorFactory } from './registry.ts';
 import { Ewm, normalTailSurprise } from './rolling.ts';
 import {
@@ -64,24 +65,7 @@ const descriptor: DetectorDescriptor = {
 
 /** Validates and completes user params against the descriptor. */
 export function readContextParams(raw: Record<string, unknown> = {}): ContextParams {
-  const out: Record<string, number | boolean> = {};
-  const known = new Set<string>(PARAM_SPECS.map((s) => s.name));
-  for (const key of Object.keys(raw)) {
-    if (!known.has(key)) throw new DetectorError('invalid-params', `Unknown context parameter "${key}". Known: ${[...known].join(', ')}.`);
-  }
-  for (const spec of PARAM_SPECS) {
-    const v = raw[spec.name] ?? spec.default;
-    if (spec.type === 'boolean') {
-      if (typeof v !== 'boolean') throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be a boolean.`);
-      out[spec.name] = v;
-      continue;
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be a finite number.`);
-    if (spec.type === 'integer' && !Number.isInteger(v)) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be an integer.`);
-    if (v < spec.min || v > spec.max) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be between ${spec.min} and ${spec.max} (got ${v}).`);
-    out[spec.name] = v;
-  }
-  return out as ContextParams;
+  return readParams(KIND, PARAM_SPECS, raw) as ContextParams;
 }
 
 /** Serialized state; every number is finite. */

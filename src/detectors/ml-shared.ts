@@ -19,7 +19,9 @@ export function readParams(kind: DetectorKind, specs: readonly DetectorParamSpec
   const out: Params = {};
   const problems: string[] = [];
   const known = new Set(specs.map((s) => s.name));
-  for (const key of Object.keys(raw)) if (!known.has(key)) problems.push(`unknown parameter "${key}"`);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) problems.push(`unknown parameter "${key}" (known: ${[...known].join(', ')})`);
+  }
   for (const spec of specs) {
     const v = raw[spec.name];
     if (v === undefined) {
@@ -36,9 +38,9 @@ export function readParams(kind: DetectorKind, specs: readonly DetectorParamSpec
       continue;
     }
     if (spec.type === 'integer' && !Number.isInteger(v)) problems.push(`"${spec.name}" must be an integer`);
-    else if (spec.min !== undefined && v < spec.min) problems.push(`"${spec.name}" must be >= ${spec.min}`);
-    else if (spec.max !== undefined && v > spec.max) problems.push(`"${spec.name}" must be <= ${spec.max}`);
-    else out[spec.name] = v;
+    else if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+      problems.push(`"${spec.name}" must be between ${spec.min ?? '-∞'} and ${spec.max ?? '∞'} (got ${v})`);
+    } else out[spec.name] = v;
   }
   if (problems.length > 0) throw new DetectorError('invalid-params', `Invalid ${kind} parameters: ${problems.join('; ')}.`, { problems });
   return out;

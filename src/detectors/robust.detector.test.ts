@@ -217,7 +217,7 @@ describe('robust detector', () => {
 
   it('rejects unknown or out-of-range params', () => {
     expect(() => createDetector('robust', { params: { window: 2 } })).toThrow(/between/);
-    expect(() => createDetector('robust', { params: { nope: 1 } })).toThrow(/Unknown robust parameter/);
+    expect(() => createDetector('robust', { params: { nope: 1 } })).toThrow(/unknown parameter "nope"/);
     expect(() => createDetector('robust', { params: { zeroDropout: 'yes' } })).toThrow(/boolean/);
   });
 

@@ -13,6 +13,7 @@
  * the surprise → score mapping on held-out normal data.
  */
 import { calibrate, confidenceOf, fitCalibration, isCalibration, type Calibration } from './calibration.ts';
+import { readParams } from './ml-shared.ts';
 import type { DetectorFactory } from './registry.ts';
 import { Ewm, RARITY_BINS, Rarity, RollingWindow, fitPowerTail, normalTailSurprise, powerTailSurprise, type PowerTail } from './rolling.ts';
 import {
@@ -82,24 +83,7 @@ const descriptor: DetectorDescriptor = {
 
 /** Validates and completes user params against the descriptor. */
 export function readRobustParams(raw: Record<string, unknown> = {}): RobustParams {
-  const out: Record<string, number | boolean> = {};
-  const known = new Set<string>(PARAM_SPECS.map((s) => s.name));
-  for (const key of Object.keys(raw)) {
-    if (!known.has(key)) throw new DetectorError('invalid-params', `Unknown robust parameter "${key}". Known: ${[...known].join(', ')}.`);
-  }
-  for (const spec of PARAM_SPECS) {
-    const v = raw[spec.name] ?? spec.default;
-    if (spec.type === 'boolean') {
-      if (typeof v !== 'boolean') throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be a boolean.`);
-      out[spec.name] = v;
-      continue;
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be a finite number.`);
-    if (spec.type === 'integer' && !Number.isInteger(v)) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be an integer.`);
-    if (v < spec.min || v > spec.max) throw new DetectorError('invalid-params', `Parameter "${spec.name}" must be between ${spec.min} and ${spec.max} (got ${v}).`);
-    out[spec.name] = v;
-  }
-  return out as RobustParams;
+  return readParams(KIND, PARAM_SPECS, raw) as RobustParams;
 }
 
 /** One short-term statistic compared with its own long-run mean and spread. */
