@@ -93,7 +93,8 @@ export async function createApp(options: AppOptions) {
   const auth = createAuthService({
     users,
     refreshTokens,
-    models,
+    // Late-bound: the models service is built further down.
+    listModelCards: (userId) => modelsService.listCards(userId),
     passwords: createPasswordHasher(),
     tokens,
     bus,

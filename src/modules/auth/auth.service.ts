@@ -3,7 +3,7 @@ import { AppError } from '../../lib/errors.ts';
 import { uniqueViolation } from '../../db/errors.ts';
 import { fromDbTime, toDbTime } from '../../db/time.ts';
 import type { AppBus } from '../../events.ts';
-import type { ModelsRepository, ModelCardRow } from '../models/models.repository.ts';
+import type { ModelCard } from '../models/models.service.ts';
 import type { UserCounts, UserRow, UsersRepository } from '../users/users.repository.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { RefreshTokensRepository } from './refresh-tokens.repository.ts';
@@ -23,16 +23,6 @@ export interface Me extends PublicUser {
   counts: UserCounts;
 }
 
-export interface ModelCard {
-  id: number;
-  name: string;
-  material_type: string;
-  is_preset: boolean;
-  accuracy: number | null;
-  description: string | null;
-  created_at: string;
-}
-
 export interface IssuedTokens {
   access_token: string;
   token_type: 'bearer';
@@ -42,20 +32,11 @@ export interface IssuedTokens {
 
 export const toPublicUser = (u: UserRow): PublicUser => ({ id: u.id, username: u.username, email: u.email });
 
-export const toModelCard = (m: ModelCardRow): ModelCard => ({
-  id: m.id,
-  name: m.name,
-  material_type: m.materialType,
-  is_preset: m.isPreset,
-  accuracy: m.accuracy,
-  description: m.description,
-  created_at: fromDbTime(m.createdAt),
-});
-
 export interface AuthServiceDeps {
   users: UsersRepository;
   refreshTokens: RefreshTokensRepository;
-  models: ModelsRepository;
+  /** The model cards a user may use (their own and the presets), for login's `available_models`. */
+  listModelCards(userId: number): Promise<ModelCard[]>;
   passwords: PasswordHasher;
   tokens: TokenService;
   bus: AppBus;
@@ -113,11 +94,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       const ok = user ? await passwords.verify(user.passwordHash, input.password) : await passwords.verifyDummy(input.password);
       if (!user || !ok) throw new AppError('invalid-credentials');
       deps.bus.emit('user.logged_in', { userId: user.id });
-      const cards = await deps.models.listCards(user.id);
+      const availableModels = await deps.listModelCards(user.id);
       return {
         ...(await issue(user)),
         user: toPublicUser(user),
-        available_models: cards.map(toModelCard),
+        available_models: availableModels,
         message: 'Login successful.',
       };
     },

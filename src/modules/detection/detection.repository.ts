@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { DB, DetectionLogsTable } from '../../db/schema.ts';
 import { fromDbBool } from '../../db/time.ts';
 
 export interface SessionRow {
@@ -17,18 +17,8 @@ export interface SessionRow {
   finalAnalysis: string | null;
 }
 
-export interface LogInsert {
-  session_id: number;
-  user_id: number;
-  model_id: number | null;
-  timestamp: string;
-  value: number;
-  anomaly_score: number;
-  is_anomaly: number;
-  confidence: number;
-  explanation: string | null;
-  created_at: string;
-}
+/** One `detection_logs` row as the log writer buffers it. */
+export type LogInsert = Omit<Selectable<DetectionLogsTable>, 'id'>;
 
 export interface LogRow {
   id: number;

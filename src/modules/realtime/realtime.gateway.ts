@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'socket.io';
 import type { AppBus } from '../../events.ts';
 import { AppError, isAppError, toErrorBody } from '../../lib/errors.ts';
-import type { ModelCard } from '../auth/auth.service.ts';
+import type { ModelCard } from '../models/models.service.ts';
 import type { DetectionService } from '../detection/detection.service.ts';
 import type { SessionId, SessionOwner } from '../detection/detection.types.ts';
 import type { DeviceHubImpl } from '../devices/device-hub.ts';
