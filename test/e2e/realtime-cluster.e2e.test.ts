@@ -90,4 +90,44 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
   }, 120_000);
+
+  it('stops a session through the process that does not own it, with its final analysis', async () => {
+    const tdb = await createTestDatabase(dialect);
+    const env = {
+      DATABASE_URL: tdb.url,
+      DATA_DIR: tdb.dataDir,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      LOG_PRETTY: 'false',
+      REDIS_URL,
+      TRAINING_QUEUE_NAME: `vigil-test-${randomBytes(4).toString('hex')}`,
+      SESSION_LEASE_MS: '3000',
+      SIMULATOR_RATE_HZ: '50',
+    };
+    const a = await serve(env);
+    const b = await serve(env);
+    try {
+      const apiA = httpClient(a.baseUrl);
+      const apiB = httpClient(b.baseUrl);
+      const u = await registerUser(apiA, 'rstop');
+      const dev = (await apiA.post('/devices', { name: 'Sim', kind: 'simulator', is_default: true }, u.token)).body;
+      const started = await apiB.post('/detection/start', { device_id: dev.id }, u.token);
+      expect(started.status).toBe(201);
+      const id = started.body.session_id as number;
+      await eventually(async () => ((await apiB.get('/detection/status', u.token)).body.sessions[0]?.total_predictions ?? 0) >= 20, 15_000);
+
+      const stopped = await apiA.post('/detection/stop', { session_id: id }, u.token);
+      expect(stopped.status).toBe(200);
+      const fa = stopped.body.stopped[0].final_analysis;
+      expect(fa.total_predictions).toBeGreaterThanOrEqual(20);
+      expect((await apiB.get('/detection/status', u.token)).body.sessions).toEqual([]);
+      const row = (await apiA.get(`/detection/sessions/${id}`, u.token)).body;
+      expect(row).toMatchObject({ status: 'stopped' });
+    } finally {
+      for (const c of [a, b]) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+      await tdb.drop();
+    }
+  }, 120_000);
 });

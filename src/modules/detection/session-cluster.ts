@@ -55,6 +55,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
   let closed = false;
   let sweeping = false;
 
+  sub.on('error', (err: unknown) => logger.warn({ err }, 'session cluster subscriber error'));
   sub.on('message', (channel, text) => {
     let msg: Record<string, unknown>;
     try {
@@ -147,6 +148,17 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     /** Starts heartbeats and takeover sweeps for the given detection service. */
     async start(m: ClusterMember): Promise<void> {
       member = m;
+      // Subscribing before the connection is ready races ioredis's ready check (INFO), which Redis
+      // refuses on a subscribed connection: the connection drops and the subscription is lost.
+      if (sub.status !== 'ready') {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`Redis at REDIS_URL did not become ready within 10 s`)), 10_000);
+          sub.once('ready', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
       await sub.subscribe(COMMANDS, STOPPED, READINGS);
       const guard = (f: () => Promise<void>, what: string) => () => void f().catch((err: unknown) => logger.warn({ err }, `${what} failed`));
       timers.push(setInterval(guard(heartbeat, 'session heartbeat'), Math.max(100, Math.floor(leaseMs / 3))));
