@@ -121,6 +121,8 @@ interface Surprises {
 export interface RobustState {
   n: number;
   lastTs: number;
+  /** True right after `fit`: the next reading starts a new stream, so its distance from the training data is no dropout. */
+  resumeGap?: boolean;
   lastValue: number;
   interval: number[];
   repeatRate: number;
@@ -152,6 +154,7 @@ class RobustDetector implements Detector {
   private readonly seed: number;
   private n = 0;
   private lastTs = 0;
+  private resumeGap = false;
   private lastValue = 0;
   private readonly interval: Ewm;
   private repeatRate = 0.5;
@@ -229,6 +232,8 @@ class RobustDetector implements Detector {
     const alarms = raw.filter((s) => calibrate(s, this.calibration) >= this.threshold).length;
     this.metrics = { heldout_false_alarm_rate: raw.length ? alarms / raw.length : 0, surprise_center: this.calibration.center, heldout_samples: raw.length };
     options.onProgress?.(1, 'calibrated');
+    // Live readings follow the training data after an arbitrary pause: don't call that a dropout.
+    this.resumeGap = true;
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
   }
 
@@ -269,7 +274,13 @@ class RobustDetector implements Detector {
     const first = this.n === 0;
     this.n += 1;
 
-    if (!first) {
+    if (this.resumeGap) {
+      // The first live reading after fit: no gap check, and the drift channel compares live levels only.
+      this.resumeGap = false;
+      this.driftLagged = new RollingRing(p.driftLag);
+      this.driftFlags = new RollingRing(p.driftLag);
+      this.driftFast = x;
+    } else if (!first) {
       const dt = reading.ts - this.lastTs;
       const typical = this.interval.mean;
       if (this.interval.count >= 10 && typical > 0 && dt > p.gapFactor * typical) {
@@ -396,6 +407,7 @@ class RobustDetector implements Detector {
     const state: RobustState = {
       n: this.n,
       lastTs: this.lastTs,
+      ...(this.resumeGap && { resumeGap: true }),
       lastValue: this.lastValue,
       interval: this.interval.toJSON(),
       repeatRate: this.repeatRate,
@@ -420,6 +432,7 @@ class RobustDetector implements Detector {
   load(s: RobustState, metrics: Record<string, number>): void {
     this.n = s.n;
     this.lastTs = s.lastTs;
+    this.resumeGap = s.resumeGap === true;
     this.lastValue = s.lastValue;
     this.interval.load(s.interval);
     this.repeatRate = s.repeatRate;
@@ -543,6 +556,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   for (const k of ['n', 'lastTs', 'lastValue', 'repeatRate', 'run', 'shortResidual', 'shortStep', 'peak', 'peakAge'] as const) {
     if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
   }
+  if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') fail('"resumeGap" must be a boolean');
   if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
   if ((s.repeatRate as number) < 0 || (s.repeatRate as number) > 1) fail('"repeatRate" must be in [0, 1]');
   if (!isTriple(s.interval) || !isTriple(s.stepSize)) fail('"interval" and "stepSize" must be [mean, variance, count]');
