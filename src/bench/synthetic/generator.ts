@@ -12,6 +12,7 @@
  * @module
  */
 import type { Reading } from '../../detectors/index.ts';
+import { Rng } from '../../detectors/random.ts';
 
 export const ANOMALY_KINDS = [
   'spike',
@@ -70,22 +71,18 @@ const LEAD_IN_S = 20;
 const MIN_SEPARATION_S = 25;
 const TAIL_S = 10;
 
-/** mulberry32; kept local so the benchmark does not depend on detector internals. */
+/** The library's mulberry32 with a hashed seed, plus the draws the generator needs. */
 class Prng {
-  private s: number;
+  private readonly rng: Rng;
   constructor(seed: number) {
     // Hash the seed first: mulberry32 streams from nearby seeds start out correlated.
     let z = Math.imul((seed >>> 0) ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    this.s = (z ^ (z >>> 16)) >>> 0;
+    this.rng = new Rng((z ^ (z >>> 16)) >>> 0);
   }
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.rng.next();
   }
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
@@ -97,9 +94,7 @@ class Prng {
     return this.next() < 0.5 ? -1 : 1;
   }
   normal(): number {
-    let u = this.next();
-    while (u <= 0) u = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+    return this.rng.normal();
   }
   /** Student-t with integer `df` degrees of freedom. */
   studentT(df: number): number {

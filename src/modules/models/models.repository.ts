@@ -13,6 +13,21 @@ export interface ModelCardRow {
   createdAt: string;
 }
 
+type CardColumns = Pick<Selectable<MlModelsTable>, 'id' | 'name' | 'material_type' | 'is_preset' | 'accuracy' | 'description' | 'created_at'>;
+
+/** Maps the card columns of an `ml_models` row. */
+export function toModelCardRow(r: CardColumns): ModelCardRow {
+  return {
+    id: r.id,
+    name: r.name,
+    materialType: r.material_type,
+    isPreset: fromDbBool(r.is_preset),
+    accuracy: r.accuracy,
+    description: r.description,
+    createdAt: r.created_at,
+  };
+}
+
 export type ModelOrigin = 'preset' | 'trained' | 'uploaded';
 export type ModelVisibility = 'private' | 'public';
 
@@ -105,15 +120,7 @@ export function createModelsRepository(db: Kysely<DB>) {
         .orderBy('is_preset', 'desc')
         .orderBy('id', 'asc')
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        name: r.name,
-        materialType: r.material_type,
-        isPreset: fromDbBool(r.is_preset),
-        accuracy: r.accuracy,
-        description: r.description,
-        createdAt: r.created_at,
-      }));
+      return rows.map(toModelCardRow);
     },
 
     async findById(id: number): Promise<ModelRow | undefined> {

@@ -7,7 +7,7 @@ import type { DetectorArtifact } from '../../detectors/index.ts';
 import { deriveAccuracy } from './evaluation.ts';
 import { parseUntrustedArtifact, restoreStoredArtifact, type ModelArtifactStore } from './model-artifacts.ts';
 import type { ModelRuntime, ModelSummary, ModelUsage, Viewer } from './model-runtime.ts';
-import type { ModelRow, ModelsRepository, ModelVisibility } from './models.repository.ts';
+import type { ModelCardRow, ModelRow, ModelsRepository, ModelVisibility } from './models.repository.ts';
 import { buildPreset, presetKindAvailable, PRESETS, referenceTraces } from './presets.ts';
 import type { TrainingJobRow, TrainingJobsRepository } from './training-jobs.repository.ts';
 
@@ -53,7 +53,8 @@ export interface ModelsServiceDeps {
   usage: ModelUsage;
 }
 
-export function toCard(m: ModelRow): ModelCard {
+/** The mobile app's model card, from a model row or a card row. */
+export function toCard(m: ModelCardRow): ModelCard {
   return {
     id: m.id,
     name: m.name,
@@ -302,16 +303,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
     ownedModel,
 
     async listCards(userId: number | null): Promise<ModelCard[]> {
-      const rows = await models.listCards(userId);
-      return rows.map((r) => ({
-        id: r.id,
-        name: r.name,
-        material_type: r.materialType,
-        is_preset: r.isPreset,
-        accuracy: r.accuracy,
-        description: r.description,
-        created_at: fromDbTime(r.createdAt),
-      }));
+      return (await models.listCards(userId)).map(toCard);
     },
 
     async get(viewer: Viewer, id: number): Promise<ModelDetail> {

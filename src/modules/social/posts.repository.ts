@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { DB } from '../../db/schema.ts';
 import { fromDbBool } from '../../db/time.ts';
+import type { ModelCardRow } from '../models/models.repository.ts';
 import type { Cursor } from './cursor.ts';
 
 export interface SharedSessionRow {
@@ -13,15 +14,8 @@ export interface SharedSessionRow {
   finalAnalysis: string | null;
 }
 
-export interface SharedModelRow {
-  id: number;
-  name: string;
-  materialType: string;
-  isPreset: boolean;
-  accuracy: number | null;
-  description: string | null;
-  createdAt: string;
-}
+/** A shared model's card, as the models module reads it. */
+export type SharedModelRow = ModelCardRow;
 
 export interface PostRow {
   id: number;

@@ -2,6 +2,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { AppError } from '../../lib/errors.ts';
 import { fromDbTime, toDbTime } from '../../db/time.ts';
 import type { AppBus } from '../../events.ts';
+import { toCard } from '../models/models.service.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import { decodeCursor, pageSize, toPage } from './cursor.ts';
 import type {
@@ -49,17 +50,8 @@ function plainText(raw: string, max: number, field: string): string {
   return text;
 }
 
-export function toModelCardView(m: SharedModelRow): ModelCardView {
-  return {
-    id: m.id,
-    name: m.name,
-    material_type: m.materialType,
-    is_preset: m.isPreset,
-    accuracy: m.accuracy,
-    description: m.description,
-    created_at: fromDbTime(m.createdAt),
-  };
-}
+/** Shared models are shown as the models module's card. */
+export const toModelCardView: (m: SharedModelRow) => ModelCardView = toCard;
 
 const asInt = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
 const asNum = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.ts';
 import { fromDbBool } from '../../db/time.ts';
+import { toModelCardRow } from '../models/models.repository.ts';
 import type { SharedModelRow } from './posts.repository.ts';
 
 export interface SessionForShare {
@@ -47,15 +48,7 @@ export function createSharesRepository(db: Kysely<DB>) {
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        name: r.name,
-        materialType: r.material_type,
-        isPreset: fromDbBool(r.is_preset),
-        accuracy: r.accuracy,
-        description: r.description,
-        createdAt: r.created_at,
-      }));
+      return rows.map(toModelCardRow);
     },
   };
 }

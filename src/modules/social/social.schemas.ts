@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { ModelCard } from '../models/models.service.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const POST_MAX_CHARS = 2000;
@@ -104,15 +105,8 @@ export interface SessionSummary {
   final_analysis: Static<typeof FinalAnalysisSchema>;
 }
 
-export interface ModelCardView {
-  id: number;
-  name: string;
-  material_type: string;
-  is_preset: boolean;
-  accuracy: number | null;
-  description: string | null;
-  created_at: string;
-}
+/** A shared model is shown as the models module's card (never its artifact). */
+export type ModelCardView = ModelCard;
 
 /** A post as every API (and the `post.created` event) shows it. */
 export interface PostView {
