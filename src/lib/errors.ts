@@ -59,6 +59,7 @@ export const ERRORS = {
   'device-not-connected': { status: 409, message: 'Connect a device first (arduino_connect).' },
   'batch-too-large': { status: 413, message: 'Too many readings in one batch.' },
   'session-not-running': { status: 409, message: 'No detection session is running.' },
+  'session-moving': { status: 503, message: 'The session is moving to another server; try again in a few seconds.' },
   'invalid-payload': { status: 400, message: 'The event payload is not valid.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;

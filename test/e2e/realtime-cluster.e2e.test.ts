@@ -91,7 +91,7 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
     expect(await a.exited).toBe(0);
   }, 120_000);
 
-  it('stops a session through the process that does not own it, with its final analysis', async () => {
+  it('lists, re-thresholds, pauses and stops a session through the process that does not own it', async () => {
     const tdb = await createTestDatabase(dialect);
     const env = {
       DATABASE_URL: tdb.url,
@@ -111,20 +111,66 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
     try {
       const apiA = httpClient(a.baseUrl);
       const apiB = httpClient(b.baseUrl);
-      const u = await registerUser(apiA, 'rstop');
+      const u = await registerUser(apiA, 'rctl');
+      const other = await registerUser(apiA, 'rctlx');
       const dev = (await apiA.post('/devices', { name: 'Sim', kind: 'simulator', is_default: true }, u.token)).body;
-      const started = await apiB.post('/detection/start', { device_id: dev.id }, u.token);
+      const started = await apiB.post('/detection/start', { device_id: dev.id, threshold: 0.5 }, u.token);
       expect(started.status).toBe(201);
       const id = started.body.session_id as number;
       await eventually(async () => ((await apiB.get('/detection/status', u.token)).body.sessions[0]?.total_predictions ?? 0) >= 20, 15_000);
 
-      const stopped = await apiA.post('/detection/stop', { session_id: id }, u.token);
-      expect(stopped.status).toBe(200);
-      const fa = stopped.body.stopped[0].final_analysis;
-      expect(fa.total_predictions).toBeGreaterThanOrEqual(20);
+      // Status on A asks B for the live counters.
+      const viaA = (await apiA.get('/detection/status', u.token)).body;
+      expect(viaA.running).toBe(true);
+      expect(viaA.sessions).toHaveLength(1);
+      expect(viaA.sessions[0]).toMatchObject({ session_id: id, device_id: dev.id, threshold: 0.5, paused: false });
+      expect(viaA.sessions[0].total_predictions).toBeGreaterThanOrEqual(20);
+      expect((await apiA.get('/detection/status', other.token)).body).toEqual({ running: false, sessions: [] });
+
+      // The app's controls on a socket connected to A, for the session B runs.
+      const socket = await connectSocket(a.baseUrl, { token: u.token });
+      await nextEvent(socket, 'connection_confirmed');
+      const st = nextEvent(socket, 'status_update');
+      socket.emit('get_status');
+      expect(await st).toMatchObject({ detection_running: true, current_session_id: id });
+
+      const th = nextEvent(socket, 'threshold_updated');
+      socket.emit('update_threshold', { threshold: 0.8 });
+      expect(await th).toMatchObject({ threshold: 0.8, sessions: [id] });
+      expect((await apiB.get('/detection/status', u.token)).body.sessions[0].threshold).toBe(0.8);
+
+      const paused = nextEvent(socket, 'data_collection_status');
+      socket.emit('pause_data_collection');
+      expect(await paused).toEqual({ active: false });
+      const countOnB = async () => (await apiB.get('/detection/status', u.token)).body.sessions[0] as { paused: boolean; total_predictions: number };
+      const p1 = await countOnB();
+      expect(p1.paused).toBe(true);
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await countOnB()).total_predictions).toBe(p1.total_predictions);
+      const resumed = nextEvent(socket, 'data_collection_status');
+      socket.emit('resume_data_collection');
+      expect(await resumed).toEqual({ active: true });
+      await eventually(async () => (await countOnB()).total_predictions > p1.total_predictions, 10_000);
+
+      // stop_detection without an id stops it on B; the final analysis reaches the socket on A.
+      const stoppedEvt = nextEvent(socket, 'detection_stopped');
+      socket.emit('stop_detection', {});
+      const fa = (await stoppedEvt).final_analysis;
+      expect(fa.total_predictions).toBeGreaterThan(p1.total_predictions);
       expect((await apiB.get('/detection/status', u.token)).body.sessions).toEqual([]);
       const row = (await apiA.get(`/detection/sessions/${id}`, u.token)).body;
-      expect(row).toMatchObject({ status: 'stopped' });
+      expect(row).toMatchObject({ status: 'stopped', threshold: 0.8, total_predictions: fa.total_predictions });
+      socket.disconnect();
+
+      // A second session on B, stopped over HTTP on A by id.
+      const second = await apiB.post('/detection/start', { device_id: dev.id }, u.token);
+      const id2 = second.body.session_id as number;
+      await eventually(async () => ((await apiB.get('/detection/status', u.token)).body.sessions[0]?.total_predictions ?? 0) >= 5, 15_000);
+      expect((await apiA.post('/detection/stop', { session_id: id2 }, other.token)).status).toBe(404);
+      const stopped = await apiA.post('/detection/stop', { session_id: id2 }, u.token);
+      expect(stopped.status).toBe(200);
+      expect(stopped.body.stopped[0].final_analysis.total_predictions).toBeGreaterThanOrEqual(5);
+      expect((await apiA.get(`/detection/sessions/${id2}`, u.token)).body).toMatchObject({ status: 'stopped' });
     } finally {
       for (const c of [a, b]) if (c.child.exitCode === null) c.child.kill('SIGKILL');
       await tdb.drop();

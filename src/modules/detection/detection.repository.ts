@@ -116,8 +116,11 @@ export function createDetectionRepository(db: Kysely<DB>) {
       return rows.map(toSession);
     },
 
-    async listRunning(): Promise<SessionRow[]> {
-      const rows = await baseSessions().where('detection_sessions.status', '=', 'running').orderBy('detection_sessions.id', 'asc').execute();
+    /** Sessions whose row says `running` (of one user when given), oldest first. */
+    async listRunning(userId?: number): Promise<SessionRow[]> {
+      let q = baseSessions().where('detection_sessions.status', '=', 'running');
+      if (userId !== undefined) q = q.where('detection_sessions.user_id', '=', userId);
+      const rows = await q.orderBy('detection_sessions.id', 'asc').execute();
       return rows.map(toSession);
     },
 

@@ -50,7 +50,7 @@ export async function registerDetectionRoutes(api: Api, deps: { detection: Detec
         tags,
         summary: 'Stop one session (session_id) or all of yours; returns each final analysis',
         body: StopBody,
-        response: { 200: StopResponse, ...errors(400, 401, 404) },
+        response: { 200: StopResponse, ...errors(400, 401, 404, 503) },
       },
     },
     async (request) => {
@@ -63,7 +63,7 @@ export async function registerDetectionRoutes(api: Api, deps: { detection: Detec
     '/detection/status',
     { schema: { tags, summary: 'Your live sessions with their counters', response: { 200: StatusResponse, ...errors(401) } } },
     async (request) => {
-      const sessions = detection.status({ userId: request.user!.id });
+      const sessions = await detection.status({ userId: request.user!.id });
       return { running: sessions.length > 0, sessions };
     },
   );

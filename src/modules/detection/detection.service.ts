@@ -90,8 +90,17 @@ export interface SessionCheckpoint {
   startedAt: number;
   confidenceSum: number;
   total: number;
+  /** Absent in checkpoints written before pausing was carried over. */
+  paused?: boolean;
   detector: DetectorArtifact;
 }
+
+/** What one process asks of the process that owns a session. */
+export type ClusterOp =
+  | { type: 'stop'; reason: StopReason }
+  | { type: 'info' }
+  | { type: 'threshold'; threshold: number }
+  | { type: 'pause'; paused: boolean };
 
 /**
  * Scale-out hooks (present only with REDIS_URL): who owns a session, and how to reach the owner
@@ -102,9 +111,16 @@ export interface SessionCluster {
   claim(sessionId: number): Promise<void>;
   /** Gives the lease up (session ended or handed over). */
   release(sessionId: number): Promise<void>;
-  /** Asks the owning process to stop a session; resolves with its final analysis, or undefined if no process owns it. */
-  stopRemote(sessionId: number): Promise<FinalAnalysis | undefined>;
+  /**
+   * Runs `op` at the process that owns the session. Resolves with its answer (a final analysis for
+   * `stop`, the session's {@link LiveSessionInfo} otherwise), or undefined when no process answers
+   * (none holds the lease: the session ended, or is between owners).
+   */
+  ask(sessionId: number, op: ClusterOp): Promise<unknown>;
 }
+
+/** How long a command for a session owned by another process keeps retrying while the session moves. */
+const MOVE_WAIT_MS = 15_000;
 
 const sameOwner = (a: SessionOwner, b: SessionOwner) => (a.userId !== null ? a.userId === b.userId : a.guestKey === b.guestKey);
 
@@ -238,12 +254,109 @@ function build(deps: DetectionServiceDeps) {
     return s.stopping;
   }
 
-  function ownedLive(owner: SessionOwner, sessionId?: SessionId): Live[] {
-    const mine = [...live.values()].filter((s) => sameOwner(s.owner, owner) && !s.stopping);
-    if (sessionId === undefined) return mine;
-    const one = mine.find((s) => s.id === sessionId);
-    if (!one) throw new AppError('session-not-found');
-    return [one];
+  /** The owner's live sessions on this process. */
+  function ownedLive(owner: SessionOwner): Live[] {
+    return [...live.values()].filter((s) => sameOwner(s.owner, owner) && !s.stopping);
+  }
+
+  /** The owner's running sessions that another process runs (cluster mode, signed-in owners only). */
+  async function remoteRows(owner: SessionOwner): Promise<SessionRow[]> {
+    if (!deps.cluster || owner.userId === null) return [];
+    return (await repo.listRunning(owner.userId)).filter((r) => !live.has(r.id));
+  }
+
+  function applyThreshold(s: Live, threshold: number) {
+    s.detector.threshold = threshold;
+    bus.emit('detection.threshold_changed', { owner: s.owner, sessionId: s.id, threshold });
+  }
+
+  /** Runs a command on a live session of this process. */
+  async function runLocal(s: Live, op: ClusterOp): Promise<FinalAnalysis | LiveSessionInfo> {
+    switch (op.type) {
+      case 'stop':
+        return stopLive(s, op.reason);
+      case 'threshold':
+        applyThreshold(s, op.threshold);
+        return info(s);
+      case 'pause':
+        s.paused = op.paused;
+        return info(s);
+      case 'info':
+        return info(s);
+    }
+  }
+
+  /**
+   * Runs `op` on one of the owner's sessions wherever it runs: here, or (with REDIS_URL) at the
+   * process holding its lease. The owner check is the database row. While the session moves
+   * between processes (its owner died and the takeover is due) it retries for a while.
+   */
+  async function onSession(owner: SessionOwner, sessionId: SessionId, op: ClusterOp): Promise<FinalAnalysis | LiveSessionInfo> {
+    const cluster = deps.cluster;
+    const local = () => {
+      const here = live.get(sessionId);
+      return here && sameOwner(here.owner, owner) && (!here.stopping || op.type === 'stop') ? here : undefined;
+    };
+    const here = local();
+    if (here) return runLocal(here, op);
+    if (!cluster || typeof sessionId !== 'number' || owner.userId === null) throw new AppError('session-not-found');
+    for (const deadline = Date.now() + MOVE_WAIT_MS; ; ) {
+      const row = await repo.findSession(sessionId);
+      if (!row || row.userId !== owner.userId) throw new AppError('session-not-found');
+      if (row.status !== 'running') {
+        // Finished meanwhile: a stop answers with the stored analysis, anything else has nothing to act on.
+        const fa = op.type === 'stop' ? summary(row).final_analysis : null;
+        if (fa) return fa;
+        throw new AppError('session-not-found');
+      }
+      const again = local();
+      if (again) return runLocal(again, op);
+      const answer = (await cluster.ask(sessionId, op)) as FinalAnalysis | LiveSessionInfo | undefined;
+      if (answer !== undefined) return answer;
+      if (Date.now() >= deadline) throw new AppError('session-moving');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /** A running session's info from its row, while its owner cannot answer (it is moving). */
+  async function rowInfo(r: SessionRow): Promise<LiveSessionInfo> {
+    return {
+      session_id: r.id,
+      device_id: r.deviceId ?? 0,
+      model_id: r.modelId ?? 0,
+      model_name: r.modelName ?? '',
+      threshold: r.threshold,
+      started_at: fromDbTime(r.startedAt),
+      total_predictions: await repo.countLogs(r.id),
+      anomaly_count: await repo.countLogs(r.id, true),
+      log: true,
+      paused: false,
+      ml_status: { window_progress: 0, window_size: 0, current_window: 0, status: 'warming_up', method: 'restoring' },
+    };
+  }
+
+  /** Every live session of the owner, here and (with REDIS_URL) on other processes, oldest first. */
+  async function allSessions(owner: SessionOwner): Promise<Array<{ id: SessionId; local: Live | undefined; row: SessionRow | undefined }>> {
+    const here = ownedLive(owner).map((s) => ({ id: s.id, local: s as Live | undefined, row: undefined as SessionRow | undefined }));
+    const there = (await remoteRows(owner)).map((row) => ({ id: row.id as SessionId, local: undefined, row }));
+    return [...here, ...there].sort((a, b) => (a.local?.startedAt ?? Date.parse(fromDbTime(a.row!.startedAt))) - (b.local?.startedAt ?? Date.parse(fromDbTime(b.row!.startedAt))));
+  }
+
+  /** Runs `op` on each of the owner's live sessions (or one), wherever they run; sessions that end meanwhile are left out. */
+  async function onSessions(owner: SessionOwner, sessionId: SessionId | undefined, op: ClusterOp): Promise<Array<{ id: SessionId; result: FinalAnalysis | LiveSessionInfo }>> {
+    if (sessionId !== undefined) return [{ id: sessionId, result: await onSession(owner, sessionId, op) }];
+    const all = await allSessions(owner);
+    const results = await Promise.all(
+      all.map(async (x) => {
+        try {
+          return { id: x.id, result: await onSession(owner, x.id, op) };
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'session-not-found') return undefined;
+          throw err;
+        }
+      }),
+    );
+    return results.filter((r) => r !== undefined);
   }
 
   function summary(r: SessionRow): SessionSummary {
@@ -290,7 +403,7 @@ function build(deps: DetectionServiceDeps) {
     /** Starts a session for the owner on a device with a model; logs unless `log: false` or a guest. */
     async start(owner: SessionOwner, input: StartInput): Promise<LiveSessionInfo> {
       if (closed) throw new AppError('shutting-down');
-      if (ownedLive(owner).length >= MAX_SESSIONS_PER_OWNER) throw new AppError('rate-limited', `At most ${MAX_SESSIONS_PER_OWNER} live sessions at once.`);
+      if (ownedLive(owner).length + (await remoteRows(owner)).length >= MAX_SESSIONS_PER_OWNER) throw new AppError('rate-limited', `At most ${MAX_SESSIONS_PER_OWNER} live sessions at once.`);
       const viewer = { userId: owner.userId };
       const modelId =
         input.model_id ?? (owner.userId !== null ? (await deps.models.getSelected(owner.userId))?.id : undefined) ?? (await deps.models.defaultPreset()).id;
@@ -344,55 +457,35 @@ function build(deps: DetectionServiceDeps) {
       return started;
     },
 
-    /** Stops one session, or every live session of the owner; resolves with each final analysis. */
-    async stop(owner: SessionOwner, sessionId?: SessionId, reason: StopReason = 'stopped') {
-      if (deps.cluster && typeof sessionId === 'number' && owner.userId !== null && !live.has(sessionId)) {
-        // Owned by another process: ask it (the owner check is the database row).
-        const row = await repo.findSession(sessionId);
-        if (!row || row.userId !== owner.userId || row.status !== 'running') throw new AppError('session-not-found');
-        // The owner may be moving (lease expired, takeover in progress): retry for a while.
-        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
-          const here = live.get(sessionId);
-          if (here) return [{ session_id: sessionId as SessionId, final_analysis: await stopLive(here, reason) }];
-          const analysis = await deps.cluster.stopRemote(sessionId);
-          if (analysis) return [{ session_id: sessionId as SessionId, final_analysis: analysis }];
-          // No answer in time: the database row says whether the owner has finished it meanwhile.
-          const now = await repo.findSession(sessionId);
-          if (!now) throw new AppError('session-not-found');
-          if (now.status !== 'running') {
-            const fa = summary(now).final_analysis;
-            if (fa) return [{ session_id: sessionId as SessionId, final_analysis: fa }];
-            throw new AppError('session-not-found');
-          }
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        throw new AppError('session-not-found', 'The session is being moved to another server; try again in a few seconds.');
-      }
-      const targets = ownedLive(owner, sessionId);
-      return Promise.all(targets.map(async (s) => ({ session_id: s.id, final_analysis: await stopLive(s, reason) })));
+    /** Stops one session, or every live session of the owner (on any process); resolves with each final analysis. */
+    async stop(owner: SessionOwner, sessionId?: SessionId, reason: StopReason = 'stopped'): Promise<Array<{ session_id: SessionId; final_analysis: FinalAnalysis }>> {
+      const done = await onSessions(owner, sessionId, { type: 'stop', reason });
+      return done.map((x) => ({ session_id: x.id, final_analysis: x.result as FinalAnalysis }));
     },
 
-    /** The owner's live sessions with their counters. */
-    status(owner: SessionOwner): LiveSessionInfo[] {
-      return ownedLive(owner).map(info);
+    /** The owner's live sessions with their counters, wherever they run (oldest first). */
+    async status(owner: SessionOwner): Promise<LiveSessionInfo[]> {
+      const all = await allSessions(owner);
+      const infos = await Promise.all(
+        all.map(async (x): Promise<LiveSessionInfo | undefined> => {
+          if (x.local) return info(x.local);
+          // Another process runs it: ask once; if it is moving, report what the database knows.
+          const answer = (await deps.cluster!.ask(x.id as number, { type: 'info' })) as LiveSessionInfo | undefined;
+          return answer ?? rowInfo(x.row!);
+        }),
+      );
+      return infos.filter((i) => i !== undefined);
     },
 
     /** Changes the threshold of the owner's live sessions (or one of them), effective from the next reading. */
-    setThreshold(owner: SessionOwner, threshold: number, sessionId?: SessionId): LiveSessionInfo[] {
+    async setThreshold(owner: SessionOwner, threshold: number, sessionId?: SessionId): Promise<LiveSessionInfo[]> {
       if (!(threshold >= 0 && threshold <= 1)) throw new AppError('validation-failed', 'threshold must be between 0 and 1.');
-      const targets = ownedLive(owner, sessionId);
-      for (const s of targets) {
-        s.detector.threshold = threshold;
-        bus.emit('detection.threshold_changed', { owner, sessionId: s.id, threshold });
-      }
-      return targets.map(info);
+      return (await onSessions(owner, sessionId, { type: 'threshold', threshold })).map((x) => x.result as LiveSessionInfo);
     },
 
     /** Pauses (readings are skipped, not scored or logged) or resumes the owner's sessions. */
-    setPaused(owner: SessionOwner, paused: boolean): number {
-      const targets = ownedLive(owner);
-      for (const s of targets) s.paused = paused;
-      return targets.length;
+    async setPaused(owner: SessionOwner, paused: boolean): Promise<number> {
+      return (await onSessions(owner, undefined, { type: 'pause', paused })).length;
     },
 
     async history(userId: number, page: { limit: number; cursor?: string }) {
@@ -484,6 +577,7 @@ function build(deps: DetectionServiceDeps) {
           startedAt: s.startedAt,
           confidenceSum: s.confidenceSum,
           total: s.total,
+          paused: s.paused,
           detector: s.detector.serialize(),
         });
       }
@@ -518,7 +612,7 @@ function build(deps: DetectionServiceDeps) {
         // The running confidence sum is scaled to the rows that survived.
         confidenceSum: checkpoint && checkpoint.total > 0 ? (checkpoint.confidenceSum / checkpoint.total) * total : 0,
         log,
-        paused: false,
+        paused: checkpoint?.paused ?? false,
         maxReadings: undefined,
         timer: undefined,
         unsubscribe: () => undefined,
@@ -566,10 +660,12 @@ function build(deps: DetectionServiceDeps) {
       logger.warn({ sessionId }, 'session lease lost: another process continues this session');
     },
 
-    /** Stops a local session on behalf of another process. */
-    async stopLocal(sessionId: number, reason: StopReason = 'stopped'): Promise<FinalAnalysis | undefined> {
+    /** Runs a command another process sent for a session of this process (undefined if it does not run here). */
+    async command(sessionId: number, op: ClusterOp): Promise<FinalAnalysis | LiveSessionInfo | undefined> {
       const s = live.get(sessionId);
-      return s ? stopLive(s, reason) : undefined;
+      if (!s || (s.stopping && op.type !== 'stop')) return undefined;
+      if (op.type === 'threshold' && !(typeof op.threshold === 'number' && op.threshold >= 0 && op.threshold <= 1)) return undefined;
+      return runLocal(s, op);
     },
 
     /** Shutdown: refuses new sessions, stops every live one (final analysis stored, logs flushed). */

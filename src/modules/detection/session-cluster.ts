@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Reading } from '../../detectors/index.ts';
 import type { SessionRow } from './detection.repository.ts';
-import type { SessionCheckpoint, SessionCluster } from './detection.service.ts';
-import type { FinalAnalysis, StopReason } from './detection.types.ts';
+import type { ClusterOp, SessionCheckpoint, SessionCluster } from './detection.service.ts';
 
 /** The parts of the detection service the cluster drives. */
 export interface ClusterMember {
@@ -10,7 +9,8 @@ export interface ClusterMember {
   isLive(sessionId: number): boolean;
   adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined): Promise<void>;
   runningElsewhere(): Promise<SessionRow[]>;
-  stopLocal(sessionId: number, reason?: StopReason): Promise<FinalAnalysis | undefined>;
+  /** Runs a command another process sent for a session this process owns. */
+  command(sessionId: number, op: ClusterOp): Promise<unknown>;
   abandon(sessionId: number): void;
 }
 
@@ -27,6 +27,8 @@ export interface SessionClusterDeps {
 }
 
 const CHECKPOINT_TTL_MS = 24 * 3600 * 1000;
+/** How long a command waits for the owner's answer. */
+const COMMAND_TIMEOUT_MS = 3000;
 
 /** Renews (PEXPIRE) or deletes a key only while this instance holds it. */
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -36,8 +38,8 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * Session ownership across Vigil processes sharing one Redis (see docs/decisions/0008):
  * each live session is leased to exactly one process, which renews the lease and writes a
  * detector checkpoint every `leaseMs / 3`; a process that finds a running session without a
- * lease takes it over from its checkpoint. Stop commands and HTTP readings reach the owner over
- * Redis pub/sub.
+ * lease takes it over from its checkpoint. Commands (stop, status, threshold, pause) and HTTP
+ * readings reach the owner over Redis pub/sub.
  */
 export function createSessionCluster(deps: SessionClusterDeps) {
   const { instanceId, leaseMs, logger } = deps;
@@ -45,11 +47,12 @@ export function createSessionCluster(deps: SessionClusterDeps) {
   const leaseKey = (id: number) => `${ns}:session:${id}:lease`;
   const checkpointKey = (id: number) => `${ns}:session:${id}:checkpoint`;
   const COMMANDS = `${ns}:sessions:commands`;
-  const STOPPED = `${ns}:sessions:stopped`;
+  const REPLIES = `${ns}:sessions:replies`;
   const READINGS = `${ns}:readings`;
   const redis = new Redis(deps.redisUrl, { maxRetriesPerRequest: 2 });
   const sub = redis.duplicate();
-  const pending = new Map<number, (fa: FinalAnalysis | undefined) => void>();
+  const pending = new Map<string, (result: unknown) => void>();
+  let requestSeq = 0;
   const timers: NodeJS.Timeout[] = [];
   let member: ClusterMember | undefined;
   let closed = false;
@@ -63,16 +66,18 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     } catch {
       return;
     }
-    if (channel === COMMANDS && msg.type === 'stop' && typeof msg.sessionId === 'number') {
+    if (channel === COMMANDS && typeof msg.requestId === 'string' && typeof msg.sessionId === 'number' && typeof msg.op === 'object' && msg.op !== null) {
       const id = msg.sessionId;
+      const requestId = msg.requestId;
       if (!member?.isLive(id)) return;
-      logger.info({ sessionId: id }, 'stopping a session on request of another process');
+      const op = msg.op as ClusterOp;
+      if (op.type === 'stop') logger.info({ sessionId: id }, 'stopping a session on request of another process');
       void member
-        .stopLocal(id)
-        .then((fa) => redis.publish(STOPPED, JSON.stringify({ sessionId: id, finalAnalysis: fa })))
-        .catch((err: unknown) => logger.error({ err, sessionId: id }, 'remote stop failed'));
-    } else if (channel === STOPPED && typeof msg.sessionId === 'number') {
-      pending.get(msg.sessionId)?.(msg.finalAnalysis as FinalAnalysis | undefined);
+        .command(id, op)
+        .then((result) => redis.publish(REPLIES, JSON.stringify({ requestId, result: result ?? null })))
+        .catch((err: unknown) => logger.error({ err, sessionId: id, op: op.type }, 'command from another process failed'));
+    } else if (channel === REPLIES && typeof msg.requestId === 'string') {
+      pending.get(msg.requestId)?.(msg.result ?? undefined);
     } else if (channel === READINGS && msg.from !== instanceId && typeof msg.deviceId === 'number' && Array.isArray(msg.readings)) {
       deps.pushReadings(msg.deviceId, msg.readings as Reading[]);
     }
@@ -128,17 +133,19 @@ export function createSessionCluster(deps: SessionClusterDeps) {
       await redis.eval(RELEASE, 1, leaseKey(id), instanceId);
       await redis.del(checkpointKey(id));
     },
-    async stopRemote(id) {
+    async ask(id, op) {
+      // No lease: no process owns the session right now (it ended, or is between owners).
       if (!(await redis.exists(leaseKey(id)))) return undefined;
-      return new Promise<FinalAnalysis | undefined>((resolve) => {
-        const timer = setTimeout(() => finish(undefined), 3000);
-        const finish = (fa: FinalAnalysis | undefined) => {
+      const requestId = `${instanceId}:${++requestSeq}`;
+      return new Promise<unknown>((resolve) => {
+        const timer = setTimeout(() => finish(undefined), COMMAND_TIMEOUT_MS);
+        const finish = (result: unknown) => {
           clearTimeout(timer);
-          pending.delete(id);
-          resolve(fa);
+          pending.delete(requestId);
+          resolve(result);
         };
-        pending.set(id, finish);
-        void redis.publish(COMMANDS, JSON.stringify({ type: 'stop', sessionId: id }));
+        pending.set(requestId, finish);
+        redis.publish(COMMANDS, JSON.stringify({ requestId, sessionId: id, op })).catch(() => finish(undefined));
       });
     },
   };
@@ -159,7 +166,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
           });
         });
       }
-      await sub.subscribe(COMMANDS, STOPPED, READINGS);
+      await sub.subscribe(COMMANDS, REPLIES, READINGS);
       const guard = (f: () => Promise<void>, what: string) => () => void f().catch((err: unknown) => logger.warn({ err }, `${what} failed`));
       timers.push(setInterval(guard(heartbeat, 'session heartbeat'), Math.max(100, Math.floor(leaseMs / 3))));
       timers.push(setInterval(guard(sweep, 'session takeover sweep'), Math.max(100, Math.floor(leaseMs / 2))));

@@ -95,7 +95,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
 
   async function statusPayload(socket: Socket) {
     const s = state(socket);
-    const sessions = detection.status(ownerOf(socket));
+    const sessions = await detection.status(ownerOf(socket));
     const latest = sessions.at(-1);
     const st = s.deviceId !== undefined ? hub.status(s.deviceId) : undefined;
     return {
@@ -281,7 +281,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       let targets: SessionId[];
       if (p.session_id !== undefined) targets = [p.session_id];
       else {
-        const mine = detection.status(owner);
+        const mine = await detection.status(owner);
         const onDevice = mine.filter((x) => x.device_id === s.deviceId);
         targets = (onDevice.length > 0 ? onDevice : mine).map((x) => x.session_id);
       }
@@ -297,9 +297,9 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       }
     },
 
-    update_threshold(socket, p) {
+    async update_threshold(socket, p) {
       state(socket).threshold = p.threshold;
-      const updated = detection.setThreshold(ownerOf(socket), p.threshold, p.session_id);
+      const updated = await detection.setThreshold(ownerOf(socket), p.threshold, p.session_id);
       socket.emit('threshold_updated', {
         threshold: p.threshold,
         message: updated.length > 0 ? `Threshold set to ${p.threshold} for ${updated.length} running session(s).` : `Threshold set to ${p.threshold} for the next session.`,
@@ -317,7 +317,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       const s = state(socket);
       s.active = false;
       if (s.deviceId !== undefined) await socket.leave(deviceRoom(s.deviceId));
-      detection.setPaused(ownerOf(socket), true);
+      await detection.setPaused(ownerOf(socket), true);
       socket.emit('data_collection_status', { active: false });
     },
 
@@ -325,7 +325,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       const s = state(socket);
       s.active = true;
       if (s.deviceId !== undefined) await socket.join(deviceRoom(s.deviceId));
-      detection.setPaused(ownerOf(socket), false);
+      await detection.setPaused(ownerOf(socket), false);
       socket.emit('data_collection_status', { active: true });
     },
 
@@ -400,7 +400,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
         message: s.user ? `Connected as ${s.user.username}.` : 'Connected as a guest: preset models only, nothing is stored.',
         server_info: {
           serial_connected: false,
-          detection_running: s.user ? detection.status(ownerOf(socket)).length > 0 : false,
+          detection_running: s.user ? (await detection.status(ownerOf(socket)).catch(() => [])).length > 0 : false,
           current_model_id: await currentModelId(socket).catch(() => null),
           is_guest_mode: s.user === null,
         },
