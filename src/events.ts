@@ -32,8 +32,6 @@ export interface EventMap {
   };
   /** A training job failed or was cancelled (`code` = `training-cancelled`). Pushed as `training_failed`. */
   'training.failed': { jobId: number; userId: number; code: string; message: string };
-  /** A user selected a model for detection (all their sockets follow). */
-  'model.selected': { userId: number; modelId: number };
   /** A model was deleted; sessions and selections using it should let go. */
   'model.deleted': { userId: number | null; modelId: number };
   /** A validated reading from any source; `arrivedAt` is `performance.now()` at arrival. */

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
 import { httpClient, registerUser } from '../support/http.ts';
-import { connectSocket, eventually, nextEvent, record, serve } from '../support/realtime.ts';
+import { connectSocket, eventually, nextEvent, record, request, serve } from '../support/realtime.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -171,6 +171,30 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
       expect(stopped.status).toBe(200);
       expect(stopped.body.stopped[0].final_analysis.total_predictions).toBeGreaterThanOrEqual(5);
       expect((await apiA.get(`/detection/sessions/${id2}`, u.token)).body).toMatchObject({ status: 'stopped' });
+
+      // A selection made on one process (a socket on A) is what the user's socket on the other uses,
+      // and a later selection over HTTP on B replaces it for that socket too.
+      const presets = (await apiA.get('/models/user', u.token)).body.filter((m: any) => m.is_preset);
+      expect(presets.length).toBeGreaterThanOrEqual(2);
+      const onA = await connectSocket(a.baseUrl, { token: u.token });
+      const onB = await connectSocket(b.baseUrl, { token: u.token });
+      await Promise.all([nextEvent(onA, 'connection_confirmed'), nextEvent(onB, 'connection_confirmed')]);
+      const sel = nextEvent(onA, 'model_selected');
+      onA.emit('ws_select_model', { model_id: presets[0].id });
+      await sel;
+      await request(onB, 'arduino_connect', { device_id: dev.id }, 'arduino_status');
+      const s1 = await request(onB, 'start_detection', {}, 'detection_status', (x: any) => x.type === 'detection_started');
+      expect(s1.model_id).toBe(presets[0].id);
+      await request(onB, 'stop_detection', {}, 'detection_stopped');
+      expect((await apiB.post(`/models/${presets[1].id}/select`, {}, u.token)).status).toBe(200);
+      const s2 = await request(onA, 'get_status', {}, 'status_update');
+      expect(s2.current_model_id).toBe(presets[1].id);
+      await request(onA, 'arduino_connect', { device_id: dev.id }, 'arduino_status');
+      const s3 = await request(onA, 'start_detection', {}, 'detection_status', (x: any) => x.type === 'detection_started');
+      expect(s3.model_id).toBe(presets[1].id);
+      await request(onA, 'stop_detection', {}, 'detection_stopped');
+      onA.disconnect();
+      onB.disconnect();
     } finally {
       for (const c of [a, b]) if (c.child.exitCode === null) c.child.kill('SIGKILL');
       await tdb.drop();

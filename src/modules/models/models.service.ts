@@ -188,10 +188,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
     if (!m || !canSee(viewer, m)) throw new AppError('model-not-found');
     // Selecting a model whose file cannot be loaded fails now, not when detection starts.
     await loadArtifact(m);
-    if (viewer.userId !== null) {
-      await models.setSelectedModelId(viewer.userId, m.id, now());
-      deps.bus.emit('model.selected', { userId: viewer.userId, modelId: m.id });
-    }
+    if (viewer.userId !== null) await models.setSelectedModelId(viewer.userId, m.id, now());
     return toSummary(m);
   }
 

@@ -30,7 +30,8 @@ export interface GatewayDeps {
 
 interface SocketState {
   user: { id: number; username: string } | null;
-  selectedModelId: number | undefined;
+  /** A guest's selection; a signed-in user's is stored on their account (every process and socket sees it). */
+  guestModelId: number | undefined;
   threshold: number | undefined;
   deviceId: number | undefined;
   rawUnsubscribe: (() => void) | undefined;
@@ -88,9 +89,8 @@ export function createRealtimeGateway(deps: GatewayDeps) {
 
   async function currentModelId(socket: Socket): Promise<number | null> {
     const s = state(socket);
-    if (s.selectedModelId !== undefined) return s.selectedModelId;
     if (s.user) return (await deps.models.runtime.getSelected(s.user.id))?.id ?? null;
-    return null;
+    return s.guestModelId ?? null;
   }
 
   async function statusPayload(socket: Socket) {
@@ -127,7 +127,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
     const s = state(socket);
     if (s.user && s.user.id !== user.id) void socket.leave(userRoom(s.user.id));
     s.user = user;
-    s.selectedModelId = undefined;
+    s.guestModelId = undefined;
     void socket.join(userRoom(user.id));
   }
 
@@ -215,7 +215,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
     async ws_select_model(socket, p) {
       try {
         const m = await deps.models.runtime.select({ userId: state(socket).user?.id ?? null }, p.model_id);
-        state(socket).selectedModelId = m.id;
+        if (state(socket).user === null) state(socket).guestModelId = m.id;
         socket.emit('model_selected', { model: modelBrief(m) });
       } catch (err) {
         const body = isAppError(err) ? toErrorBody(err) : emitError(socket, 'ws_select_model', err);
@@ -228,7 +228,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       const guest = state(socket).user === null;
       try {
         const m = await deps.models.runtime.select({ userId: state(socket).user?.id ?? null }, p.model_id);
-        state(socket).selectedModelId = m.id;
+        if (state(socket).user === null) state(socket).guestModelId = m.id;
         socket.emit('model_selection_result', { success: true, model: modelBrief(m), guest_mode: guest });
       } catch (err) {
         const body = isAppError(err) ? toErrorBody(err) : emitError(socket, 'select_model', err);
@@ -259,7 +259,8 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       }
       try {
         const threshold = p.threshold ?? s.threshold;
-        const modelId = p.model_id ?? s.selectedModelId;
+        // Without a model_id a signed-in user's session uses their stored selection (detection.start's default).
+        const modelId = p.model_id ?? (s.user === null ? s.guestModelId : undefined);
         const session = await detection.start(ownerOf(socket), {
           device_id: deviceId,
           ...(modelId !== undefined && { model_id: modelId }),
@@ -341,7 +342,7 @@ export function createRealtimeGateway(deps: GatewayDeps) {
   };
 
   io.use((socket, next) => {
-    const s: SocketState = { user: null, selectedModelId: undefined, threshold: undefined, deviceId: undefined, rawUnsubscribe: undefined, active: true };
+    const s: SocketState = { user: null, guestModelId: undefined, threshold: undefined, deviceId: undefined, rawUnsubscribe: undefined, active: true };
     socket.data = s;
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const header = socket.handshake.headers.authorization;
@@ -489,12 +490,6 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       if (!deps.followerIds) return;
       const ids = await deps.followerIds(e.authorId);
       if (ids.length > 0) io.to(ids.map(userRoom)).emit('post_created', e.post);
-    }),
-    bus.on('model.selected', (e) => {
-      for (const sock of io.sockets.adapter.rooms.get(userRoom(e.userId)) ?? []) {
-        const so = io.sockets.sockets.get(sock);
-        if (so) state(so).selectedModelId = e.modelId;
-      }
     }),
   ];
 
