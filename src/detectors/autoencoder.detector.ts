@@ -278,6 +278,8 @@ export class AutoencoderDetector implements Detector {
     const hold = windows(values.slice(values.length - nHold - w + 1), w, scale);
     const epochs = num(this.params, 'epochs');
     const tf = await import('@tensorflow/tfjs');
+    // Production mode: skips debug checks and the console banner urging tfjs-node (not available here).
+    tf.enableProdMode();
     const shapes = layerShapes(w);
     const model = tf.sequential();
     shapes.forEach(([nIn, nOut, tanh], i) => {
