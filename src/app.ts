@@ -35,6 +35,7 @@ import { createSharesRepository } from './modules/social/shares.repository.ts';
 import { createRecordingsRepository } from './modules/recordings/recordings.repository.ts';
 import { registerRecordingsRoutes } from './modules/recordings/recordings.routes.ts';
 import { createRecordingsService } from './modules/recordings/recordings.service.ts';
+import { createSeriesPool } from './modules/recordings/series-pool.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { Server as SocketServer } from 'socket.io';
 import { createDeviceHub } from './modules/devices/device-hub.ts';
@@ -121,12 +122,15 @@ export async function createApp(options: AppOptions) {
   if (presets.created.length + presets.repaired.length > 0) logger.info(presets, 'preset models installed');
   const modelRuntime: ModelRuntime = modelsService.runtime;
   // Device recording is enabled with `recordings.setDevices(...)` once the devices feature is built.
+  // Big CSVs are parsed, checked and downsampled in the recordings' own worker threads.
+  const recordingSeries = createSeriesPool();
   const recordings = createRecordingsService({
     recordings: createRecordingsRepository(database.db),
     dataDir: config.dataDir,
     clock,
     logger,
     limits: config.limits,
+    series: recordingSeries,
     // With REDIS_URL other processes record into the same database: only silent recordings are dead.
     staleAfterMs: config.training.redisUrl ? 30_000 : 0,
   });
@@ -284,7 +288,7 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, training },
+    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, recordingSeries, training },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
@@ -310,6 +314,7 @@ export async function createApp(options: AppOptions) {
         adapterClients?.sub.disconnect();
         await http.close();
         await recordings.stopAll();
+        await recordingSeries.close();
         await training.stop();
         await database.close();
       })();

@@ -53,6 +53,26 @@ describe.each(testDialects())('recordings over HTTP [%s]', (dialect) => {
       expect(skipped.body.sample_count).toBe(2);
     });
 
+    it('answers 400 invalid-csv with line details for a big upload checked in the worker thread', async () => {
+      const u = await registerUser(api);
+      const t0 = Date.UTC(2024, 0, 1);
+      const rows = Array.from({ length: 3000 }, (_, i) => `${new Date(t0 + i * 100).toISOString()},${(i % 50) / 10}`);
+      rows[1500] = '2024-01-01T00:02:30.000Z,high';
+      rows[2998] = ',1';
+      const csv = `timestamp,value\n${rows.join('\n')}\n`;
+      expect(csv.length).toBeGreaterThan(64 * 1024); // above the size parsed inline
+      const before = server.app.services.recordingSeries.counts.worker;
+      const res = await uploadRecording(server.baseUrl, u.token, csv);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'invalid-csv', message: '2 row(s) are not valid; fix them or send skip_bad=true.' });
+      expect(res.body.details).toEqual([
+        { line: 1502, message: 'unparseable value "high"' },
+        { line: 3000, message: 'missing timestamp' },
+      ]);
+      expect(server.app.services.recordingSeries.counts.worker).toBe(before + 1);
+      expect((await api.get('/recordings', u.token)).body).toEqual([]);
+    });
+
     it('answers 400 for a file without the columns, 413 over the size or row limit, 401 without a token', async () => {
       const u = await registerUser(api);
       expect((await uploadRecording(server.baseUrl, u.token, 'a,b\n1,2\n')).body.code).toBe('invalid-csv');

@@ -52,7 +52,8 @@ export async function registerRecordingsRoutes(api: Api, deps: { recordings: Rec
         summary: 'The recording as CSV: timestamp,value,label',
         params: IdParams,
         produces: ['text/csv'],
-        response: { 200: Type.String(), ...errors(400, 401, 404) },
+        // Sent as the bytes the worker thread formatted (a Buffer); documented as a string.
+        response: { 200: Type.Unsafe<string | Buffer>({ type: 'string' }), ...errors(400, 401, 404) },
       },
     },
     async (request, reply) => {
@@ -142,7 +143,8 @@ export async function registerRecordingsRoutes(api: Api, deps: { recordings: Rec
           throw new AppError('validation-failed', 'The form fields are not valid.', { details });
         }
         const name = form.fields.name ?? (file.filename.replace(/\.[^.]*$/, '').slice(0, 100) || 'Upload');
-        const rec = await recordings.upload(request.user!.id, { name, csv: file.data.toString('utf8'), skipBad: form.fields.skip_bad === 'true' });
+        // The bytes, not a string: a big file is decoded and parsed in the recordings' worker thread.
+        const rec = await recordings.upload(request.user!.id, { name, csv: file.data, skipBad: form.fields.skip_bad === 'true' });
         return reply.status(201).send(rec);
       },
     );

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Reading } from '../../detectors/index.ts';
 import { dbTimeToMs, fromDbTime, toDbTime } from '../../db/time.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { AppError } from '../../lib/errors.ts';
-import { parseTimeseriesCsv, TimeseriesCsvError, type TimeseriesCsvRow } from '../../lib/timeseries-csv.ts';
 import type { DeviceHub } from '../devices/device-hub.ts';
 import type { LabelRow, RecordingRow, RecordingsRepository, RecordingStats } from './recordings.repository.ts';
+import { createSeriesAccumulator, seriesPairs, STORED_CSV_HEADER, storedCsvLine } from './series.ts';
+import type { SeriesPool } from './series-pool.ts';
+import type { SeriesResult } from './series.worker.ts';
 
 /** What device recording needs from the devices feature. */
 export interface RecordingDevices {
@@ -48,6 +50,8 @@ export interface RecordingsServiceDeps {
   clock: Clock;
   logger: Logger;
   limits: { recordingSamples: number };
+  /** Parsing, stats, file formatting and downsampling of big series run in its worker threads. */
+  series: SeriesPool;
   /** Absent until the devices feature is wired: device recording then answers device-unavailable. */
   devices?: RecordingDevices;
   /**
@@ -57,96 +61,20 @@ export interface RecordingsServiceDeps {
   staleAfterMs?: number;
 }
 
-const HEADER = 'timestamp,value\n';
-const LABEL_VALUES = new Set(['1', 'true', 'yes', 'anomaly', 'anomalous']);
 const MAX_LISTED_ERRORS = 50;
 const FLUSH_MS = 500;
 /** A live recording refreshes its row (sample count, updated_at) this often. */
 const HEARTBEAT_MS = 5000;
 
-/** Streaming min/max/mean/std and timing of a series. */
-function createAccumulator() {
-  let n = 0;
-  let mean = 0;
-  let m2 = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let first: number | undefined;
-  let last: number | undefined;
-  const gaps: number[] = [];
-  return {
-    push(r: Reading) {
-      n++;
-      const d = r.value - mean;
-      mean += d / n;
-      m2 += d * (r.value - mean);
-      min = Math.min(min, r.value);
-      max = Math.max(max, r.value);
-      if (last !== undefined && gaps.length < 5000) gaps.push(r.ts - last);
-      first ??= r.ts;
-      last = r.ts;
-    },
-    get count() {
-      return n;
-    },
-    result(): { stats: RecordingStats | null; first: number | undefined; last: number | undefined } {
-      if (n === 0) return { stats: null, first, last };
-      gaps.sort((a, b) => a - b);
-      const median = gaps.length > 0 ? (gaps[Math.floor(gaps.length / 2)] as number) : 0;
-      const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
-      return {
-        stats: { min, max, mean: r4(mean), std: r4(n > 1 ? Math.sqrt(m2 / (n - 1)) : 0), sample_rate_hz: median > 0 ? r4(1000 / median) : 0 },
-        first,
-        last,
-      };
-    },
-  };
+const csvLine = (r: Reading) => storedCsvLine(r.ts, r.value);
+
+/** Narrows a series pool result to the kind the task asked for (anything else is a bug). */
+function resultOf<T extends SeriesResult['type']>(r: SeriesResult, type: T): Extract<SeriesResult, { type: T }> {
+  if (r.type !== type) throw new Error(`series task ${type} answered ${r.type}`);
+  return r as Extract<SeriesResult, { type: T }>;
 }
 
-const csvLine = (r: Reading) => `${new Date(r.ts).toISOString()},${r.value}\n`;
-
-/** Min/max per bucket: keeps spikes visible in a chart of a few hundred points. */
-export function downsample(readings: readonly Reading[], points: number): Array<[number, number]> {
-  if (readings.length <= points) return readings.map((r) => [r.ts, r.value]);
-  const buckets = Math.max(1, Math.floor(points / 2));
-  const size = readings.length / buckets;
-  const out: Array<[number, number]> = [];
-  for (let b = 0; b < buckets; b++) {
-    const from = Math.floor(b * size);
-    const to = Math.min(readings.length, Math.floor((b + 1) * size));
-    let lo = readings[from] as Reading;
-    let hi = lo;
-    for (let i = from + 1; i < to; i++) {
-      const r = readings[i] as Reading;
-      if (r.value < lo.value) lo = r;
-      if (r.value > hi.value) hi = r;
-    }
-    if (lo === hi) out.push([lo.ts, lo.value]);
-    else if (lo.ts <= hi.ts) out.push([lo.ts, lo.value], [hi.ts, hi.value]);
-    else out.push([hi.ts, hi.value], [lo.ts, lo.value]);
-  }
-  return out;
-}
-
-/** Rows flagged in a `label` column become anomalous segments (consecutive rows merge). */
-function segmentsFromLabelColumn(rows: readonly TimeseriesCsvRow[]): Array<{ start: number; end: number }> {
-  const segments: Array<{ start: number; end: number }> = [];
-  let open: { start: number; end: number } | undefined;
-  for (const r of rows) {
-    const extra = r.extra ?? {};
-    const key = Object.keys(extra).find((k) => k.toLowerCase() === 'label');
-    const flagged = key !== undefined && LABEL_VALUES.has(String(extra[key]).trim().toLowerCase());
-    if (flagged) {
-      if (open) open.end = r.ts;
-      else open = { start: r.ts, end: r.ts };
-    } else if (open) {
-      segments.push(open);
-      open = undefined;
-    }
-  }
-  if (open) segments.push(open);
-  return segments;
-}
+const MISSING_FILE = "The recording's data file is missing.";
 
 interface ActiveRecording {
   id: number;
@@ -156,7 +84,7 @@ interface ActiveRecording {
   lastBeat: number;
   unsubscribe: () => void;
   buffer: string[];
-  acc: ReturnType<typeof createAccumulator>;
+  acc: ReturnType<typeof createSeriesAccumulator>;
   maxSamples: number;
   timer: NodeJS.Timeout | undefined;
   flushTimer: NodeJS.Timeout;
@@ -166,7 +94,7 @@ interface ActiveRecording {
 
 /** Recordings of normal (and labelled) data: CSV uploads and live recording from a device. */
 export function createRecordingsService(deps: RecordingsServiceDeps) {
-  const { recordings, clock, logger } = deps;
+  const { recordings, clock, logger, series } = deps;
   const root = path.resolve(deps.dataDir);
   const now = () => toDbTime(clock.now());
   const abs = (filePath: string) => path.resolve(root, filePath);
@@ -202,21 +130,12 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
     };
   }
 
-  async function readSeries(r: RecordingRow): Promise<Reading[]> {
-    let text: string;
-    try {
-      text = await readFile(abs(r.filePath), 'utf8');
-    } catch {
-      throw new AppError('recording-not-found', "The recording's data file is missing.");
-    }
-    return parseTimeseriesCsv(text, { skipBad: true }).rows.map((row) => ({ ts: row.ts, value: row.value }));
-  }
-
-  async function writeSeries(filePath: string, readings: readonly Reading[]): Promise<number> {
+  /** Writes a whole series file atomically (temporary file, then rename); returns its size. */
+  async function writeSeries(filePath: string, content: string): Promise<number> {
     const file = abs(filePath);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${randomUUID()}.tmp`;
-    await writeFile(tmp, HEADER + readings.map(csvLine).join(''));
+    await writeFile(tmp, content);
     await rename(tmp, file);
     return (await stat(file)).size;
   }
@@ -285,42 +204,46 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
 
     async get(userId: number, id: number, points = 500): Promise<RecordingView & { series: Array<[number, number]> }> {
       const r = await owned(userId, id);
-      const series = r.sampleCount > 0 || r.status === 'recording' ? downsample(await readSeries(r), points) : [];
-      return { ...(await view(r)), series };
+      let chart: Array<[number, number]> = [];
+      if (r.sampleCount > 0 || r.status === 'recording') {
+        const res = await series.run({ type: 'chart', input: { file: abs(r.filePath) }, points });
+        if (res.type === 'unreadable') throw new AppError('recording-not-found', MISSING_FILE);
+        chart = seriesPairs(resultOf(res, 'chart'));
+      }
+      return { ...(await view(r)), series: chart };
     },
 
-    /** Parses and stores an uploaded `timestamp,value[,label]` CSV. Bad rows → 400 with their line numbers. */
-    async upload(userId: number, input: { name: string; csv: string; skipBad?: boolean }): Promise<RecordingView> {
-      let parsed;
-      try {
-        parsed = parseTimeseriesCsv(input.csv, { skipBad: input.skipBad, maxRows: deps.limits.recordingSamples, maxErrors: MAX_LISTED_ERRORS });
-      } catch (err) {
-        if (err instanceof TimeseriesCsvError) {
-          if (err.code === 'too-many-rows') throw new AppError('payload-too-large', err.message);
-          throw new AppError('invalid-csv', err.message);
-        }
-        throw err;
-      }
-      if (parsed.errorCount > 0 && !input.skipBad) {
-        throw new AppError('invalid-csv', `${parsed.errorCount} row(s) are not valid; fix them or send skip_bad=true.`, {
-          details: parsed.errors.map((e) => ({ line: e.line, message: e.reason })),
-        });
-      }
-      if (parsed.rows.length === 0) throw new AppError('invalid-csv', 'The CSV has no data rows.');
-      const rows = [...parsed.rows].sort((a, b) => a.ts - b.ts);
-      const readings = rows.map((r) => ({ ts: r.ts, value: r.value }));
-      const acc = createAccumulator();
-      for (const r of readings) acc.push(r);
-      const { stats, first, last } = acc.result();
+    /**
+     * Parses and stores an uploaded `timestamp,value[,label]` CSV. Bad rows → 400 with their line numbers.
+     * Big uploads are checked in a worker thread, and bytes given as a `Uint8Array` that owns its
+     * buffer are moved there (the caller's view is then detached).
+     */
+    async upload(userId: number, input: { name: string; csv: string | Uint8Array; skipBad?: boolean }): Promise<RecordingView> {
       const filePath = `recordings/${userId}/${randomUUID()}.csv`;
-      const size = await writeSeries(filePath, readings);
+      const file = abs(filePath);
+      // The task writes the file (a temporary name, renamed once complete) only when the CSV is accepted.
+      const tmp = `${file}.${randomUUID()}.tmp`;
+      const res = await series.run({
+        type: 'upload',
+        input: { data: input.csv },
+        store: tmp,
+        skipBad: input.skipBad === true,
+        maxRows: deps.limits.recordingSamples,
+        maxErrors: MAX_LISTED_ERRORS,
+      });
+      const outcome = resultOf(res, 'upload').outcome;
+      if (!outcome.ok) throw new AppError(outcome.code, outcome.message, outcome.details && { details: outcome.details });
+      const { summary, segments } = outcome;
+      const { stats, first, last } = summary;
+      await rename(tmp, file);
+      const size = (await stat(file)).size;
       const id = await recordings.insert({
         userId,
         deviceId: null,
         name: input.name,
         source: 'upload',
         status: 'complete',
-        sampleCount: readings.length,
+        sampleCount: summary.count,
         maxSamples: null,
         durationS: null,
         firstTs: first === undefined ? null : toDbTime(first),
@@ -332,22 +255,30 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
         endedAt: now(),
         now: now(),
       });
-      const segments = segmentsFromLabelColumn(rows);
       if (segments.length > 0) {
-        await recordings.replaceLabels(id, segments.map((s) => ({ startAt: toDbTime(s.start), endAt: toDbTime(s.end), note: 'from CSV label column' })), now());
+        const labels = [];
+        for (let i = 0; i + 1 < segments.length; i += 2) {
+          labels.push({ startAt: toDbTime(segments[i] as number), endAt: toDbTime(segments[i + 1] as number), note: 'from CSV label column' });
+        }
+        await recordings.replaceLabels(id, labels, now());
       }
       return view((await recordings.findById(id))!);
     },
 
     /** The recording as CSV (`timestamp,value,label`). */
-    async exportCsv(userId: number, id: number): Promise<{ filename: string; csv: string }> {
+    async exportCsv(userId: number, id: number): Promise<{ filename: string; csv: Buffer }> {
       const r = await owned(userId, id);
-      const readings = await readSeries(r);
       const labels = await recordings.labels(r.id);
-      const segs = labels.map((l) => ({ start: dbTimeToMs(l.startAt), end: dbTimeToMs(l.endAt) }));
-      const lines = readings.map((x) => `${new Date(x.ts).toISOString()},${x.value},${segs.some((s) => x.ts >= s.start && x.ts <= s.end) ? 1 : 0}\n`);
+      const segments = new Float64Array(labels.length * 2);
+      labels.forEach((l, i) => {
+        segments[2 * i] = dbTimeToMs(l.startAt);
+        segments[2 * i + 1] = dbTimeToMs(l.endAt);
+      });
+      const res = await series.run({ type: 'export', input: { file: abs(r.filePath) }, segments });
+      if (res.type === 'unreadable') throw new AppError('recording-not-found', MISSING_FILE);
+      const csv = resultOf(res, 'export').csv;
       const slug = r.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'recording';
-      return { filename: `${slug}-${r.id}.csv`, csv: `timestamp,value,label\n${lines.join('')}` };
+      return { filename: `${slug}-${r.id}.csv`, csv: Buffer.from(csv.buffer, csv.byteOffset, csv.byteLength) };
     },
 
     async setLabels(userId: number, id: number, segments: readonly Segment[]): Promise<RecordingView> {
@@ -370,7 +301,7 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
       await devices.assertUsable(userId, input.deviceId);
       const maxSamples = Math.min(input.maxSamples ?? deps.limits.recordingSamples, deps.limits.recordingSamples);
       const filePath = `recordings/${userId}/${randomUUID()}.csv`;
-      await writeSeries(filePath, []);
+      await writeSeries(filePath, STORED_CSV_HEADER);
       const id = await recordings.insert({
         userId,
         deviceId: input.deviceId,
@@ -396,7 +327,7 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
         lastBeat: Date.now(),
         unsubscribe: () => {},
         buffer: [],
-        acc: createAccumulator(),
+        acc: createSeriesAccumulator(),
         maxSamples,
         timer: undefined,
         flushTimer: setInterval(() => void flush(rec), FLUSH_MS),
@@ -408,7 +339,7 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
         rec.unsubscribe = await devices.hub.subscribe(input.deviceId, {
           onReading(reading) {
             if (rec.finishing) return;
-            rec.acc.push(reading);
+            rec.acc.push(reading.ts, reading.value);
             rec.buffer.push(csvLine(reading));
             if (rec.acc.count >= rec.maxSamples) void finish(rec, null);
           },
@@ -459,19 +390,18 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
       const cutoff = Date.now() - (deps.staleAfterMs ?? 0);
       const stale = (await recordings.listByStatus('recording')).filter((r) => !active.has(r.id) && (!deps.staleAfterMs || dbTimeToMs(r.updatedAt) < cutoff));
       for (const r of stale) {
-        const readings = await readSeries(r).catch(() => []);
-        const acc = createAccumulator();
-        for (const x of readings) acc.push(x);
-        const { stats, first, last } = acc.result();
+        // What was flushed; an unreadable file counts as none.
+        const res = await series.run({ type: 'summary', input: { file: abs(r.filePath) } }).catch(() => undefined);
+        const { count, stats, first, last } = res?.type === 'summary' ? res.summary : { count: 0, stats: null, first: undefined, last: undefined };
         await recordings.update(
           r.id,
           {
-            status: readings.length > 0 ? 'complete' : 'failed',
-            sampleCount: readings.length,
+            status: count > 0 ? 'complete' : 'failed',
+            sampleCount: count,
             stats,
             firstTs: first === undefined ? null : toDbTime(first),
             lastTs: last === undefined ? null : toDbTime(last),
-            error: `Interrupted by a server restart; kept ${readings.length} reading(s).`,
+            error: `Interrupted by a server restart; kept ${count} reading(s).`,
             endedAt: now(),
           },
           now(),
