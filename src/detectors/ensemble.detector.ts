@@ -57,6 +57,13 @@ const MEMBER_FACTORIES: Record<MemberKind, DetectorFactory> = {
 };
 const MEMBER_ORDER: readonly MemberKind[] = ['robust', 'iforest', 'rcf', 'autoencoder'];
 const MEMBER_PARAM: Record<MemberKind, string> = { robust: 'useRobust', iforest: 'useIforest', rcf: 'useRcf', autoencoder: 'useAutoencoder' };
+/**
+ * `robust` extrapolates its calibration tail, so at the ensemble's 1e-4 its log-odds on moderate
+ * events would fall below the other members'; calibrated at its own default it keeps its weight in
+ * the mix (the ensemble's own calibration sets the final false-alarm rate). Measured on the
+ * synthetic benchmark (10 seeds): event F1 0.827 at 1e-4, 0.842 at 1e-3.
+ */
+const ROBUST_MEMBER_FAR = 0.001;
 
 const descriptor: DetectorDescriptor = {
   kind: KIND,
@@ -140,7 +147,7 @@ export class EnsembleDetector implements Detector {
     for (const [i, m] of this.members.entries()) {
       const rep = await m.fit(train, {
         signal: options.signal,
-        targetFalseAlarmRate: far,
+        targetFalseAlarmRate: m.kind === 'robust' ? Math.max(far, ROBUST_MEMBER_FAR) : far,
         onProgress: (p, stage) => options.onProgress?.((i + p) / steps, `${m.kind}: ${stage}`),
       });
       for (const [k, v] of Object.entries(rep.metrics)) memberMetrics[`${m.kind}.${k}`] = v;
@@ -150,6 +157,8 @@ export class EnsembleDetector implements Detector {
     await yieldToLoop();
     const held: Float64Array[] = [];
     for (const r of hold) if (this.scoreMembers(r)) held.push(Float64Array.from(this.logits));
+    // Live data follows the hold-out after a pause: the members must not call that a dropout.
+    this.resume();
     const raw = held.map((l) => this.mix(l).logit);
     this.calibration = fitTailCalibration(raw, far);
     const cal = this.calibration;
@@ -157,6 +166,10 @@ export class EnsembleDetector implements Detector {
     this.metrics = { ...memberMetrics, holdout_rows: raw.length, holdout_false_alarm_rate: alarms / Math.max(1, raw.length), raw_center: cal.center };
     options.onProgress?.(1, 'done');
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
+  }
+
+  resume(): void {
+    for (const m of this.members) m.resume?.();
   }
 
   /** Scores every member into `scores` and `logits`; false while a member still warms up. */

@@ -115,4 +115,18 @@ describe('WindowFeatures', () => {
     b.push({ ts: 3500, value: 0.3 });
     expect(Array.from(b.compute())).toEqual(Array.from(a.compute()));
   });
+
+  it('rebaseTo moves the window up to a resumed stream, so the pause is no gap', () => {
+    const rng = new Rng(4);
+    const w = new WindowFeatures(20);
+    for (let i = 0; i < 30; i++) w.push({ ts: i * 100, value: rng.normal() });
+    const paused = new WindowFeatures(20);
+    paused.restore(JSON.parse(JSON.stringify(w.snapshot())));
+    paused.push({ ts: 3_600_000, value: 0.1 });
+    expect(paused.compute()[F.gap_ratio]).toBeGreaterThan(10);
+    w.rebaseTo(3_600_000);
+    w.push({ ts: 3_600_000, value: 0.1 });
+    expect(w.compute()[F.gap_ratio]).toBeCloseTo(1, 9);
+    expect(w.snapshot().ts.slice(-2)).toEqual([3_600_000 - 100, 3_600_000]);
+  });
 });

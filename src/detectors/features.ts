@@ -286,6 +286,25 @@ export class WindowFeatures {
     return out;
   }
 
+  /**
+   * Shifts the window's timestamps so that a reading at `nextTs` follows the newest one after the
+   * window's mean sampling interval: a new stream resuming after a pause (live data after `fit`)
+   * then shows no gap. No-op with fewer than two readings.
+   */
+  rebaseTo(nextTs: number): void {
+    const n = this.n;
+    if (n < 2) return;
+    const size = this.size;
+    const start = (this.head - n + size) % size;
+    const lastTs = this.times[(this.head + size - 1) % size] as number;
+    const meanDt = (lastTs - (this.times[start] as number)) / (n - 1);
+    const delta = nextTs - (lastTs + meanDt);
+    for (let k = 0; k < n; k++) {
+      const idx = (start + k) % size;
+      this.times[idx] = (this.times[idx] as number) + delta;
+    }
+  }
+
   snapshot(): WindowSnapshot {
     const start = (this.head - this.n + this.size) % this.size;
     const ts: number[] = [];

@@ -230,6 +230,8 @@ export class IForestDetector implements Detector {
   private model: Model | undefined;
   private warmBuffer: Reading[] = [];
   private metrics: Record<string, number> = {};
+  /** True after `fit` / `resume`: the next reading starts a new stream, so the window's older timestamps are moved up to it. */
+  private resumeGap = false;
   private readonly row = new Float64Array(FEATURE_COUNT);
 
   constructor(
@@ -249,6 +251,8 @@ export class IForestDetector implements Detector {
     await yieldToLoop();
     throwIfAborted(options.signal);
     this.fitSync(normal, options);
+    // The window still holds the last training readings; live data follows after a pause.
+    this.resume();
     options.onProgress?.(1, 'done');
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
   }
@@ -282,7 +286,16 @@ export class IForestDetector implements Detector {
     };
   }
 
+  resume(): void {
+    this.resumeGap = true;
+  }
+
   score(reading: Reading): Score {
+    if (this.resumeGap) {
+      // The pause before a resumed stream is no gap (the gap_ratio feature would call it a dropout).
+      this.resumeGap = false;
+      this.window.rebaseTo(reading.ts);
+    }
     if (!this.model) {
       this.warmBuffer.push(reading);
       if (this.warmBuffer.length >= num(this.params, 'warmup')) this.fitSync(this.warmBuffer, {});
@@ -334,6 +347,7 @@ export class IForestDetector implements Detector {
         model: m ? { forest: m.forest.state, calibration: m.calibration, median: m.median, scale: m.scale } : null,
         window: this.window.snapshot(),
         warmBuffer: this.warmBuffer.map((r) => [r.ts, r.value]),
+        ...(this.resumeGap && { resumeGap: true }),
       },
       metrics: { ...this.metrics },
     };
@@ -351,6 +365,7 @@ export class IForestDetector implements Detector {
     }
     this.window.restore(state.window);
     this.warmBuffer = state.warmBuffer.map(([ts, value]) => ({ ts, value }));
+    this.resumeGap = state.resumeGap;
     this.metrics = { ...(metrics ?? {}) };
   }
 }
@@ -359,6 +374,7 @@ interface ValidState {
   model: { forest: ForestState; calibration: Calibration; median: number[]; scale: number[] } | null;
   window: WindowSnapshot;
   warmBuffer: Array<[number, number]>;
+  resumeGap: boolean;
 }
 
 function validateForest(x: unknown): ForestState {
@@ -393,6 +409,7 @@ function validateState(state: unknown): ValidState {
   if (!Array.isArray(s.warmBuffer) || !s.warmBuffer.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
     throw invalidArtifact(KIND, 'state.warmBuffer must be [ts, value] pairs');
   }
+  if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') throw invalidArtifact(KIND, 'state.resumeGap must be a boolean');
   let model: ValidState['model'] = null;
   if (s.model !== null) {
     const m = asRecord(KIND, s.model, 'state.model');
@@ -404,7 +421,7 @@ function validateState(state: unknown): ValidState {
       scale: numberArray(KIND, m.scale, 'state.model.scale', FEATURE_COUNT),
     };
   }
-  return { model, window: s.window, warmBuffer: s.warmBuffer as Array<[number, number]> };
+  return { model, window: s.window, warmBuffer: s.warmBuffer as Array<[number, number]>, resumeGap: s.resumeGap === true };
 }
 
 export const iforestFactory: DetectorFactory & { validateState(state: unknown): void } = {

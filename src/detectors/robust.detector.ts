@@ -11,9 +11,17 @@
  * surprise, later readings must clearly exceed it for `holdoff` readings, so one event raises
  * one alarm instead of a burst. `fit` is optional: it warm-starts the statistics and calibrates
  * the surprise → score mapping on held-out normal data.
+ *
+ * With `adaptLevel`, a fitted detector is a shape model for any device: the first `adaptWindow`
+ * live readings after `fit` (or `resume`) are collected without alarms (`warming_up`), their
+ * median and noise scale are measured, and from then on every reading is mapped onto the
+ * training data's level and scale (x → training centre + (x − live centre) · gain) before it is
+ * scored; the collected readings are replayed through the mapping first, and the device's
+ * sampling interval and repeat rate are learned afresh from them.
  */
-import { calibrate, confidenceOf, fitCalibration, isCalibration, type Calibration } from './calibration.ts';
-import { readParams } from './ml-shared.ts';
+import { calibrate, confidenceOf, isCalibration, type Calibration } from './calibration.ts';
+import { frameGain, levelFrame, repeatFraction, type LevelFrame } from './level-frame.ts';
+import { fitTailCalibration, readParams } from './ml-shared.ts';
 import type { DetectorFactory } from './registry.ts';
 import { Ewm, RARITY_BINS, Rarity, RollingWindow, fitPowerTail, normalTailSurprise, powerTailSurprise, type PowerTail } from './rolling.ts';
 import {
@@ -44,6 +52,8 @@ const SURPRISE_FLOOR = 1e-3;
 const logSurprise = (s: number): number => Math.log(Math.max(s, SURPRISE_FLOOR));
 const MAX_SURPRISE = 300;
 const IQR_TO_SIGMA = 1.349;
+/** Readings the drift channel's smoothed level (EWMA, weight 0.1) needs after a resume before it is a reference: 0.9^30 ≈ 4 %. */
+const DRIFT_SETTLE = 30;
 const MEAN_ABS_TO_SIGMA = 1.2533;
 
 const PARAM_SPECS = [
@@ -67,6 +77,14 @@ const PARAM_SPECS = [
   { name: 'driftWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the drift channel surprise; 0 disables it.' },
   { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared residual from the rolling median: oscillations).' },
   { name: 'swingWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the swing channel surprise; 0 disables it.' },
+  {
+    name: 'adaptLevel',
+    type: 'boolean',
+    default: false,
+    description:
+      'After fit (or resume), re-baseline to the live device: the first adaptWindow readings are collected without alarms (warming_up), then readings are mapped onto the training level and noise scale. For shape models used on any device (the presets); off when a level change from the training data is itself an anomaly.',
+  },
+  { name: 'adaptWindow', type: 'integer', default: 100, min: 20, max: 100_000, description: 'Live readings adaptLevel collects to measure the device level and noise scale.' },
 ] as const satisfies readonly DetectorParamSpec[];
 
 type ParamName = (typeof PARAM_SPECS)[number]['name'];
@@ -138,11 +156,17 @@ export interface RobustState {
   rarity: number[];
   calibration: Calibration;
   /** Drift channel: smoothed level, its last `driftLag` values (oldest first) and their lagged-difference statistics. Absent in older artifacts. */
-  drift?: { fast: number; lagged: number[]; stats: number[]; flags?: number[]; armed?: boolean };
+  drift?: { fast: number; lagged: number[]; stats: number[]; flags?: number[]; armed?: boolean; settle?: number };
   /** Swing channel: short mean of squared robust residuals and the statistics of its log. */
   swing?: { energy: number; stats: number[] };
   /** Power-law tail [u, p, alpha] of |robust z| learned by `fit`, or null. */
   spikeTail?: number[] | null;
+  /**
+   * `adaptLevel` only, after `fit`: the training frame `ref` [centre, scale]; the live frame
+   * `live` once re-baselined (null before); `collecting` while the re-baseline window fills,
+   * with the live readings collected so far as [ts, value] pairs in `pending`.
+   */
+  adapt?: { ref: number[]; live: number[] | null; collecting: boolean; pending: number[][] };
 }
 
 class RobustDetector implements Detector {
@@ -175,6 +199,8 @@ class RobustDetector implements Detector {
   /** 1 where the reading at the same place in `driftLagged` alarmed: no reference for a later change. */
   private driftFlags: RollingRing;
   private driftArmed = true;
+  /** Readings after a resume whose smoothed level has not settled yet (flagged as no reference). */
+  private driftSettle = 0;
   private readonly drift: Ewm;
   private swingEnergy = 0;
   private readonly swing: Channel;
@@ -183,6 +209,12 @@ class RobustDetector implements Detector {
   private readonly parts: Surprises = { spike: 0, level: 0, drift: 0, swing: 0, burst: 0, collapse: 0, stuck: 0, dropout: 0 };
   private calibration: Calibration = DEFAULT_CALIBRATION;
   private metrics: Record<string, number> = {};
+  /** adaptLevel: the training frame (set by fit), the live frame and mapping once re-baselined, and the live readings collected meanwhile. */
+  private adaptRef: LevelFrame | undefined;
+  private adaptLive: LevelFrame | undefined;
+  private adaptGain = 1;
+  private adaptCollecting = false;
+  private adaptPending: Reading[] = [];
 
   constructor(params: RobustParams, seed: number, threshold: number) {
     this.p = params;
@@ -226,22 +258,39 @@ class RobustDetector implements Detector {
       if (i >= split && this.n > this.p.warmup) raw.push(logSurprise(s.surprise));
       if (i % 10_000 === 0) options.onProgress?.(i / normal.length, 'warm-start');
     }
-    const cal = fitCalibration(raw, far);
+    // The (1 − far) quantile of a few thousand held-out surprises is little more than their
+    // maximum, which live data exceeds far more often than `far`: extrapolate the tail instead.
+    const cal = fitTailCalibration(raw, far);
     // A perfectly quiet hold-out gives no spread; keep the default slope rather than a hair trigger.
     this.calibration = raw.length > 0 ? { ...cal, center: Math.max(cal.center, Math.log(2)), scale: Math.max(cal.scale, 0.05) } : { ...DEFAULT_CALIBRATION, targetFalseAlarmRate: far };
     const alarms = raw.filter((s) => calibrate(s, this.calibration) >= this.threshold).length;
     this.metrics = { heldout_false_alarm_rate: raw.length ? alarms / raw.length : 0, surprise_center: this.calibration.center, heldout_samples: raw.length };
     options.onProgress?.(1, 'calibrated');
+    if (this.p.adaptLevel) {
+      this.adaptRef = { center: this.window.quantile(0.5), scale: levelFrame(normal.map((r) => r.value)).scale };
+    }
     // Live readings follow the training data after an arbitrary pause: don't call that a dropout.
-    this.resumeGap = true;
+    this.resume();
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
   }
 
-  score(reading: Reading): Score {
-    const { surprise, signal, parts } = this.step(reading);
-    if (this.n <= this.p.warmup) {
-      return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none' };
+  resume(): void {
+    this.resumeGap = true;
+    if (this.p.adaptLevel && this.adaptRef) {
+      this.adaptCollecting = true;
+      this.adaptPending = [];
+      this.adaptLive = undefined;
+      this.adaptGain = 1;
     }
+  }
+
+  score(reading: Reading): Score {
+    if (this.adaptCollecting) {
+      this.collect(reading);
+      return quietScore();
+    }
+    const { surprise, signal, parts } = this.step(reading);
+    if (this.n <= this.p.warmup) return quietScore();
     const anomaly = calibrate(logSurprise(surprise), this.calibration);
     const isAnomaly = anomaly >= this.threshold;
     const contributions = topParts(parts);
@@ -255,9 +304,39 @@ class RobustDetector implements Detector {
     };
   }
 
+  /**
+   * adaptLevel: collects a live reading; once `adaptWindow` are in, measures the live frame,
+   * learns the device's sampling interval and repeat rate from them, and replays them through
+   * the mapping (their surprises raise no alarm, but a surprising one starts a hold-off as usual).
+   */
+  private collect(reading: Reading): void {
+    if (!Number.isFinite(reading.value)) return;
+    this.adaptPending.push({ ts: reading.ts, value: reading.value });
+    if (this.adaptPending.length < this.p.adaptWindow) return;
+    const live = this.adaptPending;
+    const values = live.map((r) => r.value);
+    this.setLive(levelFrame(values));
+    this.adaptCollecting = false;
+    this.adaptPending = [];
+    this.interval.load([0, 0, 0]);
+    this.repeatRate = repeatFraction(values);
+    for (const r of live) this.step(r);
+  }
+
+  private setLive(live: LevelFrame | undefined): void {
+    this.adaptLive = live;
+    this.adaptGain = live && this.adaptRef ? frameGain(this.adaptRef, live) : 1;
+  }
+
+  /** A live value in the training frame (identity unless re-baselined). */
+  private mapped(v: number): number {
+    const live = this.adaptLive;
+    return live && this.adaptRef ? this.adaptRef.center + (v - live.center) * this.adaptGain : v;
+  }
+
   private step(reading: Reading): { surprise: number; signal: Signal; parts: Surprises } {
     const p = this.p;
-    const x = reading.value;
+    const x = this.mapped(reading.value);
     const parts = this.parts;
     parts.spike = 0;
     parts.level = 0;
@@ -275,11 +354,13 @@ class RobustDetector implements Detector {
     this.n += 1;
 
     if (this.resumeGap) {
-      // The first live reading after fit: no gap check, and the drift channel compares live levels only.
+      // The first live reading after fit: no gap check, and the drift channel compares live levels
+      // only, once its smoothed level has settled (earlier ones are no reference).
       this.resumeGap = false;
       this.driftLagged = new RollingRing(p.driftLag);
       this.driftFlags = new RollingRing(p.driftLag);
       this.driftFast = x;
+      this.driftSettle = DRIFT_SETTLE;
     } else if (!first) {
       const dt = reading.ts - this.lastTs;
       const typical = this.interval.mean;
@@ -329,8 +410,14 @@ class RobustDetector implements Detector {
         parts.swing = p.swingWeight * sw;
       }
       parts.drift = p.driftWeight * this.driftSurprise(xc);
-      // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input.
-      if (p.zeroDropout && x === 0 && Math.abs(med) > 20 * scale) parts.dropout = Math.max(parts.dropout, parts.spike + 1, 10);
+      // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input
+      // (judged in the device's own units: the mapping moves 0 V and the baseline).
+      const rawMed = this.adaptLive && this.adaptRef ? this.adaptLive.center + (med - this.adaptRef.center) / this.adaptGain : med;
+      if (p.zeroDropout && reading.value === 0 && Math.abs(rawMed) > (20 * scale) / this.adaptGain) {
+        // The best explanation of such a reading: name it a dropout, whichever channel it also moved most.
+        const other = Math.max(parts.spike, parts.level, parts.swing, parts.drift, parts.burst, parts.collapse);
+        parts.dropout = Math.max(parts.dropout, other + 1, 10);
+      }
     }
 
     if (!first) {
@@ -387,7 +474,8 @@ class RobustDetector implements Detector {
       if (s < this.p.alarmSurprise) st.update(d);
     }
     lagged.push(this.driftFast);
-    this.driftFlags.push(0);
+    this.driftFlags.push(this.driftSettle > 0 ? 1 : 0);
+    if (this.driftSettle > 0) this.driftSettle--;
     // One alarm per change: a lasting difference stays quiet until it has gone back to ordinary.
     if (!this.driftArmed) {
       if (s < 1) this.driftArmed = true;
@@ -398,6 +486,11 @@ class RobustDetector implements Detector {
   }
 
   warmup(): WarmupState {
+    if (this.adaptCollecting) {
+      const size = this.p.adaptWindow;
+      const current = this.adaptPending.length;
+      return { window_progress: current / size, window_size: size, current_window: current, status: 'warming_up' };
+    }
     const size = this.p.warmup;
     const current = Math.min(this.n, size);
     return { window_progress: size ? current / size : 1, window_size: size, current_window: current, status: this.n > size ? 'ml_ready' : 'warming_up' };
@@ -421,9 +514,24 @@ class RobustDetector implements Detector {
       peakAge: this.peakAge,
       rarity: this.rarity.toJSON(),
       calibration: { ...this.calibration },
-      drift: { fast: this.driftFast, lagged: this.driftLagged.values(), stats: this.drift.toJSON(), flags: this.driftFlags.values(), armed: this.driftArmed },
+      drift: {
+        fast: this.driftFast,
+        lagged: this.driftLagged.values(),
+        stats: this.drift.toJSON(),
+        flags: this.driftFlags.values(),
+        armed: this.driftArmed,
+        ...(this.driftSettle > 0 && { settle: this.driftSettle }),
+      },
       swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
       spikeTail: this.spikeTail ? [this.spikeTail.u, this.spikeTail.p, this.spikeTail.alpha] : null,
+      ...(this.adaptRef && {
+        adapt: {
+          ref: [this.adaptRef.center, this.adaptRef.scale],
+          live: this.adaptLive ? [this.adaptLive.center, this.adaptLive.scale] : null,
+          collecting: this.adaptCollecting,
+          pending: this.adaptPending.map((r) => [r.ts, r.value]),
+        },
+      }),
     };
     return { format: 'vigil-detector', version: ARTIFACT_VERSION, kind: KIND, seed: this.seed, threshold: this.threshold, params: { ...this.p }, state, metrics: { ...this.metrics } };
   }
@@ -455,6 +563,7 @@ class RobustDetector implements Detector {
       this.drift.load(s.drift.stats);
       this.driftFlags = RollingRing.from(this.p.driftLag, s.drift.flags ?? new Array<number>(this.driftLagged.length).fill(0));
       this.driftArmed = s.drift.armed ?? true;
+      this.driftSettle = s.drift.settle ?? 0;
     }
     if (s.swing) {
       this.swingEnergy = s.swing.energy;
@@ -462,6 +571,13 @@ class RobustDetector implements Detector {
     }
     const t = s.spikeTail;
     this.spikeTail = t ? { u: t[0] as number, p: t[1] as number, alpha: t[2] as number } : undefined;
+    const a = s.adapt;
+    if (a) {
+      this.adaptRef = { center: a.ref[0] as number, scale: a.ref[1] as number };
+      this.setLive(a.live ? { center: a.live[0] as number, scale: a.live[1] as number } : undefined);
+      this.adaptCollecting = a.collecting;
+      this.adaptPending = a.pending.map(([ts, value]) => ({ ts: ts as number, value: value as number }));
+    }
     this.metrics = { ...metrics };
   }
 }
@@ -478,6 +594,11 @@ const SIGNAL_OF: Record<keyof Surprises, Signal> = {
 };
 
 const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as Array<keyof Surprises>;
+
+/** The verdict while warming up or re-baselining: never an alarm. */
+function quietScore(): Score {
+  return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none' };
+}
 
 /** The three largest positive channel surprises, largest first (ties keep channel order). */
 function topParts(parts: Surprises): Array<{ name: string; weight: number }> {
@@ -582,6 +703,9 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
       fail('"drift.flags" must hold one 0 or 1 per lagged value');
     }
     if (d?.armed !== undefined && typeof d.armed !== 'boolean') fail('"drift.armed" must be a boolean');
+    if (d?.settle !== undefined && (!Number.isInteger(d.settle) || (d.settle as number) < 0 || (d.settle as number) > DRIFT_SETTLE)) {
+      fail(`"drift.settle" must be an integer in [0, ${DRIFT_SETTLE}]`);
+    }
   }
   if (s.swing !== undefined) {
     const w = s.swing as Record<string, unknown> | null;
@@ -592,6 +716,22 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     if (!Array.isArray(t) || t.length !== 3 || !t.every(isNum) || !((t[0] as number) > 0) || !((t[1] as number) > 0) || (t[1] as number) > 1 || !((t[2] as number) > 0)) {
       fail('"spikeTail" must be null or [u > 0, p in (0, 1], alpha > 0]');
     }
+  }
+  if (s.adapt !== undefined) {
+    if (params.adaptLevel !== true) fail('"adapt" is only valid with the adaptLevel parameter on');
+    const a = s.adapt as Record<string, unknown> | null;
+    const isFrame = (f: unknown): boolean => Array.isArray(f) && f.length === 2 && f.every(isNum) && (f[1] as number) >= 0;
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) fail('"adapt" must be an object');
+    if (!isFrame(a?.ref)) fail('"adapt.ref" must be [centre, scale >= 0]');
+    if (a?.live !== null && !isFrame(a?.live)) fail('"adapt.live" must be null or [centre, scale >= 0]');
+    if (typeof a?.collecting !== 'boolean') fail('"adapt.collecting" must be a boolean');
+    const limit = typeof params.adaptWindow === 'number' ? params.adaptWindow : 100_000;
+    const pending = a?.pending;
+    if (!Array.isArray(pending) || pending.length >= limit || !pending.every((r) => Array.isArray(r) && r.length === 2 && r.every(isNum))) {
+      fail(`"adapt.pending" must hold fewer than ${limit} [ts, value] pairs of finite numbers`);
+    }
+    if (a?.collecting === true && a.live !== null) fail('"adapt.live" must be null while collecting');
+    if (a?.collecting === false && (pending as unknown[]).length > 0) fail('"adapt.pending" must be empty unless collecting');
   }
 }
 

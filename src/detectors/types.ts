@@ -103,6 +103,12 @@ export interface Detector {
   score(reading: Reading): Score;
   warmup(): WarmupState;
   serialize(): DetectorArtifact;
+  /**
+   * Marks the next reading as the first of a new stream that follows an unknown pause (what `fit`
+   * does on its own): the time since the last reading is no dropout, and kinds that adapt to a
+   * device's level start re-baselining. Kinds that keep no timestamps need not implement it.
+   */
+  resume?(): void;
 }
 
 export interface DetectorParamSpec {
