@@ -38,8 +38,8 @@ function buildModelsService(database: Database, config: Config, logger: Logger):
   return { models, repo };
 }
 
-/** Creates (or repairs) the preset models: `vigil migrate` runs it after the migrations. */
-export async function installPresets(database: Database, config: Config): Promise<{ created: string[]; repaired: string[]; skipped: string[] }> {
+/** Creates (or repairs, or updates) the preset models: `vigil migrate` runs it after the migrations. */
+export async function installPresets(database: Database, config: Config): Promise<{ created: string[]; repaired: string[]; updated: string[]; skipped: string[] }> {
   const logger = createLogger({ ...config.log, level: 'warn' });
   return buildModelsService(database, config, logger).models.ensurePresets();
 }

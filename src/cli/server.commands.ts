@@ -80,8 +80,8 @@ export function registerServerCommands(program: Command) {
             `${describeDb(config)}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'already up to date'}`,
           );
           const presets = await installPresets(database, config);
-          if (presets.created.length + presets.repaired.length > 0) {
-            console.log(`Preset models: ${[...presets.created, ...presets.repaired].join(', ')}`);
+          if (presets.created.length + presets.repaired.length + presets.updated.length > 0) {
+            console.log(`Preset models: ${[...presets.created, ...presets.repaired, ...presets.updated].join(', ')}`);
           }
         }
       } finally {

@@ -8,7 +8,7 @@ import { deriveAccuracy } from './evaluation.ts';
 import { parseUntrustedArtifact, restoreStoredArtifact, type ModelArtifactStore } from './model-artifacts.ts';
 import type { ModelRuntime, ModelSummary, ModelUsage, Viewer } from './model-runtime.ts';
 import type { ModelCardRow, ModelRow, ModelsRepository, ModelVisibility } from './models.repository.ts';
-import { buildPreset, presetKindAvailable, PRESETS, referenceTraces } from './presets.ts';
+import { buildPreset, presetKindAvailable, presetUpToDate, PRESETS, referenceTraces, type PresetSpec } from './presets.ts';
 import type { TrainingJobRow, TrainingJobsRepository } from './training-jobs.repository.ts';
 
 export interface ModelCard {
@@ -119,9 +119,33 @@ export function createModelsService(deps: ModelsServiceDeps) {
     return restored;
   }
 
-  async function ensurePresets(): Promise<{ created: string[]; repaired: string[]; skipped: string[] }> {
+  /** True when a preset row and its (checksum-verified) artifact are what this build makes of `spec`. */
+  async function presetCurrent(spec: PresetSpec, row: ModelRow, artifactText: string): Promise<boolean> {
+    const rowMatches =
+      row.name === spec.name &&
+      row.description === spec.description &&
+      row.materialType === spec.material_type &&
+      row.kind === spec.kind &&
+      row.threshold === spec.threshold;
+    if (!rowMatches) return false;
+    let stored: DetectorArtifact;
+    try {
+      stored = JSON.parse(artifactText) as DetectorArtifact;
+    } catch {
+      return false;
+    }
+    return row.params === JSON.stringify(stored.params) && (await presetUpToDate(spec, stored));
+  }
+
+  /**
+   * Creates the preset models; rebuilds one whose artifact is missing or corrupt (`repaired`) or
+   * out of date (`updated`: the spec, or the detector code, now fits something else), so existing
+   * databases pick up new preset artifacts on migrate or start.
+   */
+  async function ensurePresets(): Promise<{ created: string[]; repaired: string[]; updated: string[]; skipped: string[] }> {
     const created: string[] = [];
     const repaired: string[] = [];
+    const updated: string[] = [];
     const skipped: string[] = [];
     let reference: ReturnType<typeof referenceTraces> | undefined;
     for (const spec of PRESETS) {
@@ -131,12 +155,18 @@ export function createModelsService(deps: ModelsServiceDeps) {
         continue;
       }
       const existing = await models.findByPresetKey(spec.key);
+      let outdated = false;
       if (existing) {
+        let text: string | undefined;
         try {
-          await artifacts.read({ filePath: existing.filePath, size: existing.fileSize, checksum: existing.checksum });
-          continue;
+          text = await artifacts.read({ filePath: existing.filePath, size: existing.fileSize, checksum: existing.checksum });
         } catch {
           deps.logger.warn({ preset: spec.key }, 'preset artifact missing or corrupt: rebuilding it');
+        }
+        if (text !== undefined) {
+          if (await presetCurrent(spec, existing, text)) continue;
+          outdated = true;
+          deps.logger.info({ preset: spec.key }, 'preset out of date: rebuilding it');
         }
       }
       reference ??= referenceTraces();
@@ -147,10 +177,22 @@ export function createModelsService(deps: ModelsServiceDeps) {
       if (existing) {
         await models.update(
           existing.id,
-          { filePath: stored.filePath, fileSize: stored.size, checksum: stored.checksum, metrics, accuracy: built.accuracy },
+          {
+            name: spec.name,
+            description: spec.description,
+            materialType: spec.material_type,
+            kind: spec.kind,
+            threshold: spec.threshold,
+            params: JSON.stringify(built.artifact.params),
+            filePath: stored.filePath,
+            fileSize: stored.size,
+            checksum: stored.checksum,
+            metrics,
+            accuracy: built.accuracy,
+          },
           now(),
         );
-        repaired.push(spec.key);
+        (outdated ? updated : repaired).push(spec.key);
         continue;
       }
       try {
@@ -179,7 +221,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
         if (!(await models.findByPresetKey(spec.key))) throw err;
       }
     }
-    return { created, repaired, skipped };
+    return { created, repaired, updated, skipped };
   }
 
   async function select(viewer: Viewer, modelId: number): Promise<ModelSummary> {

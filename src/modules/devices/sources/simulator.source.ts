@@ -23,21 +23,14 @@ export interface InjectOptions {
   readings?: number;
 }
 
-/**
- * An Arduino-like voltage stream: a steady level with a slow wander and Gaussian noise, plus
- * anomalies injected on demand. Values are deterministic for a seed; timestamps are real time.
- */
-export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) {
+/** The simulator's value sequence without timing: deterministic for a seed, anomalies injected on demand. */
+export function createSimulatorSignal(opts: Pick<SimulatorOptions, 'rateHz' | 'level' | 'noise' | 'seed'>) {
   const rng = new Rng(opts.seed);
-  const now = opts.now ?? Date.now;
-  const periodMs = 1000 / opts.rateHz;
-  let timer: NodeJS.Timeout | undefined;
   let n = 0;
   let active: { kind: AnomalyKind; magnitude: number; left: number; total: number; stuckAt?: number } | undefined;
   let last = opts.level;
-  let next = 0;
 
-  function value(): number {
+  function next(): number {
     const wander = opts.level * 0.01 * Math.sin((2 * Math.PI * n) / (opts.rateHz * 60));
     let v = opts.level + wander + rng.normal() * opts.noise;
     if (active) {
@@ -74,6 +67,27 @@ export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) 
     return Math.round(v * 10000) / 10000;
   }
 
+  function inject(kind: AnomalyKind, o: InjectOptions = {}): void {
+    const single = kind === 'spike' || kind === 'dip';
+    const readings = single ? (o.readings ?? 1) : (o.readings ?? Math.max(1, Math.round(opts.rateHz * 3)));
+    const magnitude = o.magnitude ?? (kind === 'noise' ? Math.max(0.2, opts.noise * 20) : 1);
+    active = { kind, magnitude, left: readings, total: readings };
+  }
+
+  return { next, inject };
+}
+
+/**
+ * An Arduino-like voltage stream: a steady level with a slow wander and Gaussian noise, plus
+ * anomalies injected on demand. Values are deterministic for a seed; timestamps are real time.
+ */
+export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) {
+  const values = createSimulatorSignal(opts);
+  const now = opts.now ?? Date.now;
+  const periodMs = 1000 / opts.rateHz;
+  let timer: NodeJS.Timeout | undefined;
+  let next = 0;
+
   function tick() {
     // Catch up on missed ticks (a busy event loop) so the average rate holds.
     const t = performance.now();
@@ -81,7 +95,7 @@ export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) 
     const wall = now();
     while (next <= t && emitted < 100) {
       // Each reading is dated when it was due, so catch-up readings keep distinct, increasing times.
-      sink.reading({ ts: Math.round(wall - (t - next)), value: value() });
+      sink.reading({ ts: Math.round(wall - (t - next)), value: values.next() });
       next += periodMs;
       emitted++;
     }
@@ -103,10 +117,7 @@ export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) 
       timer = undefined;
     },
     inject(kind, o = {}) {
-      const single = kind === 'spike' || kind === 'dip';
-      const readings = single ? (o.readings ?? 1) : (o.readings ?? Math.max(1, Math.round(opts.rateHz * 3)));
-      const magnitude = o.magnitude ?? (kind === 'noise' ? Math.max(0.2, opts.noise * 20) : 1);
-      active = { kind, magnitude, left: readings, total: readings };
+      values.inject(kind, o);
     },
   };
   return source;
