@@ -50,6 +50,9 @@ describe.each(testDialects())('preset refresh on start and migrate [%s]', (diale
     const text = readFileSync(path.join(server.db.dataDir, after.file_path), 'utf8');
     expect(after.checksum).toBe(sha256(text));
     expect(after.checksum).not.toBe(before.checksum);
+    // The new artifact went to a new file: the file the old row names is intact for a process still holding that row.
+    expect(after.file_path).not.toBe(before.file_path);
+    expect(sha256(readFileSync(path.join(server.db.dataDir, before.file_path), 'utf8'))).toBe(before.checksum);
     const artifact = JSON.parse(text) as DetectorArtifact;
     expect(artifact.params).toMatchObject(spec.params);
     expect(JSON.parse(after.params)).toEqual(artifact.params);

@@ -30,7 +30,7 @@ export interface StoredFile {
 export const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /**
- * Model artifacts on disk: `DATA_DIR/models/preset/<key>.json` and
+ * Model artifacts on disk: `DATA_DIR/models/preset/<key>[-<checksum>].json` and
  * `DATA_DIR/models/user/<user_id>/<uuid>.json` (the seed's layout), written atomically, read
  * back only when size and SHA-256 match what the database recorded.
  */
@@ -53,7 +53,8 @@ export function createModelArtifactStore(dataDir: string) {
   }
 
   return {
-    presetPath: (key: string) => `models/preset/${key}.json`,
+    /** A preset's file; a rebuilt preset's file carries its checksum, so the file an older row names stays intact. */
+    presetPath: (key: string, checksum?: string) => (checksum ? `models/preset/${key}-${checksum.slice(0, 16)}.json` : `models/preset/${key}.json`),
     userPath: (userId: number) => `models/user/${userId}/${randomUUID()}.json`,
     absolute,
     write,

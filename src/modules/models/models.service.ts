@@ -5,7 +5,7 @@ import { AppError } from '../../lib/errors.ts';
 import { fromDbTime, toDbTime } from '../../db/time.ts';
 import type { DetectorArtifact } from '../../detectors/index.ts';
 import { deriveAccuracy } from './evaluation.ts';
-import { parseUntrustedArtifact, restoreStoredArtifact, type ModelArtifactStore } from './model-artifacts.ts';
+import { parseUntrustedArtifact, restoreStoredArtifact, sha256, type ModelArtifactStore } from './model-artifacts.ts';
 import type { ModelRuntime, ModelSummary, ModelUsage, Viewer } from './model-runtime.ts';
 import type { ModelCardRow, ModelRow, ModelsRepository, ModelVisibility } from './models.repository.ts';
 import { buildPreset, presetKindAvailable, presetUpToDate, PRESETS, referenceTraces, type PresetSpec } from './presets.ts';
@@ -171,7 +171,10 @@ export function createModelsService(deps: ModelsServiceDeps) {
       }
       reference ??= referenceTraces();
       const built = await buildPreset(spec, reference);
-      const stored = await artifacts.write(artifacts.presetPath(spec.key), JSON.stringify(built.artifact));
+      const text = JSON.stringify(built.artifact);
+      // An outdated preset's new artifact goes to a new file: a process that has just read the old
+      // row (during a rolling restart) still finds the file that row names.
+      const stored = await artifacts.write(artifacts.presetPath(spec.key, outdated ? sha256(text) : undefined), text);
       const { fit, ...evaluation } = built.metrics;
       const metrics = JSON.stringify({ training: fit, evaluation } satisfies StoredMetrics);
       if (existing) {
