@@ -5,7 +5,7 @@
 import { factoryOf } from './registry.ts';
 import { DETECTOR_KINDS, DetectorError, type DetectorArtifact, type DetectorKind } from './types.ts';
 
-/** Artifact format versions this build reads. */
+/** Artifact format versions this build reads for kinds that declare none of their own (`DetectorFactory.artifactVersions`). */
 export const SUPPORTED_ARTIFACT_VERSIONS: readonly number[] = [1];
 
 /** Bounds on an artifact's JSON shape. */
@@ -91,11 +91,12 @@ export function validateArtifact(x: unknown): DetectorArtifact {
   if (!isPlainObject(x)) invalid('Artifact must be a JSON object.');
   checkShape(x);
   if (x.format !== 'vigil-detector') invalid(`Artifact "format" must be "vigil-detector" (got ${JSON.stringify(x.format) ?? 'nothing'}).`);
-  if (typeof x.version !== 'number' || !SUPPORTED_ARTIFACT_VERSIONS.includes(x.version)) {
-    invalid(`Artifact "version" ${JSON.stringify(x.version) ?? 'is missing'}${typeof x.version === 'number' ? ' is not supported' : ''}; supported: ${SUPPORTED_ARTIFACT_VERSIONS.join(', ')}.`);
-  }
   if (typeof x.kind !== 'string' || !(DETECTOR_KINDS as readonly string[]).includes(x.kind)) {
     invalid(`Artifact "kind" must be one of ${DETECTOR_KINDS.join(', ')} (got ${JSON.stringify(x.kind) ?? 'nothing'}).`);
+  }
+  const versions = factoryOf(x.kind as DetectorKind)?.artifactVersions ?? SUPPORTED_ARTIFACT_VERSIONS;
+  if (typeof x.version !== 'number' || !versions.includes(x.version)) {
+    invalid(`Artifact "version" ${JSON.stringify(x.version) ?? 'is missing'}${typeof x.version === 'number' ? ' is not supported' : ''}; supported for ${x.kind}: ${versions.join(', ')}.`);
   }
   if (typeof x.seed !== 'number' || !Number.isInteger(x.seed)) invalid('Artifact "seed" must be an integer.');
   if (typeof x.threshold !== 'number' || x.threshold < 0 || x.threshold > 1) invalid('Artifact "threshold" must be a number in [0, 1].');

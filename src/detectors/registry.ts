@@ -21,6 +21,8 @@ export interface DetectorFactory {
   create(options: CreateDetectorOptions): Detector;
   /** Rebuilds a detector from an artifact already checked by `validateArtifact`. */
   restore(artifact: DetectorArtifact): Detector;
+  /** Artifact versions this kind reads (default: `SUPPORTED_ARTIFACT_VERSIONS`); a kind bumps its own when its state format changes. */
+  artifactVersions?: readonly number[];
   /** Kind-specific checks of an untrusted artifact's `state` (and `params`); throws `DetectorError('invalid-artifact')`. */
   validateState?(state: unknown, artifact: DetectorArtifact): void;
 }

@@ -30,10 +30,12 @@ import {
 export const NAB_ROBUST_PARAMS: Readonly<Record<string, unknown>> = { window: 512, horizon: 1000, rarityHorizon: 100_000, alarmSurprise: 2, holdoffMargin: 1, holdoffFactor: 0, absoluteZScale: 0 };
 
 /**
- * The one parameter set used for `context` on NAB when none is given (tuned on the whole corpus):
- * a short rest after each alarm and HTM-style likelihood of the context scores kept alongside them.
+ * The one parameter set used for `context` on NAB when none is given (tuned on the whole corpus,
+ * the same set with and without range hints): coarser level bins than the live default, a wider
+ * learned range, a lower alarm surprise (NAB runs without `fit`, so nothing calibrates it) and
+ * almost no floor under the spread of the raw scores (NAB's threshold sweep sets the sensitivity).
  */
-export const NAB_CONTEXT_PARAMS: Readonly<Record<string, unknown>> = { restPeriod: 30, baseThreshold: 0.75, likelihoodShort: 3, likelihoodLong: 2000, likelihoodMax: true, rangeWarmup: 300, rangePad: 1, rangeBreakScore: 1 };
+export const NAB_CONTEXT_PARAMS: Readonly<Record<string, unknown>> = { levels: 8, rangePad: 0.2, alarmSurprise: 5, minSpread: 0.001 };
 
 const NAB_DEFAULT_PARAMS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { robust: NAB_ROBUST_PARAMS, context: NAB_CONTEXT_PARAMS };
 
