@@ -111,6 +111,16 @@ describe('robust detector', () => {
     });
   }
 
+  it('flags a different kind of event inside the hold-off of an alarm (a stuck sensor right after a spike)', () => {
+    const readings = arduino(4000, 2);
+    readings[3000] = { ...readings[3000]!, value: readings[3000]!.value + 1.5 };
+    for (let i = 3020; i < 3080; i++) readings[i] = { ...readings[i]!, value: readings[3019]!.value };
+    const scores = scoreAll(createDetector('robust'), readings);
+    expect(alarmsIn(scores, 3000, 3005).length).toBeGreaterThan(0);
+    // The stuck run starts 20 readings after the spike alarm, well inside the default hold-off of 100.
+    expect(alarmsIn(scores, 3020, 3080).map((s) => s.signal)).toContain('stuck');
+  });
+
   it('is causal: scores of a prefix do not depend on what follows', () => {
     const readings = arduino(3000, 3);
     readings[2000] = { ...readings[2000]!, value: 4 };

@@ -152,6 +152,8 @@ export interface RobustState {
   channels: { spike: number[]; level: number[]; burst: number[]; variance: number[] };
   peak: number;
   peakAge: number;
+  /** The channel of `peak` (absent in artifacts written before hold-off was per channel). */
+  peakChannel?: string;
   /** [total, weight, maxBin, ...64 bin counts]. */
   rarity: number[];
   calibration: Calibration;
@@ -194,6 +196,8 @@ class RobustDetector implements Detector {
   private readonly rarity: Rarity;
   private peak = 0;
   private peakAge = 0;
+  /** The channel that raised `peak`: hold-off quiets that channel's echoes, not a different kind of event. */
+  private peakChannel: keyof Surprises | '' = '';
   private driftFast = 0;
   private driftLagged: RollingRing;
   /** 1 where the reading at the same place in `driftLagged` alarmed: no reference for a later change. */
@@ -444,9 +448,13 @@ class RobustDetector implements Detector {
       this.peakAge += 1;
       if (this.peakAge > p.holdoff) this.peak = 0;
       if (surprise >= p.alarmSurprise) {
-        if (surprise > this.peak * (1 + p.holdoffMargin)) {
+        // Within the hold-off a different channel is a different kind of event (a stuck sensor
+        // after a spike) when it clearly clears the alarm level itself.
+        const otherEvent = best !== this.peakChannel && surprise > p.alarmSurprise * (1 + p.holdoffMargin);
+        if (otherEvent || surprise > this.peak * (1 + p.holdoffMargin)) {
           this.peak = surprise;
           this.peakAge = 0;
+          this.peakChannel = best;
         } else surprise *= p.holdoffFactor;
       }
     }
@@ -512,6 +520,7 @@ class RobustDetector implements Detector {
       channels: { spike: this.spike.stats.toJSON(), level: this.level.stats.toJSON(), burst: this.burst.stats.toJSON(), variance: this.variance.stats.toJSON() },
       peak: this.peak,
       peakAge: this.peakAge,
+      peakChannel: this.peakChannel,
       rarity: this.rarity.toJSON(),
       calibration: { ...this.calibration },
       drift: {
@@ -555,6 +564,7 @@ class RobustDetector implements Detector {
     this.variance.stats.load(s.channels.variance);
     this.peak = s.peak;
     this.peakAge = s.peakAge;
+    this.peakChannel = (s.peakChannel ?? '') as keyof Surprises | '';
     this.rarity.load(s.rarity);
     this.calibration = { ...s.calibration };
     if (s.drift) {
@@ -679,6 +689,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   }
   if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') fail('"resumeGap" must be a boolean');
   if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
+  if (s.peakChannel !== undefined && s.peakChannel !== '' && !(SURPRISE_KEYS as readonly unknown[]).includes(s.peakChannel)) fail('"peakChannel" must name a channel');
   if ((s.repeatRate as number) < 0 || (s.repeatRate as number) > 1) fail('"repeatRate" must be in [0, 1]');
   if (!isTriple(s.interval) || !isTriple(s.stepSize)) fail('"interval" and "stepSize" must be [mean, variance, count]');
   const windowSize = typeof params.window === 'number' ? params.window : 4096;
