@@ -10,12 +10,10 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createConnection } from 'mysql2/promise';
 import { createApp } from '../src/app.ts';
+import { freshDatabase } from './support/fresh-database.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createTokenService } from '../src/modules/auth/tokens.ts';
@@ -61,28 +59,6 @@ interface Result {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freshDatabase(dialect: string): Promise<{ url: string; dataDir: string; drop(): Promise<void> }> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-  if (dialect === 'sqlite') return { url: `sqlite:${path.join(dataDir, 'bench.sqlite')}`, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
-  const base = new URL(values['mysql-url']!);
-  const name = `vigil_bench_${randomBytes(4).toString('hex')}`;
-  const conn = () => createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) });
-  const c = await conn();
-  await c.query(`CREATE DATABASE \`${name}\``);
-  await c.end();
-  const url = new URL(base.toString());
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    dataDir,
-    async drop() {
-      const d = await conn();
-      await d.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await d.end();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 function ask<T>(child: ReturnType<typeof fork>, msg: object, answer: string): Promise<T> {
   return new Promise((resolve) => {
@@ -97,7 +73,7 @@ function ask<T>(child: ReturnType<typeof fork>, msg: object, answer: string): Pr
 }
 
 async function scenario(dialect: string, source: string): Promise<Result> {
-  const db = await freshDatabase(dialect);
+  const db = await freshDatabase(dialect, values['mysql-url']!);
   const env = {
     DATABASE_URL: db.url,
     DATA_DIR: db.dataDir,

@@ -13,14 +13,12 @@
  * the server event loop's max and p99 delay while it ran.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { createConnection } from 'mysql2/promise';
 import { createApp } from '../src/app.ts';
+import { freshDatabase } from './support/fresh-database.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { Rng } from '../src/detectors/random.ts';
 import { createLogger } from '../src/logger.ts';
@@ -61,41 +59,6 @@ function buildCsv(bytes: number, label: boolean): { csv: Uint8Array; rows: numbe
   return { csv: new TextEncoder().encode(parts.join('')), rows };
 }
 
-async function freshDatabase(
-  dialect: string,
-): Promise<{ url: string; dataDir: string; drop(): Promise<void> }> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-rec-'));
-  if (dialect === 'sqlite')
-    return {
-      url: `sqlite:${path.join(dataDir, 'bench.sqlite')}`,
-      dataDir,
-      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
-    };
-  const base = new URL(values['mysql-url']!);
-  const name = `vigil_bench_${randomBytes(4).toString('hex')}`;
-  const conn = () =>
-    createConnection({
-      host: base.hostname,
-      port: Number(base.port || 3306),
-      user: decodeURIComponent(base.username),
-      password: decodeURIComponent(base.password),
-    });
-  const c = await conn();
-  await c.query(`CREATE DATABASE \`${name}\``);
-  await c.end();
-  const url = new URL(base.toString());
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    dataDir,
-    async drop() {
-      const d = await conn();
-      await d.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await d.end();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 interface Measured<T> {
   ms: number;
@@ -156,7 +119,7 @@ const { csv, rows } = buildCsv(MAX_BYTES, values.label!);
 const csvBytes = csv.byteLength;
 const files = [buildCsv(1024 * 1024, values.label!).csv, csv];
 
-const db = await freshDatabase(values.dialect!);
+const db = await freshDatabase(values.dialect!, values['mysql-url']!, 'vigil-bench-rec-');
 const config = loadConfig({
   dotenv: false,
   env: {
