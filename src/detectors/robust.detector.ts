@@ -23,7 +23,7 @@ import { calibrate, confidenceOf, isCalibration, type Calibration } from './cali
 import { frameGain, levelFrame, repeatFraction, type LevelFrame } from './level-frame.ts';
 import { fitTailCalibration, readParams } from './ml-shared.ts';
 import type { DetectorFactory } from './registry.ts';
-import { Ewm, RARITY_BINS, Rarity, RollingWindow, fitPowerTail, normalTailSurprise, powerTailSurprise, type PowerTail } from './rolling.ts';
+import { Ewm, RARITY_BINS, Rarity, RollingRing, RollingWindow, fitPowerTail, normalTailSurprise, powerTailSurprise, type PowerTail } from './rolling.ts';
 import {
   DetectorError,
   type CreateDetectorOptions,
@@ -626,53 +626,6 @@ function topParts(parts: Surprises): Array<{ name: string; weight: number }> {
   return out;
 }
 
-/** The last `capacity` values in arrival order. */
-class RollingRing {
-  private readonly ring: Float64Array;
-  private head = 0;
-  private size = 0;
-
-  constructor(readonly capacity: number) {
-    this.ring = new Float64Array(capacity);
-  }
-
-  get length(): number {
-    return this.size;
-  }
-
-  get full(): boolean {
-    return this.size === this.capacity;
-  }
-
-  /** The oldest value (the one the next push replaces once full). */
-  get oldest(): number {
-    return this.ring[this.size === this.capacity ? this.head : 0] as number;
-  }
-
-  /** Overwrites the most recent value. */
-  setNewest(x: number): void {
-    this.ring[(this.head + this.capacity - 1) % this.capacity] = x;
-  }
-
-  push(x: number): void {
-    this.ring[this.head] = x;
-    this.head = (this.head + 1) % this.capacity;
-    if (this.size < this.capacity) this.size++;
-  }
-
-  values(): number[] {
-    const out: number[] = [];
-    const start = this.size === this.capacity ? this.head : 0;
-    for (let k = 0; k < this.size; k++) out.push(this.ring[(start + k) % this.capacity] as number);
-    return out;
-  }
-
-  static from(capacity: number, values: readonly number[]): RollingRing {
-    const r = new RollingRing(capacity);
-    for (const v of values.slice(-capacity)) r.push(v);
-    return r;
-  }
-}
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isTriple = (x: unknown): boolean => Array.isArray(x) && x.length === 3 && x.every(isNum) && (x[1] as number) >= 0 && (x[2] as number) >= 0;

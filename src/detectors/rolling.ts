@@ -3,45 +3,41 @@
  */
 
 /**
- * The last `capacity` values kept both in arrival order (ring) and sorted, so any quantile of the
- * window is O(1) and an update is O(capacity) memmove (fast for a few hundred values).
+ * The last `capacity` values kept both in arrival order (a {@link RollingRing}) and sorted, so any
+ * quantile of the window is O(1) and an update is O(capacity) memmove (fast for a few hundred values).
  */
 export class RollingWindow {
   readonly capacity: number;
-  private readonly ring: Float64Array;
+  private readonly ring: RollingRing;
   private readonly sorted: Float64Array;
-  private head = 0;
-  private size = 0;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
     this.capacity = capacity;
-    this.ring = new Float64Array(capacity);
+    this.ring = new RollingRing(capacity);
     this.sorted = new Float64Array(capacity);
   }
 
   get length(): number {
-    return this.size;
+    return this.ring.length;
   }
 
   push(x: number): void {
-    if (this.size === this.capacity) {
-      const old = this.ring[this.head] as number;
-      const at = this.indexOf(old);
-      this.sorted.copyWithin(at, at + 1, this.size);
-      this.size -= 1;
+    let size = this.ring.length;
+    if (this.ring.full) {
+      const at = this.lowerBound(this.ring.oldest, size);
+      this.sorted.copyWithin(at, at + 1, size);
+      size -= 1;
     }
-    const pos = this.lowerBound(x);
-    this.sorted.copyWithin(pos + 1, pos, this.size);
+    const pos = this.lowerBound(x, size);
+    this.sorted.copyWithin(pos + 1, pos, size);
     this.sorted[pos] = x;
-    this.size += 1;
-    this.ring[this.head] = x;
-    this.head = (this.head + 1) % this.capacity;
+    this.ring.push(x);
   }
 
   /** Linear-interpolated quantile of the window; NaN when empty. */
   quantile(q: number): number {
-    const n = this.size;
+    const n = this.ring.length;
     if (n === 0) return Number.NaN;
     const pos = q * (n - 1);
     const lo = Math.floor(pos);
@@ -52,10 +48,7 @@ export class RollingWindow {
 
   /** Values in arrival order, oldest first. */
   values(): number[] {
-    const out: number[] = [];
-    const start = this.size === this.capacity ? this.head : 0;
-    for (let k = 0; k < this.size; k++) out.push(this.ring[(start + k) % this.capacity] as number);
-    return out;
+    return this.ring.values();
   }
 
   /** Rebuilds a window holding `values` (oldest first; only the last `capacity` are kept). */
@@ -65,9 +58,10 @@ export class RollingWindow {
     return w;
   }
 
-  private lowerBound(x: number): number {
+  /** First index among the `size` sorted values whose value is not below `x`. */
+  private lowerBound(x: number, size: number): number {
     let lo = 0;
-    let hi = this.size;
+    let hi = size;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((this.sorted[mid] as number) < x) lo = mid + 1;
@@ -75,9 +69,53 @@ export class RollingWindow {
     }
     return lo;
   }
+}
 
-  private indexOf(x: number): number {
-    return this.lowerBound(x);
+/** The last `capacity` values in arrival order. */
+export class RollingRing {
+  private readonly ring: Float64Array;
+  private head = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.ring = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  get full(): boolean {
+    return this.size === this.capacity;
+  }
+
+  /** The oldest value (the one the next push replaces once full). */
+  get oldest(): number {
+    return this.ring[this.size === this.capacity ? this.head : 0] as number;
+  }
+
+  /** Overwrites the most recent value. */
+  setNewest(x: number): void {
+    this.ring[(this.head + this.capacity - 1) % this.capacity] = x;
+  }
+
+  push(x: number): void {
+    this.ring[this.head] = x;
+    this.head = (this.head + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  values(): number[] {
+    const out: number[] = [];
+    const start = this.size === this.capacity ? this.head : 0;
+    for (let k = 0; k < this.size; k++) out.push(this.ring[(start + k) % this.capacity] as number);
+    return out;
+  }
+
+  static from(capacity: number, values: readonly number[]): RollingRing {
+    const r = new RollingRing(capacity);
+    for (const v of values.slice(-capacity)) r.push(v);
+    return r;
   }
 }
 
