@@ -50,7 +50,7 @@ import { registerDetectionRoutes } from './modules/detection/detection.routes.ts
 import { createDetectionService } from './modules/detection/detection.service.ts';
 import { createLogWriter } from './modules/detection/log-writer.ts';
 import { createWebhookPoster } from './modules/detection/webhook.ts';
-import { createRealtimeGateway } from './modules/realtime/realtime.gateway.ts';
+import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
 import { createSessionCluster } from './modules/detection/session-cluster.ts';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createHash, randomBytes } from 'node:crypto';
@@ -246,7 +246,7 @@ export async function createApp(options: AppOptions) {
     version: VERSION,
     database,
     verifyToken: async (token) => {
-      const claims = await tokens.verifyAccess(token);
+      const claims = await auth.verifyAccessToken(token);
       return { id: claims.userId, username: claims.username };
     },
     registerRoutes: async (api: Api) => {
@@ -265,7 +265,7 @@ export async function createApp(options: AppOptions) {
   const io = new SocketServer(http.server, {
     cors: { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: config.corsOrigins !== '*' },
     transports: ['polling', 'websocket'],
-    maxHttpBufferSize: 64 * 1024,
+    maxHttpBufferSize: SOCKET_TRANSPORT_MAX_BYTES,
   });
   const adapterClients = cluster?.adapterClients();
   if (adapterClients) io.adapter(createAdapter(adapterClients.pub, adapterClients.sub, { key: adapterClients.key }));

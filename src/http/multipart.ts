@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '../lib/errors.ts';
+import { AppError, ERRORS } from '../lib/errors.ts';
 
 export interface MultipartFile {
   fieldname: string;
@@ -24,6 +24,32 @@ export async function readMultipartForm(
 ): Promise<MultipartForm> {
   if (!request.isMultipart()) throw new AppError('unsupported-media-type', 'Send the form as multipart/form-data.');
   const form: MultipartForm = { files: [], fields: {} };
+  try {
+    await readParts(request, opts, form);
+  } catch (err) {
+    throw asMultipartError(err);
+  }
+  return form;
+}
+
+/**
+ * The parser's own errors (busboy's "Unexpected end of form", "Malformed part header", a missing
+ * boundary, ...) are the client's fault: 400 invalid-multipart. Our own refusals and the size
+ * limits (413) keep their meaning.
+ */
+function asMultipartError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (status === 413) return new AppError('payload-too-large', (err as Error).message);
+  const detail = err instanceof Error && err.message ? ` ${err.message}.` : '';
+  return new AppError('invalid-multipart', `${ERRORS['invalid-multipart'].message}${detail}`, { cause: err });
+}
+
+async function readParts(
+  request: FastifyRequest,
+  opts: { fileFields: readonly string[]; textFields: readonly string[]; maxFileBytes: number },
+  form: MultipartForm,
+): Promise<void> {
   for await (const part of request.parts({ limits: { fileSize: opts.maxFileBytes, files: opts.fileFields.length, fields: 20, fieldSize: 64 * 1024 } })) {
     if (part.type === 'file') {
       if (!opts.fileFields.includes(part.fieldname)) {
@@ -39,5 +65,4 @@ export async function readMultipartForm(
       form.fields[part.fieldname] = String(part.value);
     }
   }
-  return form;
 }

@@ -8,6 +8,7 @@ export const ERRORS = {
   'invalid-json': { status: 400, message: 'The request body is not valid JSON.' },
   'payload-too-large': { status: 413, message: 'The request body is too large.' },
   'unsupported-media-type': { status: 415, message: 'Unsupported content type.' },
+  'invalid-multipart': { status: 400, message: 'The multipart/form-data body is malformed (missing boundary, truncated or not multipart).' },
   'not-found': { status: 404, message: 'Not found.' },
   'route-not-found': { status: 404, message: 'No such route.' },
   unauthorized: { status: 401, message: 'Authentication is required.' },

@@ -178,7 +178,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (row && row.userId === userId) await refreshTokens.revokeFamily(row.familyId, now());
     },
 
-    verifyAccessToken: (token: string) => tokens.verifyAccess(token),
+    /** Checks the token, then that its account still exists (a deleted user's token is refused everywhere, never a foreign-key error). */
+    async verifyAccessToken(token: string) {
+      const claims = await tokens.verifyAccess(token);
+      if (!(await users.exists(claims.userId))) throw new AppError('invalid-token', 'The account behind this token no longer exists.');
+      return claims;
+    },
   };
 }
 

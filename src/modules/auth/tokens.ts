@@ -9,7 +9,7 @@ export interface AccessClaims {
 
 export interface TokenService {
   signAccess(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
-  /** Verifies signature, algorithm (HS256 only), expiry and issuer; throws `invalid-token`. */
+  /** Verifies signature, algorithm (HS256 only), expiry (required) and issuer; throws `invalid-token`. */
   verifyAccess(token: string): Promise<AccessClaims>;
   newRefreshToken(): { token: string; hash: string };
   hashRefreshToken(token: string): string;
@@ -36,7 +36,7 @@ export function createTokenService(opts: { secret: string; accessTtlSeconds: num
     },
     async verifyAccess(token) {
       try {
-        const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: ISSUER });
+        const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: ISSUER, requiredClaims: ['exp', 'sub'] });
         const userId = Number(payload.sub);
         if (!Number.isSafeInteger(userId) || typeof payload.username !== 'string') {
           throw new AppError('invalid-token');

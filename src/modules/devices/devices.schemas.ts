@@ -29,11 +29,16 @@ export const EmptyConfig = Type.Object({}, { additionalProperties: false });
 
 const DeviceConfig = Type.Union([SimulatorConfig, SerialConfig, EmptyConfig]);
 
+/** Every kind's settings are flat, so a request's config holds scalars only (a nested value is a 400 at any depth, checked without recursion). */
+const ConfigInput = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]), {
+  description: 'Kind-specific settings (see the README); values are numbers, strings or booleans.',
+});
+
 export const CreateDeviceBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
-    config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Kind-specific settings (see the README).' })),
+    config: Type.Optional(ConfigInput),
     is_default: Type.Optional(Type.Boolean({ description: 'Used by arduino_connect and by /detection/start without device_id.' })),
   },
   { additionalProperties: false },
@@ -43,7 +48,7 @@ export type CreateDeviceInput = Static<typeof CreateDeviceBody>;
 export const UpdateDeviceBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    config: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    config: Type.Optional(ConfigInput),
     is_default: Type.Optional(Type.Boolean()),
     rotate_token: Type.Optional(Type.Boolean({ description: 'Issue a new token; the old one stops working.' })),
   },

@@ -41,6 +41,9 @@ function configSchema(kind: string) {
 
 function validConfig(kind: string, config: Record<string, unknown>): Record<string, unknown> {
   const schema = configSchema(kind);
+  // Settings are flat: refuse any nested value before cloning or validating it, which recurse.
+  const nested = Object.entries(config).filter(([, v]) => v !== null && typeof v === 'object').map(([k]) => ({ path: `/config/${k}`, message: 'must be a number, string or boolean' }));
+  if (nested.length) throw new AppError('validation-failed', `Invalid config for a ${kind} device.`, { details: nested });
   const withDefaults = Value.Default(schema, structuredClone(config)) as Record<string, unknown>;
   const problems = [...Value.Errors(schema, withDefaults)].map((e) => ({ path: `/config${e.path}`, message: e.message }));
   if (problems.length) throw new AppError('validation-failed', `Invalid config for a ${kind} device.`, { details: problems });

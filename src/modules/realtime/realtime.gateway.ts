@@ -1,4 +1,4 @@
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import type { AppBus } from '../../events.ts';
 import { AppError, toErrorBody } from '../../lib/errors.ts';
 import type { ModelCard } from '../models/models.service.ts';
@@ -27,6 +27,32 @@ export interface GatewayDeps {
   /** Followers of a user, to push `post_created` to them. */
   followerIds?(userId: number): Promise<number[]>;
   logger: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/**
+ * The largest client event Vigil reads (its JSON size). A bigger one is answered with an `error`
+ * event (`payload-too-large`) and the connection stays up. The transport's own cap
+ * (`SOCKET_TRANSPORT_MAX_BYTES`, set on the Socket.IO server) is higher; only a message above it
+ * closes the connection, as Engine.IO does, and the client reconnects.
+ */
+export const SOCKET_MESSAGE_MAX_BYTES = 64 * 1024;
+export const SOCKET_TRANSPORT_MAX_BYTES = 1024 * 1024;
+
+/** Events whose refusals the mobile app reads on a named answer event (it never reads `error` for them). */
+const REFUSALS: Partial<Record<ClientEvent, (socket: Socket, body: { message: string; code: string }, guest: boolean) => void>> = {
+  ws_login: (socket, b) => socket.emit('login_error', { error: b.message, code: b.code }),
+  ws_get_models: (socket, b) => socket.emit('models_error', { error: b.message, code: b.code }),
+  ws_select_model: (socket, b) => socket.emit('model_error', { error: b.message, code: b.code }),
+  select_model: (socket, b, guest) => socket.emit('model_selection_result', { success: false, error: b.message, code: b.code, guest_mode: guest }),
+};
+
+/** The JSON size of an event's arguments, or Infinity when they cannot be serialised. */
+function messageBytes(args: unknown[]): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(args) ?? '');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /**
@@ -66,16 +92,19 @@ export function createRealtimeGateway(deps: GatewayDeps) {
   io.on('connection', (socket) => {
     const s = state(socket);
     if (s.user) void socket.join(userRoom(s.user.id));
+    socket.use(([event, ...args], next) => {
+      if (messageBytes(args) <= SOCKET_MESSAGE_MAX_BYTES) return next();
+      const body = toErrorBody(new AppError('payload-too-large', `Socket.IO messages are limited to ${SOCKET_MESSAGE_MAX_BYTES} bytes.`));
+      socket.emit('error', { ...body, event });
+      REFUSALS[event as ClientEvent]?.(socket, body, s.user === null);
+    });
     for (const event of Object.keys(handlers) as ClientEvent[]) {
       socket.on(event, (raw: unknown) => {
         const parsed = parsePayload(event, raw);
         if (!parsed.ok) {
-          socket.emit('error', {
-            code: 'invalid-payload',
-            message: `Invalid ${event} payload: ${parsed.problems.join('; ')}`,
-            error: `Invalid ${event} payload.`,
-            event,
-          });
+          const body = { code: 'invalid-payload', message: `Invalid ${event} payload: ${parsed.problems.join('; ')}` };
+          socket.emit('error', { ...body, error: `Invalid ${event} payload.`, event });
+          REFUSALS[event]?.(socket, body, s.user === null);
           return;
         }
         try {

@@ -43,9 +43,27 @@ const checkers = Object.fromEntries(Object.entries(Payloads).map(([k, s]) => [k,
   [E in ClientEvent]: ReturnType<typeof TypeCompiler.Compile<(typeof Payloads)[E]>>;
 };
 
+/** Id fields the mobile app may send as numeric strings (it types model ids as `string`). */
+const ID_FIELDS = ['model_id', 'device_id'] as const;
+const NUMERIC_ID = /^[1-9][0-9]{0,14}$/;
+
+/** `{model_id: "12"}` becomes `{model_id: 12}`; anything else is left for the schema to judge. */
+function coerceIds(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const key of ID_FIELDS) {
+    const v = (value as Record<string, unknown>)[key];
+    if (typeof v === 'string' && NUMERIC_ID.test(v.trim())) {
+      out ??= { ...(value as Record<string, unknown>) };
+      out[key] = Number(v.trim());
+    }
+  }
+  return out ?? value;
+}
+
 /** Validates a client payload (absent = `{}`); returns the problems, or the typed payload. */
 export function parsePayload<E extends ClientEvent>(event: E, raw: unknown): { ok: true; value: Payload<E> } | { ok: false; problems: string[] } {
-  const value = raw === undefined || raw === null ? {} : raw;
+  const value = coerceIds(raw === undefined || raw === null ? {} : raw);
   const checker = checkers[event];
   if (checker.Check(value)) return { ok: true, value: value as Payload<E> };
   const problems = [...checker.Errors(value)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);

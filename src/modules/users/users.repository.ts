@@ -56,6 +56,11 @@ export function createUsersRepository(db: Kysely<DB>) {
       return r && toUser(r);
     },
 
+    async exists(id: number): Promise<boolean> {
+      const r = await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst();
+      return r !== undefined;
+    },
+
     async findByUsername(username: string): Promise<UserRow | undefined> {
       const r = await db
         .selectFrom('users')
