@@ -53,6 +53,10 @@ import { createWebhookPoster } from './modules/detection/webhook.ts';
 import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
 import { createSessionCluster } from './modules/detection/session-cluster.ts';
 import { createAdapter } from '@socket.io/redis-adapter';
+import { createAlarmsRepository } from './modules/alarms/alarms.repository.ts';
+import { registerAlarmsRoutes } from './modules/alarms/alarms.routes.ts';
+import { createAlarmsService } from './modules/alarms/alarms.service.ts';
+import { createAlarmsGateway } from './modules/realtime/alarms.gateway.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Reading } from './detectors/index.ts';
 import { VERSION } from './version.ts';
@@ -232,6 +236,17 @@ export async function createApp(options: AppOptions) {
     ...(cluster && { cluster: cluster.hooks }),
   });
   modelUsage.current = detection;
+  // Alarms listen on the bus (scored readings); their rows and notifications are written off the reading path.
+  const alarms = createAlarmsService({
+    repo: createAlarmsRepository(database.db),
+    bus,
+    clock,
+    logger,
+    resolveAfterSeconds: config.alarms.resolveAfterSeconds,
+    tickMs: config.alarms.tickMs,
+    deviceUsable: async (userId, deviceId) => void (await devices.usable({ userId }, deviceId)),
+  });
+  await alarms.start({ closeOrphans: !cluster });
   recordings.setDevices({ hub, assertUsable: async (userId, deviceId) => void (await devices.usable({ userId }, deviceId)) });
   if (cluster) {
     await cluster.start(detection);
@@ -258,6 +273,7 @@ export async function createApp(options: AppOptions) {
       await registerModelsRoutes(api, { models: modelsService, config });
       await registerRecordingsRoutes(api, { recordings, config });
       await registerTrainingRoutes(api, { training });
+      await registerAlarmsRoutes(api, { alarms });
     },
   });
 
@@ -281,6 +297,7 @@ export async function createApp(options: AppOptions) {
     loginLimit: { perUsername: config.authRateLimit.perUsername, perAddress: config.authRateLimit.perIp, windowSeconds: config.authRateLimit.windowSeconds },
     logger,
   });
+  const alarmsGateway = createAlarmsGateway({ io, bus, alarms });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -288,7 +305,7 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, recordingSeries, training },
+    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, recordingSeries, training, alarms },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
@@ -307,6 +324,8 @@ export async function createApp(options: AppOptions) {
         if (cluster) await cluster.handOver(await detection.detachAll());
         else await detection.stopAll('shutdown');
         await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
+        await alarms.stop();
+        alarmsGateway.close();
         await gateway.close();
         await mqtt.close();
         await cluster?.close();

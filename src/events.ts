@@ -1,6 +1,7 @@
 import type { EventBus } from './lib/event-bus.ts';
 import type { PostView } from './modules/social/social.schemas.ts';
 import type { Reading } from './detectors/index.ts';
+import type { AlarmView } from './modules/alarms/alarms.schemas.ts';
 import type { DeviceStatus } from './modules/devices/device-hub.ts';
 import type {
   DetectionAlertEvent,
@@ -42,6 +43,20 @@ export interface EventMap {
   'detection.stopped': DetectionStoppedEvent;
   'detection.alert': DetectionAlertEvent;
   'detection.threshold_changed': ThresholdChangedEvent;
+  /** An alarm opened (its row is written). Pushed as `alarm_opened`; notified unless `alarm.silenced`. */
+  'alarm.opened': AlarmEvent;
+  /** An open alarm changed (more anomalies, acknowledged, feedback). Pushed as `alarm_updated`. */
+  'alarm.updated': AlarmEvent;
+  /** An alarm resolved (quiet period, by hand, or its session ended). Pushed as `alarm_resolved`. */
+  'alarm.resolved': AlarmEvent;
+  /** An open alarm is still unacknowledged after the rules' re-notify interval. */
+  'alarm.renotify': AlarmEvent;
+}
+
+/** An alarm and its owner. */
+export interface AlarmEvent {
+  userId: number;
+  alarm: AlarmView;
 }
 
 export type AppBus = EventBus<EventMap>;

@@ -57,6 +57,8 @@ const EnvSchema = Type.Object({
   RECORDING_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 }),
   RECORDING_MAX_SAMPLES: Type.Integer({ minimum: 100, default: 1_000_000 }),
   MODEL_UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+  ALARM_RESOLVE_AFTER: Type.Number({ minimum: 1, maximum: 86_400, default: 60 }),
+  ALARM_TICK_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -100,6 +102,12 @@ export interface Config {
   };
   training: { workers: number; jobsPerUser: number; queueName: string; redisUrl: string | undefined };
   limits: { recordingBytes: number; recordingSamples: number; modelUploadBytes: number };
+  alarms: {
+    /** Default quiet period (s) after which an alarm resolves by itself (users can override it in their rules). */
+    resolveAfterSeconds: number;
+    /** How often alarm changes are written and pushed, and quiet alarms resolved. */
+    tickMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -251,6 +259,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       recordingBytes: env.RECORDING_MAX_BYTES,
       recordingSamples: env.RECORDING_MAX_SAMPLES,
       modelUploadBytes: env.MODEL_UPLOAD_MAX_BYTES,
+    },
+    alarms: {
+      resolveAfterSeconds: env.ALARM_RESOLVE_AFTER,
+      tickMs: env.ALARM_TICK_MS,
     },
   };
 }

@@ -203,6 +203,79 @@ export interface CommentsTable {
   created_at: string;
 }
 
+export interface AlarmsTable {
+  id: Generated<number>;
+  user_id: number;
+  device_id: number;
+  session_id: number;
+  model_id: number | null;
+  signal: string;
+  /** `minor`, `major` or `critical`. */
+  severity: string;
+  /** `open`, `acknowledged` or `resolved`. */
+  state: string;
+  opened_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
+  /** `auto` (quiet period), `user` or `session` (the session ended). */
+  resolved_by: string | null;
+  peak_score: number;
+  peak_value: number;
+  peak_expected: number | null;
+  peak_at: string;
+  anomaly_count: number;
+  /** Why nobody was notified: `quiet_hours` or `maintenance` (null = notified). */
+  silenced: string | null;
+  acknowledged_by: number | null;
+  acknowledged_at: string | null;
+  note: string | null;
+  /** `not_anomaly`, `confirmed` or null. */
+  feedback: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlarmRulesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** 0 = the user's defaults. */
+  device_id: number;
+  /** JSON: the rule fields set at this level. */
+  rules: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NotificationChannelsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** `webhook`, `email`, `mqtt` or `web_push`. */
+  kind: string;
+  name: string;
+  /** Kind-specific settings as JSON text. */
+  config: string;
+  /** Webhook signing secret (shown once). */
+  secret: string | null;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlarmDeliveriesTable {
+  id: Generated<number>;
+  user_id: number;
+  alarm_id: number | null;
+  channel_id: number;
+  event: string;
+  /** `sent`, `failed`, `rate_limited` or `pending`. */
+  status: string;
+  attempts: number;
+  response_status: number | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -218,4 +291,8 @@ export interface DB {
   training_jobs: TrainingJobsTable;
   devices: DevicesTable;
   alert_webhooks: AlertWebhooksTable;
+  alarms: AlarmsTable;
+  alarm_rules: AlarmRulesTable;
+  notification_channels: NotificationChannelsTable;
+  alarm_deliveries: AlarmDeliveriesTable;
 }

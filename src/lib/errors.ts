@@ -62,6 +62,14 @@ export const ERRORS = {
   'session-not-running': { status: 409, message: 'No detection session is running.' },
   'session-moving': { status: 503, message: 'The session is moving to another server; try again in a few seconds.' },
   'invalid-payload': { status: 400, message: 'The event payload is not valid.' },
+  'alarm-not-found': { status: 404, message: 'No such alarm.' },
+  'alarm-resolved': { status: 409, message: 'The alarm is already resolved.' },
+  'invalid-alarm-rules': { status: 400, message: 'The alarm rules are not valid.' },
+  'invalid-time-range': { status: 400, message: 'The time range is not valid for this session.' },
+  'channel-not-found': { status: 404, message: 'No such notification channel.' },
+  'invalid-channel': { status: 400, message: 'The notification channel settings are not valid.' },
+  'destination-not-allowed': { status: 400, message: 'That destination is private, loopback, link-local or a cloud metadata address; the operator has not allowed it.' },
+  'channel-unavailable': { status: 409, message: 'This kind of channel is not configured on this server.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
