@@ -5,6 +5,7 @@ import type { AppBus } from '../../events.ts';
 import { AppError, isAppError, toErrorBody } from '../../lib/errors.ts';
 import { FeedbackBody } from '../alarms/alarms.schemas.ts';
 import type { AlarmsService } from '../alarms/alarms.service.ts';
+import { socketState, userRoom } from './realtime.rooms.ts';
 
 const AlarmId = Type.Integer({ minimum: 1 });
 const Stamp = { timestamp: Type.Optional(Type.Unknown()) };
@@ -25,7 +26,7 @@ const checkers = Object.fromEntries(Object.entries(Payloads).map(([k, s]) => [k,
  */
 export function createAlarmsGateway(deps: { io: Server; bus: AppBus; alarms: AlarmsService }) {
   const { io, bus, alarms } = deps;
-  const userOf = (socket: Socket) => (socket.data as { user?: { id: number } | null }).user ?? null;
+  const userOf = (socket: Socket) => socketState(socket).user;
 
   async function handle(socket: Socket, event: AlarmClientEvent, raw: unknown) {
     const value = raw === undefined || raw === null ? {} : raw;
@@ -72,7 +73,7 @@ export function createAlarmsGateway(deps: { io: Server; bus: AppBus; alarms: Ala
   };
   io.on('connection', onConnection);
 
-  const room = (userId: number) => `user:${userId}`;
+  const room = userRoom;
   const unsubs = [
     bus.on('alarm.opened', (e) => void io.to(room(e.userId)).emit('alarm_opened', e.alarm)),
     bus.on('alarm.updated', (e) => void io.to(room(e.userId)).emit('alarm_updated', e.alarm)),
