@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Reading } from '../../detectors/index.ts';
 import type { SessionRow } from './detection.repository.ts';
-import type { ClusterOp, SessionCheckpoint, SessionCluster } from './detection.service.ts';
+import type { ClusterOp, SessionCheckpoint, SessionCluster } from './live-session.ts';
 
 /** The parts of the detection service the cluster drives. */
 export interface ClusterMember {

@@ -1,0 +1,128 @@
+import type { Detector, DetectorArtifact } from '../../detectors/index.ts';
+import type { AppBus } from '../../events.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { DeviceHub } from '../devices/device-hub.ts';
+import type { ModelRuntime, ModelSummary } from '../models/model-runtime.ts';
+import type { DetectionRepository, SessionRow } from './detection.repository.ts';
+import type { FinalAnalysis, LiveSessionInfo, SessionId, SessionOwner, StopReason } from './detection.types.ts';
+import type { LogWriter } from './log-writer.ts';
+
+/** One session running on this process: its detector, counters and subscription. */
+export interface Live {
+  id: SessionId;
+  owner: SessionOwner;
+  deviceId: number;
+  model: ModelSummary;
+  detector: Detector;
+  startedAt: number;
+  total: number;
+  anomalies: number;
+  confidenceSum: number;
+  log: boolean;
+  paused: boolean;
+  maxReadings: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+  unsubscribe: () => void;
+  lastAlertAt: number;
+  suppressed: number;
+  webhook: string | undefined;
+  stopping: Promise<FinalAnalysis> | undefined;
+  method: string;
+  errors: number;
+}
+
+/** What another process needs to continue a session: the detector's state and the running sums. */
+export interface SessionCheckpoint {
+  sessionId: number;
+  userId: number;
+  deviceId: number;
+  modelId: number;
+  threshold: number;
+  log: boolean;
+  startedAt: number;
+  confidenceSum: number;
+  total: number;
+  /** Absent in checkpoints written before pausing was carried over. */
+  paused?: boolean;
+  detector: DetectorArtifact;
+}
+
+/** What one process asks of the process that owns a session. */
+export type ClusterOp =
+  | { type: 'stop'; reason: StopReason }
+  | { type: 'info' }
+  | { type: 'threshold'; threshold: number }
+  | { type: 'pause'; paused: boolean };
+
+/**
+ * Scale-out hooks (present only with REDIS_URL): who owns a session, and how to reach the owner
+ * of a session that lives in another process.
+ */
+export interface SessionCluster {
+  /** Takes the lease of a session this process just started. */
+  claim(sessionId: number): Promise<void>;
+  /** Gives the lease up (session ended or handed over). */
+  release(sessionId: number): Promise<void>;
+  /**
+   * Runs `op` at the process that owns the session. Resolves with its answer (a final analysis for
+   * `stop`, the session's {@link LiveSessionInfo} otherwise), or undefined when no process answers
+   * (none holds the lease: the session ended, or is between owners).
+   */
+  ask(sessionId: number, op: ClusterOp): Promise<unknown>;
+}
+
+export interface DetectionServiceDeps {
+  repo: DetectionRepository;
+  writer: LogWriter;
+  hub: DeviceHub;
+  models: ModelRuntime;
+  /** Resolves (and authorises) the device of a new session. */
+  resolveDevice(owner: SessionOwner, deviceId: number | undefined): Promise<{ id: number }>;
+  bus: AppBus;
+  clock: Clock;
+  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  alertIntervalMs: number;
+  /** Set with REDIS_URL: sessions are leased to one process and can move between processes. */
+  cluster?: SessionCluster;
+  /** Posts an alert to a user's webhook (with its own retries); absent = no webhooks. */
+  postWebhook?(url: string, body: unknown): Promise<void>;
+}
+
+/** The state the parts of the detection service share: the sessions of this process. */
+export interface SessionContext {
+  deps: DetectionServiceDeps;
+  live: Map<SessionId, Live>;
+  /** Set on shutdown or hand-over: no new session starts, none is adopted. */
+  closed: boolean;
+}
+
+export const sameOwner = (a: SessionOwner, b: SessionOwner) => (a.userId !== null ? a.userId === b.userId : a.guestKey === b.guestKey);
+
+/** A live session's public view (the contract's session object). */
+export function info(s: Live): LiveSessionInfo {
+  const w = s.detector.warmup();
+  return {
+    session_id: s.id,
+    device_id: s.deviceId,
+    model_id: s.model.id,
+    model_name: s.model.name,
+    threshold: s.detector.threshold,
+    started_at: new Date(s.startedAt).toISOString(),
+    total_predictions: s.total,
+    anomaly_count: s.anomalies,
+    log: s.log,
+    paused: s.paused,
+    ml_status: { ...w, method: s.method },
+  };
+}
+
+/** The owner's live sessions on this process. */
+export function ownedLive(ctx: SessionContext, owner: SessionOwner): Live[] {
+  return [...ctx.live.values()].filter((s) => sameOwner(s.owner, owner) && !s.stopping);
+}
+
+/** The owner's running sessions that another process runs (cluster mode, signed-in owners only). */
+export async function remoteRows(ctx: SessionContext, owner: SessionOwner): Promise<SessionRow[]> {
+  if (!ctx.deps.cluster || owner.userId === null) return [];
+  return (await ctx.deps.repo.listRunning(owner.userId)).filter((r) => !ctx.live.has(r.id));
+}

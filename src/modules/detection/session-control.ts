@@ -1,0 +1,255 @@
+import { restoreDetector } from '../../detectors/index.ts';
+import { fromDbTime } from '../../db/time.ts';
+import { AppError } from '../../lib/errors.ts';
+import type { SessionRow } from './detection.repository.ts';
+import type { FinalAnalysis, LiveSessionInfo, SessionId, SessionOwner, StopReason } from './detection.types.ts';
+import { info, ownedLive, remoteRows, sameOwner, type ClusterOp, type Live, type SessionCheckpoint, type SessionContext } from './live-session.ts';
+import type { SessionLifecycle } from './session-lifecycle.ts';
+import type { SessionSummaries } from './session-summaries.ts';
+
+/** How long a command for a session owned by another process keeps retrying while the session moves. */
+const MOVE_WAIT_MS = 15_000;
+
+/**
+ * Commands on sessions wherever they run (here, or with REDIS_URL at the process holding the
+ * lease), and this process's side of the cluster: checkpoints, takeover, hand-over.
+ */
+export function createSessionControl(ctx: SessionContext, lifecycle: SessionLifecycle, summaries: SessionSummaries) {
+  const { deps, live } = ctx;
+  const { repo, writer, bus, logger } = deps;
+
+  function applyThreshold(s: Live, threshold: number) {
+    s.detector.threshold = threshold;
+    bus.emit('detection.threshold_changed', { owner: s.owner, sessionId: s.id, threshold });
+  }
+
+  /** Runs a command on a live session of this process. */
+  async function runLocal(s: Live, op: ClusterOp): Promise<FinalAnalysis | LiveSessionInfo> {
+    switch (op.type) {
+      case 'stop':
+        return lifecycle.stopLive(s, op.reason);
+      case 'threshold':
+        applyThreshold(s, op.threshold);
+        return info(s);
+      case 'pause':
+        s.paused = op.paused;
+        return info(s);
+      case 'info':
+        return info(s);
+    }
+  }
+
+  /**
+   * Runs `op` on one of the owner's sessions wherever it runs: here, or (with REDIS_URL) at the
+   * process holding its lease. The owner check is the database row. While the session moves
+   * between processes (its owner died and the takeover is due) it retries for a while.
+   */
+  async function onSession(owner: SessionOwner, sessionId: SessionId, op: ClusterOp): Promise<FinalAnalysis | LiveSessionInfo> {
+    const cluster = deps.cluster;
+    const local = () => {
+      const here = live.get(sessionId);
+      return here && sameOwner(here.owner, owner) && (!here.stopping || op.type === 'stop') ? here : undefined;
+    };
+    const here = local();
+    if (here) return runLocal(here, op);
+    if (!cluster || typeof sessionId !== 'number' || owner.userId === null) throw new AppError('session-not-found');
+    for (const deadline = Date.now() + MOVE_WAIT_MS; ; ) {
+      const row = await repo.findSession(sessionId);
+      if (!row || row.userId !== owner.userId) throw new AppError('session-not-found');
+      if (row.status !== 'running') {
+        // Finished meanwhile: a stop answers with the stored analysis, anything else has nothing to act on.
+        const fa = op.type === 'stop' ? summaries.summary(row).final_analysis : null;
+        if (fa) return fa;
+        throw new AppError('session-not-found');
+      }
+      const again = local();
+      if (again) return runLocal(again, op);
+      const answer = (await cluster.ask(sessionId, op)) as FinalAnalysis | LiveSessionInfo | undefined;
+      if (answer !== undefined) return answer;
+      if (Date.now() >= deadline) throw new AppError('session-moving');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /** A running session's info from its row, while its owner cannot answer (it is moving). */
+  async function rowInfo(r: SessionRow): Promise<LiveSessionInfo> {
+    return {
+      session_id: r.id,
+      device_id: r.deviceId ?? 0,
+      model_id: r.modelId ?? 0,
+      model_name: r.modelName ?? '',
+      threshold: r.threshold,
+      started_at: fromDbTime(r.startedAt),
+      total_predictions: await repo.countLogs(r.id),
+      anomaly_count: await repo.countLogs(r.id, true),
+      log: true,
+      paused: false,
+      ml_status: { window_progress: 0, window_size: 0, current_window: 0, status: 'warming_up', method: 'restoring' },
+    };
+  }
+
+  /** Every live session of the owner, here and (with REDIS_URL) on other processes, oldest first. */
+  async function allSessions(owner: SessionOwner): Promise<Array<{ id: SessionId; local: Live | undefined; row: SessionRow | undefined }>> {
+    const here = ownedLive(ctx, owner).map((s) => ({ id: s.id, local: s as Live | undefined, row: undefined as SessionRow | undefined }));
+    const there = (await remoteRows(ctx, owner)).map((row) => ({ id: row.id as SessionId, local: undefined, row }));
+    return [...here, ...there].sort((a, b) => (a.local?.startedAt ?? Date.parse(fromDbTime(a.row!.startedAt))) - (b.local?.startedAt ?? Date.parse(fromDbTime(b.row!.startedAt))));
+  }
+
+  /** Runs `op` on each of the owner's live sessions (or one), wherever they run; sessions that end meanwhile are left out. */
+  async function onSessions(owner: SessionOwner, sessionId: SessionId | undefined, op: ClusterOp): Promise<Array<{ id: SessionId; result: FinalAnalysis | LiveSessionInfo }>> {
+    if (sessionId !== undefined) return [{ id: sessionId, result: await onSession(owner, sessionId, op) }];
+    const all = await allSessions(owner);
+    const results = await Promise.all(
+      all.map(async (x) => {
+        try {
+          return { id: x.id, result: await onSession(owner, x.id, op) };
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'session-not-found') return undefined;
+          throw err;
+        }
+      }),
+    );
+    return results.filter((r) => r !== undefined);
+  }
+
+  /** Checkpoints of every logged live session (for scale-out takeover). */
+  function checkpoints(): SessionCheckpoint[] {
+    const out: SessionCheckpoint[] = [];
+    for (const s of live.values()) {
+      if (typeof s.id !== 'number' || s.owner.userId === null || s.stopping) continue;
+      out.push({
+        sessionId: s.id,
+        userId: s.owner.userId,
+        deviceId: s.deviceId,
+        modelId: s.model.id,
+        threshold: s.detector.threshold,
+        log: s.log,
+        startedAt: s.startedAt,
+        confidenceSum: s.confidenceSum,
+        total: s.total,
+        paused: s.paused,
+        detector: s.detector.serialize(),
+      });
+    }
+    return out;
+  }
+
+  return {
+    /** Stops one session, or every live session of the owner (on any process); resolves with each final analysis. */
+    async stop(owner: SessionOwner, sessionId?: SessionId, reason: StopReason = 'stopped'): Promise<Array<{ session_id: SessionId; final_analysis: FinalAnalysis }>> {
+      const done = await onSessions(owner, sessionId, { type: 'stop', reason });
+      return done.map((x) => ({ session_id: x.id, final_analysis: x.result as FinalAnalysis }));
+    },
+
+    /** The owner's live sessions with their counters, wherever they run (oldest first). */
+    async status(owner: SessionOwner): Promise<LiveSessionInfo[]> {
+      const all = await allSessions(owner);
+      const infos = await Promise.all(
+        all.map(async (x): Promise<LiveSessionInfo | undefined> => {
+          if (x.local) return info(x.local);
+          // Another process runs it: ask once; if it is moving, report what the database knows.
+          const answer = (await deps.cluster!.ask(x.id as number, { type: 'info' })) as LiveSessionInfo | undefined;
+          return answer ?? rowInfo(x.row!);
+        }),
+      );
+      return infos.filter((i) => i !== undefined);
+    },
+
+    /** Changes the threshold of the owner's live sessions (or one of them), effective from the next reading. */
+    async setThreshold(owner: SessionOwner, threshold: number, sessionId?: SessionId): Promise<LiveSessionInfo[]> {
+      if (!(threshold >= 0 && threshold <= 1)) throw new AppError('validation-failed', 'threshold must be between 0 and 1.');
+      return (await onSessions(owner, sessionId, { type: 'threshold', threshold })).map((x) => x.result as LiveSessionInfo);
+    },
+
+    /** Pauses (readings are skipped, not scored or logged) or resumes the owner's sessions. */
+    async setPaused(owner: SessionOwner, paused: boolean): Promise<number> {
+      return (await onSessions(owner, undefined, { type: 'pause', paused })).length;
+    },
+
+    checkpoints,
+
+    isLive: (sessionId: SessionId) => live.has(sessionId),
+
+    /**
+     * Continues a session another process owned, from its last checkpoint (or a fresh detector).
+     * Counters restart from the rows actually in the log, so the log and `total_predictions` agree.
+     */
+    async adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined): Promise<void> {
+      if (live.has(row.id) || ctx.closed) return;
+      const viewer = { userId: row.userId };
+      const loaded = await deps.models.loadForSession(viewer, checkpoint?.modelId ?? row.modelId ?? (await deps.models.defaultPreset()).id);
+      const detector = checkpoint ? restoreDetector(checkpoint.detector) : loaded.detector;
+      detector.threshold = checkpoint?.threshold ?? row.threshold;
+      const log = checkpoint?.log ?? true;
+      if (log) await writer.flush().catch(() => undefined);
+      const total = await repo.countLogs(row.id);
+      const anomalies = await repo.countLogs(row.id, true);
+      const s: Live = {
+        id: row.id,
+        owner: { userId: row.userId },
+        deviceId: checkpoint?.deviceId ?? row.deviceId ?? 0,
+        model: loaded.model,
+        detector,
+        startedAt: checkpoint?.startedAt ?? Date.parse(fromDbTime(row.startedAt)),
+        total: log ? total : (checkpoint?.total ?? 0),
+        anomalies: log ? anomalies : 0,
+        // The running confidence sum is scaled to the rows that survived.
+        confidenceSum: checkpoint && checkpoint.total > 0 ? (checkpoint.confidenceSum / checkpoint.total) * total : 0,
+        log,
+        paused: checkpoint?.paused ?? false,
+        maxReadings: undefined,
+        timer: undefined,
+        unsubscribe: () => undefined,
+        lastAlertAt: 0,
+        suppressed: 0,
+        webhook: deps.postWebhook ? await repo.getWebhook(row.userId) : undefined,
+        stopping: undefined,
+        method: loaded.model.kind,
+        errors: 0,
+      };
+      live.set(row.id, s);
+      await lifecycle.attach(s, (at) => at ?? performance.now());
+      bus.emit('detection.started', { owner: s.owner, session: info(s) });
+    },
+
+    /** Running sessions in the database that no process here runs (takeover candidates). */
+    async runningElsewhere(): Promise<SessionRow[]> {
+      return (await repo.listRunning()).filter((r) => !live.has(r.id));
+    },
+
+    /**
+     * Hands every live session over instead of ending it (graceful stop of one process of a
+     * cluster): readings stop, logs are flushed, checkpoints returned; leases are released by the caller.
+     */
+    async detachAll(): Promise<SessionCheckpoint[]> {
+      ctx.closed = true;
+      const cps = checkpoints();
+      for (const s of live.values()) {
+        s.unsubscribe();
+        if (s.timer) clearTimeout(s.timer);
+      }
+      await writer.flush().catch((err: unknown) => logger.error({ err }, 'detection logs not flushed before hand-over'));
+      const handed = cps.map((c) => ({ ...c, total: live.get(c.sessionId)?.total ?? c.total, confidenceSum: live.get(c.sessionId)?.confidenceSum ?? c.confidenceSum }));
+      live.clear();
+      return handed;
+    },
+
+    /** Lets go of a session whose lease another process took (no final analysis: the new owner continues it). */
+    abandon(sessionId: number): void {
+      const s = live.get(sessionId);
+      if (!s || s.stopping) return;
+      s.unsubscribe();
+      if (s.timer) clearTimeout(s.timer);
+      live.delete(sessionId);
+      logger.warn({ sessionId }, 'session lease lost: another process continues this session');
+    },
+
+    /** Runs a command another process sent for a session of this process (undefined if it does not run here). */
+    async command(sessionId: number, op: ClusterOp): Promise<FinalAnalysis | LiveSessionInfo | undefined> {
+      const s = live.get(sessionId);
+      if (!s || (s.stopping && op.type !== 'stop')) return undefined;
+      if (op.type === 'threshold' && !(typeof op.threshold === 'number' && op.threshold >= 0 && op.threshold <= 1)) return undefined;
+      return runLocal(s, op);
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { Reading, Score } from '../../detectors/index.ts';
+import { toDbTime } from '../../db/time.ts';
+import type { LogInsert } from './detection.repository.ts';
+import type { Live } from './live-session.ts';
+
+function explanation(score: Score): string {
+  return JSON.stringify({ signal: score.signal, method: score.method, ...(score.contributions && { contributions: score.contributions.slice(0, 3) }) });
+}
+
+/** Whether a session's scored readings go to `detection_logs` (stored sessions of signed-in users that asked for it). */
+export function logs(s: Live): s is Live & { id: number; owner: { userId: number } } {
+  return s.log && typeof s.id === 'number' && s.owner.userId !== null;
+}
+
+/** The `detection_logs` row of one scored reading. */
+export function logRow(s: Live & { id: number; owner: { userId: number } }, reading: Reading, score: Score, now: Date): LogInsert {
+  return {
+    session_id: s.id,
+    user_id: s.owner.userId,
+    model_id: s.model.id,
+    timestamp: toDbTime(reading.ts),
+    value: reading.value,
+    anomaly_score: score.anomaly_score,
+    is_anomaly: score.is_anomaly ? 1 : 0,
+    confidence: score.confidence,
+    explanation: explanation(score),
+    created_at: toDbTime(now),
+  };
+}
