@@ -88,6 +88,8 @@ export interface DetectionSessionsTable {
 export interface DetectionLogsTable {
   id: Generated<number>;
   session_id: number;
+  /** The reading's sequence number in its session (1, 2, …); unique with `session_id`. */
+  seq: number;
   user_id: number;
   model_id: number | null;
   timestamp: string;

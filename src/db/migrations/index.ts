@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.ts';
 import * as m0002 from './0002-social.ts';
 import * as m0003 from './0003-devices.ts';
 import * as m0004 from './0004-models.ts';
+import * as m0005 from './0005-log-seq.ts';
 import * as m0010 from './0010-alarms.ts';
 
 /** Every migration, in order. Append new ones; never edit or reorder a released one. */
@@ -11,5 +12,6 @@ export const migrations: Record<string, Migration> = {
   '0002-social': m0002,
   '0003-devices': m0003,
   '0004-models': m0004,
+  '0005-log-seq': m0005,
   '0010-alarms': m0010,
 };

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, DetectionLogsTable } from '../../db/schema.ts';
+import { skipDuplicates } from '../../db/dialect.ts';
 import { fromDbBool } from '../../db/time.ts';
 
 export interface SessionRow {
@@ -143,13 +144,20 @@ export function createDetectionRepository(db: Kysely<DB>) {
       return orphans.length;
     },
 
+    /** Idempotent: a row whose (session_id, seq) is stored already is skipped. */
     async insertLogs(rows: readonly LogInsert[]): Promise<void> {
       if (rows.length === 0) return;
       await db.transaction().execute(async (trx) => {
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          await trx.insertInto('detection_logs').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+          await skipDuplicates(db, trx.insertInto('detection_logs').values(rows.slice(i, i + INSERT_CHUNK)), 'seq').execute();
         }
       });
+    },
+
+    /** The highest sequence number logged for the session (0 when none). */
+    async maxSeq(sessionId: number): Promise<number> {
+      const r = await db.selectFrom('detection_logs').select((eb) => eb.fn.max('seq').as('m')).where('session_id', '=', sessionId).executeTakeFirst();
+      return Number(r?.m ?? 0);
     },
 
     async countLogs(sessionId: number, anomaliesOnly = false): Promise<number> {

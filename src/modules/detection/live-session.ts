@@ -15,6 +15,8 @@ export interface Live {
   model: ModelSummary;
   detector: Detector;
   startedAt: number;
+  /** Sequence number of the last reading this session accepted (scored). */
+  seq: number;
   total: number;
   anomalies: number;
   confidenceSum: number;

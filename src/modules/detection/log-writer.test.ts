@@ -4,6 +4,7 @@ import { createLogWriter } from './log-writer.ts';
 
 const row = (i: number): LogInsert => ({
   session_id: 1,
+  seq: i + 1,
   user_id: 1,
   model_id: 1,
   timestamp: '2026-01-01 00:00:00.000',

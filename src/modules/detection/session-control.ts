@@ -183,6 +183,7 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
       const log = checkpoint?.log ?? true;
       if (log) await writer.flush().catch(() => undefined);
       const total = await repo.countLogs(row.id);
+      const seq = await repo.maxSeq(row.id);
       const anomalies = await repo.countLogs(row.id, true);
       const s: Live = {
         id: row.id,
@@ -191,6 +192,7 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
         model: loaded.model,
         detector,
         startedAt: checkpoint?.startedAt ?? Date.parse(fromDbTime(row.startedAt)),
+        seq,
         total: log ? total : (checkpoint?.total ?? 0),
         anomalies: log ? anomalies : 0,
         // The running confidence sum is scaled to the rows that survived.

@@ -37,6 +37,7 @@ export function createSessionLifecycle(ctx: SessionContext) {
       if (s.errors++ === 0) logger.error({ err, sessionId: s.id }, 'detector failed to score a reading');
       return;
     }
+    s.seq++;
     s.total++;
     s.method = score.method;
     if (score.is_anomaly) s.anomalies++;
@@ -137,6 +138,7 @@ export function createSessionLifecycle(ctx: SessionContext) {
       model,
       detector,
       startedAt: clock.now().getTime(),
+      seq: 0,
       total: 0,
       anomalies: 0,
       confidenceSum: 0,

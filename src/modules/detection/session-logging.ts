@@ -16,6 +16,7 @@ export function logs(s: Live): s is Live & { id: number; owner: { userId: number
 export function logRow(s: Live & { id: number; owner: { userId: number } }, reading: Reading, score: Score, now: Date): LogInsert {
   return {
     session_id: s.id,
+    seq: s.seq,
     user_id: s.owner.userId,
     model_id: s.model.id,
     timestamp: toDbTime(reading.ts),
