@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../random.ts';
+import { SubsequenceChannel } from './subsequence.ts';
+
+const gauss = (x: number, mu: number, s: number) => Math.exp(-0.5 * ((x - mu) / s) ** 2);
+const beat = (f: number) => 0.1 * gauss(f, 0.25, 0.03) + gauss(f, 0.4, 0.012) - 0.2 * gauss(f, 0.43, 0.01) + 0.3 * gauss(f, 0.65, 0.045);
+
+type Cycle = 'normal' | 'distorted' | 'missing' | 'extra' | 'bigger';
+
+/** A beat train of `cycles` beats of about `period` samples; `odd` replaces beat number `at`. */
+function beats(cycles: number, period: number, seed: number, odd?: { at: number; kind: Cycle }): { values: number[]; start: number; end: number } {
+  const rng = new Rng(seed);
+  const values: number[] = [];
+  let start = -1;
+  let end = -1;
+  for (let c = 0; c < cycles; c++) {
+    const kind = odd && c === odd.at ? odd.kind : 'normal';
+    if (kind !== 'normal') start = values.length;
+    const len = Math.round(period * (kind === 'extra' ? 0.55 : 1 + 0.01 * rng.normal()));
+    for (let k = 0; k < len; k++) {
+      const f = k / len;
+      let v = beat(f);
+      if (kind === 'distorted') v = beat(f + 0.08 * Math.sin(2 * Math.PI * f));
+      if (kind === 'missing') v = 0;
+      if (kind === 'bigger') v = 1.4 * beat(f);
+      values.push(2 + v + 0.01 * rng.normal());
+    }
+    if (kind !== 'normal') end = values.length - 1;
+  }
+  return { values, start, end };
+}
+
+function run(channel: SubsequenceChannel, values: readonly number[]): number[] {
+  return values.map((v) => channel.update(v));
+}
+
+function argmax(xs: readonly number[]): number {
+  let at = 0;
+  for (let i = 1; i < xs.length; i++) if ((xs[i] as number) > (xs[at] as number)) at = i;
+  return at;
+}
+
+describe('SubsequenceChannel', () => {
+  const train = beats(30, 80, 1).values;
+
+  it('learns the period and is ready after fitting on normal data', () => {
+    const ch = new SubsequenceChannel();
+    ch.fit(train);
+    expect(ch.periodic).toBe(true);
+    expect(Math.abs(ch.period! - 80)).toBeLessThan(2);
+    expect(ch.ready).toBe(true);
+    expect(ch.decimation).toBe(4);
+    expect(ch.windowLengths).toEqual([10, 20]);
+  });
+
+  it('stays quiet on clean periodic data', () => {
+    const ch = new SubsequenceChannel();
+    ch.fit(train);
+    const scores = run(ch, beats(30, 80, 2).values);
+    // 1 is the 99th percentile of normal training windows; a clean continuation stays near it.
+    expect(Math.max(...scores)).toBeLessThan(3);
+    const sorted = [...scores].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(0.8);
+  });
+
+  for (const kind of ['distorted', 'missing', 'extra', 'bigger'] as const) {
+    it(`puts its highest score on a ${kind} cycle`, () => {
+      const ch = new SubsequenceChannel();
+      ch.fit(train);
+      const test = beats(30, 80, 3, { at: 17, kind });
+      const scores = run(ch, test.values);
+      const at = argmax(scores);
+      expect(at).toBeGreaterThanOrEqual(test.start);
+      expect(at).toBeLessThanOrEqual(test.end + 100);
+      expect(scores[at]).toBeGreaterThan(2.6);
+    });
+  }
+
+  it('predicts the next value from its nearest neighbour', () => {
+    const ch = new SubsequenceChannel();
+    ch.fit(train);
+    const test = beats(10, 80, 4).values;
+    let err = 0;
+    let n = 0;
+    for (const v of test) {
+      ch.update(v);
+      if (Number.isFinite(ch.expected)) {
+        err += Math.abs(ch.expected - v);
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(700);
+    // The beat spans 1.3; a block mean four readings wide is predicted to within a few percent of it.
+    expect(err / n).toBeLessThan(0.06);
+  });
+
+  it('learns the period and scale online when never fitted', () => {
+    const ch = new SubsequenceChannel();
+    const test = beats(120, 40, 5, { at: 110, kind: 'missing' });
+    const scores = run(ch, test.values);
+    expect(ch.periodic).toBe(true);
+    expect(Math.abs(ch.period! - 40)).toBeLessThan(2);
+    expect(ch.ready).toBe(true);
+    const at = argmax(scores);
+    expect(at).toBeGreaterThanOrEqual(test.start);
+    expect(at).toBeLessThanOrEqual(test.end + 100);
+  });
+
+  it('scores an aperiodic series with fixed windows and says it is not periodic', () => {
+    const rng = new Rng(9);
+    const ch = new SubsequenceChannel();
+    ch.fit(Array.from({ length: 3000 }, () => rng.normal()));
+    expect(ch.periodic).toBe(false);
+    expect(ch.ready).toBe(true);
+    const scores = run(ch, Array.from({ length: 500 }, () => rng.normal()));
+    expect(scores.every((s) => Number.isFinite(s) && s >= 0)).toBe(true);
+  });
+
+  it('restores from its JSON state and continues with the same scores', () => {
+    const a = new SubsequenceChannel();
+    a.fit(train);
+    const test = beats(20, 80, 6, { at: 15, kind: 'distorted' }).values;
+    run(a, test.slice(0, 701));
+    const text = JSON.stringify(a.toJSON());
+    expect(text.length).toBeLessThan(32 * 1024);
+    const b = SubsequenceChannel.fromJSON(JSON.parse(text));
+    expect(b.period).toBe(a.period);
+    for (const v of test.slice(701)) {
+      const sa = a.update(v);
+      const sb = b.update(v);
+      expect(sb).toBeCloseTo(sa, 6);
+      if (Number.isFinite(a.expected)) expect(b.expected).toBeCloseTo(a.expected, 6);
+    }
+  });
+
+  it('rejects a malformed state', () => {
+    const good = new SubsequenceChannel().toJSON();
+    expect(() => SubsequenceChannel.fromJSON(null)).toThrow(TypeError);
+    expect(() => SubsequenceChannel.fromJSON({ ...good, v: 99 })).toThrow(/version/);
+    expect(() => SubsequenceChannel.fromJSON({ ...good, points: [1, 'x'] })).toThrow(/points/);
+    expect(() => SubsequenceChannel.fromJSON({ ...good, decimation: 0 })).toThrow(/decimation/);
+    expect(() => SubsequenceChannel.fromJSON({ ...good, options: { history: 5 } })).toThrow(/history/);
+  });
+
+  it('ignores non-finite readings', () => {
+    const ch = new SubsequenceChannel();
+    ch.fit(train);
+    const before = ch.update(2);
+    expect(ch.update(Number.NaN)).toBe(before);
+    expect(ch.update(Number.POSITIVE_INFINITY)).toBe(before);
+  });
+});

@@ -1,0 +1,669 @@
+/**
+ * The subsequence channel: a streaming left-discord score for periodic signals.
+ *
+ * For every new window of the series (its length tied to the inferred cycle), the channel finds
+ * the nearest neighbour among the windows of a bounded normal history that ended before it
+ * (never overlapping it) and reports how far that neighbour is, relative to how far neighbours are
+ * on normal data. A distorted, missing or extra cycle, a cycle that runs differently, a local
+ * change of frequency or amplitude and a noise burst have no close neighbour, so they score high;
+ * clean repetitions score about 1 or less. It follows the left-discord idea of DAMP (Lu et al.,
+ * KDD 2022) with the exact streaming matrix-profile update instead of DAMP's search order: the
+ * dot products of the newest window with every window of the history are carried from one step
+ * to the next in O(1) each (the STOMP/SCRIMP diagonal recurrence), so a step costs O(history)
+ * whatever the window length, and the distance to every candidate follows from those products and
+ * the windows' means and variances. Clean-room: written from the papers.
+ *
+ * To stay cheap the channel works on a decimated series: readings are block-averaged by a
+ * power of two `decimation` chosen so a cycle spans `pointsPerCycle` to twice that many points;
+ * a new window is scored once per block. Two distances are kept per window length: z-normalised
+ * (shape, blind to scale) and mean-removed Euclidean (shape and amplitude, blind to level), so a
+ * cycle that only grows or shrinks is seen as well as one that changes shape.
+ *
+ * The period is inferred when fitting (autocorrelation of the training data) and re-checked
+ * online on the history; without a period the channel still scores fixed-length windows
+ * (`periodic` is false) so the caller can weigh it down. Pure and deterministic: no I/O, no
+ * clock, no randomness; memory is fixed by `history` (about 40 KiB with the defaults).
+ *
+ * Usage:
+ * ```ts
+ * const ch = new SubsequenceChannel();
+ * ch.fit(trainingValues);            // optional: infers the period and the normal distance scale
+ * for (const v of stream) {
+ *   const s = ch.update(v);          // >= 0, about 1 at the top of normal, 0 while warming up
+ *   if (ch.ready && s > 3) alarm(ch.expected);
+ * }
+ * const saved = ch.toJSON();         // plain JSON; SubsequenceChannel.fromJSON(saved) restores it
+ * ```
+ */
+import { inferPeriod } from './period.ts';
+
+export interface SubsequenceOptions {
+  /** Candidate windows kept, in decimated points (default 512). Cost per scored window is O(history × lengths). */
+  history?: number;
+  /** Window lengths as fractions of the cycle (default [0.5, 1]). */
+  lengths?: readonly number[];
+  /** Decimate so that one cycle spans at least this many points (default 16; a cycle then spans 16–31 points). */
+  pointsPerCycle?: number;
+  /** Window length in decimated points while no period is known (default 16). */
+  fallbackLength?: number;
+  /** Largest decimation factor (default 4096). */
+  maxDecimation?: number;
+  /** Quantile of normal nearest-neighbour distances that scores 1 (default 0.99). */
+  refQuantile?: number;
+  /** Scored windows collected online before the distance scale is set, when not fitted (default 256). */
+  refSamples?: number;
+  /** Scored windows between online period checks (default: `history`). */
+  recheckEvery?: number;
+}
+
+const DEFAULTS: Required<SubsequenceOptions> = {
+  history: 512,
+  lengths: [0.5, 1],
+  pointsPerCycle: 16,
+  fallbackLength: 16,
+  maxDecimation: 4096,
+  refQuantile: 0.99,
+  refSamples: 256,
+  recheckEvery: 512,
+};
+
+const MIN_LENGTH = 4;
+/** Sub-scores per window length: z-normalised distance, mean-removed distance, extra roughness. */
+const SUBSCORES = 3;
+const STATE_VERSION = 1;
+
+/** The channel's serialized state: plain JSON, a few KiB (the decimated history dominates). */
+export interface SubsequenceState {
+  v: number;
+  options: Required<SubsequenceOptions>;
+  decimation: number;
+  period: number | null;
+  strength: number;
+  offset: number;
+  floor: number;
+  /** Decimated history, oldest first, in offset units. */
+  points: number[];
+  /** Mean squared second difference of the raw readings in each decimated point, aligned with `points`. */
+  roughness: number[];
+  acc: number;
+  accN: number;
+  /** Roughness accumulated in the current block and the last two raw readings (null before any). */
+  racc: number;
+  prev: [number, number] | null;
+  refs: number[] | null;
+  refBuf: number[][];
+  fitted: boolean;
+  score: number;
+  expected: number | null;
+  sinceCheck: number;
+}
+
+interface LengthState {
+  m: number;
+  sum: number;
+  sumsq: number;
+  rsum: number;
+  /** Roughness summed over each stored window (indexed by its end). */
+  rs: Float64Array;
+  /** Dot product of each stored window (indexed by its end) with the newest window. */
+  qt: Float64Array;
+  mu: Float64Array;
+  va: Float64Array;
+  /** Standard deviation floored at the channel's `floor`, for z-normalisation. */
+  sf: Float64Array;
+}
+
+function quantileOf(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
+}
+
+function isPlainNumber(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x);
+}
+
+/** A streaming subsequence (left-discord) anomaly score; see the module comment. */
+export class SubsequenceChannel {
+  private readonly opts: Required<SubsequenceOptions>;
+  private decimationFactor = 1;
+  private periodRaw: number | undefined;
+  private periodStrength = 0;
+  private offset = 0;
+  private floor = 1e-9;
+  private fitted = false;
+  private cap = 0;
+  private x = new Float64Array(0);
+  private lens: LengthState[] = [];
+  private t = -1;
+  private first = 0;
+  private acc = 0;
+  private accN = 0;
+  private racc = 0;
+  private prev1 = Number.NaN;
+  private prev2 = Number.NaN;
+  private rx = new Float64Array(0);
+  private refs: Float64Array | undefined;
+  private refBuf: number[][] = [];
+  private sinceRefresh = 0;
+  private sinceCheck = 0;
+  private lastScore = 0;
+  private nextExpected = Number.NaN;
+  private lastFresh = false;
+  private offsetSet = false;
+
+  constructor(options: SubsequenceOptions = {}) {
+    const o = { ...DEFAULTS, ...options };
+    if (options.recheckEvery === undefined) o.recheckEvery = o.history;
+    if (!Number.isInteger(o.history) || o.history < 32 || o.history > 65536) throw new RangeError('history must be an integer from 32 to 65536');
+    if (o.lengths.length === 0 || o.lengths.some((f) => !(f > 0 && f <= 4))) throw new RangeError('lengths must be fractions of a cycle in (0, 4]');
+    if (!Number.isInteger(o.pointsPerCycle) || o.pointsPerCycle < 4) throw new RangeError('pointsPerCycle must be an integer >= 4');
+    if (!Number.isInteger(o.fallbackLength) || o.fallbackLength < MIN_LENGTH) throw new RangeError('fallbackLength must be an integer >= 4');
+    if (!(o.refQuantile > 0 && o.refQuantile <= 1)) throw new RangeError('refQuantile must be in (0, 1]');
+    o.lengths = [...o.lengths].sort((a, b) => a - b);
+    this.opts = o;
+    this.configure(undefined, 0, 1, [], []);
+  }
+
+  /** Inferred cycle length in readings, or `undefined` while none is known. */
+  get period(): number | undefined {
+    return this.periodRaw;
+  }
+
+  /** Autocorrelation at the period (0 when none). */
+  get strength(): number {
+    return this.periodStrength;
+  }
+
+  /** True when the series has a detected cycle; scores of an aperiodic series are fixed-window discords. */
+  get periodic(): boolean {
+    return this.periodRaw !== undefined;
+  }
+
+  /** Readings averaged into one point of the decimated series; a new score comes once per block. */
+  get decimation(): number {
+    return this.decimationFactor;
+  }
+
+  /** Window lengths in decimated points. */
+  get windowLengths(): number[] {
+    return this.lens.map((l) => l.m);
+  }
+
+  /** True once the normal distance scale is known and scores are meaningful. */
+  get ready(): boolean {
+    return this.refs !== undefined;
+  }
+
+  /** Warm-up progress in [0, 1]. */
+  get progress(): number {
+    if (this.refs !== undefined) return 1;
+    const need = this.opts.refSamples + this.minHistory() + this.maxLength();
+    const have = (this.refBuf[0]?.length ?? 0) + Math.min(this.t - this.first + 1, this.minHistory() + this.maxLength());
+    return Math.max(0, Math.min(1, have / need));
+  }
+
+  /**
+   * What the nearest normal neighbour says the current reading should be (the value that followed
+   * the best-matching window, moved to the current window's level); NaN while unknown. With
+   * decimation it is the expected block mean.
+   */
+  get expected(): number {
+    return this.lastFresh ? this.nextExpectedForReading : this.nextExpected;
+  }
+
+  /** True when the last `update` scored a new window (once per `decimation` readings). */
+  get fresh(): boolean {
+    return this.lastFresh;
+  }
+
+  /** The last score returned by `update`. */
+  get score(): number {
+    return this.lastScore;
+  }
+
+  private nextExpectedForReading = Number.NaN;
+
+  /**
+   * Learns from normal readings: infers the period, sets the decimation and window lengths, fills
+   * the history with the most recent training data and sets the distance scale from the training
+   * data's own left-discord scores. Readings must be in time order; non-finite values are skipped.
+   */
+  fit(values: ArrayLike<number>): void {
+    const clean: number[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
+      if (Number.isFinite(v)) clean.push(v);
+    }
+    const estimate = clean.length >= 24 ? inferPeriod(clean, { minPeriod: MIN_LENGTH }) : undefined;
+    let mean = 0;
+    for (const v of clean) mean += v;
+    mean = clean.length > 0 ? mean / clean.length : 0;
+    let sd = 0;
+    for (const v of clean) sd += (v - mean) * (v - mean);
+    sd = clean.length > 1 ? Math.sqrt(sd / (clean.length - 1)) : 0;
+    this.offset = mean;
+    this.offsetSet = true;
+    this.floor = Math.max(1e-9, 0.02 * sd);
+    this.configure(estimate?.period, estimate?.strength ?? 0, this.decimationFor(estimate?.period), [], []);
+    this.fitted = true;
+    this.refs = undefined;
+    this.refBuf = this.emptyRefBuf();
+    const d = this.decimationFactor;
+    const steps = this.cap + this.opts.history;
+    const start = Math.max(clean.length % d, clean.length - steps * d);
+    for (let i = start; i < clean.length; i++) this.push(clean[i] as number, true);
+    this.setRefs(true);
+    this.acc = 0;
+    this.accN = 0;
+    this.lastScore = 0;
+  }
+
+  /**
+   * Scores one reading causally and adds it to the history. Returns the score: the largest ratio,
+   * over window lengths and both distances, of the newest window's nearest-neighbour distance to
+   * the normal scale (about 1 at the top of normal data); 0 while warming up. The score changes
+   * once per `decimation` readings and is held in between. A non-finite value is ignored.
+   */
+  update(value: number): number {
+    this.lastFresh = false;
+    if (!Number.isFinite(value)) return this.lastScore;
+    if (!this.offsetSet) {
+      this.offset = value;
+      this.offsetSet = true;
+    }
+    this.push(value, false);
+    return this.lastScore;
+  }
+
+  private push(value: number, fitting: boolean): void {
+    this.acc += value;
+    this.accN++;
+    if (Number.isFinite(this.prev2)) {
+      const d2 = value - 2 * this.prev1 + this.prev2;
+      this.racc += d2 * d2;
+    }
+    this.prev2 = this.prev1;
+    this.prev1 = value;
+    if (this.accN < this.decimationFactor) return;
+    const point = this.acc / this.accN - this.offset;
+    const rough = this.racc / this.accN;
+    this.acc = 0;
+    this.accN = 0;
+    this.racc = 0;
+    const sub = this.step(point, rough);
+    this.lastFresh = true;
+    if (sub === undefined) {
+      this.lastScore = 0;
+    } else if (this.refs === undefined) {
+      for (let k = 0; k < sub.length; k++) this.refBuf[k]?.push(sub[k] as number);
+      this.lastScore = 0;
+      if (!fitting && (this.refBuf[0]?.length ?? 0) >= this.opts.refSamples) this.setRefs(false);
+    } else {
+      let s = 0;
+      for (let k = 0; k < sub.length; k++) s = Math.max(s, (sub[k] as number) / (this.refs[k] as number));
+      this.lastScore = s;
+    }
+    if (!fitting && ++this.sinceCheck >= this.opts.recheckEvery) {
+      this.sinceCheck = 0;
+      this.recheckPeriod();
+    }
+  }
+
+  private setRefs(fromFit: boolean): void {
+    const n = this.refBuf[0]?.length ?? 0;
+    if (n < (fromFit ? 8 : this.opts.refSamples)) {
+      // Too little training to know the scale: learn it online instead.
+      if (fromFit) this.refBuf = this.emptyRefBuf();
+      return;
+    }
+    const refs = new Float64Array(this.refBuf.length);
+    for (let k = 0; k < refs.length; k++) {
+      const q = quantileOf(this.refBuf[k] as number[], this.opts.refQuantile);
+      // A perfectly clean signal has distances near 0; keep the scale away from it.
+      const minimum = k % SUBSCORES === 0 ? 0.05 : Math.max(this.floor, 1e-9);
+      refs[k] = Math.max(q, minimum);
+    }
+    this.refs = refs;
+    this.refBuf = [];
+  }
+
+  private emptyRefBuf(): number[][] {
+    return Array.from({ length: SUBSCORES * this.lens.length }, () => []);
+  }
+
+  private decimationFor(period: number | undefined): number {
+    if (period === undefined) return 1;
+    let d = 1;
+    while (d * 2 <= this.opts.maxDecimation && period / (d * 2) >= this.opts.pointsPerCycle) d *= 2;
+    return d;
+  }
+
+  private maxLength(): number {
+    return this.lens.reduce((a, l) => Math.max(a, l.m), 0);
+  }
+
+  /** Candidate windows needed before a score counts: two cycles (or windows) of history. */
+  private minHistory(): number {
+    const cycle = this.periodRaw !== undefined ? this.periodRaw / this.decimationFactor : this.opts.fallbackLength;
+    return Math.max(2 * Math.round(cycle), 2 * this.maxLength());
+  }
+
+  /** Sets period, decimation and window lengths and refills the history with `points` (oldest first). */
+  private configure(period: number | undefined, strength: number, decimation: number, points: readonly number[], roughness: readonly number[]): void {
+    this.periodRaw = period;
+    this.periodStrength = period === undefined ? 0 : strength;
+    this.decimationFactor = decimation;
+    const cycle = period === undefined ? undefined : period / decimation;
+    const ms =
+      cycle === undefined
+        ? [this.opts.fallbackLength]
+        : [...new Set(this.opts.lengths.map((f) => Math.max(MIN_LENGTH, Math.round(f * cycle))))];
+    const mMax = Math.max(...ms);
+    this.cap = this.opts.history + mMax + 2;
+    this.x = new Float64Array(this.cap);
+    this.rx = new Float64Array(this.cap);
+    this.lens = ms.map((m) => ({
+      m,
+      sum: 0,
+      sumsq: 0,
+      rsum: 0,
+      rs: new Float64Array(this.cap),
+      qt: new Float64Array(this.cap),
+      mu: new Float64Array(this.cap),
+      va: new Float64Array(this.cap),
+      sf: new Float64Array(this.cap),
+    }));
+    this.t = -1;
+    this.first = 0;
+    this.sinceRefresh = 0;
+    this.nextExpected = Number.NaN;
+    this.nextExpectedForReading = Number.NaN;
+    const kept = points.slice(-this.cap);
+    const keptRough = roughness.slice(-this.cap);
+    for (const [i, p] of kept.entries()) {
+      this.t++;
+      this.x[this.t % this.cap] = p;
+      this.rx[this.t % this.cap] = keptRough[i] ?? 0;
+    }
+    this.rebuild();
+  }
+
+  /** Recomputes running sums, window statistics and dot products exactly from the stored points. */
+  private rebuild(): void {
+    const C = this.cap;
+    const t = this.t;
+    const n = t - this.first + 1;
+    for (const L of this.lens) {
+      const m = L.m;
+      L.sum = 0;
+      L.sumsq = 0;
+      L.rsum = 0;
+      if (n < m) {
+        for (let e = this.first; e <= t; e++) {
+          const v = this.x[e % C] as number;
+          L.sum += v;
+          L.sumsq += v * v;
+          L.rsum += this.rx[e % C] as number;
+        }
+        continue;
+      }
+      const lo = Math.max(this.first + m - 1, t - C + m);
+      for (let e = lo; e <= t; e++) this.windowStats(L, e);
+      for (let e = t - m + 1; e <= t; e++) {
+        const v = this.x[e % C] as number;
+        L.sum += v;
+        L.sumsq += v * v;
+        L.rsum += this.rx[e % C] as number;
+      }
+      const hlo = Math.max(lo, t - this.opts.history + 1);
+      for (let e = hlo; e <= t; e++) L.qt[e % C] = this.dot(e, t, m);
+    }
+    this.sinceRefresh = 0;
+  }
+
+  private windowStats(L: LengthState, e: number): void {
+    const C = this.cap;
+    let s = 0;
+    let q = 0;
+    let r = 0;
+    for (let k = e - L.m + 1; k <= e; k++) {
+      const v = this.x[k % C] as number;
+      s += v;
+      q += v * v;
+      r += this.rx[k % C] as number;
+    }
+    this.setStats(L, e % C, s, q);
+    L.rs[e % C] = r;
+  }
+
+  private setStats(L: LengthState, i: number, s: number, q: number): void {
+    const mu = s / L.m;
+    const va = Math.max(0, q / L.m - mu * mu);
+    L.mu[i] = mu;
+    L.va[i] = va;
+    L.sf[i] = Math.sqrt(Math.max(va, this.floor * this.floor));
+  }
+
+  private dot(a: number, b: number, m: number): number {
+    const C = this.cap;
+    let s = 0;
+    for (let k = 0; k < m; k++) s += (this.x[(a - k) % C] as number) * (this.x[(b - k) % C] as number);
+    return s;
+  }
+
+  /**
+   * Adds one decimated point and returns the sub-scores (per length: z-normalised distance per
+   * point, mean-removed RMS distance), or `undefined` when there is not yet enough history.
+   */
+  private step(p: number, rough: number): number[] | undefined {
+    const C = this.cap;
+    const H = this.opts.history;
+    const t = ++this.t;
+    const it = t % C;
+    this.x[it] = p;
+    this.rx[it] = rough;
+    const n = t - this.first + 1;
+    const out: number[] = [];
+    let enough = true;
+    let expected = Number.NaN;
+    const primary = this.lens.length - 1;
+    for (let li = 0; li < this.lens.length; li++) {
+      const L = this.lens[li] as LengthState;
+      const m = L.m;
+      L.sum += p;
+      L.sumsq += p * p;
+      L.rsum += rough;
+      if (n > m) {
+        const old = this.x[(t - m) % C] as number;
+        L.sum -= old;
+        L.sumsq -= old * old;
+        L.rsum -= this.rx[(t - m) % C] as number;
+      }
+      if (n < m) {
+        enough = false;
+        continue;
+      }
+      this.setStats(L, it, L.sum, L.sumsq);
+      L.rs[it] = L.rsum;
+      const firstEnd = this.first + m - 1;
+      const lo = Math.max(firstEnd, t - H + 1);
+      const hi = t - m;
+      const qt = L.qt;
+      const mu = L.mu;
+      const va = L.va;
+      const sf = L.sf;
+      const x = this.x;
+      const xt = p;
+      const xtm = n > m ? (x[(t - m) % C] as number) : 0;
+      const muq = mu[it] as number;
+      const vaq = va[it] as number;
+      const sfq = sf[it] as number;
+      let bestCorr = Number.NEGATIVE_INFINITY;
+      let bestC2 = Number.POSITIVE_INFINITY;
+      let bestE = -1;
+      let ie = it;
+      let iem = (t - m) % C;
+      if (iem < 0) iem += C;
+      for (let e = t; e >= lo; e--) {
+        const ie1 = ie === 0 ? C - 1 : ie - 1;
+        let q: number;
+        if (e > firstEnd) q = (qt[ie1] as number) - (x[iem] as number) * xtm + (x[ie] as number) * xt;
+        else q = this.dot(e, t, m);
+        qt[ie] = q;
+        if (e <= hi) {
+          const mue = mu[ie] as number;
+          const cov = q / m - muq * mue;
+          const corr = cov / (sfq * (sf[ie] as number));
+          if (corr > bestCorr) bestCorr = corr;
+          const c2 = vaq + (va[ie] as number) - 2 * cov;
+          if (c2 < bestC2) {
+            bestC2 = c2;
+            bestE = e;
+          }
+        }
+        ie = ie1;
+        iem = iem === 0 ? C - 1 : iem - 1;
+      }
+      const candidates = hi - lo + 1;
+      if (candidates < this.minHistory()) enough = false;
+      // Roughness beyond that of the best match (same phase of the cycle): a noise burst.
+      const extraRough = bestE >= 0 ? (L.rsum - (L.rs[bestE % C] as number)) / m : 0;
+      out.push(Math.sqrt(Math.max(0, 2 * (1 - Math.min(1, bestCorr)))), Math.sqrt(Math.max(0, bestC2)), Math.sqrt(Math.max(0, extraRough)));
+      if (li === primary && bestE >= 0) {
+        expected = (x[(bestE + 1) % C] as number) - (mu[bestE % C] as number) + muq + this.offset;
+      }
+    }
+    this.nextExpectedForReading = this.nextExpected;
+    this.nextExpected = expected;
+    if (++this.sinceRefresh >= C) this.rebuild();
+    return enough ? out : undefined;
+  }
+
+  /** Re-infers the period on the history; reconfigures when a period appears or clearly changes. */
+  private recheckPeriod(): void {
+    const n = Math.min(this.t - this.first + 1, this.cap);
+    if (n < 48) return;
+    const d = this.decimationFactor;
+    const points: number[] = [];
+    const roughness: number[] = [];
+    for (let e = this.t - n + 1; e <= this.t; e++) {
+      points.push(this.x[e % this.cap] as number);
+      roughness.push(this.rx[e % this.cap] as number);
+    }
+    const est = inferPeriod(points, { minPeriod: MIN_LENGTH });
+    const found = est === undefined ? undefined : est.period * d;
+    const current = this.periodRaw;
+    if (found === undefined || est === undefined) return;
+    if (current !== undefined && Math.abs(found - current) <= 0.2 * current) return;
+    if (current !== undefined && est.strength < Math.max(0.5, this.periodStrength)) return;
+    const newD = Math.max(d, this.decimationFor(found));
+    const ratio = newD / d;
+    const merged: number[] = [];
+    const mergedRough: number[] = [];
+    for (let end = points.length; end - ratio >= 0; end -= ratio) {
+      let s = 0;
+      let r = 0;
+      for (let k = end - ratio; k < end; k++) {
+        s += points[k] as number;
+        r += roughness[k] as number;
+      }
+      merged.push(s / ratio);
+      mergedRough.push(r / ratio);
+    }
+    merged.reverse();
+    mergedRough.reverse();
+    if (!this.fitted) {
+      let mean = 0;
+      let sd = 0;
+      for (const v of points) mean += v;
+      mean /= points.length;
+      for (const v of points) sd += (v - mean) * (v - mean);
+      this.floor = Math.max(1e-9, 0.02 * Math.sqrt(sd / points.length));
+    }
+    this.configure(found, est.strength, newD, merged, mergedRough);
+    this.refs = undefined;
+    this.refBuf = this.emptyRefBuf();
+  }
+
+  /** Plain-JSON state; restore with {@link SubsequenceChannel.fromJSON}. */
+  toJSON(): SubsequenceState {
+    const n = Math.min(this.t - this.first + 1, this.cap);
+    const points: number[] = [];
+    const roughness: number[] = [];
+    for (let e = this.t - n + 1; e <= this.t; e++) {
+      points.push(this.x[e % this.cap] as number);
+      roughness.push(this.rx[e % this.cap] as number);
+    }
+    return {
+      v: STATE_VERSION,
+      options: { ...this.opts, lengths: [...this.opts.lengths] },
+      decimation: this.decimationFactor,
+      period: this.periodRaw ?? null,
+      strength: this.periodStrength,
+      offset: this.offset,
+      floor: this.floor,
+      points,
+      roughness,
+      acc: this.acc,
+      accN: this.accN,
+      racc: this.racc,
+      prev: Number.isFinite(this.prev2) ? [this.prev2, this.prev1] : null,
+      refs: this.refs ? [...this.refs] : null,
+      refBuf: this.refBuf.map((b) => [...b]),
+      fitted: this.fitted,
+      score: this.lastScore,
+      expected: Number.isFinite(this.nextExpected) ? this.nextExpected : null,
+      sinceCheck: this.sinceCheck,
+    };
+  }
+
+  /** Rebuilds a channel from {@link SubsequenceChannel.toJSON}'s output; throws `TypeError` on malformed state. */
+  static fromJSON(state: unknown): SubsequenceChannel {
+    const s = state as Partial<SubsequenceState> | null;
+    const fail = (what: string): never => {
+      throw new TypeError(`invalid subsequence channel state: ${what}`);
+    };
+    if (typeof s !== 'object' || s === null) return fail('not an object');
+    if (s.v !== STATE_VERSION) fail(`unsupported version ${String(s.v)}`);
+    if (typeof s.options !== 'object' || s.options === null) fail('options');
+    let ch: SubsequenceChannel;
+    try {
+      ch = new SubsequenceChannel(s.options as SubsequenceOptions);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const d = s.decimation;
+    if (!Number.isInteger(d) || (d as number) < 1 || (d as number) > ch.opts.maxDecimation) fail('decimation');
+    if (s.period !== null && !(isPlainNumber(s.period) && s.period > 0)) fail('period');
+    for (const k of ['strength', 'offset', 'floor', 'acc', 'racc', 'score'] as const) if (!isPlainNumber(s[k])) fail(k);
+    if (s.prev !== null && !(Array.isArray(s.prev) && s.prev.length === 2 && s.prev.every(isPlainNumber))) fail('prev');
+    if (!Number.isInteger(s.accN) || (s.accN as number) < 0 || (s.accN as number) >= (d as number)) fail('accN');
+    if (!Array.isArray(s.points) || s.points.length > ch.opts.history + 4 * 65536 || !s.points.every(isPlainNumber)) fail('points');
+    if (!Array.isArray(s.roughness) || s.roughness.length !== (s.points as number[]).length || !s.roughness.every((r) => isPlainNumber(r) && r >= 0)) fail('roughness');
+    if (s.refs !== null && (!Array.isArray(s.refs) || !s.refs.every((r) => isPlainNumber(r) && r > 0))) fail('refs');
+    if (!Array.isArray(s.refBuf) || !s.refBuf.every((b) => Array.isArray(b) && b.length <= 65536 && b.every(isPlainNumber))) fail('refBuf');
+    if (s.expected !== null && !isPlainNumber(s.expected)) fail('expected');
+    if (!Number.isInteger(s.sinceCheck) || (s.sinceCheck as number) < 0) fail('sinceCheck');
+    ch.offset = s.offset as number;
+    ch.offsetSet = true;
+    ch.floor = s.floor as number;
+    ch.fitted = s.fitted === true;
+    ch.configure(s.period === null ? undefined : (s.period as number), s.strength as number, d as number, s.points as number[], s.roughness as number[]);
+    if (s.refs !== null && (s.refs as number[]).length !== SUBSCORES * ch.lens.length) fail('refs length');
+    ch.refs = s.refs === null ? undefined : Float64Array.from(s.refs as number[]);
+    ch.refBuf = (s.refBuf as number[][]).map((b) => [...b]);
+    if (ch.refs === undefined && ch.refBuf.length !== SUBSCORES * ch.lens.length) ch.refBuf = ch.emptyRefBuf();
+    ch.acc = s.acc as number;
+    ch.accN = s.accN as number;
+    ch.racc = s.racc as number;
+    if (s.prev) [ch.prev2, ch.prev1] = s.prev as [number, number];
+    ch.lastScore = s.score as number;
+    ch.nextExpected = s.expected ?? Number.NaN;
+    ch.sinceCheck = s.sinceCheck as number;
+    return ch;
+  }
+}
