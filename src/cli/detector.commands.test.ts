@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTrace } from '../bench/synthetic/generator.ts';
-import { describeDetectors } from '../detectors/index.ts';
+import { DEFAULT_DETECTOR_KIND, describeDetectors } from '../detectors/index.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin/vigil.js');
@@ -175,6 +175,32 @@ describe('vigil bench synthetic', () => {
   });
 });
 
+describe('vigil bench periodic', () => {
+  it('runs the default kind with no --type, prints its parameters and dev / held-out / whole accuracy', async () => {
+    const r = await vigil(['bench', 'periodic', '--limit', '1', '--no-anchors'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/1 development series \(seeds 1001-1001\) and 1 held-out \(seeds 2001-2001\)/);
+    expect(r.stdout).toMatch(new RegExp(`^Parameters of ${DEFAULT_DETECTOR_KIND}: `, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${DEFAULT_DETECTOR_KIND} \\(default\\)\\s+\\d\\.\\d{3} \\(\\d/1\\)\\s+\\d\\.\\d{3} \\(\\d/1\\)\\s+\\d\\.\\d{3} \\(\\d/2\\)`, 'm'));
+    expect(r.stdout).not.toMatch(/anchor/);
+  }, 120_000);
+
+  it('adds the anchors and prints JSON with --json', async () => {
+    const r = await vigil(['bench', 'periodic', '--type', 'robust', '--limit', '1', '--json'], dir);
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.stdout) as { type: string; params: Record<string, unknown>; results: Array<{ scorer: string; whole: { total: number } }> };
+    expect(parsed.type).toBe('robust');
+    expect(parsed.results.map((x) => x.scorer)).toEqual(['robust', 'subsequence channel', 'matrix profile discord, one length (anchor)', 'iforest (anchor)']);
+    expect(parsed.results.every((x) => x.whole.total === 2)).toBe(true);
+  }, 120_000);
+
+  it('exits 2 for an unknown kind', async () => {
+    const r = await vigil(['bench', 'periodic', '--type', 'nope', '--limit', '1'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not available/);
+  });
+});
 
 describe('vigil bench nab', () => {
   it('exits 2 when --data is not a NAB corpus', async () => {

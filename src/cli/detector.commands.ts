@@ -389,6 +389,60 @@ async function benchSynthetic(opts: SyntheticOptions): Promise<void> {
   process.stdout.write(`${sections.join('\n\n')}\n`);
 }
 
+interface PeriodicOptions {
+  type: string;
+  anchors: boolean;
+  limit?: number;
+  json?: boolean;
+}
+
+async function benchPeriodic(opts: PeriodicOptions): Promise<void> {
+  detectorFor(opts.type, undefined);
+  const bench = await import('../bench/periodic/index.ts');
+  const params = describeDetectors().find((d) => d.kind === opts.type)?.params ?? [];
+  const scorers = [
+    bench.detectorScorer(opts.type === DEFAULT_DETECTOR_KIND ? `${opts.type} (default)` : opts.type, () => createDetector(opts.type)),
+    ...(opts.anchors
+      ? [bench.subsequenceScorer(), bench.matrixProfileScorer(), bench.detectorScorer('iforest (anchor)', () => createDetector('iforest'))]
+      : []),
+  ];
+  const results = [];
+  for (const scorer of scorers) {
+    const progress = createProgress(`periodic ${scorer.name}`);
+    try {
+      results.push(await bench.runPeriodicBenchmark(scorer, { limit: opts.limit, onProgress: (done, total) => progress.update(done / total) }));
+    } finally {
+      progress.done();
+    }
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ type: opts.type, params: Object.fromEntries(params.map((p) => [p.name, p.default])), results }, null, 2)}\n`);
+    return;
+  }
+  const acc = (a: { correct: number; total: number; accuracy: number }) => `${fmt(a.accuracy)} (${a.correct}/${a.total})`;
+  const dev = bench.PERIODIC_DEV_SEEDS.slice(0, opts.limit);
+  const held = bench.PERIODIC_HELDOUT_SEEDS.slice(0, opts.limit);
+  const sections = [
+    `Periodic shape-anomaly benchmark: ${dev.length} development series (seeds ${dev[0]}-${dev.at(-1)}) and ${held.length} held-out ` +
+      `(seeds ${held[0]}-${held.at(-1)}); each fits on its anomaly-free training part and scores its test part one reading per second; ` +
+      `correct when the highest test score lies within ±${bench.UCR_SLACK} samples of the one labelled anomaly (UCR / KDD Cup 2021 rule).`,
+    `Parameters of ${opts.type}: ${params.length > 0 ? params.map((p) => `${p.name}=${String(p.default)}`).join(', ') : '(none)'}`,
+    table(
+      ['scorer', 'dev', 'held-out', 'whole', 'readings/s'],
+      results.map((r) => [r.scorer, acc(r.dev), acc(r.heldout), acc(r.whole), r.ms > 0 ? String(Math.round((r.readings / r.ms) * 1000)) : '-']),
+    ),
+    `Per anomaly kind (whole)\n${table(
+      ['scorer', ...bench.SHAPE_ANOMALIES],
+      results.map((r) => [r.scorer, ...bench.SHAPE_ANOMALIES.map((k) => fmt(r.perAnomaly[k]?.accuracy ?? Number.NaN, 2))]),
+    )}`,
+    `Per family (whole)\n${table(
+      ['scorer', ...bench.PERIODIC_FAMILIES],
+      results.map((r) => [r.scorer, ...bench.PERIODIC_FAMILIES.map((f) => fmt(r.perFamily[f]?.accuracy ?? Number.NaN, 2))]),
+    )}`,
+  ];
+  process.stdout.write(`${sections.join('\n\n')}\n`);
+}
+
 async function benchNab(opts: { data: string; type: string; out?: string; rangeHints?: 'none' | 'file' }): Promise<void> {
   detectorFor(opts.type, undefined);
   for (const required of ['data', join('labels', 'combined_windows.json')]) {
@@ -485,4 +539,12 @@ export function registerDetectorCommands(program: Command): void {
     .option('--seeds <n>', 'traces per anomaly kind', parsePositiveInt, 5)
     .option('--json', 'print JSON')
     .action(guarded('bench synthetic', (opts: SyntheticOptions) => benchSynthetic(opts)));
+  bench
+    .command('periodic')
+    .description('Shape anomalies in periodic series, UCR-style accuracy on development and held-out seeds, with anchors')
+    .addOption(typeOption())
+    .option('--no-anchors', 'skip the subsequence-channel, matrix-profile and isolation-forest anchors')
+    .option('--limit <n>', 'series per split (default: all 84)', parsePositiveInt)
+    .option('--json', 'print JSON')
+    .action(guarded('bench periodic', (opts: PeriodicOptions) => benchPeriodic(opts)));
 }
