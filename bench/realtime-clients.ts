@@ -21,27 +21,28 @@ let published = 0;
 let setup: Setup | undefined;
 
 process.on('message', (msg: { type: string; setup?: Setup }) => {
-  void handle(msg);
+  handle(msg).catch((err: unknown) => {
+    console.error('bench client failed:', err);
+    process.exit(1);
+  });
 });
 
 async function handle(msg: { type: string; setup?: Setup }) {
   if (msg.type === 'connect') {
     setup = msg.setup!;
-    await Promise.all(
-      setup!.tokens.map(
-        (token) =>
-          new Promise<void>((resolve, reject) => {
-            const s = io(setup!.baseUrl, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false });
-            s.on('arduino_data', (d: { timestamp: number }) => {
-              received++;
-              if (latencies.length < 200_000) latencies.push(Date.now() - d.timestamp * 1000);
-            });
-            s.once('connection_confirmed', () => resolve());
-            s.once('connect_error', reject);
-            sockets.push(s);
-          }),
-      ),
-    );
+    // In waves: a thousand simultaneous handshakes on a busy machine run into the connect timeout.
+    const connectOne = (token: string) =>
+      new Promise<void>((resolve, reject) => {
+        const s = io(setup!.baseUrl, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false, timeout: 60_000 });
+        s.on('arduino_data', (d: { timestamp: number }) => {
+          received++;
+          if (latencies.length < 200_000) latencies.push(Date.now() - d.timestamp * 1000);
+        });
+        s.once('connection_confirmed', () => resolve());
+        s.once('connect_error', reject);
+        sockets.push(s);
+      });
+    for (let i = 0; i < setup.tokens.length; i += 50) await Promise.all(setup.tokens.slice(i, i + 50).map(connectOne));
     process.send!({ type: 'connected' });
   } else if (msg.type === 'publish') {
     if (setup?.mqtt) {

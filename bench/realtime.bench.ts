@@ -2,15 +2,23 @@
  * Real-time pipeline benchmark: N devices at 10 Hz, each with a live logged detection session
  * and a Socket.IO subscriber, over the in-process simulator and over MQTT, on SQLite and MariaDB.
  *
- *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt]
+ *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR]
  *
- * Reports sustained readings/s scored, latency from reading arrival to the `arduino_data` emit
- * (server side, p50/p99), end-to-end latency seen by the clients, server CPU (% of one core) and
- * memory, and checks that every scored reading became exactly one log row.
+ * Reports sustained readings/s scored, end-to-end latency seen by the clients (from the reading's
+ * creation — the simulator's due time or the MQTT publisher's clock — to the client's receipt),
+ * latency from arrival to the `arduino_data` emit (server side), server CPU (% of one core, this
+ * process alone: the clients and the MQTT publisher run in their own processes), the server's
+ * event-loop delay (`monitorEventLoopDelay`) and memory, and checks that every scored reading
+ * became exactly one log row. `--profile DIR` writes a CPU profile of each measured window
+ * (`.cpuprofile`, open in Chrome DevTools) and prints its top functions by self time.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createApp } from '../src/app.ts';
 import { freshDatabase } from './support/fresh-database.ts';
@@ -29,6 +37,8 @@ const { values } = parseArgs({
     'mysql-url': { type: 'string', default: process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306' },
     'mqtt-url': { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
     'rate-hz': { type: 'string', default: '10' },
+    profile: { type: 'string' },
+    top: { type: 'string', default: '15' },
   },
 });
 const N = Number(values.devices);
@@ -49,6 +59,9 @@ interface Result {
   client_p50_ms: number;
   client_p99_ms: number;
   server_cpu_pct: number;
+  loop_p50_ms: number;
+  loop_p99_ms: number;
+  loop_max_ms: number;
   rss_mb: number;
   heap_mb: number;
   predictions: number;
@@ -61,7 +74,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 function ask<T>(child: ReturnType<typeof fork>, msg: object, answer: string): Promise<T> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench client exited (${code}) while waiting for ${answer}`)));
     const l = (m: { type: string }) => {
       if (m.type !== answer) return;
       child.off('message', l);
@@ -130,11 +144,28 @@ async function scenario(dialect: string, source: string): Promise<Result> {
   gateway.resetLatency();
   await ask(child, { type: 'reset' }, 'reset');
   if (publisher) await ask(publisher, { type: 'reset' }, 'reset');
+  const profiler = values.profile ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  loop.disable();
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    mkdirSync(values.profile!, { recursive: true });
+    const file = path.join(values.profile!, `realtime-${dialect}-${source}-${N}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    process.stderr.write(`  CPU profile: ${file}\n${summariseProfile(profile, Number(values.top))}\n`);
+  }
   const after = hub.stats();
   const lat = gateway.latency();
   // Both asked at once: a client process that lags answers late, and its counts then run long.
@@ -171,6 +202,9 @@ async function scenario(dialect: string, source: string): Promise<Result> {
     client_p50_ms: round(client.p50),
     client_p99_ms: round(client.p99),
     server_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+    loop_p50_ms: round(loop.percentile(50) / 1e6),
+    loop_p99_ms: round(loop.percentile(99) / 1e6),
+    loop_max_ms: round(loop.max / 1e6),
     rss_mb: Math.round(mem.rss / 2 ** 20),
     heap_mb: Math.round(mem.heapUsed / 2 ** 20),
     predictions: Number(predictions.n),
@@ -182,6 +216,38 @@ async function scenario(dialect: string, source: string): Promise<Result> {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+/** Top functions by self time (share of the samples), plus the share per file (package). */
+function summariseProfile(profile: { nodes: ProfileNode[]; samples?: number[] }, top: number): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map<number, number>();
+  for (const id of profile.samples ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const total = profile.samples?.length ?? 0;
+  const fns = new Map<string, number>();
+  const files = new Map<string, number>();
+  const short = (url: string) => url.replace(/^file:\/\//, '').replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, '$1').replace(/^.*\/(src|bench)\//, '$1/');
+  for (const [id, n] of counts) {
+    const f = byId.get(id)!.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${short(f.url) || '(native)'}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+    fns.set(key, (fns.get(key) ?? 0) + n);
+    const file = short(f.url) || f.functionName;
+    files.set(file, (files.get(file) ?? 0) + n);
+  }
+  const pct = (n: number) => `${((n / total) * 100).toFixed(1).padStart(5)} %`;
+  const list = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, n]) => `    ${pct(n)}  ${k}`)
+      .join('\n');
+  return `  top functions by self time (${total} samples):\n${list(fns)}\n  by file or package:\n${list(files)}`;
+}
+
 const results: Result[] = [];
 for (const dialect of values.dialects!.split(',')) {
   for (const source of values.sources!.split(',')) {
@@ -191,12 +257,13 @@ for (const dialect of values.dialects!.split(',')) {
     process.stderr.write(`${JSON.stringify(r)}\n`);
   }
 }
-console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, Node ${process.version}\n`);
-console.log('| db | source | offered/s | MQTT published/s | scored/s | server p50 / p99 ms | clients recv/s | e2e p50 / p99 ms | server CPU | RSS MB | log rows = predictions |');
+console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}`);
+console.log('targets: e2e p99 < 20 ms, server CPU ≤ 35 % of one core, event-loop delay p99 < 10 ms, 0 lost rows\n');
+console.log('| db | source | offered/s | scored/s | e2e p50 / p99 ms | server CPU | event-loop p99 / max ms | arrival → emit p99 ms | clients recv/s | RSS MB | lost rows |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.dialect} | ${r.source} | ${r.offered} | ${r.published_per_s ?? '–'} | ${r.scored_per_s} | ${r.server_p50_ms} / ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.rss_mb} | ${r.log_rows} = ${r.predictions} (${r.lost_rows === 0 ? 'none lost' : `${r.lost_rows} LOST`}) |`,
+    `| ${r.dialect} | ${r.source} | ${r.offered}${r.published_per_s !== null ? ` (published ${r.published_per_s})` : ''} | ${r.scored_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.loop_p99_ms} / ${r.loop_max_ms} | ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.rss_mb} | ${r.lost_rows} of ${r.predictions} |`,
   );
 }
 process.exit(results.every((r) => r.lost_rows === 0) ? 0 : 1);

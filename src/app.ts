@@ -57,6 +57,9 @@ import { createAlarmsRepository } from './modules/alarms/alarms.repository.ts';
 import { registerAlarmsRoutes } from './modules/alarms/alarms.routes.ts';
 import { createAlarmsService } from './modules/alarms/alarms.service.ts';
 import { createAlarmsGateway } from './modules/realtime/alarms.gateway.ts';
+import { createMetrics } from './modules/observability/metrics.ts';
+import { createMetricsServer } from './modules/observability/metrics-server.ts';
+import { logSessionLifecycle } from './modules/observability/session-log.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Reading } from './detectors/index.ts';
 import { VERSION } from './version.ts';
@@ -90,6 +93,8 @@ export async function createApp(options: AppOptions) {
     if (r.applied.length > 0) logger.info({ migrations: r.applied }, 'database migrated');
   }
   const bus = createEventBus<EventMap>(logger);
+  // Prometheus metrics on a registry of this app's own; sources are attached once they exist.
+  const metrics = createMetrics();
 
   const users = createUsersRepository(database.db);
   const models = createModelsRepository(database.db);
@@ -216,7 +221,7 @@ export async function createApp(options: AppOptions) {
   // Detection sessions, with batched log writes.
   const detectionRepo = createDetectionRepository(database.db);
   const logWriter = createLogWriter({
-    insert: (rows) => detectionRepo.insertLogs(rows),
+    insert: metrics.timeFlush((rows) => detectionRepo.insertLogs(rows)),
     batchSize: config.detection.logBatchSize,
     flushMs: config.detection.logFlushMs,
     maxBuffer: config.detection.logBufferMax,
@@ -260,6 +265,8 @@ export async function createApp(options: AppOptions) {
     logger,
     version: VERSION,
     database,
+    ...(cluster && { readiness: { redis: () => cluster.ping() } }),
+    metrics: { observeHttp: metrics.observeHttp, text: metrics.text, contentType: metrics.contentType, token: config.metrics.port === undefined ? config.metrics.token : undefined },
     verifyToken: async (token) => {
       const claims = await auth.verifyAccessToken(token);
       return { id: claims.userId, username: claims.username };
@@ -299,6 +306,17 @@ export async function createApp(options: AppOptions) {
   });
   const alarmsGateway = createAlarmsGateway({ io, bus, alarms });
 
+  const unwatch = metrics.watch({
+    bus,
+    hub,
+    detection,
+    logWriter,
+    socketClients: () => io.engine.clientsCount,
+    trainingJobsByState: () => trainingJobs.countByStatus(),
+  });
+  const unlogSessions = logSessionLifecycle(bus, logger);
+  const metricsServer = config.metrics.port !== undefined ? createMetricsServer({ metrics, token: config.metrics.token, logger }) : undefined;
+
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -310,9 +328,15 @@ export async function createApp(options: AppOptions) {
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
     realtime: { hub, devices, detection, logWriter, gateway, io },
-    /** Listens on the configured (or given) port; resolves to the bound address. */
+    /** The Prometheus registry and its hooks. */
+    metrics,
+    /** Address of the `METRICS_PORT` listener once listening. */
+    metricsUrl: undefined as string | undefined,
+    /** Listens on the configured (or given) port, and on `METRICS_PORT` when set; resolves to the bound address. */
     async listen(port = config.port, host = config.host): Promise<string> {
-      return http.listen({ port, host });
+      const url = await http.listen({ port, host });
+      if (metricsServer && config.metrics.port !== undefined) this.metricsUrl = await metricsServer.listen(config.metrics.port, host);
+      return url;
     },
     /** Stops intake, lets in-flight requests finish, then closes the database. Idempotent. */
     stop(): Promise<void> {
@@ -327,6 +351,9 @@ export async function createApp(options: AppOptions) {
         await alarms.stop();
         alarmsGateway.close();
         await gateway.close();
+        unwatch();
+        unlogSessions();
+        await metricsServer?.close();
         await mqtt.close();
         await cluster?.close();
         adapterClients?.pub.disconnect();

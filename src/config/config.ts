@@ -59,6 +59,8 @@ const EnvSchema = Type.Object({
   MODEL_UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
   ALARM_RESOLVE_AFTER: Type.Number({ minimum: 1, maximum: 86_400, default: 60 }),
   ALARM_TICK_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -108,6 +110,11 @@ export interface Config {
     /** How often alarm changes are written and pushed, and quiet alarms resolved. */
     tickMs: number;
   };
+  /**
+   * Prometheus `/metrics`: off unless a bearer token is set (served on the main port) or a port of
+   * its own is given (its own listener, also token-protected when the token is set).
+   */
+  metrics: { token: string | undefined; port: number | undefined };
 }
 
 export class ConfigError extends Error {
@@ -264,6 +271,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       resolveAfterSeconds: env.ALARM_RESOLVE_AFTER,
       tickMs: env.ALARM_TICK_MS,
     },
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
   };
 }
 

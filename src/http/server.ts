@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -20,6 +20,18 @@ export interface HttpServerDeps {
   version: string;
   verifyToken(token: string): Promise<AuthUser>;
   database: { dialect: string; ping(): Promise<number> };
+  /** Further dependencies `GET /health/ready` checks (Redis when configured), each resolving when it answers. */
+  readiness?: Record<string, () => Promise<unknown>>;
+  /**
+   * Prometheus metrics: HTTP latency is observed for every request; `GET /metrics` is served on
+   * this port only when `token` is set (bearer), see also the separate metrics listener.
+   */
+  metrics?: {
+    observeHttp(method: string, route: string, statusCode: number, seconds: number): void;
+    text(): Promise<string>;
+    contentType: string;
+    token: string | undefined;
+  };
   /** Registers every feature's routes inside the authenticated API context. */
   registerRoutes(api: Api): Promise<void> | void;
 }
@@ -85,6 +97,13 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
   });
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      // The route pattern (`/posts/:id`), never the raw URL: label values must stay few.
+      metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const appErr = toAppError(err);
@@ -142,6 +161,52 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     },
   );
 
+  app.get(
+    '/health/live',
+    { schema: { tags: ['system'], summary: 'Liveness: the process answers', response: { 200: LiveSchema } } },
+    async () => ({ status: 'ok' as const, version: deps.version, uptime_s: Math.round(process.uptime()) }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Readiness: the database (and Redis when configured) answer, and the server is not stopping',
+        response: { 200: ReadySchema, 503: ReadySchema },
+      },
+    },
+    async (_request, reply) => {
+      const checks: Record<string, { ok: boolean; latency_ms?: number; error?: string }> = {};
+      const probes = { database: () => deps.database.ping(), ...deps.readiness };
+      await Promise.all(
+        Object.entries(probes).map(async ([name, probe]) => {
+          const t0 = performance.now();
+          try {
+            await probe();
+            checks[name] = { ok: true, latency_ms: round(performance.now() - t0) };
+          } catch (err) {
+            checks[name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+          }
+        }),
+      );
+      if (closing) checks.server = { ok: false, error: 'shutting down' };
+      const ok = Object.values(checks).every((c) => c.ok);
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'error', checks });
+    },
+  );
+
+  if (metrics?.token !== undefined) {
+    const expected = Buffer.from(`Bearer ${metrics.token}`);
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new AppError('unauthorized', 'GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
+      }
+      return reply.type(metrics.contentType).send(await metrics.text());
+    });
+  }
+
   await app.register(async (api) => {
     api.addHook('onRoute', (route) => {
       if (route.config?.auth !== 'none' && route.schema) {
@@ -165,6 +230,16 @@ export async function buildHttpServer(deps: HttpServerDeps) {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+const LiveSchema = Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptime_s: Type.Integer() });
+
+const ReadySchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  checks: Type.Record(
+    Type.String(),
+    Type.Object({ ok: Type.Boolean(), latency_ms: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) }),
+  ),
+});
 
 const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),

@@ -114,7 +114,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
           const text = await redis.get(checkpointKey(row.id));
           const cp = text ? (JSON.parse(text) as SessionCheckpoint) : undefined;
           await member.adopt(row, cp);
-          logger.info({ sessionId: row.id, fromCheckpoint: cp !== undefined }, 'detection session taken over');
+          logger.info({ session_id: row.id, user_id: row.userId, device_id: row.deviceId, fromCheckpoint: cp !== undefined }, 'detection session taken over');
         } catch (err) {
           logger.error({ err, sessionId: row.id }, 'session takeover failed');
           await redis.eval(RELEASE, 1, leaseKey(row.id), instanceId);
@@ -187,6 +187,18 @@ export function createSessionCluster(deps: SessionClusterDeps) {
       for (const t of timers) clearInterval(t);
       sub.disconnect();
       await redis.quit().catch(() => undefined);
+    },
+    /** Resolves when Redis answers a PING within `timeoutMs` (readiness). */
+    async ping(timeoutMs = 1000): Promise<void> {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          redis.ping(),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('redis ping timed out')), timeoutMs))),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     /** Redis clients and channel prefix for the Socket.IO adapter. */
     adapterClients: () => ({ pub: redis.duplicate(), sub: redis.duplicate(), key: `${ns}:socket.io` }),

@@ -54,8 +54,17 @@ export interface HubStats {
   invalid: number;
 }
 
+/** Readings accepted, dropped by the flood limit and rejected as invalid, for one source kind. */
+export interface KindCounts {
+  readings: number;
+  dropped: number;
+  invalid: number;
+}
+
 interface Entry {
   id: number;
+  kind: string;
+  totals: KindCounts;
   source: Source;
   abort: AbortController;
   subscribers: Set<DeviceSubscriber>;
@@ -74,6 +83,12 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
   const entries = new Map<number, Entry>();
   const opening = new Map<number, Promise<Entry>>();
   const totals = { readings: 0, dropped: 0, invalid: 0 };
+  const byKind = new Map<string, KindCounts>();
+  const kindTotals = (kind: string) => {
+    let k = byKind.get(kind);
+    if (!k) byKind.set(kind, (k = { readings: 0, dropped: 0, invalid: 0 }));
+    return k;
+  };
 
   function setStatus(e: Entry, s: Omit<DeviceStatus, 'deviceId' | 'port'>) {
     e.status = { deviceId: e.id, port: e.source.port, ...s };
@@ -90,6 +105,7 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
   function deliver(e: Entry, r: Reading) {
     if (!Number.isFinite(r.value) || Math.abs(r.value) > MAX_ABS_VALUE || !Number.isFinite(r.ts)) {
       e.invalid++;
+      e.totals.invalid++;
       totals.invalid++;
       return;
     }
@@ -98,6 +114,7 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
     e.refilledAt = t;
     if (e.tokens < 1) {
       e.dropped++;
+      e.totals.dropped++;
       totals.dropped++;
       if (t - e.warnedAt > 10_000) {
         e.warnedAt = t;
@@ -107,6 +124,7 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
     }
     e.tokens -= 1;
     e.count++;
+    e.totals.readings++;
     totals.readings++;
     for (const sub of e.subscribers) {
       try {
@@ -123,6 +141,8 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
     if (!device) throw new AppError('device-not-found');
     const entry: Entry = {
       id: deviceId,
+      kind: device.kind,
+      totals: kindTotals(device.kind),
       source: undefined as unknown as Source,
       abort: new AbortController(),
       subscribers: new Set(),
@@ -139,6 +159,7 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
       status: (s) => setStatus(entry, s),
       invalid(detail) {
         entry.invalid++;
+        entry.totals.invalid++;
         totals.invalid++;
         logger.debug({ deviceId, detail }, 'invalid reading skipped');
       },
@@ -205,6 +226,15 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
       return { delivered: true, accepted: e.count - before.count, dropped: e.dropped - before.dropped };
     },
 
+    /** Counts readings a source rejected before they reached the hub (e.g. an HTTP batch's invalid items). */
+    countInvalid(deviceId: number, kind: string, n: number): void {
+      if (n <= 0) return;
+      const e = entries.get(deviceId);
+      if (e) e.invalid += n;
+      kindTotals(kind).invalid += n;
+      totals.invalid += n;
+    },
+
     /** Closes a deleted or reconfigured device; its subscribers get a `removed` status. */
     async evict(deviceId: number, message: string): Promise<void> {
       const e = entries.get(deviceId);
@@ -216,6 +246,16 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
 
     stats(): HubStats {
       return { openDevices: entries.size, ...totals };
+    },
+
+    /** Counts since start per source kind (`simulator`, `mqtt`, `serial`, `http`). */
+    statsByKind(): ReadonlyMap<string, Readonly<KindCounts>> {
+      return byKind;
+    },
+
+    /** The source kind of an open device. */
+    kindOf(deviceId: number): string | undefined {
+      return entries.get(deviceId)?.kind;
     },
 
     /** Stops every source (shutdown). */

@@ -214,6 +214,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
         else invalid++;
       }
       const pushed = hub.push(id, readings);
+      hub.countInvalid(id, d.kind, invalid);
       if (deps.forward && readings.length > 0) deps.forward(id, readings);
       return { received: batch.length, accepted: deps.forward ? readings.length : pushed.accepted, invalid, rate_limited: pushed.dropped, delivered: pushed.delivered || deps.forward !== undefined };
     },

@@ -120,6 +120,18 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
       return Number(r?.n ?? 0);
     },
 
+    /** Jobs per status (every status present, zero included). */
+    async countByStatus(): Promise<Record<JobStatus, number>> {
+      const rows = await db
+        .selectFrom('training_jobs')
+        .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+        .groupBy('status')
+        .execute();
+      const out = Object.fromEntries(JOB_STATUSES.map((st) => [st, 0])) as Record<JobStatus, number>;
+      for (const r of rows) if (r.status in out) out[r.status as JobStatus] = Number(r.n);
+      return out;
+    },
+
     async delete(id: number): Promise<void> {
       await db.deleteFrom('training_jobs').where('id', '=', id).execute();
     },
