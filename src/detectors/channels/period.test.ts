@@ -26,6 +26,22 @@ describe('inferPeriod', () => {
     });
   }
 
+  it('finds the period of narrow beats whose spacing jitters (via block averages)', () => {
+    const rng = new Rng(4);
+    const values: number[] = [];
+    for (let c = 0; c < 30; c++) {
+      const len = Math.round(238 * (1 + 0.06 * Math.sin(c / 4)) * (1 + 0.04 * rng.normal()));
+      const w = 0.03 * rng.normal();
+      for (let k = 0; k < len; k++) {
+        const f = k / len + w * Math.sin((2 * Math.PI * k) / len);
+        values.push(gauss(f, 0.4, 0.012) + 0.15 * gauss(f, 0.65, 0.045) + 0.03 * rng.normal());
+      }
+    }
+    const est = inferPeriod(values);
+    expect(est).toBeDefined();
+    expect(Math.abs(est!.period - 238)).toBeLessThan(20);
+  });
+
   it('finds a long period in a long series after block-averaging it', () => {
     const n = 100_000;
     const est = inferPeriod(series(n, 3, (i, r) => Math.sin((2 * Math.PI * i) / 5000) + 0.3 * r.normal()));
@@ -38,6 +54,7 @@ describe('inferPeriod', () => {
     let w = 0;
     expect(inferPeriod(series(3000, 2, (_, r) => (w += r.normal())))).toBeUndefined();
     expect(inferPeriod(new Array(1000).fill(3.3))).toBeUndefined();
+    for (let seed = 10; seed < 30; seed++) expect(inferPeriod(series(530, seed, (_, r) => r.normal()))).toBeUndefined();
   });
 
   it('needs at least three cycles', () => {

@@ -133,11 +133,24 @@ export function blockAverage(values: ArrayLike<number>, maxPoints: number): { va
  * (white noise, a random walk, a constant, fewer than three cycles of data).
  */
 export function inferPeriod(values: ArrayLike<number>, options: InferPeriodOptions = {}): PeriodEstimate | undefined {
-  const { values: series, factor } = blockAverage(values, options.maxPoints ?? 16384);
+  const maxPoints = Math.min(options.maxPoints ?? 16384, values.length);
+  // Narrow features that jitter from cycle to cycle (an R peak) barely correlate sample by
+  // sample; averaged over blocks of 4 or 16 samples they do.
+  for (const blocks of [1, 4, 16]) {
+    if (blocks > 1 && maxPoints / blocks < 96) break;
+    const found = inferAt(values, Math.floor(maxPoints / blocks), options);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function inferAt(values: ArrayLike<number>, maxPoints: number, options: InferPeriodOptions): PeriodEstimate | undefined {
+  const { values: series, factor } = blockAverage(values, maxPoints);
   const n = series.length;
   const minPeriod = Math.max(2, (options.minPeriod ?? 4) / factor);
   const maxPeriod = Math.min(Math.floor(n / 3), (options.maxPeriod ?? Number.POSITIVE_INFINITY) / factor);
-  const minStrength = options.minStrength ?? 0.3;
+  // Noise alone gives autocorrelation peaks of about 2/sqrt(n): demand well above that.
+  const minStrength = Math.max(options.minStrength ?? 0.3, 6 / Math.sqrt(n));
   if (!(maxPeriod >= minPeriod) || n < 12) return undefined;
   const r = autocorrelation(series, Math.min(n - 2, Math.ceil(2 * maxPeriod) + 2));
   const last = Math.min(Math.floor(maxPeriod) + 1, r.length - 2);
