@@ -22,7 +22,7 @@
  * The period is inferred when fitting (autocorrelation of the training data) and re-checked
  * online on the history; without a period the channel still scores fixed-length windows
  * (`periodic` is false) so the caller can weigh it down. Pure and deterministic: no I/O, no
- * clock, no randomness; memory is fixed by `history` (about 40 KiB with the defaults).
+ * clock, no randomness; memory is fixed by `history` (about 55 KiB with the defaults).
  *
  * Usage:
  * ```ts
