@@ -1,50 +1,42 @@
 /**
- * Development harness for the synthetic benchmark: same protocol as `vigil bench synthetic`,
- * plus per-kind rows, CPU-time throughput of `score` (the machine may be shared) and
- * optional detector parameters.
+ * Development harness for the sensor-fault benchmark: same traces and scoring as
+ * `vigil bench synthetic`, plus optional detector parameters (for experiments only: what users
+ * get, and what `vigil bench synthetic` measures, is the default parameter set).
+ * Tune on `--split dev`; look at `heldout` only to check.
  *
- *   node --import tsx bench/synthetic-dev.bench.ts --type ensemble --seeds 5 [--params '{"rcfTrees":20}'] [--from 0]
+ *   node --import tsx bench/synthetic-dev.bench.ts --type robust [--split dev] [--mode fit|online] [--traces 48] [--params '{"window":200}']
  */
 import { parseArgs } from 'node:util';
-import { runSyntheticBenchmark } from '../src/bench/synthetic/index.ts';
-import { ANOMALY_KINDS } from '../src/bench/synthetic/generator.ts';
-import { createDetector, type Reading } from '../src/detectors/index.ts';
+import { FAULT_FAMILIES, FAULT_KINDS, runSyntheticBenchmark, summarizeRun, type SyntheticMode, type SyntheticSplit } from '../src/bench/synthetic/index.ts';
+import { createDetector } from '../src/detectors/index.ts';
 
 const { values } = parseArgs({
   options: {
-    type: { type: 'string', default: 'ensemble' },
-    seeds: { type: 'string', default: '5' },
+    type: { type: 'string', default: 'robust' },
+    split: { type: 'string', default: 'dev' },
+    mode: { type: 'string', default: 'fit' },
+    traces: { type: 'string' },
     params: { type: 'string', default: '{}' },
-    kinds: { type: 'string' },
   },
 });
 const params = JSON.parse(values.params) as Record<string, unknown>;
-const kinds = values.kinds ? (values.kinds.split(',') as typeof ANOMALY_KINDS[number][]) : ANOMALY_KINDS;
-let cpuUs = 0;
-let scored = 0;
-const result = await runSyntheticBenchmark({
-  seeds: Number(values.seeds),
-  kinds,
-  makeScorer: (seed) => {
-    const d = createDetector(values.type, { seed, params });
-    return {
-      fit: (normal: readonly Reading[]) => d.fit(normal),
-      score: (r: Reading) => {
-        const c0 = process.cpuUsage();
-        const s = d.score(r);
-        const c = process.cpuUsage(c0);
-        cpuUs += c.user + c.system;
-        scored++;
-        return s;
-      },
-    };
-  },
+const split = values.split as SyntheticSplit | 'all';
+const t0 = performance.now();
+const [run] = await runSyntheticBenchmark({
+  candidates: [{ name: values.type, mode: values.mode as SyntheticMode, make: () => createDetector(values.type, { params }) }],
+  splits: split === 'all' ? undefined : [split],
+  ...(values.traces ? { traces: Number(values.traces) } : {}),
 });
+if (!run) throw new Error('no run');
+const s = summarizeRun(run);
 const f = (x: number, d = 3): string => x.toFixed(d);
-for (const k of kinds) {
-  const m = result.perKind[k];
-  if (m) console.log(`${k.padEnd(12)} R ${f(m.recall)}  det ${m.detected}/${m.events}  FA ${m.falseAlarms}`);
+for (const k of FAULT_KINDS) {
+  const m = s.perKind[k];
+  if (m) console.log(`${k.padEnd(17)} R ${f(m.recall)}  det ${m.detected}/${m.events}`);
 }
-const o = result.overall;
-console.log(`overall      P ${f(o.precision)} R ${f(o.recall)} F1 ${f(o.f1)} FA/h ${f(o.falseAlarmsPerHour, 2)} (FA ${o.falseAlarms})`);
-console.log(`score CPU (incl. cpuUsage overhead): ${Math.round((scored / cpuUs) * 1e6)} readings/s`);
+for (const fam of FAULT_FAMILIES) {
+  const m = s.perFamily[fam];
+  if (m) console.log(`${fam.padEnd(17)} F1 ${f(m.f1)}  FA/h ${f(m.falseAlarmsPerHour, 1)}`);
+}
+const o = s.overall;
+console.log(`overall (${values.split}, ${values.mode}) P ${f(o.precision)} R ${f(o.recall)} F1 ${f(o.f1)} FA/h ${f(o.falseAlarmsPerHour, 2)} (FA ${o.falseAlarms}) ${((performance.now() - t0) / 1000).toFixed(1)} s`);

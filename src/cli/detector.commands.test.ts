@@ -41,6 +41,9 @@ beforeAll(() => {
   const data = test.map((r, i) => ({ ...r, value: i >= mid && i < mid + 30 ? 0 : r.value }));
   writeFileSync(join(dir, 'data.csv'), `timestamp,value,label\n${data.map((r) => `${r.ts},${r.value},0`).join('\n')}\n`);
   writeFileSync(join(dir, 'fake-model.json'), JSON.stringify({ format: 'vigil-detector', version: 1, kind: 'robust', state: 'nope' }));
+  // 400 readings at 1 Hz whose clock steps back 100 s once (after line 201), as NAB's machine_temperature file does.
+  const stepTs = Array.from({ length: 400 }, (_, i) => 1_700_000_000_000 + (i < 200 ? i : i - 100) * 1000);
+  writeFileSync(join(dir, 'stepback.csv'), `timestamp,value\n${stepTs.map((t, i) => `${nab(t)},${(2 + 0.01 * Math.sin(i / 5)).toFixed(4)}`).join('\n')}\n`);
   writeFileSync(join(dir, 'bad.csv'), 'timestamp,value\n1700000000,1.5\n1700000000.1,oops\n1700000000.2,1.6\n1699999999,1.7\n1700000000.3,1.5\n');
 });
 
@@ -88,11 +91,29 @@ describe('vigil train and detect', () => {
     expect(lines).toHaveLength(readFileSync(join(dir, 'data.csv'), 'utf8').trim().split('\n').length);
   });
 
+  it('scores with the default kind online when given neither --model nor --type', async () => {
+    const r = await vigil(['detect', '--input', 'data.csv', '--out', 'default.csv'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`with ${DEFAULT_DETECTOR_KIND} \\(online\\)`));
+    expect(readFileSync(join(dir, 'default.csv'), 'utf8').trim().split('\n')).toHaveLength(readFileSync(join(dir, 'data.csv'), 'utf8').trim().split('\n').length);
+  });
+
+  it('scores a clock that steps back in file order with a warning: one output row per input row', async () => {
+    const r = await vigil(['detect', '--input', 'stepback.csv', '--out', 'stepback-scores.csv'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/stepback\.csv: warning: the clock steps back at 1 row\(s\) \(first at line 202\); rows are used in file order/);
+    const input = readFileSync(join(dir, 'stepback.csv'), 'utf8').trim().split('\n');
+    const out = readFileSync(join(dir, 'stepback-scores.csv'), 'utf8').trim().split('\n');
+    expect(out).toHaveLength(input.length);
+    expect(out.slice(1).map((l) => l.split(',')[0])).toEqual(input.slice(1).map((l) => l.split(',')[0]));
+    expect(out.slice(1).every((l) => Number.isFinite(Number(l.split(',')[2])))).toBe(true);
+  });
+
   it('reports bad rows by line number, exits 2 and writes nothing', async () => {
     const r = await vigil(['detect', '--type', kind as string, '--input', 'bad.csv', '--out', 'bad-scores.csv'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bad\.csv:3: unparseable value "oops"/);
-    expect(r.stderr).toMatch(/bad\.csv:5: .*earlier than the previous row/);
+    expect(r.stderr).toMatch(/bad\.csv: warning: the clock steps back at 1 row\(s\) \(first at line 5\)/);
     expect(r.stderr).toMatch(/--skip-bad/);
     expect(existsSync(join(dir, 'bad-scores.csv'))).toBe(false);
     expect(tempFilesIn(dir)).toEqual([]);
@@ -101,9 +122,9 @@ describe('vigil train and detect', () => {
   it('skips bad rows with --skip-bad', async () => {
     const r = await vigil(['detect', '--type', kind as string, '--input', 'bad.csv', '--out', 'skipped.csv', '--skip-bad'], dir);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/skipped 2 bad row/);
+    expect(r.stderr).toMatch(/skipped 1 bad row/);
     const lines = readFileSync(join(dir, 'skipped.csv'), 'utf8').trim().split('\n');
-    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['1700000000', '1700000000.2', '1700000000.3']);
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['1700000000', '1700000000.2', '1699999999', '1700000000.3']);
   });
 
   it('refuses a training file with bad rows unless --skip-bad', async () => {
@@ -116,14 +137,14 @@ describe('vigil train and detect', () => {
 describe('vigil usage and input errors', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['both --model and --type', ['detect', '--model', 'm.json', '--type', 'iforest', '--input', 'data.csv', '--out', 'x.csv'], /either --model or --type/],
-    ['neither --model nor --type', ['detect', '--input', 'data.csv', '--out', 'x.csv'], /--model MODEL .* or --type KIND/],
     ['a missing required option', ['train', '--out', 'x.json'], /--input/],
     ['an unknown kind', ['detect', '--type', 'nope', '--input', 'data.csv', '--out', 'x.csv'], /"nope" is not available/],
     ['a model that is not JSON', ['detect', '--model', 'data.csv', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model/],
     ['a model that is not an artifact', ['detect', '--model', 'fake-model.json', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model: .*/],
     ['a missing input file', ['detect', '--type', 'iforest', '--input', 'missing.csv', '--out', 'x.csv'], /cannot read missing\.csv: no such file/],
     ['a bad seed', ['train', '--input', 'normal.csv', '--out', 'x.json', '--seed', '-1'], /--seed/],
-    ['a bad --seeds', ['bench', 'synthetic', '--seeds', '0'], /--seeds/],
+    ['a bad --traces', ['bench', 'synthetic', '--traces', '0'], /--traces/],
+    ['an unknown --split', ['bench', 'synthetic', '--split', 'test'], /--split/],
   ];
   for (const [what, args, message] of cases) {
     it(`exits 2 with a clear message for ${what}`, async () => {
@@ -154,24 +175,27 @@ describe('vigil detectors', () => {
 });
 
 describe('vigil bench synthetic', () => {
-  it('prints per-kind event metrics and the z-score baseline, without progress output when piped', async () => {
-    const r = await vigil(['bench', 'synthetic', '--type', kind as string, '--seeds', '1'], dir);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/zscore \(baseline\)/);
-    expect(r.stdout).toMatch(new RegExp(`^${kind}\\s+\\d\\.\\d{3}\\s+\\d\\.\\d{3}\\s+\\d\\.\\d{3}`, 'm'));
-    for (const k of ['spike', 'dip', 'level_shift', 'noise_burst', 'stuck', 'dropout', 'oscillation', 'ramp']) {
-      expect(r.stdout).toMatch(new RegExp(`^${k}\\s+4\\s`, 'm'));
-    }
-    expect(r.stdout + r.stderr).not.toContain('\x1b[');
+  it('prints dev, held-out and whole results, the targets and the parameters used, without progress output when piped', async () => {
+    const r = await vigil(['bench', 'synthetic', '--type', kind as string, '--traces', '1', '--mode', 'fit'], dir);
     expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/dev = seeds 1-1 \(1 traces\), heldout = seeds 900001-900001/);
+    expect(r.stdout).toMatch(/Targets \(issue 11\): event F1 >= 0.9 at <= 2 false alarms\/h; recall >= 0.8 for every event kind/);
+    expect(r.stdout).toContain(`${kind}: ${JSON.stringify(JSON.parse(JSON.stringify((await import('../detectors/index.ts')).createDetector(kind).serialize().params)))}`);
+    expect(r.stdout).toMatch(/zscore \(baseline\)/);
+    expect(r.stdout).toMatch(new RegExp(`^${kind} \\(fit\\)\\s+\\d\\.\\d{3}\\s+\\d+\\.\\d`, 'm'));
+    expect(r.stdout).toMatch(/^kind\s+dev\s+heldout\s+all$/m);
+    expect(r.stdout).not.toMatch(/\(online\)/);
+    expect(r.stdout + r.stderr).not.toContain('\x1b[');
   });
 
-  it('prints JSON with --json', async () => {
-    const r = await vigil(['bench', 'synthetic', '--type', kind as string, '--seeds', '1', '--json'], dir);
+  it('prints JSON with --json, online and fitted runs of the kind and the baseline', async () => {
+    const r = await vigil(['bench', 'synthetic', '--type', kind as string, '--traces', '1', '--split', 'heldout', '--json'], dir);
     expect(r.code).toBe(0);
-    const parsed = JSON.parse(r.stdout) as { results: Array<{ name: string; overall: { f1: number } }> };
-    expect(parsed.results.map((x) => x.name)).toEqual(['zscore (baseline)', kind]);
-    expect(parsed.results[0]?.overall.f1).toBeGreaterThan(0);
+    const parsed = JSON.parse(r.stdout) as { splits: Record<string, number[]>; results: Array<{ name: string; mode: string; heldout: { overall: { events: number } } }> };
+    expect(parsed.splits).toEqual({ heldout: [900_001] });
+    expect(parsed.results.map((x) => `${x.name}/${x.mode}`)).toEqual([`${kind}/fit`, `${kind}/online`, 'zscore (baseline)/fit']);
+    expect(parsed.results[0]?.heldout.overall.events).toBeGreaterThanOrEqual(3);
   });
 });
 
@@ -228,6 +252,24 @@ describe('vigil bench nab', () => {
     expect(r.code).toBe(0);
     for (const p of ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']) expect(r.stdout).toMatch(new RegExp(`^${p}\\s+-?\\d+\\.\\d{2}`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^${category}\\s`, 'm'));
+    expect(r.stdout).toMatch(/range hints: none/);
+    expect(r.stdout).toMatch(/Parameters used \(artifact params\): \{/);
+    expect(r.stdout).toMatch(/Threshold chosen on dev, applied unchanged to heldout/);
+    expect(r.stdout).toMatch(/standard >= 75, reward_low_FP_rate >= 68, reward_low_FN_rate >= 80/);
+    expect(r.stdout).toMatch(/ARTime 74\.85 \/ 65\.15 \/ 80\.36, Numenta HTM 70\.10 .* CAD OSE 69\.90/);
     expect(existsSync(join(dir, 'nab-out'))).toBe(true);
+    // The bench measures exactly what `vigil detect` gives a user for the same file.
+    const d = await vigil(['detect', '--type', kind as string, '--input', join(corpus, 'data', category, 'tiny.csv'), '--out', 'tiny-scores.csv'], dir);
+    expect(d.code).toBe(0);
+    const detected = readFileSync(join(dir, 'tiny-scores.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[2]);
+    const benched = readFileSync(join(dir, 'nab-out', category, `${kind}_tiny.csv`), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[2]);
+    expect(benched).toHaveLength(1500);
+    expect(benched).toEqual(detected);
+  }, 180_000);
+
+  it('runs the default kind when --type is not given', async () => {
+    const r = await vigil(['bench', 'nab', '--data', join(dir, 'nab'), '--out', 'nab-default'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^NAB scores for ${DEFAULT_DETECTOR_KIND}:`, 'm'));
   });
 });

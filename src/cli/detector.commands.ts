@@ -14,13 +14,21 @@ import {
   type DetectorDescriptor,
 } from '../detectors/index.ts';
 import {
-  ANOMALY_KINDS,
+  checkTargets,
   createZScoreBaseline,
-  DEFAULT_TOLERANCE_MS,
+  FAULT_FAMILIES,
+  FAULT_KINDS,
   runSyntheticBenchmark,
-  type BenchScorer,
+  splitSeeds,
+  summarizeRun,
+  SYNTHETIC_SPLIT_NAMES,
+  SYNTHETIC_TARGETS,
+  type CandidateRun,
   type EventMetrics,
-  type SyntheticBenchmarkResult,
+  type SyntheticCandidate,
+  type SyntheticMode,
+  type SyntheticSplit,
+  type SyntheticSummary,
 } from '../bench/synthetic/index.ts';
 import {
   createTimeseriesCsvParser,
@@ -136,6 +144,12 @@ async function readSeries(path: string, skipBad: boolean): Promise<ParseTimeseri
   } catch (err) {
     if (err instanceof TimeseriesCsvError) throw new CliInputError(`${path}: ${err.message}`);
     throw err;
+  }
+  if (result.warningCount > 0) {
+    const first = result.warnings[0];
+    process.stderr.write(
+      `${path}: warning: the clock steps back at ${result.warningCount} row(s)${first ? ` (first at line ${first.line})` : ''}; rows are used in file order.\n`,
+    );
   }
   if (result.errorCount > 0) {
     for (const e of result.errors) process.stderr.write(`${path}:${e.line}: ${e.reason}\n`);
@@ -262,11 +276,11 @@ async function train(opts: TrainOptions): Promise<void> {
 
 async function detect(opts: DetectOptions): Promise<void> {
   if (opts.model && opts.type) throw new CliInputError('pass either --model or --type, not both.');
-  if (!opts.model && !opts.type) throw new CliInputError('pass --model MODEL (a trained model) or --type KIND (online mode).');
   let detector: Detector;
   if (opts.model) detector = await loadModel(opts.model);
   else {
-    const kind = opts.type as string;
+    // Without a model: the kind (default: the default kind) scores online, learning as it goes.
+    const kind = opts.type ?? DEFAULT_DETECTOR_KIND;
     detector = detectorFor(kind, undefined);
     const descriptor = describeDetectors().find((d) => d.kind === kind);
     if (descriptor && !descriptor.online) {
@@ -328,64 +342,114 @@ function detectorsList(opts: { json?: boolean }): Promise<void> {
 
 interface SyntheticOptions {
   type: string;
-  seeds: number;
+  mode: 'fit' | 'online' | 'both';
+  split: 'dev' | 'heldout' | 'all';
+  traces?: number;
   json?: boolean;
 }
 
+/** The parameters a fresh detector of `kind` runs with (its artifact's `params`). */
+function detectorParams(kind: string): Record<string, unknown> {
+  return createDetector(kind).serialize().params;
+}
+
 async function benchSynthetic(opts: SyntheticOptions): Promise<void> {
-  const available = describeDetectors().map((d) => d.kind as string);
+  const descriptors = describeDetectors();
+  const available = descriptors.map((d) => d.kind as string);
   const kinds = opts.type === 'all' ? available : [opts.type];
   for (const k of kinds) {
     if (!available.includes(k)) throw new CliInputError(`detector kind "${k}" is not available; available kinds: ${describeKinds()}.`);
   }
-  const candidates: Array<{ name: string; makeScorer: (seed: number) => BenchScorer }> = [
-    { name: 'zscore (baseline)', makeScorer: () => createZScoreBaseline() },
-    ...kinds.map((kind) => ({ name: kind, makeScorer: (seed: number) => createDetector(kind, { seed }) })),
-  ];
-  const results: Array<{ name: string; result: SyntheticBenchmarkResult }> = [];
-  for (const c of candidates) {
-    const progress = createProgress(`synthetic ${c.name}`);
-    try {
-      const result = await runSyntheticBenchmark({
-        makeScorer: c.makeScorer,
-        seeds: opts.seeds,
-        onProgress: (done, total) => progress.update(done / total),
-      });
-      results.push({ name: c.name, result });
-    } finally {
-      progress.done();
+  const modes: SyntheticMode[] = opts.mode === 'both' ? ['fit', 'online'] : [opts.mode];
+  const candidates: SyntheticCandidate[] = [];
+  for (const kind of kinds) {
+    const online = descriptors.find((d) => d.kind === kind)?.online === true;
+    for (const mode of modes) {
+      if (mode === 'online' && !online) continue;
+      // Exactly what `vigil train --type KIND` (then `vigil detect --model`) and `vigil detect --type KIND` build.
+      candidates.push({ name: kind, mode, make: () => createDetector(kind) });
     }
   }
+  candidates.push({ name: 'zscore (baseline)', mode: 'fit', make: () => createZScoreBaseline() });
+  const splits: SyntheticSplit[] = opts.split === 'all' ? SYNTHETIC_SPLIT_NAMES : [opts.split];
+  const progress = createProgress('synthetic');
+  const controller = new AbortController();
+  const interrupt = () => controller.abort();
+  process.once('SIGINT', interrupt);
+  let runs: CandidateRun[];
+  try {
+    runs = await runSyntheticBenchmark({
+      candidates,
+      splits,
+      ...(opts.traces === undefined ? {} : { traces: opts.traces }),
+      signal: controller.signal,
+      onProgress: (done, total) => progress.update(done / total),
+    });
+  } finally {
+    process.off('SIGINT', interrupt);
+    progress.done();
+  }
+  const columns: Array<SyntheticSplit | 'all'> = splits.length > 1 ? [...splits, 'all'] : splits;
+  const params = Object.fromEntries(kinds.map((k) => [k, detectorParams(k)]));
   if (opts.json) {
-    const out = results.map(({ name, result }) => ({ name, ...result }));
-    process.stdout.write(`${JSON.stringify({ seeds: opts.seeds, results: out }, null, 2)}\n`);
+    const out = runs.map((r) => ({
+      name: r.name,
+      mode: r.mode,
+      readings_scored: r.readingsScored,
+      score_ms: Math.round(r.scoreMs),
+      fit_ms: Math.round(r.fitMs),
+      ...Object.fromEntries(columns.map((c) => [c, summarizeRun(r, c)])),
+    }));
+    process.stdout.write(`${JSON.stringify({ splits: Object.fromEntries(splits.map((s) => [s, splitSeeds(s, opts.traces)])), targets: SYNTHETIC_TARGETS, params, results: out }, null, 2)}\n`);
     return;
   }
+  const seedText = splits.map((s) => {
+    const seeds = splitSeeds(s, opts.traces);
+    return `${s} = seeds ${seeds[0]}-${seeds.at(-1)} (${seeds.length} traces)`;
+  });
+  const label = (r: CandidateRun): string => (r.name.startsWith('zscore') ? r.name : `${r.name} ${r.mode === 'fit' ? '(fit)' : '(online)'}`);
   const sections = [
-    `Synthetic benchmark: ${opts.seeds} seed(s) x ${ANOMALY_KINDS.length} anomaly kinds, 4 events per trace; ` +
-      `fit on 5 min of normal data, scored on the next 10 min at 10 Hz (tolerance ${DEFAULT_TOLERANCE_MS / 1000} s).`,
+    `Sensor-fault benchmark: ${seedText.join(', ')}. Each trace: 5 min (at least 1,200 readings) of normal training data, ` +
+      `then 10 min (at least 1,200 readings) scored with 4-6 labelled events; 7 families of normal signal, 1-100 Hz, 0-24 V.\n` +
+      `fit = fitted on the training part as "vigil train" does; online = never fitted, scores the training part as warm-up, as "vigil detect --type" does.\n` +
+      `An event counts as detected by an alarm inside it or up to max(3 s, 5 readings) after; other alarms are false alarms, merged within max(2 s, 5 readings).\n` +
+      `Targets (issue 11): event F1 >= ${SYNTHETIC_TARGETS.f1} at <= ${SYNTHETIC_TARGETS.maxFalseAlarmsPerHour} false alarms/h; recall >= ${SYNTHETIC_TARGETS.minKindRecall} for every event kind.`,
+    `Parameters used (artifact params of a fresh detector; fit learns the rest from each trace):\n${kinds.map((k) => `  ${k}: ${JSON.stringify(params[k])}`).join('\n')}`,
   ];
-  for (const { name, result } of results) {
-    const rows = ANOMALY_KINDS.flatMap((k) => {
-      const m = result.perKind[k];
-      return m ? [metricsRow(k, m)] : [];
-    });
-    rows.push(metricsRow('overall', result.overall));
-    sections.push(`${name}\n${table(METRICS_HEADER, rows)}`);
-  }
   sections.push(
     `Summary\n${table(
-      ['kind', 'precision', 'recall', 'F1', 'FA/h', 'readings/s'],
-      results.map(({ name, result: r }) => [
-        name,
-        fmt(r.overall.precision),
-        fmt(r.overall.recall),
-        fmt(r.overall.f1),
-        fmt(r.overall.falseAlarmsPerHour, 1),
-        r.scoreMs > 0 ? String(Math.round((r.readingsScored / r.scoreMs) * 1000)) : '-',
-      ]),
+      ['', ...columns.flatMap((c) => [`${c} F1`, `${c} FA/h`]), 'P', 'R', 'targets', 'readings/s'],
+      runs.map((r) => {
+        const sums = columns.map((c) => summarizeRun(r, c));
+        const whole = sums.at(-1) as SyntheticSummary;
+        const t = checkTargets(whole);
+        const met = t.f1 && t.falseAlarms && t.weakKinds.length === 0 ? 'met' : `missed${t.f1 ? '' : ' F1'}${t.falseAlarms ? '' : ' FA/h'}${t.weakKinds.length > 0 ? ` ${t.weakKinds.length} kind(s)` : ''}`;
+        return [
+          label(r),
+          ...sums.flatMap((s) => [fmt(s.overall.f1), fmt(s.overall.falseAlarmsPerHour, 1)]),
+          fmt(whole.overall.precision),
+          fmt(whole.overall.recall),
+          met,
+          r.scoreMs > 0 ? String(Math.round((r.readingsScored / r.scoreMs) * 1000)) : '-',
+        ];
+      }),
     )}`,
   );
+  for (const r of runs) {
+    const sums = columns.map((c) => summarizeRun(r, c));
+    const whole = sums.at(-1) as SyntheticSummary;
+    const kindRows = FAULT_KINDS.flatMap((k) =>
+      whole.perKind[k] ? [[k, ...sums.map((s) => (s.perKind[k] ? `${fmt(s.perKind[k].recall, 2)} (${s.perKind[k].detected}/${s.perKind[k].events})` : '-'))]] : [],
+    );
+    const familyRows = FAULT_FAMILIES.flatMap((f) =>
+      whole.perFamily[f] ? [[f, ...sums.map((s) => (s.perFamily[f] ? `${fmt(s.perFamily[f].f1, 2)} / ${fmt(s.perFamily[f].falseAlarmsPerHour, 1)}` : '-'))]] : [],
+    );
+    sections.push(
+      `${label(r)}: recall per event kind (detected/events)\n${table(['kind', ...columns], kindRows)}\n\n` +
+        `${label(r)}: per family, F1 / false alarms per hour\n${table(['family', ...columns], familyRows)}\n\n` +
+        `${label(r)}: whole, ${metricsRow('overall', whole.overall).slice(1).join(' ')} (${METRICS_HEADER.slice(1).join(' ')})`,
+    );
+  }
   process.stdout.write(`${sections.join('\n\n')}\n`);
 }
 
@@ -453,8 +517,8 @@ async function benchNab(opts: { data: string; type: string; out?: string; rangeH
     }
   }
   // Loaded on demand: the NAB runner is only needed by this command.
-  const { NAB_PROFILE_NAMES, runNab, writeNabResults } = await import('../bench/nab/index.ts');
-  const outDir = opts.out ?? join('bench-results', `nab-${opts.type}`);
+  const { NAB_ANCHORS, NAB_PROFILE_NAMES, NAB_TARGETS, runNab, writeNabResults } = await import('../bench/nab/index.ts');
+  const outDir = opts.out ?? join('bench-results', `nab-${opts.type}${opts.rangeHints === 'file' ? '-range-hints' : ''}`);
   const progress = createProgress(`NAB ${opts.type}`);
   let result;
   try {
@@ -468,21 +532,44 @@ async function benchNab(opts: { data: string; type: string; out?: string; rangeH
     progress.done();
   }
   await writeNabResults(result, outDir);
-  const profiles = table(
-    ['profile', 'score', 'threshold', 'windows', 'false pos.'],
+  const score = (x: { normalized: number; windows: number } | undefined): string => (x && x.windows > 0 ? fmt(x.normalized, 2) : '-');
+  const { nab, dev } = result.evaluations;
+  const fileCount = (split: string) => Object.values(result.split).filter((s) => s === split).length;
+  const honest = table(
+    ['profile', 'threshold', 'dev', 'heldout', 'all', 'target'],
+    NAB_PROFILE_NAMES.map((p) => [p, fmt(dev.thresholds[p], 4), score(dev.subsets.dev[p]), score(dev.subsets.heldout[p]), score(dev.subsets.all[p]), String(NAB_TARGETS[p])]),
+  );
+  const convention = table(
+    ['profile', 'threshold', 'dev', 'heldout', 'all', 'windows', 'false pos.', 'target'],
     NAB_PROFILE_NAMES.map((p) => {
-      const s = result.profiles[p];
-      return [p, fmt(s.normalized, 2), fmt(s.threshold, 3), `${s.windowsDetected}/${s.windows}`, String(s.falsePositives)];
+      const s = nab.subsets.all[p];
+      return [p, fmt(nab.thresholds[p], 4), score(nab.subsets.dev[p]), score(nab.subsets.heldout[p]), fmt(s.normalized, 2), `${s.windowsDetected}/${s.windows}`, String(s.falsePositives), String(NAB_TARGETS[p])];
     }),
   );
-  const categories = table(
-    ['category', ...NAB_PROFILE_NAMES],
-    Object.entries(result.categories).map(([name, c]) => [name, ...NAB_PROFILE_NAMES.map((p) => fmt(c[p].normalized, 2))]),
-  );
+  const categoryTables = NAB_PROFILE_NAMES.map((p) => {
+    const rows = Object.entries(nab.categories).map(([name, c]) => [
+      name,
+      score(dev.categories[name]?.heldout?.[p]),
+      score(c.dev?.[p]),
+      score(c.heldout?.[p]),
+      score(c.all?.[p]),
+    ]);
+    return `${p} by category\n${table(['category', 'heldout (dev thr.)', 'dev', 'heldout', 'all'], rows)}`;
+  });
+  const anchors = NAB_ANCHORS.map((a) => `${a.name} ${a.standard.toFixed(2)} / ${a.reward_low_FP_rate.toFixed(2)} / ${a.reward_low_FN_rate.toFixed(2)}`).join(', ');
   const sections = [
-    `NAB scores for ${opts.type}: ${result.files.length} files, ${result.rows} rows (data ${opts.data}, range hints: ${result.rangeHints})`,
-    profiles,
-    categories,
+    `NAB scores for ${opts.type}: ${result.files.length} files, ${result.rows} rows (data ${opts.data}). ` +
+      `Online: a fresh detector per file, never fitted, exactly as "vigil detect --type ${opts.type} --input FILE --out OUT" scores it; ` +
+      (result.rangeHints === 'file'
+        ? `range hints: FILE (each file's min and max given to the detector: a comparison only, not the default path).`
+        : `range hints: none.`),
+    `Parameters used (artifact params): ${JSON.stringify(result.detectorParams)}${Object.keys(result.params).length > 0 ? `; passed: ${JSON.stringify(result.params)}` : ''}`,
+    `Split: dev = ${fileCount('dev')} files, heldout = ${fileCount('heldout')} files (all file paths sorted, alternately dev and heldout; listed in src/bench/nab/split.ts).\n` +
+      `Targets (issue 11): standard >= ${NAB_TARGETS.standard}, reward_low_FP_rate >= ${NAB_TARGETS.reward_low_FP_rate}, reward_low_FN_rate >= ${NAB_TARGETS.reward_low_FN_rate}. ` +
+      `Published (standard / low FP / low FN; file range hints, threshold on the whole corpus): ${anchors}.`,
+    `Threshold chosen on dev, applied unchanged to heldout (honest: heldout is unseen)\n${honest}`,
+    `NAB's convention: threshold chosen on the whole corpus (as published scores are)\n${convention}`,
+    ...categoryTables,
     `Results written to ${outDir}`,
   ];
   process.stdout.write(`${sections.join('\n\n')}\n`);
@@ -509,9 +596,9 @@ export function registerDetectorCommands(program: Command): void {
 
   program
     .command('detect')
-    .description('Score a CSV with a trained model (--model) or an untrained kind online (--type)')
+    .description('Score a CSV with a trained model (--model), or online without training (--type, default: the default kind)')
     .option('-m, --model <model>', 'model file written by "vigil train"')
-    .option('-t, --type <kind>', 'detector kind, scored online without training')
+    .option('-t, --type <kind>', `detector kind, scored online without training (default ${DEFAULT_DETECTOR_KIND} when no --model)`)
     .requiredOption('-i, --input <csv>', 'data: CSV with timestamp,value columns')
     .requiredOption('-o, --out <csv>', 'where to write timestamp,value,anomaly_score,is_anomaly')
     .option('--skip-bad', 'skip bad rows instead of failing')
@@ -530,13 +617,15 @@ export function registerDetectorCommands(program: Command): void {
     .requiredOption('-d, --data <dir>', 'NAB checkout or its data directory')
     .addOption(typeOption())
     .option('-o, --out <dir>', 'results directory (default: bench-results/nab-<kind>/)')
-    .addOption(new Option('--range-hints <mode>', "give range-aware kinds each file's value range (file, NAB's convention) or let them learn it online (none)").choices(['none', 'file']).default('none'))
+    .addOption(new Option('--range-hints <mode>', "none (default: what a user gets) or file (comparison only: give range-aware kinds each file's min and max, as NAB's harness does)").choices(['none', 'file']).default('none'))
     .action(guarded('bench nab', (opts: { data: string; type: string; out?: string; rangeHints: 'none' | 'file' }) => benchNab(opts)));
   bench
     .command('synthetic')
-    .description('Event-level precision, recall, F1 and false alarms per hour on synthetic Arduino traces')
-    .option('-t, --type <kind>', 'detector kind, or "all"', 'all')
-    .option('--seeds <n>', 'traces per anomaly kind', parsePositiveInt, 5)
+    .description('Event-level precision, recall, F1 and false alarms per hour on seeded sensor-fault traces (dev and held-out seeds)')
+    .option('-t, --type <kind>', 'detector kind, or "all"', DEFAULT_DETECTOR_KIND)
+    .addOption(new Option('--mode <mode>', 'fit on the training part (as "vigil train"), score online without fitting (as "vigil detect --type"), or both').choices(['fit', 'online', 'both']).default('both'))
+    .addOption(new Option('--split <split>', 'seed split to run').choices(['dev', 'heldout', 'all']).default('all'))
+    .option('--traces <n>', 'traces per split (default: the split size, 48)', parsePositiveInt)
     .option('--json', 'print JSON')
     .action(guarded('bench synthetic', (opts: SyntheticOptions) => benchSynthetic(opts)));
   bench

@@ -63,7 +63,7 @@ describe('parseTimeseriesCsv', () => {
       '1003,4',
       'not-a-time,5',
     ].join('\n');
-    const { rows, errors, errorCount } = parseTimeseriesCsv(text);
+    const { rows, errors, errorCount } = parseTimeseriesCsv(text, { clockStepBack: 'reject' });
     expect(rows.map((r) => r.line)).toEqual([2, 8]);
     expect(errorCount).toBe(5);
     expect(errors.map((e) => e.line)).toEqual([3, 4, 5, 6, 9]);
@@ -72,6 +72,34 @@ describe('parseTimeseriesCsv', () => {
     expect(errors[2]?.reason).toMatch(/missing value/);
     expect(errors[3]?.reason).toMatch(/earlier than the previous row/);
     expect(errors[4]?.reason).toMatch(/unparseable timestamp/);
+  });
+
+  it('keeps rows of a clock that steps back in file order, with a warning, by default', () => {
+    const { rows, errors, warnings, warningCount } = parseTimeseriesCsv('timestamp,value\n1000,1\n1002,2\n999,3\n1001,4\n');
+    expect(errors).toEqual([]);
+    expect(rows.map((r) => r.value)).toEqual([1, 2, 3, 4]);
+    expect(warningCount).toBe(1);
+    expect(warnings).toEqual([{ line: 4, reason: expect.stringMatching(/earlier than the previous row; kept in file order/) as unknown as string }]);
+  });
+
+  it("reads a repeated hour like NAB's machine_temperature_system_failure.csv: one row per input row, in file order", () => {
+    // 02:00..02:55 every 5 min, then the clock steps back to 02:00 and runs on to 03:55.
+    const stamp = (m: number) => new Date(Date.UTC(2014, 0, 7, 2) + m * 60_000).toISOString().replace('T', ' ').slice(0, 19);
+    const minutes = [...Array.from({ length: 12 }, (_, i) => i * 5), ...Array.from({ length: 24 }, (_, i) => i * 5)];
+    const text = ['timestamp,value', ...minutes.map((m, i) => `${stamp(m)},${80 + i * 0.1}`)].join('\n');
+    const { rows, errorCount, warningCount, warnings } = parseTimeseriesCsv(text);
+    expect(errorCount).toBe(0);
+    expect(rows).toHaveLength(36);
+    expect(rows.map((r) => r.line)).toEqual(Array.from({ length: 36 }, (_, i) => i + 2));
+    expect(rows[12]?.timestamp).toBe('2014-01-07 02:00:00');
+    expect(warningCount).toBe(1);
+    expect(warnings[0]?.line).toBe(14);
+  });
+
+  it('accepts repeated timestamps without a warning', () => {
+    const { rows, warningCount, errorCount } = parseTimeseriesCsv('timestamp,value\n2014-03-09 03:00:00,1\n2014-03-09 03:00:00,2\n2014-03-09 03:05:00,3\n');
+    expect(rows).toHaveLength(3);
+    expect(warningCount + errorCount).toBe(0);
   });
 
   it('rejects NaN and Infinity values', () => {

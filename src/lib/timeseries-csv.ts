@@ -32,8 +32,14 @@ export interface ParseTimeseriesCsvOptions {
   skipBad?: boolean;
   /** Rejects input with more data rows than this (file-level error). */
   maxRows?: number;
-  /** How many row errors to keep in detail; `errorCount` counts them all (default 1000). */
+  /** How many row errors (and warnings) to keep in detail; `errorCount` counts them all (default 1000). */
   maxErrors?: number;
+  /**
+   * A row whose timestamp is earlier than the previous row's (a clock that steps back, as in NAB's
+   * `machine_temperature_system_failure.csv`): `keep` (default) keeps it in file order and lists
+   * it in `warnings`; `reject` makes it a bad row (for stores that need time order).
+   */
+  clockStepBack?: 'keep' | 'reject';
 }
 
 export interface ParseTimeseriesCsvResult {
@@ -44,6 +50,9 @@ export interface ParseTimeseriesCsvResult {
   errorCount: number;
   /** Names of the extra columns, as written in the header. */
   extraColumns: string[];
+  /** Rows kept with a remark (a clock that steps back), at most `maxErrors` of them. */
+  warnings: TimeseriesCsvRowError[];
+  warningCount: number;
 }
 
 export const TIMESERIES_CSV_ERROR_CODES = ['missing-header', 'missing-column', 'too-many-rows'] as const;
@@ -140,6 +149,9 @@ export function createTimeseriesCsvParser(options: ParseTimeseriesCsvOptions = {
   const rows: TimeseriesCsvRow[] = [];
   const errors: TimeseriesCsvRowError[] = [];
   let errorCount = 0;
+  const warnings: TimeseriesCsvRowError[] = [];
+  let warningCount = 0;
+  const keepStepBack = (options.clockStepBack ?? 'keep') === 'keep';
   let lineNo = 0;
   let dataRows = 0;
   let header: { tsIdx: number; valueIdx: number; extra: Array<{ name: string; idx: number }>; width: number } | undefined;
@@ -189,7 +201,12 @@ export function createTimeseriesCsvParser(options: ParseTimeseriesCsvOptions = {
       if (valueText === '') return fail(lineNo, 'missing value');
       const value = NUMERIC.test(valueText) ? Number(valueText) : NaN;
       if (!Number.isFinite(value)) return fail(lineNo, `unparseable value "${clip(valueText)}"`);
-      if (ts < lastTs) return fail(lineNo, `timestamp "${clip(tsText)}" is earlier than the previous row`);
+      if (ts < lastTs) {
+        const reason = `timestamp "${clip(tsText)}" is earlier than the previous row`;
+        if (!keepStepBack) return fail(lineNo, reason);
+        warningCount++;
+        if (warnings.length < maxErrors) warnings.push({ line: lineNo, reason: `${reason}; kept in file order` });
+      }
       lastTs = ts;
       const row: TimeseriesCsvRow = { line: lineNo, timestamp: tsText, ts, value };
       if (header.extra.length > 0) {
@@ -201,7 +218,7 @@ export function createTimeseriesCsvParser(options: ParseTimeseriesCsvOptions = {
     },
     finish(): ParseTimeseriesCsvResult {
       if (!header) throw new TimeseriesCsvError('missing-header', 'empty input: expected a header row "timestamp,value".');
-      return { rows, errors, errorCount, extraColumns: header.extra.map((e) => e.name) };
+      return { rows, errors, errorCount, extraColumns: header.extra.map((e) => e.name), warnings, warningCount };
     },
   };
 }

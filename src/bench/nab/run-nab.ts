@@ -5,9 +5,10 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createDetector, factoryOf } from '../../detectors/registry.ts';
-import type { DetectorKind } from '../../detectors/types.ts';
+import { DEFAULT_DETECTOR_KIND, type DetectorKind } from '../../detectors/types.ts';
 import { parseTimeseriesCsv, parseTimestamp } from '../../lib/timeseries-csv.ts';
 import { renderNabReport } from './report.ts';
+import { NAB_SPLIT, splitNabFiles, type NabSplit } from './split.ts';
 import {
   NAB_PROFILES,
   NAB_PROFILE_NAMES,
@@ -22,29 +23,15 @@ import {
   type RowWindow,
 } from './scorer.ts';
 
-/**
- * The one parameter set used for `robust` on NAB when none is given: surprises re-expressed as
- * rarity within each stream (NAB picks one threshold for streams of very different noise), a
- * longer baseline window and a lower hold-off trigger on that rarity scale.
- */
-export const NAB_ROBUST_PARAMS: Readonly<Record<string, unknown>> = { window: 512, horizon: 1000, rarityHorizon: 100_000, alarmSurprise: 2, holdoffMargin: 1, holdoffFactor: 0, absoluteZScale: 0 };
-
-/**
- * The one parameter set used for `context` on NAB when none is given (tuned on the whole corpus,
- * the same set with and without range hints): coarser level bins than the live default, a wider
- * learned range, a lower alarm surprise (NAB runs without `fit`, so nothing calibrates it) and
- * almost no floor under the spread of the raw scores (NAB's threshold sweep sets the sensitivity).
- */
-export const NAB_CONTEXT_PARAMS: Readonly<Record<string, unknown>> = { levels: 8, rangePad: 0.2, alarmSurprise: 5, minSpread: 0.001 };
-
-const NAB_DEFAULT_PARAMS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { robust: NAB_ROBUST_PARAMS, context: NAB_CONTEXT_PARAMS };
-
 export interface RunNabOptions {
   /** A folder with `data/<category>/<file>.csv` and `labels/combined_windows.json`. */
   dataDir: string;
-  /** Detector kind (default `robust`). */
+  /** Detector kind (default: the default kind). */
   kind?: string;
-  /** Detector params; defaults to {@link NAB_ROBUST_PARAMS} for `robust` and {@link NAB_CONTEXT_PARAMS} for `context`. */
+  /**
+   * Detector params for experiments (`cli-dev.ts`). `vigil bench nab` never passes any: it builds
+   * each file's detector exactly as `vigil detect --type KIND` does, with the kind's defaults.
+   */
   params?: Record<string, unknown>;
   /**
    * `file` gives kinds with `rangeMin`/`rangeMax` params each file's value range, as NAB gives its
@@ -83,9 +70,31 @@ export interface NabProfileScore {
   falsePositives: number;
 }
 
+/** Which files a score covers. */
+export type NabSubset = NabSplit | 'all';
+export const NAB_SUBSETS: readonly NabSubset[] = ['dev', 'heldout', 'all'];
+
+/**
+ * Scores under one way of choosing each profile's threshold: `nab` chooses it on the whole corpus
+ * (NAB's convention; every published score is measured so), `dev` chooses it on the dev files only
+ * and applies it unchanged to the held-out files (the honest number for unseen data is `heldout`).
+ */
+export interface NabThresholdEvaluation {
+  thresholds: Record<NabProfileName, number>;
+  subsets: Record<NabSubset, Record<NabProfileName, NabProfileScore>>;
+  /** Per category and subset (a subset with no file of the category is absent). */
+  categories: Record<string, Partial<Record<NabSubset, Record<NabProfileName, NabProfileScore>>>>;
+}
+
 export interface NabResult {
   kind: string;
+  /** Params passed to the detector (empty on the default path). */
   params: Record<string, unknown>;
+  /** The params the detector actually ran with: its artifact's `params` (defaults filled in). */
+  detectorParams: Record<string, unknown>;
+  /** Split of each scored file. */
+  split: Record<string, NabSplit>;
+  evaluations: { nab: NabThresholdEvaluation; dev: NabThresholdEvaluation };
   /** Whether the kind was given each file's value range (see {@link RunNabOptions.rangeHints}). */
   rangeHints: 'file' | 'none';
   rows: number;
@@ -135,20 +144,27 @@ function valueRange(rows: ReadonlyArray<{ value: number }>): { rangeMin: number;
  * chooses one threshold per profile over the whole corpus and scores every file at it.
  */
 export async function runNab(options: RunNabOptions): Promise<NabResult> {
-  const kind = options.kind ?? 'robust';
-  const params = options.params ?? { ...NAB_DEFAULT_PARAMS[kind] };
+  const kind = options.kind ?? DEFAULT_DETECTOR_KIND;
+  const params = options.params ?? {};
   const rangeHinted = options.rangeHints === 'file' && (factoryOf(kind as DetectorKind)?.descriptor.params.some((p) => p.name === 'rangeMax') ?? false);
   const started = performance.now();
   const labels = JSON.parse(await readFile(join(options.dataDir, 'labels', 'combined_windows.json'), 'utf8')) as WindowLabels;
   let files = await listCsvFiles(join(options.dataDir, 'data'));
+  const ruleSplit = splitNabFiles(files);
+  const split: Record<string, NabSplit> = Object.fromEntries(files.map((f) => [f, NAB_SPLIT[f] ?? (ruleSplit[f] as NabSplit)]));
   if (options.only) files = files.filter((f) => options.only?.some((o) => f.includes(o)));
 
   const results: Omit<NabFileResult, 'scores'>[] = [];
   let rows = 0;
+  let detectorParams: Record<string, unknown> = createDetector(kind, Object.keys(params).length > 0 ? { params } : {}).serialize().params;
   for (const [k, file] of files.entries()) {
+    // Rows are scored in file order, as `vigil detect` does; a clock that steps back is kept.
     const parsed = parseTimeseriesCsv(await readFile(join(options.dataDir, 'data', file), 'utf8'), { skipBad: true });
     const n = parsed.rows.length;
-    const detector = createDetector(kind, { params: rangeHinted ? { ...params, ...valueRange(parsed.rows) } : params });
+    const hinted = rangeHinted ? { ...params, ...valueRange(parsed.rows) } : params;
+    // With no params this is what `vigil detect --type KIND` builds: createDetector(kind, {}).
+    const detector = createDetector(kind, Object.keys(hinted).length > 0 ? { params: hinted } : {});
+    if (k === 0) detectorParams = detector.serialize().params;
     const anomalyScores = new Float64Array(n);
     const values = new Float64Array(n);
     const ts = new Float64Array(n);
@@ -172,45 +188,67 @@ export async function runNab(options: RunNabOptions): Promise<NabResult> {
     options.onProgress?.(k + 1, files.length, file);
   }
 
-  const totalWindows = Object.entries(labels)
-    .filter(([f]) => files.includes(f))
-    .reduce((acc, [, w]) => acc + w.length, 0);
-  const profiles = {} as Record<NabProfileName, NabProfileScore>;
-  const categories: Record<string, Record<NabProfileName, NabProfileScore>> = {};
-  const fileScores = results.map(() => ({}) as Record<NabProfileName, FileScore>);
-  for (const name of NAB_PROFILE_NAMES) {
-    const profile = NAB_PROFILES[name];
-    const sweeps: FileSweep[] = results.map((r) => sweepFile(r.anomalyScores, r.windows, profile));
-    const { threshold } = optimizeThreshold(sweeps, profile);
-    const total = emptyProfileScore(threshold);
-    for (const [k, r] of results.entries()) {
-      const fs = scoreFile(sweeps[k]!, threshold, profile);
-      fileScores[k]![name] = fs;
-      const cat = (categories[r.category] ??= {} as Record<NabProfileName, NabProfileScore>);
-      const c = (cat[name] ??= emptyProfileScore(threshold));
-      for (const acc of [total, c]) {
-        acc.raw += fs.score;
-        acc.null -= profile.fnWeight * fs.windowsScored;
-        acc.windowsDetected += fs.windowsDetected;
-        acc.windows += r.windows.length;
-        acc.falsePositives += fs.fp;
-      }
-      c.perfect += profile.tpWeight * (labels[r.file]?.length ?? 0);
+  const sweeps = {} as Record<NabProfileName, FileSweep[]>;
+  for (const name of NAB_PROFILE_NAMES) sweeps[name] = results.map((r) => sweepFile(r.anomalyScores, r.windows, NAB_PROFILES[name]));
+  const inSubset = (subset: NabSubset) => (file: string) => subset === 'all' || split[file] === subset;
+  const evaluate = (choose: NabSubset): NabThresholdEvaluation => {
+    const thresholds = {} as Record<NabProfileName, number>;
+    for (const name of NAB_PROFILE_NAMES) {
+      const chosen = sweeps[name].filter((_, k) => inSubset(choose)(results[k]!.file));
+      thresholds[name] = optimizeThreshold(chosen, NAB_PROFILES[name]).threshold;
     }
-    total.perfect = profile.tpWeight * totalWindows;
-    profiles[name] = finish(total);
-    for (const cat of Object.values(categories)) cat[name] = finish(cat[name]!);
-  }
+    const subsets = {} as Record<NabSubset, Record<NabProfileName, NabProfileScore>>;
+    const categories: NabThresholdEvaluation['categories'] = {};
+    for (const subset of NAB_SUBSETS) {
+      subsets[subset] = {} as Record<NabProfileName, NabProfileScore>;
+      for (const name of NAB_PROFILE_NAMES) {
+        const profile = NAB_PROFILES[name];
+        const total = emptyProfileScore(thresholds[name]);
+        const perCat = new Map<string, NabProfileScore>();
+        for (const [k, r] of results.entries()) {
+          if (!inSubset(subset)(r.file)) continue;
+          const fs = scoreFile(sweeps[name][k]!, thresholds[name], profile);
+          const c = perCat.get(r.category) ?? emptyProfileScore(thresholds[name]);
+          perCat.set(r.category, c);
+          for (const acc of [total, c]) addFile(acc, fs, profile, labels[r.file]?.length ?? 0, r.windows.length);
+        }
+        subsets[subset][name] = finish(total);
+        for (const [cat, c] of perCat) ((categories[cat] ??= {})[subset] ??= {} as Record<NabProfileName, NabProfileScore>)[name] = finish(c);
+      }
+    }
+    return { thresholds, subsets, categories };
+  };
+  const nab = evaluate('all');
+  const dev = evaluate('dev');
+  const fileScores = results.map((r, k) => {
+    const out = {} as Record<NabProfileName, FileScore>;
+    for (const name of NAB_PROFILE_NAMES) out[name] = scoreFile(sweeps[name][k]!, nab.thresholds[name], NAB_PROFILES[name]);
+    return out;
+  });
+  const categories: Record<string, Record<NabProfileName, NabProfileScore>> = {};
+  for (const [cat, c] of Object.entries(nab.categories)) if (c.all) categories[cat] = c.all;
   return {
     kind,
     params,
+    detectorParams,
+    split: Object.fromEntries(results.map((r) => [r.file, split[r.file] as NabSplit])),
+    evaluations: { nab, dev },
     rangeHints: rangeHinted ? 'file' : 'none',
     rows,
     elapsedMs: performance.now() - started,
-    profiles,
+    profiles: nab.subsets.all,
     categories,
     files: results.map((r, k) => ({ ...r, scores: fileScores[k]! })),
   };
+}
+
+function addFile(acc: NabProfileScore, fs: FileScore, profile: (typeof NAB_PROFILES)[NabProfileName], labelledWindows: number, windows: number): void {
+  acc.raw += fs.score;
+  acc.null -= profile.fnWeight * fs.windowsScored;
+  acc.perfect += profile.tpWeight * labelledWindows;
+  acc.windowsDetected += fs.windowsDetected;
+  acc.windows += windows;
+  acc.falsePositives += fs.fp;
 }
 
 /** A JSON-friendly summary of a run (no per-row data). */
@@ -218,7 +256,11 @@ export function summarizeNab(result: NabResult): Record<string, unknown> {
   return {
     kind: result.kind,
     params: result.params,
+    detector_params: result.detectorParams,
     range_hints: result.rangeHints,
+    split: result.split,
+    threshold_on_whole_corpus: result.evaluations.nab,
+    threshold_on_dev: result.evaluations.dev,
     rows: result.rows,
     elapsed_ms: Math.round(result.elapsedMs),
     profiles: result.profiles,

@@ -44,3 +44,35 @@ describe('summarize', () => {
     expect(summarize([evaluateTrace([], events, HOUR)]).f1).toBe(0);
   });
 });
+
+describe('evaluateTrace edge cases', () => {
+  it('counts an alarm exactly at end + tolerance as a detection and one millisecond later as a false alarm', () => {
+    const events = [ev(10_000, 12_000)];
+    expect(evaluateTrace([15_000], events, HOUR, { toleranceMs: 3000 }).outcomes[0]?.detected).toBe(true);
+    const late = evaluateTrace([15_001], events, HOUR, { toleranceMs: 3000 });
+    expect(late.outcomes[0]?.detected).toBe(false);
+    expect(late.falseAlarms).toBe(1);
+  });
+
+  it('merges false alarms by the gap between consecutive alarms, not from the first one', () => {
+    // 0, 1.5 s, 3 s, 4.5 s are a chain with gaps under 2 s: one alarm; 6.6 s starts a new one.
+    expect(evaluateTrace([0, 1500, 3000, 4500, 6600], [], HOUR, { mergeGapMs: 2000 }).falseAlarms).toBe(2);
+  });
+
+  it('never charges alarms inside an event window, however many', () => {
+    const alarms = Array.from({ length: 100 }, (_, i) => 10_000 + i * 10);
+    const r = evaluateTrace(alarms, [ev(10_000, 12_000)], HOUR);
+    expect(r.falseAlarms).toBe(0);
+    expect(r.outcomes[0]?.delayMs).toBe(0);
+  });
+
+  it('credits both events when one alarm falls in overlapping tolerance windows', () => {
+    const r = evaluateTrace([12_500], [ev(10_000, 11_000), ev(12_000, 13_000, 'dip')], HOUR, { toleranceMs: 3000 });
+    expect(r.outcomes.map((o) => o.detected)).toEqual([true, true]);
+  });
+
+  it('gives precision 1 and recall 1 when there are neither events nor alarms', () => {
+    const m = summarize([evaluateTrace([], [], HOUR)]);
+    expect(m).toMatchObject({ precision: 1, recall: 1, falseAlarmsPerHour: 0 });
+  });
+});

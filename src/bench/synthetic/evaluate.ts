@@ -9,7 +9,12 @@
  * - False alarms per hour are over the whole scored duration.
  * @module
  */
-import type { AnomalyEvent, AnomalyKind } from './generator.ts';
+/** What scoring needs of a labelled event: its kind and its window (epoch ms, both inclusive). */
+export interface LabelledEvent {
+  kind: string;
+  start: number;
+  end: number;
+}
 
 export interface EvaluateOptions {
   /** Grace period after an event window in which an alarm still counts as a detection (default 3000). */
@@ -22,7 +27,7 @@ export const DEFAULT_TOLERANCE_MS = 3000;
 export const DEFAULT_MERGE_GAP_MS = 2000;
 
 export interface EventOutcome {
-  kind: AnomalyKind;
+  kind: string;
   detected: boolean;
   /** Milliseconds from the event start to its first alarm, when detected. */
   delayMs?: number;
@@ -41,23 +46,23 @@ export interface TraceEvaluation {
  */
 export function evaluateTrace(
   alarms: readonly number[],
-  events: readonly AnomalyEvent[],
+  events: readonly LabelledEvent[],
   durationMs: number,
   options: EvaluateOptions = {},
 ): TraceEvaluation {
   const tolerance = options.toleranceMs ?? DEFAULT_TOLERANCE_MS;
   const mergeGap = options.mergeGapMs ?? DEFAULT_MERGE_GAP_MS;
   const windows = [...events].sort((a, b) => a.start - b.start);
-  const firstAlarm = new Map<AnomalyEvent, number>();
+  const firstAlarm = new Map<LabelledEvent, number>();
   let falseAlarms = 0;
   let lastFalse = -Infinity;
   let w = 0;
   for (const t of alarms) {
-    while (w < windows.length && (windows[w] as AnomalyEvent).end + tolerance < t) w++;
+    while (w < windows.length && (windows[w] as LabelledEvent).end + tolerance < t) w++;
     let hit = false;
     // Windows may overlap once extended by the tolerance; credit every window containing t.
     for (let j = w; j < windows.length; j++) {
-      const ev = windows[j] as AnomalyEvent;
+      const ev = windows[j] as LabelledEvent;
       if (ev.start > t) break;
       if (t <= ev.end + tolerance) {
         hit = true;
@@ -111,7 +116,7 @@ export function summarize(evaluations: readonly TraceEvaluation[]): EventMetrics
 }
 
 /** Like {@link summarize} but only counting events of one kind (false alarms are still all counted). */
-export function summarizeKind(evaluations: readonly TraceEvaluation[], kind: AnomalyKind): EventMetrics {
+export function summarizeKind(evaluations: readonly TraceEvaluation[], kind: string): EventMetrics {
   return summarize(evaluations.map((e) => ({ ...e, outcomes: e.outcomes.filter((o) => o.kind === kind) })));
 }
 

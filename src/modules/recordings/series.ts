@@ -198,6 +198,7 @@ export function prepareUpload(csv: string, opts: UploadOptions): UploadOutcome {
   let parsed;
   try {
     parsed = parseTimeseriesCsv(csv, {
+      clockStepBack: 'reject',
       skipBad: opts.skipBad,
       maxRows: opts.maxRows,
       maxErrors: opts.maxErrors,
