@@ -3,9 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateTrace } from '../bench/synthetic/generator.ts';
 import { DEFAULT_DETECTOR_KIND, describeDetectors } from '../detectors/index.ts';
+
+// Every test spawns the CLI; on a loaded shared machine one start can take half a minute.
+vi.setConfig({ testTimeout: 120_000 });
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin/vigil.js');
