@@ -1,4 +1,14 @@
 # Vigil: build with `docker build -t vigil .`, run with compose.yaml (MariaDB, Redis, Mosquitto).
+# Dashboard stage: Vite and the UI libraries are dev dependencies; only the built dist-web/ is kept.
+FROM node:20-bookworm-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json .npmrc .prebuild-installrc ./
+RUN npm ci --ignore-scripts
+COPY web ./web
+COPY scripts ./scripts
+COPY tsconfig.json ./
+RUN npm run build:web
+
 # Build stage: npm ci compiles the native modules (better-sqlite3, argon2, serialport) from source.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
@@ -10,6 +20,7 @@ RUN npm ci --omit=dev
 COPY bin ./bin
 COPY src ./src
 COPY firmware ./firmware
+COPY --from=web /app/dist-web ./dist-web
 COPY tsconfig.json ./
 
 # Run stage: no compilers, a non-root user, data on a volume.

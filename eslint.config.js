@@ -2,11 +2,11 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'bench-results/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-web/', 'data/', 'bench-results/', 'coverage/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**', 'bin/**', '**/*.test.ts', 'test/**', 'bench/**', 'scripts/**', 'vitest.config.ts'],
+    files: ['src/config/**', 'bin/**', '**/*.test.ts', 'test/**', 'bench/**', 'scripts/**', 'vitest.config.ts', 'web/vite.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -7,6 +7,7 @@ import type { EventMap } from './events.ts';
 import { createEventBus } from './lib/event-bus.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { buildHttpServer } from './http/server.ts';
+import { createWebApp } from './http/web-app.ts';
 import type { Api } from './http/types.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
 import { registerAuthRoutes } from './modules/auth/auth.routes.ts';
@@ -44,7 +45,7 @@ import { registerDevicesRoutes } from './modules/devices/devices.routes.ts';
 import { createDevicesService } from './modules/devices/devices.service.ts';
 import { createSourceFactory } from './modules/devices/sources/index.ts';
 import { createMqttConnection } from './modules/devices/sources/mqtt-connection.ts';
-import type { SerialPortFactory } from './modules/devices/sources/serial.source.ts';
+import type { SerialPortFactory, SerialPortLister } from './modules/devices/sources/serial.source.ts';
 import { createDetectionRepository } from './modules/detection/detection.repository.ts';
 import { registerDetectionRoutes } from './modules/detection/detection.routes.ts';
 import { createDetectionService } from './modules/detection/detection.service.ts';
@@ -72,6 +73,10 @@ export interface AppOptions {
   migrate?: boolean;
   /** The serial hardware boundary (tests pass `SerialPortMock`); default the native port. */
   createSerialPort?: SerialPortFactory;
+  /** Lists the server's serial ports (tests pass a fixed list); default `SerialPort.list()`. */
+  listSerialPorts?: SerialPortLister;
+  /** The built dashboard (default `dist-web/` of this checkout). */
+  webDistDir?: string;
 }
 
 /** Opens the configured database, creating the MySQL database itself when it is missing. */
@@ -214,6 +219,7 @@ export async function createApp(options: AppOptions) {
     clock,
     serial: config.serial,
     httpBatchMax: config.devices.httpBatchMax,
+    ...(options.listSerialPorts && { listSerialPorts: options.listSerialPorts }),
     ...(cluster && { forward: (deviceId: number, readings: readonly Reading[]) => cluster.forwardReadings(deviceId, readings) }),
   });
   await devices.ensureSystemDevices();
@@ -267,6 +273,7 @@ export async function createApp(options: AppOptions) {
     database,
     ...(cluster && { readiness: { redis: () => cluster.ping() } }),
     metrics: { observeHttp: metrics.observeHttp, text: metrics.text, contentType: metrics.contentType, token: config.metrics.port === undefined ? config.metrics.token : undefined },
+    webApp: createWebApp(options.webDistDir),
     verifyToken: async (token) => {
       const claims = await auth.verifyAccessToken(token);
       return { id: claims.userId, username: claims.username };

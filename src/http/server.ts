@@ -13,6 +13,7 @@ import { AppError, isAppError, toErrorBody } from '../lib/errors.ts';
 import { buildValidator } from './validation.ts';
 import { ErrorSchema } from './schemas.ts';
 import type { Api, AuthUser } from './types.ts';
+import { isBrowserNavigation, type WebApp } from './web-app.ts';
 
 export interface HttpServerDeps {
   config: Config;
@@ -34,6 +35,8 @@ export interface HttpServerDeps {
   };
   /** Registers every feature's routes inside the authenticated API context. */
   registerRoutes(api: Api): Promise<void> | void;
+  /** The web dashboard, served at `/` and `/app/…`; browser navigations to unknown paths get it too. */
+  webApp?: WebApp;
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {
@@ -111,9 +114,10 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     else request.log.debug({ code: appErr.code }, appErr.message);
     void reply.status(appErr.status).send(toErrorBody(appErr, request.id));
   });
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    if (deps.webApp && isBrowserNavigation(request)) return deps.webApp.sendIndex(reply, 404);
     const e = new AppError('route-not-found', `No route ${request.method} ${request.url.split('?')[0]}.`);
-    void reply.status(404).send(toErrorBody(e, request.id));
+    return reply.status(404).send(toErrorBody(e, request.id));
   });
 
   await app.register(cors, {
@@ -137,6 +141,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (deps.webApp) await deps.webApp.register(app);
 
   app.get(
     '/health',

@@ -15,7 +15,7 @@ export interface TestServer {
 export async function startTestServer(
   dialect: TestDialect,
   env: Record<string, string> = {},
-  options: Pick<AppOptions, 'createSerialPort'> = {},
+  options: Pick<AppOptions, 'createSerialPort' | 'listSerialPorts' | 'webDistDir'> = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase(dialect);
   const config = loadConfig({

@@ -9,6 +9,7 @@ import {
   InjectBody,
   ReadingsBody,
   ReadingsResponse,
+  SerialPortInfoSchema,
   UpdateDeviceBody,
 } from './devices.schemas.ts';
 import type { DevicesService } from './devices.service.ts';
@@ -31,6 +32,18 @@ export async function registerDevicesRoutes(api: Api, deps: { devices: DevicesSe
     '/devices',
     { schema: { tags, summary: "Your devices, then the server's shared ones", response: { 200: Type.Array(Type.Ref('Device')), ...errors(401) } } },
     async (request) => deps.devices.list(request.user!.id),
+  );
+
+  api.get(
+    '/devices/serial-ports',
+    {
+      schema: {
+        tags,
+        summary: "The server's serial ports, to pick a serial device's path",
+        response: { 200: Type.Array(SerialPortInfoSchema), ...errors(401) },
+      },
+    },
+    async () => deps.devices.serialPorts(),
   );
 
   api.get(

@@ -114,3 +114,11 @@ export const InjectBody = Type.Object(
 );
 
 export { DeviceConfig };
+
+export const SerialPortInfoSchema = Type.Object({
+  path: Type.String({ description: 'Use as `config.path` of a serial device.' }),
+  manufacturer: Type.Union([Type.String(), Type.Null()]),
+  serial_number: Type.Union([Type.String(), Type.Null()]),
+  vendor_id: Type.Union([Type.String(), Type.Null()]),
+  product_id: Type.Union([Type.String(), Type.Null()]),
+});

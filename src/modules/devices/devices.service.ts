@@ -10,6 +10,7 @@ import { EmptyConfig, SerialConfig, SimulatorConfig, type CreateDeviceInput, typ
 import { toReading } from './readings.ts';
 import { hashDeviceToken, tokenMatches } from './sources/index.ts';
 import { mqttTopic } from './sources/mqtt-connection.ts';
+import { listNativeSerialPorts, type SerialPortInfo, type SerialPortLister } from './sources/serial.source.ts';
 import type { AnomalyKind, InjectOptions, SimulatorSource } from './sources/simulator.source.ts';
 
 export interface DeviceView {
@@ -56,6 +57,8 @@ export interface DevicesServiceDeps {
   clock: Clock;
   serial: { port: string | undefined; baudRate: number };
   httpBatchMax: number;
+  /** Lists the server's serial ports (the native lister by default). */
+  listSerialPorts?: SerialPortLister;
   /** With REDIS_URL: hands HTTP readings to the other processes (the owner of a session on the device among them). */
   forward?(deviceId: number, readings: readonly Reading[]): void;
 }
@@ -101,6 +104,15 @@ export function createDevicesService(deps: DevicesServiceDeps) {
   return {
     view,
     usable,
+
+    /** The serial ports the server sees, for a new `serial` device's path; empty when listing fails. */
+    async serialPorts(): Promise<SerialPortInfo[]> {
+      try {
+        return await (deps.listSerialPorts ?? listNativeSerialPorts)();
+      } catch {
+        return [];
+      }
+    },
 
     /** Creates (or updates) the server's shared devices: the SERIAL_PORT Arduino and the demo simulator. */
     async ensureSystemDevices(): Promise<void> {

@@ -25,6 +25,33 @@ export type SerialPortFactory = (o: { path: string; baudRate: number; autoOpen: 
 
 export const nativeSerialPort: SerialPortFactory = (o) => new SerialPort(o) as unknown as SerialPortLike;
 
+/** A serial port the server can see (for picking a `serial` device's path). */
+export interface SerialPortInfo {
+  path: string;
+  manufacturer: string | null;
+  serial_number: string | null;
+  vendor_id: string | null;
+  product_id: string | null;
+}
+export type SerialPortLister = () => Promise<SerialPortInfo[]>;
+
+type PortList = () => Promise<{ path: string; manufacturer?: string; serialNumber?: string; vendorId?: string; productId?: string }[]>;
+
+/** Maps a serialport `list()` (native, or `SerialPortMock.list` in tests) to the API's shape. */
+export const serialPortLister =
+  (list: PortList): SerialPortLister =>
+  async () =>
+    (await list()).map((p) => ({
+      path: p.path,
+      manufacturer: p.manufacturer ?? null,
+      serial_number: p.serialNumber ?? null,
+      vendor_id: p.vendorId ?? null,
+      product_id: p.productId ?? null,
+    }));
+
+/** The hardware boundary's listing side: the native `SerialPort.list()`. */
+export const listNativeSerialPorts = serialPortLister(() => SerialPort.list());
+
 /** Longest line kept while waiting for its end; anything longer is garbage from a wrong baud rate. */
 const MAX_LINE = 256;
 

@@ -1,0 +1,314 @@
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import type uPlot from 'uplot';
+import { ApiError, api, download, errorText } from '../api.ts';
+import { Chart, css } from '../components/Chart.tsx';
+import { Analysis, ErrorNote, Loading, fmtDate, fmtTime, pct } from '../components/ui.tsx';
+import { BASE, Link } from '../router.tsx';
+import type { SessionSummary } from '../types.ts';
+
+interface LogRow {
+  timestamp: string;
+  value: number;
+  anomaly_score: number;
+  is_anomaly: boolean;
+  explanation?: unknown;
+}
+
+export function SessionsPage(props: { sessionId?: number }) {
+  return props.sessionId ? <SessionDetail id={props.sessionId} /> : <SessionList />;
+}
+
+function SessionList() {
+  const [sessions, setSessions] = useState<SessionSummary[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(async (after?: string) => {
+    setError(null);
+    try {
+      const r = await api<{ sessions: SessionSummary[]; next_cursor: string | null }>(
+        `/detection/sessions?limit=20${after ? `&cursor=${encodeURIComponent(after)}` : ''}`,
+      );
+      setSessions((s) => (after && s ? [...s, ...r.sessions] : r.sessions));
+      setCursor(r.next_cursor);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, []);
+  useEffect(() => void load(), [load]);
+
+  return (
+    <section aria-labelledby="sessions-h">
+      <h1 id="sessions-h">Sessions</h1>
+      {error && <ErrorNote text={error} retry={() => void load()} />}
+      {sessions === null && !error && <Loading what="your sessions" />}
+      {sessions?.length === 0 && (
+        <p class="empty">
+          No session yet. <Link href={`${BASE}/live`}>Start one on the live view</Link>.
+        </p>
+      )}
+      {sessions && sessions.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Your detection sessions, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Session</th>
+                <th scope="col">Started</th>
+                <th scope="col">Model</th>
+                <th scope="col">Status</th>
+                <th scope="col">Readings</th>
+                <th scope="col">Anomalies</th>
+                <th scope="col">Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    <Link href={`${BASE}/sessions/${s.id}`}>#{s.id}</Link>
+                  </td>
+                  <td>{fmtDate(s.started_at)}</td>
+                  <td>{s.model_name ?? '–'}</td>
+                  <td>{s.status.replace('_', ' ')}</td>
+                  <td>{s.total_predictions}</td>
+                  <td>
+                    {s.anomaly_count} ({pct(s.anomaly_percentage)})
+                  </td>
+                  <td>
+                    {s.final_analysis ? (
+                      s.final_analysis.is_anomalous ? (
+                        <span class="badge alarm">anomalous</span>
+                      ) : (
+                        <span class="badge ok">normal</span>
+                      )
+                    ) : (
+                      '–'
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor && (
+        <button type="button" onClick={() => void load(cursor)}>
+          Load more
+        </button>
+      )}
+    </section>
+  );
+}
+
+interface SeriesPoint {
+  t: number;
+  v: number;
+  s: number;
+  anomaly: boolean;
+  min?: number;
+  max?: number;
+}
+
+/** The downsampled series from the server when it offers one, else the logs read page by page. */
+async function loadSeries(
+  id: number,
+): Promise<{ points: SeriesPoint[]; downsampled: boolean; truncated: boolean }> {
+  try {
+    const r = await api<{ points?: unknown[]; series?: unknown[] }>(
+      `/detection/sessions/${id}/series?points=1000`,
+    );
+    const rows = (r.points ?? r.series ?? []) as Record<string, unknown>[];
+    const points = rows.map((x) => {
+      if (Array.isArray(x))
+        return { t: Number(x[0]), v: Number(x[1]), s: Number(x[2] ?? 0), anomaly: Boolean(x[3]) };
+      const ts = x.t ?? x.ts ?? x.timestamp;
+      return {
+        t: typeof ts === 'number' ? ts : Date.parse(String(ts)),
+        v: Number(x.value ?? x.mean ?? x.v ?? x.max),
+        s: Number(x.anomaly_score ?? x.max_score ?? x.score ?? 0),
+        anomaly: Boolean(x.is_anomaly ?? Number(x.anomaly_count ?? x.anomalies ?? 0) > 0),
+        ...(typeof x.min === 'number' && { min: x.min }),
+        ...(typeof x.max === 'number' && { max: x.max }),
+      };
+    });
+    return { points, downsampled: true, truncated: false };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404 || e.code === 'session-not-found') throw e;
+  }
+  const points: SeriesPoint[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const r: { logs: LogRow[]; next_cursor: string | null } = await api(
+      `/detection/sessions/${id}/logs?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    for (const l of r.logs)
+      points.push({ t: Date.parse(l.timestamp), v: l.value, s: l.anomaly_score, anomaly: l.is_anomaly });
+    cursor = r.next_cursor;
+    pages += 1;
+  } while (cursor && pages < 10);
+  return { points, downsampled: false, truncated: cursor !== null };
+}
+
+function SessionDetail(props: { id: number }) {
+  const [session, setSession] = useState<SessionSummary | null>(null);
+  const [series, setSeries] = useState<Awaited<ReturnType<typeof loadSeries>> | null>(null);
+  const [anomalies, setAnomalies] = useState<LogRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [shareText, setShareText] = useState('');
+  const [shared, setShared] = useState<string | null>(null);
+
+  useEffect(() => {
+    setError(null);
+    api<SessionSummary>(`/detection/sessions/${props.id}`).then(
+      (s) => {
+        setSession(s);
+        setShareText(
+          `Session #${s.id} with ${s.model_name ?? 'a model'}: ${s.final_analysis?.summary ?? ''}`.trim(),
+        );
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
+    loadSeries(props.id).then(setSeries, (e: unknown) => setError(errorText(e)));
+    api<{ logs: LogRow[] }>(`/detection/sessions/${props.id}/logs?anomalies_only=true&limit=200`).then(
+      (r) => setAnomalies(r.logs),
+      () => setAnomalies([]),
+    );
+  }, [props.id]);
+
+  const chartSeries = useMemo<uPlot.Series[]>(() => {
+    const alarm = css('--alarm', '#c62828');
+    return [
+      { label: 'Voltage (V)', scale: 'V', stroke: css('--accent', '#0b7a75'), width: 1.2 },
+      {
+        label: 'Anomaly',
+        scale: 'V',
+        stroke: alarm,
+        width: 0,
+        paths: () => null,
+        points: { show: true, size: 8, fill: alarm, stroke: alarm },
+      },
+      { label: 'Score', scale: 'score', stroke: css('--score', '#6a4fb3'), width: 1 },
+    ];
+  }, []);
+
+  const share = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const post = await api<{ id: number }>('/posts', {
+        body: { content: shareText, session_id: props.id },
+      });
+      setShared(`Shared to the feed as post #${post.id}.`);
+    } catch (err) {
+      setShared(errorText(err));
+    }
+  };
+
+  const pts = series?.points ?? [];
+  const data: uPlot.AlignedData = [
+    pts.map((p) => p.t / 1000),
+    pts.map((p) => p.v),
+    pts.map((p) => (p.anomaly ? p.v : null)),
+    pts.map((p) => p.s),
+  ];
+
+  return (
+    <section aria-labelledby="session-h">
+      <p>
+        <Link href={`${BASE}/sessions`}>← All sessions</Link>
+      </p>
+      <h1 id="session-h">Session #{props.id}</h1>
+      {error && <ErrorNote text={error} />}
+      {!session && !error && <Loading what="the session" />}
+      {session && (
+        <>
+          <p class="muted">
+            {session.model_name} · started {fmtDate(session.started_at)}
+            {session.duration_s != null && ` · ${Math.round(session.duration_s)} s`} ·{' '}
+            {session.status.replace('_', ' ')} · threshold {session.threshold.toFixed(2)}
+          </p>
+          {session.final_analysis && <Analysis a={session.final_analysis} />}
+        </>
+      )}
+      <div class="card">
+        <h2>Readings</h2>
+        {!series && !error && <Loading what="the readings" />}
+        {series && pts.length === 0 && (
+          <p class="empty">This session logged no readings (guest sessions are not logged).</p>
+        )}
+        {series && pts.length > 0 && (
+          <>
+            <Chart
+              label={`Readings and anomaly score of session ${props.id}`}
+              data={data}
+              series={chartSeries}
+              scales={{ score: { range: [0, 1] } }}
+              axes={[
+                {},
+                { scale: 'V', label: 'V' },
+                { scale: 'score', side: 1, label: 'score', grid: { show: false } },
+              ]}
+              testId="session-chart"
+            />
+            <p class="muted small">
+              {series.downsampled
+                ? 'Downsampled on the server.'
+                : `${pts.length} logged readings${series.truncated ? ' (the first 10,000; export the CSV for all)' : ''}.`}
+            </p>
+          </>
+        )}
+        <div class="row">
+          <button
+            type="button"
+            onClick={() =>
+              void download(`/detection/sessions/${props.id}/logs.csv`, `session-${props.id}.csv`).catch(
+                (e: unknown) => setError(errorText(e)),
+              )
+            }
+          >
+            Export CSV
+          </button>
+        </div>
+      </div>
+      <div class="card">
+        <h2>Anomalies</h2>
+        {anomalies === null && <Loading what="anomalies" />}
+        {anomalies?.length === 0 && <p class="muted">No anomalous reading.</p>}
+        {anomalies && anomalies.length > 0 && (
+          <ul class="alarms">
+            {anomalies.map((a, i) => {
+              const sig = (a.explanation as { signal?: string } | null)?.signal;
+              return (
+                <li key={i}>
+                  <span class="badge alarm">{sig ? sig.replace(/_/g, ' ') : 'anomaly'}</span>{' '}
+                  {fmtTime(Date.parse(a.timestamp))} · {a.value.toFixed(3)} V · score{' '}
+                  {a.anomaly_score.toFixed(2)}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </div>
+      {session && session.status !== 'running' && (
+        <form class="card stack" onSubmit={(e) => void share(e)} aria-label="Share to the feed">
+          <h2>Share to the feed</h2>
+          <label>
+            Message
+            <textarea
+              value={shareText}
+              onInput={(e) => setShareText(e.currentTarget.value)}
+              required
+              maxLength={2000}
+              rows={3}
+            />
+          </label>
+          <button type="submit" class="primary">
+            Share
+          </button>
+          {shared && <p role="status">{shared}</p>}
+        </form>
+      )}
+    </section>
+  );
+}
