@@ -18,6 +18,9 @@ interface Alarm {
   voltage?: number;
   state?: string;
   end?: number;
+  id?: number;
+  severity?: string;
+  count?: number;
 }
 
 interface Panel {
@@ -242,16 +245,19 @@ export function LivePage(props: { guest: boolean }) {
         panel.alarms = [];
       }
       const alarm = (a.alarm ?? a) as Record<string, unknown>;
-      const id = alarm.id ?? alarm.alarm_id;
-      const start = alarm.started_at ?? alarm.opened_at ?? alarm.timestamp;
-      const t =
-        typeof start === 'number' ? (start > 1e11 ? start / 1000 : start) : Date.parse(String(start)) / 1000;
+      const secs = (v: unknown) =>
+        typeof v === 'number' ? (v > 1e11 ? v / 1000 : v) : Date.parse(String(v)) / 1000;
       addAlarm(sid, {
-        key: `alarm-${String(id)}`,
-        t,
-        signal: String(alarm.kind ?? alarm.signal ?? 'anomaly'),
-        score: Number(alarm.peak_score ?? alarm.max_score ?? alarm.anomaly_score ?? 0),
-        state: String(alarm.status ?? alarm.state ?? (alarm.resolved_at ? 'resolved' : 'open')),
+        key: `alarm-${String(alarm.id)}`,
+        id: Number(alarm.id),
+        t: secs(alarm.opened_at ?? alarm.started_at ?? alarm.timestamp),
+        ...(alarm.last_seen_at != null && { end: secs(alarm.last_seen_at) }),
+        signal: String(alarm.signal ?? alarm.kind ?? 'anomaly'),
+        score: Number(alarm.peak_score ?? alarm.anomaly_score ?? 0),
+        ...(typeof alarm.peak_value === 'number' && { voltage: alarm.peak_value }),
+        ...(typeof alarm.severity === 'string' && { severity: alarm.severity }),
+        ...(typeof alarm.anomaly_count === 'number' && { count: alarm.anomaly_count }),
+        state: String(alarm.state ?? 'open'),
       });
     },
     [addAlarm],
@@ -570,10 +576,25 @@ function SessionPanel(props: {
       ) : (
         <ul class="alarms" data-testid="alarms">
           {p.alarms.map((a) => (
-            <li key={a.key}>
-              <span class="badge alarm">{signalName(a.signal)}</span> {fmtTime(a.t * 1000)}
-              {a.voltage !== undefined && ` · ${a.voltage.toFixed(3)} V`} · score {a.score.toFixed(2)}
-              {a.state && a.state !== 'open' ? ` · ${a.state}` : ''}
+            <li key={a.key} class="row between">
+              <span>
+                <span class="badge alarm">{signalName(a.signal)}</span> {fmtTime(a.t * 1000)}
+                {a.voltage !== undefined && ` · ${a.voltage.toFixed(3)} V`} · score {a.score.toFixed(2)}
+                {a.count !== undefined && ` · ${a.count} reading${a.count === 1 ? '' : 's'}`}
+                {a.severity && ` · ${a.severity}`}
+                {a.state && a.state !== 'open' ? ` · ${a.state}` : ''}
+              </span>
+              {a.id !== undefined && a.state === 'open' && (
+                <button
+                  type="button"
+                  aria-label={`Acknowledge the ${signalName(a.signal)} alarm`}
+                  onClick={() =>
+                    void api(`/alarms/${a.id}/ack`, { body: {} }).catch((e: unknown) => setNote(errorText(e)))
+                  }
+                >
+                  Acknowledge
+                </button>
+              )}
             </li>
           ))}
         </ul>

@@ -101,6 +101,17 @@ function SessionList() {
   );
 }
 
+interface SessionAlarm {
+  id: number;
+  signal: string;
+  severity: string;
+  state: string;
+  opened_at: string;
+  peak_score: number;
+  peak_value: number;
+  anomaly_count: number;
+}
+
 interface SeriesPoint {
   t: number;
   v: number;
@@ -155,6 +166,7 @@ function SessionDetail(props: { id: number }) {
   const [session, setSession] = useState<SessionSummary | null>(null);
   const [series, setSeries] = useState<Awaited<ReturnType<typeof loadSeries>> | null>(null);
   const [anomalies, setAnomalies] = useState<LogRow[] | null>(null);
+  const [alarms, setAlarms] = useState<SessionAlarm[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [shareText, setShareText] = useState('');
   const [shared, setShared] = useState<string | null>(null);
@@ -171,6 +183,11 @@ function SessionDetail(props: { id: number }) {
       (e: unknown) => setError(errorText(e)),
     );
     loadSeries(props.id).then(setSeries, (e: unknown) => setError(errorText(e)));
+    // Alarms, when the server has them (older servers answer route-not-found: the section is hidden).
+    api<{ alarms: SessionAlarm[] }>(`/alarms?session_id=${props.id}&limit=100`).then(
+      (r) => setAlarms(r.alarms),
+      () => setAlarms(null),
+    );
     api<{ logs: LogRow[] }>(`/detection/sessions/${props.id}/logs?anomalies_only=true&limit=200`).then(
       (r) => setAnomalies(r.logs),
       () => setAnomalies([]),
@@ -271,6 +288,24 @@ function SessionDetail(props: { id: number }) {
           </button>
         </div>
       </div>
+      {alarms && (
+        <div class="card">
+          <h2>Alarms</h2>
+          {alarms.length === 0 ? (
+            <p class="muted">No alarm.</p>
+          ) : (
+            <ul class="alarms" data-testid="session-alarms">
+              {alarms.map((a) => (
+                <li key={a.id}>
+                  <span class="badge alarm">{a.signal.replace(/_/g, ' ')}</span>{' '}
+                  {fmtTime(Date.parse(a.opened_at))} · {a.severity} · peak {a.peak_value.toFixed(3)} V, score{' '}
+                  {a.peak_score.toFixed(2)} · {a.anomaly_count} reading(s) · {a.state}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
       <div class="card">
         <h2>Anomalies</h2>
         {anomalies === null && <Loading what="anomalies" />}
