@@ -50,7 +50,6 @@ import { createDetectionRepository } from './modules/detection/detection.reposit
 import { registerDetectionRoutes } from './modules/detection/detection.routes.ts';
 import { createDetectionService } from './modules/detection/detection.service.ts';
 import { createLogWriter } from './modules/detection/log-writer.ts';
-import { createWebhookPoster } from './modules/detection/webhook.ts';
 import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
 import { createSessionCluster } from './modules/detection/session-cluster.ts';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -61,6 +60,14 @@ import { createAlarmsGateway } from './modules/realtime/alarms.gateway.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
 import { createMetricsServer } from './modules/observability/metrics-server.ts';
 import { logSessionLifecycle } from './modules/observability/session-log.ts';
+import { createChannelsRepository } from './modules/notifications/channels.repository.ts';
+import { createDestinationGuard } from './modules/notifications/destination-guard.ts';
+import { createEmailSender } from './modules/notifications/email.sender.ts';
+import { createMqttOut } from './modules/notifications/mqtt-out.ts';
+import { createBullmqNotificationQueue, createLocalNotificationQueue } from './modules/notifications/notification-queue.ts';
+import { registerNotificationsRoutes } from './modules/notifications/notifications.routes.ts';
+import { createNotificationsService } from './modules/notifications/notifications.service.ts';
+import { createLegacyWebhookPoster, createWebhookSender } from './modules/notifications/webhook.sender.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Reading } from './detectors/index.ts';
 import { VERSION } from './version.ts';
@@ -224,6 +231,9 @@ export async function createApp(options: AppOptions) {
   });
   await devices.ensureSystemDevices();
 
+  // Outgoing webhooks never reach private, loopback, link-local or metadata addresses unless allow-listed.
+  const notifyGuard = createDestinationGuard(config.notifications.allowHosts);
+
   // Detection sessions, with batched log writes.
   const detectionRepo = createDetectionRepository(database.db);
   const logWriter = createLogWriter({
@@ -243,7 +253,8 @@ export async function createApp(options: AppOptions) {
     clock,
     logger,
     alertIntervalMs: config.detection.alertIntervalSeconds * 1000,
-    postWebhook: createWebhookPoster(),
+    // The seed-era per-user webhook goes through the same destination guard as webhook channels.
+    postWebhook: createLegacyWebhookPoster({ guard: notifyGuard, timeoutMs: config.notifications.timeoutMs, attempts: 3, backoffMs: 1000 }),
     ...(cluster && { cluster: cluster.hooks }),
   });
   modelUsage.current = detection;
@@ -258,6 +269,34 @@ export async function createApp(options: AppOptions) {
     deviceUsable: async (userId, deviceId) => void (await devices.usable({ userId }, deviceId)),
   });
   await alarms.start({ closeOrphans: !cluster });
+  // Notification channels: deliveries go through a queue (BullMQ with REDIS_URL) with retries; webhooks pass the destination guard.
+  const nc = config.notifications;
+  const guard = notifyGuard;
+  const queueOptions = { attempts: nc.attempts, backoffMs: nc.retryMs, concurrency: 4, logger };
+  const emailSender = nc.smtpUrl ? createEmailSender({ smtpUrl: nc.smtpUrl, from: nc.smtpFrom, readings: (a) => alarms.readingsNearPeak(a) }) : undefined;
+  const notifications = createNotificationsService({
+    repo: createChannelsRepository(database.db),
+    queue: config.training.redisUrl
+      ? createBullmqNotificationQueue({
+          ...queueOptions,
+          redisUrl: config.training.redisUrl,
+          // Processes share deliveries only when they share a database (the job names a channel row).
+          queueName: `${nc.queueName}-${createHash('sha256').update(config.database.dialect === 'sqlite' ? config.database.file : config.database.url).digest('hex').slice(0, 12)}`,
+        })
+      : createLocalNotificationQueue(queueOptions),
+    bus,
+    clock,
+    logger,
+    guard,
+    senders: { webhook: createWebhookSender({ guard, timeoutMs: nc.timeoutMs }), ...(emailSender && { email: emailSender }) },
+    ...(config.devices.mqttUrl && {
+      mqtt: createMqttOut({ url: config.devices.mqttUrl, prefix: nc.mqttPrefix, discoveryPrefix: nc.discoveryPrefix, stateIntervalMs: nc.stateIntervalMs, logger }),
+      mqttTopics: { prefix: nc.mqttPrefix, discoveryPrefix: nc.discoveryPrefix },
+    }),
+    digestRules: (userId, deviceId) => alarms.rulesFor(userId, deviceId),
+    limits: { perUserPerMinute: nc.perUserPerMinute, perChannelPerMinute: nc.perChannelPerMinute },
+  });
+  await notifications.start();
   recordings.setDevices({ hub, assertUsable: async (userId, deviceId) => void (await devices.usable({ userId }, deviceId)) });
   if (cluster) {
     await cluster.start(detection);
@@ -288,6 +327,7 @@ export async function createApp(options: AppOptions) {
       await registerRecordingsRoutes(api, { recordings, config });
       await registerTrainingRoutes(api, { training });
       await registerAlarmsRoutes(api, { alarms });
+      await registerNotificationsRoutes(api, { notifications });
     },
   });
 
@@ -330,7 +370,7 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, recordingSeries, training, alarms },
+    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, recordingSeries, training, alarms, notifications },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
@@ -357,6 +397,8 @@ export async function createApp(options: AppOptions) {
         await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
         await alarms.stop();
         alarmsGateway.close();
+        await notifications.stop();
+        emailSender?.close();
         await gateway.close();
         unwatch();
         unlogSessions();

@@ -61,6 +61,18 @@ const EnvSchema = Type.Object({
   ALARM_TICK_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  SMTP_FROM: Type.String({ minLength: 3, default: 'Vigil <vigil@localhost>' }),
+  NOTIFY_ALLOW_HOSTS: Type.String({ default: '' }),
+  NOTIFY_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 20, default: 4 }),
+  NOTIFY_RETRY_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 2000 }),
+  NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  NOTIFY_USER_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 30 }),
+  NOTIFY_CHANNEL_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+  NOTIFY_QUEUE_NAME: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil-notify' }),
+  MQTT_OUT_PREFIX: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^#+]+$', default: 'vigil' }),
+  MQTT_DISCOVERY_PREFIX: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^#+]+$', default: 'homeassistant' }),
+  MQTT_STATE_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 1000 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -115,6 +127,21 @@ export interface Config {
    * its own is given (its own listener, also token-protected when the token is set).
    */
   metrics: { token: string | undefined; port: number | undefined };
+  notifications: {
+    smtpUrl: string | undefined;
+    smtpFrom: string;
+    /** Host names, addresses and CIDRs webhooks may reach although private/loopback/link-local. */
+    allowHosts: string[];
+    attempts: number;
+    retryMs: number;
+    timeoutMs: number;
+    perUserPerMinute: number;
+    perChannelPerMinute: number;
+    queueName: string;
+    mqttPrefix: string;
+    discoveryPrefix: string;
+    stateIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -272,6 +299,22 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       tickMs: env.ALARM_TICK_MS,
     },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
+    notifications: {
+      smtpUrl: env.SMTP_URL,
+      smtpFrom: env.SMTP_FROM,
+      allowHosts: env.NOTIFY_ALLOW_HOSTS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      attempts: env.NOTIFY_ATTEMPTS,
+      retryMs: env.NOTIFY_RETRY_MS,
+      timeoutMs: env.NOTIFY_TIMEOUT_MS,
+      perUserPerMinute: env.NOTIFY_USER_PER_MINUTE,
+      perChannelPerMinute: env.NOTIFY_CHANNEL_PER_MINUTE,
+      queueName: env.NOTIFY_QUEUE_NAME,
+      mqttPrefix: env.MQTT_OUT_PREFIX,
+      discoveryPrefix: env.MQTT_DISCOVERY_PREFIX,
+      stateIntervalMs: env.MQTT_STATE_INTERVAL_MS,
+    },
   };
 }
 

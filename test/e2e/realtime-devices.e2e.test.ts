@@ -29,7 +29,7 @@ describe.each(testDialects())('devices and ingestion [%s]', (dialect) => {
     SerialPortMock.binding.createPort(SERIAL_PATH);
     server = await startTestServer(
       dialect,
-      { SIMULATOR_RATE_HZ: '50', LOG_BATCH_SIZE: '25', LOG_FLUSH_MS: '50', MQTT_URL, SERIAL_PORT: SERIAL_PATH, DEVICE_RATE_LIMIT: '500', DEVICE_RATE_BURST: '2000' },
+      { SIMULATOR_RATE_HZ: '50', LOG_BATCH_SIZE: '25', LOG_FLUSH_MS: '50', MQTT_URL, SERIAL_PORT: SERIAL_PATH, DEVICE_RATE_LIMIT: '500', DEVICE_RATE_BURST: '2000', NOTIFY_ALLOW_HOSTS: '127.0.0.1' },
       {
         createSerialPort: (o) => {
           const p = new SerialPortMock(o);

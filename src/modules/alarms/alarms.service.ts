@@ -301,6 +301,13 @@ export function createAlarmsService(deps: AlarmsServiceDeps) {
       );
     },
 
+    /** The session's readings within `spanMs` either side of the alarm's peak (for notifications). */
+    async readingsNearPeak(a: AlarmView, spanMs = 15_000, limit = 40) {
+      const peak = Date.parse(a.peak_at);
+      const rows = await repo.readingsAround(a.session_id, toDbTime(peak - spanMs), toDbTime(peak + spanMs), limit);
+      return rows.map((x) => ({ timestamp: fromDbTime(x.timestamp), value: x.value, anomaly_score: x.anomaly_score, is_anomaly: x.is_anomaly === 1 || (x.is_anomaly as unknown) === true }));
+    },
+
     /** Effective rules (cached) of a device: used by the notifier for quiet hours and digests. */
     rulesFor: rulesNow,
   };
