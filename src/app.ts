@@ -49,6 +49,7 @@ import type { SerialPortFactory, SerialPortLister } from './modules/devices/sour
 import { createDetectionRepository } from './modules/detection/detection.repository.ts';
 import { registerDetectionRoutes } from './modules/detection/detection.routes.ts';
 import { createDetectionService } from './modules/detection/detection.service.ts';
+import { createLogJournal, replayJournals as replayOrphanJournals } from './modules/detection/log-journal.ts';
 import { createLogWriter } from './modules/detection/log-writer.ts';
 import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
 import { createSessionCluster } from './modules/detection/session-cluster.ts';
@@ -213,6 +214,7 @@ export async function createApp(options: AppOptions) {
   const cluster = config.training.redisUrl
     ? createSessionCluster({
         redisUrl: config.training.redisUrl,
+        prefix: config.redisKeyPrefix,
         namespace: createHash('sha256').update(config.database.dialect === 'sqlite' ? config.database.file : config.database.url).digest('hex').slice(0, 12),
         instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
         leaseMs: config.detection.sessionLeaseMs,
@@ -228,6 +230,7 @@ export async function createApp(options: AppOptions) {
     httpBatchMax: config.devices.httpBatchMax,
     ...(options.listSerialPorts && { listSerialPorts: options.listSerialPorts }),
     ...(cluster && { forward: (deviceId: number, readings: readonly Reading[]) => cluster.forwardReadings(deviceId, readings) }),
+    durable: () => logWriter.durable(),
   });
   await devices.ensureSystemDevices();
 
@@ -236,7 +239,12 @@ export async function createApp(options: AppOptions) {
 
   // Detection sessions, with batched log writes.
   const detectionRepo = createDetectionRepository(database.db);
+  // Rows a crashed process accepted but never wrote come back from its journal before anything counts logs.
+  const journalDir = config.detection.journal.dir;
+  const replayJournals = () => replayOrphanJournals(journalDir, (rows) => detectionRepo.insertLogs(rows), logger);
+  await replayJournals();
   const logWriter = createLogWriter({
+    ...(config.detection.journal.enabled && { journal: createLogJournal({ dir: journalDir, fsyncMs: config.detection.journal.fsyncMs, logger }) }),
     insert: metrics.timeFlush((rows) => detectionRepo.insertLogs(rows)),
     batchSize: config.detection.logBatchSize,
     flushMs: config.detection.logFlushMs,

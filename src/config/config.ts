@@ -48,11 +48,15 @@ const EnvSchema = Type.Object({
   LOG_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
   LOG_FLUSH_MS: Type.Integer({ minimum: 1, default: 250 }),
   LOG_BUFFER_MAX: Type.Integer({ minimum: 100, default: 500_000 }),
+  LOG_JOURNAL: Type.Boolean({ default: true }),
+  LOG_JOURNAL_FSYNC_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
   SESSION_LEASE_MS: Type.Integer({ minimum: 300, maximum: 600_000, default: 5000 }),
   TRAINING_WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   TRAINING_JOBS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
-  TRAINING_QUEUE_NAME: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil-training' }),
+  TRAINING_QUEUE_NAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
+  REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil' }),
+  MQTT_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   RECORDING_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 }),
   RECORDING_MAX_SAMPLES: Type.Integer({ minimum: 100, default: 1_000_000 }),
@@ -96,6 +100,8 @@ export interface Config {
   serial: { port: string | undefined; baudRate: number };
   devices: {
     mqttUrl: string | undefined;
+    /** Set: a stable client id with a persistent broker session (the broker keeps QoS 1 messages while Vigil is away). */
+    mqttClientId: string | undefined;
     /** Trust Mosquitto's own ACLs instead of a token in each payload. */
     mqttTrustBrokerAuth: boolean;
     simulatorRateHz: number;
@@ -109,12 +115,16 @@ export interface Config {
     logFlushMs: number;
     /** Rows kept in memory while the database is unreachable, before the oldest are dropped. */
     logBufferMax: number;
+    /** Write-ahead journal of log rows under `DATA_DIR/journal` (off: a crash loses the unwritten rows). */
+    journal: { enabled: boolean; dir: string; fsyncMs: number };
     /** Seconds between two `anomaly_alert`s of one session. */
     alertIntervalSeconds: number;
     /** With REDIS_URL: a session whose process stops renewing its lease this long is taken over. */
     sessionLeaseMs: number;
   };
   training: { workers: number; jobsPerUser: number; queueName: string; redisUrl: string | undefined };
+  /** Prefix of every Redis key, channel and stream (so deployments can share one Redis). */
+  redisKeyPrefix: string;
   limits: { recordingBytes: number; recordingSamples: number; modelUploadBytes: number };
   alarms: {
     /** Default quiet period (s) after which an alarm resolves by itself (users can override it in their rules). */
@@ -269,6 +279,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     serial: { port: env.SERIAL_PORT, baudRate: env.BAUD_RATE },
     devices: {
       mqttUrl: env.MQTT_URL,
+      mqttClientId: env.MQTT_CLIENT_ID,
       mqttTrustBrokerAuth: env.MQTT_TRUST_BROKER_AUTH,
       simulatorRateHz: env.SIMULATOR_RATE_HZ,
       rateLimit: env.DEVICE_RATE_LIMIT,
@@ -279,6 +290,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       logBatchSize: env.LOG_BATCH_SIZE,
       logFlushMs: env.LOG_FLUSH_MS,
       logBufferMax: env.LOG_BUFFER_MAX,
+      journal: { enabled: env.LOG_JOURNAL, dir: path.join(dataDir, 'journal'), fsyncMs: env.LOG_JOURNAL_FSYNC_MS },
       alertIntervalSeconds: env.ALERT_INTERVAL,
       sessionLeaseMs: env.SESSION_LEASE_MS,
     },
@@ -286,9 +298,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       // Default: leave one core to the event loop, at most four training threads.
       workers: env.TRAINING_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
       jobsPerUser: env.TRAINING_JOBS_PER_USER,
-      queueName: env.TRAINING_QUEUE_NAME,
+      queueName: env.TRAINING_QUEUE_NAME ?? `${env.REDIS_KEY_PREFIX}-training`,
       redisUrl: env.REDIS_URL,
     },
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
     limits: {
       recordingBytes: env.RECORDING_MAX_BYTES,
       recordingSamples: env.RECORDING_MAX_SAMPLES,

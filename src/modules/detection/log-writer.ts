@@ -1,4 +1,5 @@
 import type { LogInsert } from './detection.repository.ts';
+import type { LogJournal } from './log-journal.ts';
 
 export interface LogWriterDeps {
   insert(rows: readonly LogInsert[]): Promise<void>;
@@ -11,6 +12,8 @@ export interface LogWriterDeps {
   logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void };
   /** Retry delays after a failed insert, in ms. */
   retry?: { initialMs: number; maxMs: number };
+  /** Write-ahead journal: each row is appended before it is buffered, released once written. */
+  journal?: LogJournal;
 }
 
 export interface LogWriterStats {
@@ -35,6 +38,10 @@ export function createLogWriter(deps: LogWriterDeps) {
   let delay = retry.initialMs;
   const stats: LogWriterStats = { buffered: 0, written: 0, dropped: 0, failures: 0, flushes: 0 };
   let pushed = 0;
+  /** Rows taken off the front of the buffer (written), in push order; the journal may forget them. */
+  let front = 0;
+  /** Set once rows were dropped: the journal keeps everything from there for the next start to replay. */
+  let keepJournal = false;
 
   function schedule(ms: number) {
     if (timer || running) return;
@@ -64,6 +71,8 @@ export function createLogWriter(deps: LogWriterDeps) {
       if (start >= 0) buffer.splice(start, batch.length);
       stats.written += batch.length;
       stats.flushes++;
+      front += batch.length;
+      if (!keepJournal) deps.journal?.release(front);
       if (failing) deps.logger.info({ buffered: buffer.length }, 'detection log writes recovered');
       failing = false;
       delay = retry.initialMs;
@@ -91,12 +100,14 @@ export function createLogWriter(deps: LogWriterDeps) {
 
   return {
     push(row: LogInsert): void {
+      deps.journal?.append(row);
       buffer.push(row);
       pushed++;
       if (buffer.length > deps.maxBuffer) {
         const excess = buffer.length - deps.maxBuffer;
         buffer.splice(0, excess);
         stats.dropped += excess;
+        keepJournal = true;
         if (stats.dropped === excess || stats.dropped % 10_000 < excess) {
           deps.logger.error({ dropped: stats.dropped, maxBuffer: deps.maxBuffer }, 'detection log buffer full: oldest rows dropped');
         }
@@ -128,6 +139,11 @@ export function createLogWriter(deps: LogWriterDeps) {
       }
     },
 
+    /** Resolves once every row pushed so far survives a crash (is in the journal on disk). */
+    durable(): Promise<void> {
+      return deps.journal ? deps.journal.durable() : Promise.resolve();
+    },
+
     stats(): LogWriterStats {
       return { ...stats, buffered: buffer.length };
     },
@@ -139,7 +155,11 @@ export function createLogWriter(deps: LogWriterDeps) {
       } finally {
         if (timer) clearTimeout(timer);
         timer = undefined;
-        if (buffer.length > 0) deps.logger.error({ lost: buffer.length }, 'detection log rows could not be written before exit');
+        const kept = deps.journal !== undefined;
+        if (buffer.length > 0) {
+          deps.logger.error({ pending: buffer.length, journal: kept }, kept ? 'detection log rows not written before exit: kept in the journal for the next start' : 'detection log rows could not be written before exit');
+        }
+        await deps.journal?.close(buffer.length === 0 && !keepJournal);
       }
     },
   };

@@ -16,6 +16,8 @@ export interface ClusterMember {
 
 export interface SessionClusterDeps {
   redisUrl: string;
+  /** REDIS_KEY_PREFIX: deployments sharing one Redis use different prefixes. */
+  prefix: string;
   /** Keys and channels are prefixed with it: processes sharing a database share a namespace. */
   namespace: string;
   instanceId: string;
@@ -43,7 +45,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  */
 export function createSessionCluster(deps: SessionClusterDeps) {
   const { instanceId, leaseMs, logger } = deps;
-  const ns = `vigil:${deps.namespace}`;
+  const ns = `${deps.prefix}:${deps.namespace}`;
   const leaseKey = (id: number) => `${ns}:session:${id}:lease`;
   const checkpointKey = (id: number) => `${ns}:session:${id}:checkpoint`;
   const COMMANDS = `${ns}:sessions:commands`;

@@ -61,6 +61,8 @@ export interface DevicesServiceDeps {
   listSerialPorts?: SerialPortLister;
   /** With REDIS_URL: hands HTTP readings to the other processes (the owner of a session on the device among them). */
   forward?(deviceId: number, readings: readonly Reading[]): void;
+  /** Resolves once what the sessions logged so far survives a crash (the log journal is on disk). */
+  durable?(): Promise<void>;
 }
 
 export function createDevicesService(deps: DevicesServiceDeps) {
@@ -228,6 +230,12 @@ export function createDevicesService(deps: DevicesServiceDeps) {
       const pushed = hub.push(id, readings);
       hub.countInvalid(id, d.kind, invalid);
       if (deps.forward && readings.length > 0) deps.forward(id, readings);
+      // 202 only once the batch's scored rows are durable: a crash after it loses nothing.
+      if (deps.durable && pushed.delivered) {
+        await deps.durable().catch((err: unknown) => {
+          throw new AppError('journal-unavailable', undefined, { cause: err });
+        });
+      }
       return { received: batch.length, accepted: deps.forward ? readings.length : pushed.accepted, invalid, rate_limited: pushed.dropped, delivered: pushed.delivered || deps.forward !== undefined };
     },
 

@@ -1,0 +1,78 @@
+import { openDatabase } from '../../src/db/database.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { httpClient } from './http.ts';
+import { sleep } from './realtime.ts';
+
+/**
+ * A device pushing one reading per HTTP request at `hz`, values 0, 1, 2, …: `acked` holds the
+ * values the server answered 202 for (accepted and durable), `sent` every value sent.
+ * With `retry`, a refused reading is sent again until it is accepted (a careful device).
+ */
+export function httpDevice(baseUrl: () => string, deviceId: number, token: string, hz: number, opts: { retry?: boolean } = {}) {
+  const acked = new Set<number>();
+  const sent = new Set<number>();
+  let next = 0;
+  let running = true;
+  const t0 = Date.now();
+  const inflight = new Set<Promise<void>>();
+  async function send(value: number): Promise<void> {
+    for (;;) {
+      sent.add(value);
+      try {
+        const api = httpClient(baseUrl());
+        const r = await api.request('POST', `/devices/${deviceId}/readings`, { body: { readings: [{ value, ts: t0 + value * 10 }] }, headers: { 'x-device-token': token } });
+        if (r.status === 202 && r.body.delivered === true) {
+          acked.add(value);
+          return;
+        }
+      } catch {
+        /* connection refused or reset: not accepted */
+      }
+      if (!opts.retry || !running) return;
+      await sleep(100);
+    }
+  }
+  const loop = (async () => {
+    const start = Date.now();
+    while (running) {
+      const p = send(next++).finally(() => inflight.delete(p));
+      inflight.add(p);
+      const due = start + (next * 1000) / hz;
+      await sleep(Math.max(0, due - Date.now()));
+    }
+  })();
+  return {
+    acked,
+    sent,
+    /** Stops sending; resolves once every reading in flight got its answer (or gave up). */
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.all([...inflight]);
+    },
+  };
+}
+
+/** The session's rows: how many, how many distinct values and sequence numbers, and the values. */
+export async function loggedValues(env: Record<string, string>, sessionId: number) {
+  const database = openDatabase(loadConfig({ dotenv: false, env }).database);
+  try {
+    const rows = await database.db.selectFrom('detection_logs').select(['value', 'seq']).where('session_id', '=', sessionId).execute();
+    const session = await database.db.selectFrom('detection_sessions').selectAll().where('id', '=', sessionId).executeTakeFirstOrThrow();
+    return {
+      rows: rows.length,
+      values: new Set(rows.map((r) => r.value)),
+      distinctSeq: new Set(rows.map((r) => Number(r.seq))).size,
+      status: session.status,
+      total: Number(session.total_predictions),
+    };
+  } finally {
+    await database.close();
+  }
+}
+
+/** Readings the server acknowledged that are missing from the log, and values logged twice. */
+export function lossAndDuplicates(acked: Set<number>, logged: { rows: number; values: Set<number> }) {
+  const lost = [...acked].filter((v) => !logged.values.has(v)).length;
+  return { lost, duplicated: logged.rows - logged.values.size };
+}
