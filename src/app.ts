@@ -400,7 +400,10 @@ export async function createApp(options: AppOptions) {
         // then sockets, and only then HTTP and the database.
         await hub.closeAll();
         // In a cluster the sessions are handed over to the other processes instead of ending.
-        if (cluster) await cluster.handOver(await detection.detachAll());
+        if (cluster) {
+          await cluster.quiesce();
+          await cluster.handOver(await detection.detachAll());
+        }
         else await detection.stopAll('shutdown');
         await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
         await alarms.stop();

@@ -31,6 +31,8 @@ export interface SessionClusterDeps {
 const CHECKPOINT_TTL_MS = 24 * 3600 * 1000;
 /** How long a command waits for the owner's answer. */
 const COMMAND_TIMEOUT_MS = 3000;
+/** A status question waits less: a dead owner's session is then reported from the database. */
+const INFO_TIMEOUT_MS = 500;
 
 /** Renews (PEXPIRE) or deletes a key only while this instance holds it. */
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -51,6 +53,8 @@ export function createSessionCluster(deps: SessionClusterDeps) {
   const COMMANDS = `${ns}:sessions:commands`;
   const REPLIES = `${ns}:sessions:replies`;
   const READINGS = `${ns}:readings`;
+  /** A process that handed sessions over on a graceful stop says so: the others sweep at once. */
+  const RELEASED = `${ns}:sessions:released`;
   const redis = new Redis(deps.redisUrl, { maxRetriesPerRequest: 2 });
   const sub = redis.duplicate();
   const pending = new Map<string, (result: unknown) => void>();
@@ -58,7 +62,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
   const timers: NodeJS.Timeout[] = [];
   let member: ClusterMember | undefined;
   let closed = false;
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
 
   sub.on('error', (err: unknown) => logger.warn({ err }, 'session cluster subscriber error'));
   sub.on('message', (channel, text) => {
@@ -80,6 +84,8 @@ export function createSessionCluster(deps: SessionClusterDeps) {
         .catch((err: unknown) => logger.error({ err, sessionId: id, op: op.type }, 'command from another process failed'));
     } else if (channel === REPLIES && typeof msg.requestId === 'string') {
       pending.get(msg.requestId)?.(msg.result ?? undefined);
+    } else if (channel === RELEASED && msg.from !== instanceId) {
+      void sweep().catch((err: unknown) => logger.warn({ err }, 'session takeover sweep failed'));
     } else if (channel === READINGS && msg.from !== instanceId && typeof msg.deviceId === 'number' && Array.isArray(msg.readings)) {
       deps.pushReadings(msg.deviceId, msg.readings as Reading[]);
     }
@@ -104,13 +110,25 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     });
   }
 
-  async function sweep() {
-    if (!member || closed || sweeping) return;
-    sweeping = true;
-    try {
+  function sweep(): Promise<void> {
+    if (!member || closed) return Promise.resolve();
+    if (sweeping) return sweeping.then(() => (closed ? undefined : sweepOnce()));
+    return sweepOnce();
+  }
+
+  function sweepOnce(): Promise<void> {
+    sweeping ??= runSweep().finally(() => (sweeping = undefined));
+    return sweeping;
+  }
+
+  async function runSweep() {
+    if (!member || closed) return;
+    {
       for (const row of await member.runningElsewhere()) {
         // A session just started elsewhere may not hold its lease yet.
         if (Date.now() - Date.parse(`${row.startedAt.replace(' ', 'T')}Z`) < leaseMs) continue;
+        // A stopping process takes nothing over (it would exit holding the lease).
+        if (closed) return;
         if ((await redis.set(leaseKey(row.id), instanceId, 'PX', leaseMs, 'NX')) !== 'OK') continue;
         try {
           const text = await redis.get(checkpointKey(row.id));
@@ -122,8 +140,6 @@ export function createSessionCluster(deps: SessionClusterDeps) {
           await redis.eval(RELEASE, 1, leaseKey(row.id), instanceId);
         }
       }
-    } finally {
-      sweeping = false;
     }
   }
 
@@ -136,11 +152,13 @@ export function createSessionCluster(deps: SessionClusterDeps) {
       await redis.del(checkpointKey(id));
     },
     async ask(id, op) {
-      // No lease: no process owns the session right now (it ended, or is between owners).
-      if (!(await redis.exists(leaseKey(id)))) return undefined;
+      // No lease, or one its holder stopped renewing (renewals come every leaseMs / 3): no process
+      // answers for the session right now (it ended, or is between owners).
+      const ttl = await redis.pttl(leaseKey(id));
+      if (ttl < leaseMs / 2) return undefined;
       const requestId = `${instanceId}:${++requestSeq}`;
       return new Promise<unknown>((resolve) => {
-        const timer = setTimeout(() => finish(undefined), COMMAND_TIMEOUT_MS);
+        const timer = setTimeout(() => finish(undefined), op.type === 'info' ? INFO_TIMEOUT_MS : COMMAND_TIMEOUT_MS);
         const finish = (result: unknown) => {
           clearTimeout(timer);
           pending.delete(requestId);
@@ -168,7 +186,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
           });
         });
       }
-      await sub.subscribe(COMMANDS, REPLIES, READINGS);
+      await sub.subscribe(COMMANDS, REPLIES, READINGS, RELEASED);
       const guard = (f: () => Promise<void>, what: string) => () => void f().catch((err: unknown) => logger.warn({ err }, `${what} failed`));
       timers.push(setInterval(guard(heartbeat, 'session heartbeat'), Math.max(100, Math.floor(leaseMs / 3))));
       timers.push(setInterval(guard(sweep, 'session takeover sweep'), Math.max(100, Math.floor(leaseMs / 2))));
@@ -177,12 +195,26 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     forwardReadings(deviceId: number, readings: readonly Reading[]): void {
       void redis.publish(READINGS, JSON.stringify({ from: instanceId, deviceId, readings }));
     },
-    /** Final checkpoints of sessions handed over on a graceful stop; their leases are freed at once. */
+    /**
+     * First step of a graceful stop: no more heartbeats or takeovers here (a sweep in flight is
+     * awaited), so this process cannot take back a lease it is about to release.
+     */
+    async quiesce(): Promise<void> {
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      timers.length = 0;
+      await sweeping?.catch(() => undefined);
+    },
+    /** Final checkpoints of sessions handed over on a graceful stop; their leases are freed at once and the others told. */
     async handOver(cps: SessionCheckpoint[]): Promise<void> {
+      if (cps.length === 0) return;
+      const p = redis.pipeline();
       for (const c of cps) {
-        await redis.set(checkpointKey(c.sessionId), JSON.stringify(c), 'PX', CHECKPOINT_TTL_MS);
-        await redis.eval(RELEASE, 1, leaseKey(c.sessionId), instanceId);
+        p.set(checkpointKey(c.sessionId), JSON.stringify(c), 'PX', CHECKPOINT_TTL_MS);
+        p.eval(RELEASE, 1, leaseKey(c.sessionId), instanceId);
       }
+      p.publish(RELEASED, JSON.stringify({ from: instanceId, sessions: cps.map((c) => c.sessionId) }));
+      await p.exec();
     },
     async close(): Promise<void> {
       closed = true;

@@ -145,14 +145,17 @@ export function createRealtimeGateway(deps: GatewayDeps) {
     /** Latency from reading arrival to `arduino_data` emit (ms). */
     latency: () => latency.snapshot(),
     resetLatency: () => latency.reset(),
-    /** Tells every client the server is going away, then closes all sockets. */
+    /**
+     * Tells this process's clients the server is going away, then closes their sockets. Local
+     * only: with the Redis adapter a plain `io.emit` would disconnect every client of the cluster.
+     */
     async close(): Promise<void> {
       for (const u of unsubs) u();
-      io.emit('server_shutdown', { message: 'The server is restarting.' });
+      io.local.emit('server_shutdown', { message: 'The server is restarting.' });
       // Give the last pushes (final analyses, this notice) a moment to leave before the sockets close.
       await new Promise((r) => setTimeout(r, 200));
       // io.close() would also close the HTTP server, which the composition root closes itself.
-      io.disconnectSockets(true);
+      io.local.disconnectSockets(true);
       io.engine.close();
     },
   };
