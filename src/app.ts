@@ -195,7 +195,7 @@ export async function createApp(options: AppOptions) {
 
   // Devices and ingestion: one hub fans every source out to sessions and sockets.
   const devicesRepo = createDevicesRepository(database.db);
-  const mqtt = createMqttConnection({ url: config.devices.mqttUrl, logger });
+  const mqtt = createMqttConnection({ url: config.devices.mqttUrl, logger, clientId: config.devices.mqttClientId, durable: () => logWriter.durable() });
   const hub = createDeviceHub({
     lookup: (id) => devicesRepo.findById(id),
     openSource: createSourceFactory({
