@@ -39,6 +39,8 @@ const { values } = parseArgs({
     'rate-hz': { type: 'string', default: '10' },
     profile: { type: 'string' },
     top: { type: 'string', default: '15' },
+    // The default path journals every log row (LOG_JOURNAL); `--journal false` measures without it.
+    journal: { type: 'string', default: 'true' },
   },
 });
 const N = Number(values.devices);
@@ -98,6 +100,7 @@ async function scenario(dialect: string, source: string): Promise<Result> {
     MQTT_URL: values['mqtt-url']!,
     DB_POOL_SIZE: '10',
     ACCESS_TOKEN_TTL: '3600',
+    LOG_JOURNAL: values.journal!,
   };
   const config = loadConfig({ dotenv: false, env });
   const app = await createApp({ config, logger: createLogger(config.log) });

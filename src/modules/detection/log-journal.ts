@@ -45,7 +45,7 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Write-ahead journal of scored log rows (decision 0010): every row is appended to a local file
+ * Write-ahead journal of scored log rows (decision 0005): every row is appended to a local file
  * before the reading is acknowledged, and the file is deleted once the database holds its rows.
  * Appends are grouped: one `write` + `fdatasync` per batch, at most `fsyncMs` after the first
  * row, or at once when someone awaits `durable()` (an HTTP batch before its 202, an MQTT message
