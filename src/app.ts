@@ -263,6 +263,7 @@ export async function createApp(options: AppOptions) {
     alertIntervalMs: config.detection.alertIntervalSeconds * 1000,
     // The seed-era per-user webhook goes through the same destination guard as webhook channels.
     postWebhook: createLegacyWebhookPoster({ guard: notifyGuard, timeoutMs: config.notifications.timeoutMs, attempts: 3, backoffMs: 1000 }),
+    replayJournals,
     ...(cluster && { cluster: cluster.hooks }),
   });
   modelUsage.current = detection;

@@ -88,6 +88,8 @@ export interface DetectionServiceDeps {
   cluster?: SessionCluster;
   /** Posts an alert to a user's webhook (with its own retries); absent = no webhooks. */
   postWebhook?(url: string, body: unknown): Promise<void>;
+  /** Before a takeover: writes what dead processes' journals on this host hold (their logs count). */
+  replayJournals?(): Promise<unknown>;
 }
 
 /** The state the parts of the detection service share: the sessions of this process. */

@@ -182,6 +182,7 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
       detector.threshold = checkpoint?.threshold ?? row.threshold;
       const log = checkpoint?.log ?? true;
       if (log) await writer.flush().catch(() => undefined);
+      await deps.replayJournals?.().catch((err: unknown) => logger.warn({ err }, 'journal replay before a takeover failed'));
       const total = await repo.countLogs(row.id);
       const seq = await repo.maxSeq(row.id);
       const anomalies = await repo.countLogs(row.id, true);
