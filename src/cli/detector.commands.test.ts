@@ -142,6 +142,7 @@ describe('vigil usage and input errors', () => {
     ['both --model and --type', ['detect', '--model', 'm.json', '--type', 'iforest', '--input', 'data.csv', '--out', 'x.csv'], /either --model or --type/],
     ['a missing required option', ['train', '--out', 'x.json'], /--input/],
     ['an unknown kind', ['detect', '--type', 'nope', '--input', 'data.csv', '--out', 'x.csv'], /"nope" is not available/],
+    ['a retired kind', ['detect', '--type', 'ensemble', '--input', 'data.csv', '--out', 'x.csv'], /"ensemble" was retired.*"auto"/],
     ['a model that is not JSON', ['detect', '--model', 'data.csv', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model/],
     ['a model that is not an artifact', ['detect', '--model', 'fake-model.json', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model: .*/],
     ['a missing input file', ['detect', '--type', 'iforest', '--input', 'missing.csv', '--out', 'x.csv'], /cannot read missing\.csv: no such file/],

@@ -10,6 +10,7 @@ import {
   DetectorError,
   parseArtifact,
   restoreDetector,
+  retiredKindMessage,
   type Detector,
   type DetectorDescriptor,
 } from '../detectors/index.ts';
@@ -111,7 +112,7 @@ function describeKinds(): string {
 function detectorFor(kind: string, seed: number | undefined): Detector {
   const available = describeDetectors().map((d) => d.kind as string);
   if (!available.includes(kind)) {
-    throw new CliInputError(`detector kind "${kind}" is not available; available kinds: ${describeKinds()}.`);
+    throw new CliInputError(retiredKindMessage(kind) ?? `detector kind "${kind}" is not available; available kinds: ${describeKinds()}.`);
   }
   return createDetector(kind, seed === undefined ? {} : { seed });
 }

@@ -3,7 +3,7 @@
  * code reads them.
  */
 import { factoryOf } from './registry.ts';
-import { DETECTOR_KINDS, DetectorError, type DetectorArtifact, type DetectorKind } from './types.ts';
+import { DETECTOR_KINDS, DetectorError, retiredKindMessage, type DetectorArtifact, type DetectorKind } from './types.ts';
 
 /** Artifact format versions this build reads for kinds that declare none of their own (`DetectorFactory.artifactVersions`). */
 export const SUPPORTED_ARTIFACT_VERSIONS: readonly number[] = [1];
@@ -91,6 +91,8 @@ export function validateArtifact(x: unknown): DetectorArtifact {
   if (!isPlainObject(x)) invalid('Artifact must be a JSON object.');
   checkShape(x);
   if (x.format !== 'vigil-detector') invalid(`Artifact "format" must be "vigil-detector" (got ${JSON.stringify(x.format) ?? 'nothing'}).`);
+  const retired = typeof x.kind === 'string' ? retiredKindMessage(x.kind) : undefined;
+  if (retired) invalid(retired);
   if (typeof x.kind !== 'string' || !(DETECTOR_KINDS as readonly string[]).includes(x.kind)) {
     invalid(`Artifact "kind" must be one of ${DETECTOR_KINDS.join(', ')} (got ${JSON.stringify(x.kind) ?? 'nothing'}).`);
   }

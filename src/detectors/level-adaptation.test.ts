@@ -184,9 +184,9 @@ describe('resuming after fit: no first-reading dropout from window features', ()
     expect(b).toEqual(a);
   });
 
-  it('a user-trained ensemble raises no alarm on its own level after a pause, and flags a different level as a level shift', async () => {
+  it('a user-trained auto model (the default kind) raises no alarm on its own level after a pause, and flags a different level as a level shift', async () => {
     const train = stream(4000, { level: 2.5, noise: 0.006, seed: 33, t0: T0 });
-    const d = createDetector('ensemble', { seed: 3 });
+    const d = createDetector('auto', { seed: 3 });
     await d.fit(train);
     const artifact = round(d.serialize());
     const same = restoreDetector(artifact);

@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the learned kinds (iforest, rcf, autoencoder, ensemble): parameter
+ * Helpers shared by the learned kinds (iforest, rcf, autoencoder, auto): parameter
  * parsing, fit-input checks, abort handling and artifact-shape checks.
  */
 import {

@@ -2,15 +2,16 @@ import {
   DEFAULT_DETECTOR_KIND,
   DETECTOR_KINDS,
   DetectorError,
+  retiredKindMessage,
   type CreateDetectorOptions,
   type Detector,
   type DetectorArtifact,
   type DetectorDescriptor,
   type DetectorKind,
 } from './types.ts';
+import { autoFactory } from './auto.detector.ts';
 import { autoencoderFactory } from './autoencoder.detector.ts';
 import { contextFactory } from './context.detector.ts';
-import { ensembleFactory } from './ensemble.detector.ts';
 import { iforestFactory } from './iforest.detector.ts';
 import { rcfFactory } from './rcf.detector.ts';
 import { robustFactory } from './robust.detector.ts';
@@ -28,15 +29,17 @@ export interface DetectorFactory {
 }
 
 const factories: Partial<Record<DetectorKind, DetectorFactory>> = {
+  auto: autoFactory,
   iforest: iforestFactory,
   autoencoder: autoencoderFactory,
-  ensemble: ensembleFactory,
   rcf: rcfFactory,
   robust: robustFactory,
   context: contextFactory,
 };
 
 function factoryFor(kind: string): DetectorFactory {
+  const retired = retiredKindMessage(kind);
+  if (retired) throw new DetectorError('invalid-params', retired);
   if (!(DETECTOR_KINDS as readonly string[]).includes(kind)) {
     throw new DetectorError('invalid-params', `Unknown detector kind "${kind}". Known kinds: ${DETECTOR_KINDS.join(', ')}.`);
   }

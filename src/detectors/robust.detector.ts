@@ -66,6 +66,12 @@ const PARAM_SPECS = [
   { name: 'holdoffFactor', type: 'number', default: 0, min: 0, max: 1, description: 'Multiplier on suppressed surprises during the hold-off.' },
   { name: 'alarmSurprise', type: 'number', default: 3, min: 0, max: 100, description: 'Surprise (−log10 p) from which a reading starts a hold-off.' },
   { name: 'rarityHorizon', type: 'integer', default: 0, min: 0, max: 10_000_000, description: 'When > 0, the surprise is re-expressed as its rarity among this many past surprises (self-normalising per stream).' },
+  {
+    name: 'rarityUntilFit',
+    type: 'boolean',
+    default: false,
+    description: 'With rarityHorizon > 0: self-normalise by rarity only while the detector has not been fitted (a fitted detector is calibrated on held-out normal data instead).',
+  },
   { name: 'absoluteZScale', type: 'number', default: 2, min: 0, max: 100, description: 'Spike and level surprises also need |robust z| / this to be a normal-tail event (guards heavy-tailed noise); 0 disables.' },
   { name: 'gapFactor', type: 'number', default: 5, min: 1.5, max: 10_000, description: 'A timestamp gap this many times the learned sampling interval is a dropout.' },
   { name: 'stuckMinRun', type: 'integer', default: 5, min: 2, max: 100_000, description: 'Shortest run of identical readings that can count as a stuck sensor.' },
@@ -156,6 +162,8 @@ export interface RobustState {
   peakChannel?: string;
   /** [total, weight, maxBin, ...64 bin counts]. */
   rarity: number[];
+  /** True once fitted (absent in older artifacts and unfitted detectors). */
+  fitted?: boolean;
   calibration: Calibration;
   /** Drift channel: smoothed level, its last `driftLag` values (oldest first) and their lagged-difference statistics. Absent in older artifacts. */
   drift?: { fast: number; lagged: number[]; stats: number[]; flags?: number[]; armed?: boolean; settle?: number };
@@ -171,7 +179,7 @@ export interface RobustState {
   adapt?: { ref: number[]; live: number[] | null; collecting: boolean; pending: number[][] };
 }
 
-class RobustDetector implements Detector {
+export class RobustDetector implements Detector {
   readonly kind = KIND;
   readonly trainable = false;
   readonly minFitSamples: number;
@@ -210,6 +218,11 @@ class RobustDetector implements Detector {
   private readonly swing: Channel;
   private spikeTail: PowerTail | undefined;
   private absZ = 0;
+  /** True once `fit` has run (`rarityUntilFit` then stops re-expressing surprises as rarity). */
+  private fitted = false;
+  /** The rolling median and robust scale the last reading was judged against (training frame). */
+  private bandMedian = NaN;
+  private bandScale = 0;
   private readonly parts: Surprises = { spike: 0, level: 0, drift: 0, swing: 0, burst: 0, collapse: 0, stuck: 0, dropout: 0 };
   private calibration: Calibration = DEFAULT_CALIBRATION;
   private metrics: Record<string, number> = {};
@@ -250,6 +263,7 @@ class RobustDetector implements Detector {
     const raw: number[] = [];
     const absZ: number[] = [];
     this.spikeTail = undefined;
+    this.fitted = true;
     for (const [i, r] of normal.entries()) {
       if (options.signal?.aborted) {
         const e = new DetectorError('aborted', 'Fit aborted.');
@@ -298,14 +312,44 @@ class RobustDetector implements Detector {
     const anomaly = calibrate(logSurprise(surprise), this.calibration);
     const isAnomaly = anomaly >= this.threshold;
     const contributions = topParts(parts);
-    return {
+    const score: Score = {
       anomaly_score: anomaly,
       is_anomaly: isAnomaly,
       confidence: confidenceOf(anomaly, this.threshold),
       method: KIND,
       signal: isAnomaly || surprise > 0 ? signal : 'none',
       contributions,
+      channel: contributions[0]?.name ?? 'none',
     };
+    this.addBand(score);
+    return score;
+  }
+
+  /** The surprise that scores at the threshold, and the |robust z| that reaches it through the spike channel's absolute guard (cached per calibration). */
+  private bandFor: { center: number; scale: number; threshold: number; z: number } | undefined;
+
+  /**
+   * `expected` (the rolling median) and the normal band: readings beyond `z` robust sigmas of the
+   * median are far enough out for the spike channel to alarm (in the device's own units).
+   */
+  private addBand(score: Score): void {
+    if (!(this.bandScale > 0) || !Number.isFinite(this.bandMedian)) return;
+    const cal = this.calibration;
+    let b = this.bandFor;
+    if (!b || b.center !== cal.center || b.scale !== cal.scale || b.threshold !== this.threshold) {
+      const t = Math.min(Math.max(this.threshold, 1e-6), 1 - 1e-6);
+      const surpriseAt = Math.exp(cal.center + cal.scale * Math.log(t / (1 - t)));
+      const zGuard = this.p.absoluteZScale > 0 ? this.p.absoluteZScale * zForSurprise(surpriseAt) : zForSurprise(surpriseAt);
+      b = { center: cal.center, scale: cal.scale, threshold: this.threshold, z: zGuard };
+      this.bandFor = b;
+    }
+    const live = this.adaptLive;
+    const ref = this.adaptRef;
+    const expected = live && ref ? live.center + (this.bandMedian - ref.center) / this.adaptGain : this.bandMedian;
+    const half = (b.z * this.bandScale) / (live && ref ? this.adaptGain : 1);
+    score.expected = expected;
+    score.lower = expected - half;
+    score.upper = expected + half;
   }
 
   /**
@@ -330,6 +374,15 @@ class RobustDetector implements Detector {
   private setLive(live: LevelFrame | undefined): void {
     this.adaptLive = live;
     this.adaptGain = live && this.adaptRef ? frameGain(this.adaptRef, live) : 1;
+  }
+
+  /**
+   * `v` in the training frame (identity unless `adaptLevel` re-baselined), or undefined while the
+   * re-baseline window is still filling: lets a composite kind feed its other channels the same
+   * level-adapted values.
+   */
+  trainingFrameValue(v: number): number | undefined {
+    return this.adaptCollecting ? undefined : this.mapped(v);
   }
 
   /** A live value in the training frame (identity unless re-baselined). */
@@ -379,6 +432,8 @@ class RobustDetector implements Detector {
     const iqr = ready ? (this.window.quantile(0.75) - this.window.quantile(0.25)) / IQR_TO_SIGMA : 0;
     const stepSigma = this.stepSize.mean * MEAN_ABS_TO_SIGMA;
     const scale = Math.max(iqr, 0.25 * stepSigma, 1e-9 * (Math.abs(med) + 1), 1e-12);
+    this.bandMedian = ready ? med : NaN;
+    this.bandScale = ready ? scale : 0;
     const z = ready ? (x - med) / scale : 0;
     const step = first ? 0 : Math.abs(x - this.lastValue);
 
@@ -442,7 +497,7 @@ class RobustDetector implements Detector {
     for (const k of SURPRISE_KEYS) if (parts[k] > parts[best]) best = k;
     let surprise = Math.min(MAX_SURPRISE, parts[best]);
     if (surprise >= p.alarmSurprise && this.driftFlags.length > 0) this.driftFlags.setNewest(1);
-    if (p.rarityHorizon > 0 && this.n > p.warmup) surprise = this.rarity.surprise(surprise);
+    if (p.rarityHorizon > 0 && this.n > p.warmup && !(p.rarityUntilFit && this.fitted)) surprise = this.rarity.surprise(surprise);
 
     if (p.holdoff > 0) {
       this.peakAge += 1;
@@ -522,6 +577,7 @@ class RobustDetector implements Detector {
       peakAge: this.peakAge,
       peakChannel: this.peakChannel,
       rarity: this.rarity.toJSON(),
+      ...(this.fitted && { fitted: true }),
       calibration: { ...this.calibration },
       drift: {
         fast: this.driftFast,
@@ -566,6 +622,7 @@ class RobustDetector implements Detector {
     this.peakAge = s.peakAge;
     this.peakChannel = (s.peakChannel ?? '') as keyof Surprises | '';
     this.rarity.load(s.rarity);
+    this.fitted = s.fitted === true;
     this.calibration = { ...s.calibration };
     if (s.drift) {
       this.driftFast = s.drift.fast;
@@ -605,6 +662,19 @@ const SIGNAL_OF: Record<keyof Surprises, Signal> = {
 
 const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as Array<keyof Surprises>;
 
+/** The z at which a standard normal's upper tail has surprise `s` (−log10 p), by bisection. */
+export function zForSurprise(s: number): number {
+  if (!(s > 0)) return 0;
+  let lo = 0;
+  let hi = 40;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalTailSurprise(mid) < s) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
 /** The verdict while warming up or re-baselining: never an alarm. */
 function quietScore(): Score {
   return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none' };
@@ -641,6 +711,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
   }
   if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') fail('"resumeGap" must be a boolean');
+  if (s.fitted !== undefined && typeof s.fitted !== 'boolean') fail('"fitted" must be a boolean');
   if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
   if (s.peakChannel !== undefined && s.peakChannel !== '' && !(SURPRISE_KEYS as readonly unknown[]).includes(s.peakChannel)) fail('"peakChannel" must name a channel');
   if ((s.repeatRate as number) < 0 || (s.repeatRate as number) > 1) fail('"repeatRate" must be in [0, 1]');

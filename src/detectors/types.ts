@@ -11,11 +11,27 @@ export interface Reading {
   readonly value: number;
 }
 
-export const DETECTOR_KINDS = ['robust', 'iforest', 'rcf', 'autoencoder', 'ensemble', 'context'] as const;
+export const DETECTOR_KINDS = ['auto', 'robust', 'context', 'iforest', 'rcf', 'autoencoder'] as const;
 export type DetectorKind = (typeof DETECTOR_KINDS)[number];
 
-/** The default kind when none is named. */
-export const DEFAULT_DETECTOR_KIND: DetectorKind = 'ensemble';
+/** The default kind when none is named: one detector built from channels, right without tuning. */
+export const DEFAULT_DETECTOR_KIND: DetectorKind = 'auto';
+
+/**
+ * Kinds that were removed because the default supersedes them, with the kind to retrain as. An
+ * artifact of a retired kind is refused with a message that says how to retrain.
+ */
+export const RETIRED_DETECTOR_KINDS: Readonly<Record<string, DetectorKind>> = { ensemble: 'auto' };
+
+/** The message for an artifact or request naming a retired kind (undefined when `kind` is not retired). */
+export function retiredKindMessage(kind: string): string | undefined {
+  const successor = Object.hasOwn(RETIRED_DETECTOR_KINDS, kind) ? RETIRED_DETECTOR_KINDS[kind] : undefined;
+  if (!successor) return undefined;
+  return (
+    `Detector kind "${kind}" was retired: the default kind "${successor}" supersedes it on every benchmark. ` +
+    `Retrain the model on its normal data to get a "${successor}" model (vigil train --input normal.csv --out model.json, or POST /models/train without "kind").`
+  );
+}
 
 /** What drove an alarm, so a person can read it. */
 export const SIGNALS = [
@@ -46,6 +62,14 @@ export interface Score {
   features?: Record<string, number>;
   /** Top contributing features or sub-detectors, largest first. */
   contributions?: Array<{ name: string; weight: number }>;
+  /** The value the kind expected for this reading (its level or seasonal prediction), when it has one. */
+  expected?: number;
+  /** Lower edge of the normal band around `expected`: a reading below it is far enough out to alarm as a spike or dip. */
+  lower?: number;
+  /** Upper edge of the normal band around `expected`. */
+  upper?: number;
+  /** The channel that drove the score (e.g. `point`, `level`, `variance`, `novelty`, `stuck`, `dropout`), when the kind has channels. */
+  channel?: string;
 }
 
 /** Warm-up state as the mobile app displays it (`ml_status`). */

@@ -6,6 +6,7 @@ import {
   DetectorError,
   describeDetectors,
   restoreDetector,
+  retiredKindMessage,
   validateArtifact,
   type Detector,
   type DetectorArtifact,
@@ -124,6 +125,8 @@ export function parseUntrustedArtifact(text: string): { artifact: DetectorArtifa
   if (typeof a.version !== 'number' || !SUPPORTED_VERSIONS.has(a.version)) {
     throw new AppError('invalid-model-file', `Unsupported artifact version ${JSON.stringify(a.version)}.`);
   }
+  const retired = typeof a.kind === 'string' ? retiredKindMessage(a.kind) : undefined;
+  if (retired) throw new AppError('invalid-model-file', retired);
   if (typeof a.kind !== 'string' || !(DETECTOR_KINDS as readonly string[]).includes(a.kind)) {
     throw new AppError('invalid-model-file', `Unknown detector kind ${JSON.stringify(a.kind)}.`);
   }

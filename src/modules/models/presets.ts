@@ -1,7 +1,7 @@
 /**
  * The preset models every user (and guest) can select, created on migrate / first start.
  *
- * Each preset is a `robust` detector fitted on a seeded synthetic normal trace shaped like its
+ * Each preset is an `auto` detector (the default kind) fitted on a seeded synthetic normal trace shaped like its
  * material's signal, then measured on the reference set: {@link REFERENCE_SET}, labelled
  * synthetic Arduino traces generated deterministically by `src/bench/synthetic/generator.ts`
  * from fixed seeds (the same inputs always give the same traces, so the set "ships" as code).
@@ -36,7 +36,7 @@ export const PRESETS: readonly PresetSpec[] = [
     name: 'General purpose',
     material_type: 'general',
     description: 'Balanced detector for most voltage sensors: spikes, dips, level shifts, noise bursts, stuck readings and dropouts.',
-    kind: 'robust',
+    kind: 'auto',
     params: { adaptLevel: true },
     threshold: 0.5,
     seed: 101,
@@ -47,8 +47,8 @@ export const PRESETS: readonly PresetSpec[] = [
     name: 'Metal (sensitive)',
     material_type: 'metal',
     description: 'For stiff, low-noise materials such as metal: reacts to small deviations, at the cost of a few more false alarms.',
-    kind: 'robust',
-    params: { window: 96, short: 6, adaptLevel: true },
+    kind: 'auto',
+    params: { adaptLevel: true },
     threshold: 0.42,
     seed: 202,
     // Chosen on tuning traces (seeds 7001–7012), not the reference set: at 0.002 Metal raised about
@@ -60,8 +60,8 @@ export const PRESETS: readonly PresetSpec[] = [
     name: 'Polymer (tolerant)',
     material_type: 'polymer',
     description: 'For noisy, soft materials such as plastics and rubber: ignores short noise and alarms on clear, lasting changes.',
-    kind: 'robust',
-    params: { window: 192, varianceWeight: 0.6, holdoff: 150, adaptLevel: true },
+    kind: 'auto',
+    params: { holdoff: 150, adaptLevel: true },
     threshold: 0.6,
     seed: 303,
     targetFalseAlarmRate: 0.0005,

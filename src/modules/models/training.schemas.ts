@@ -12,7 +12,7 @@ export const TrainBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100 }),
     material_type: Type.String({ minLength: 1, maxLength: 64 }),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
-    kind: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Detector kind; default `ensemble`.' })),
+    kind: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Detector kind; default `auto`.' })),
     recording_ids: RecordingIds,
     evaluation_recording_id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     params: Type.Optional(Params),

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createDetector, DEFAULT_DETECTOR_KIND, describeDetectors, DetectorError } from '../../detectors/index.ts';
+import { createDetector, DEFAULT_DETECTOR_KIND, describeDetectors, DetectorError, retiredKindMessage } from '../../detectors/index.ts';
 import { fromDbTime, toDbTime } from '../../db/time.ts';
 import type { AppBus } from '../../events.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -101,7 +101,7 @@ export function createTrainingService(deps: TrainingServiceDeps) {
   /** Checks kind, params and data size before anything is queued. */
   async function validate(userId: number, kind: string, params: Record<string, unknown>, recordingIds: number[], evaluationId: number | null) {
     if (!describeDetectors().some((d) => d.kind === kind)) {
-      throw new AppError('unknown-detector-kind', `Unknown or unavailable detector kind "${kind}". Available: ${describeDetectors().map((d) => d.kind).join(', ')}.`);
+      throw new AppError('unknown-detector-kind', retiredKindMessage(kind) ?? `Unknown or unavailable detector kind "${kind}". Available: ${describeDetectors().map((d) => d.kind).join(', ')}.`);
     }
     let minimum: number;
     try {

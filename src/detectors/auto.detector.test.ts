@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { parseArtifact, validateArtifact } from './artifact.ts';
+import { Rng } from './random.ts';
+import { createDetector, describeDetectors, restoreDetector } from './registry.ts';
+import { DEFAULT_DETECTOR_KIND, DetectorError, type DetectorArtifact, type Reading, type Score } from './types.ts';
+
+const LSB = 5 / 1024;
+const T0 = 1_700_000_000_000;
+const round = (a: DetectorArtifact): DetectorArtifact => JSON.parse(JSON.stringify(a)) as DetectorArtifact;
+
+/** A simulator-like 10 Hz, 10-bit stream: level, slow wander, Gaussian noise, timing jitter. */
+function trace(n: number, seed: number, t0 = T0, level = 2.5, noise = 0.01): Array<{ ts: number; value: number }> {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const v = level + 0.02 * Math.sin((2 * Math.PI * i) / 3000) + noise * rng.normal();
+    return { ts: t0 + i * 100 + Math.round((rng.next() - 0.5) * 8), value: Math.round(v / LSB) * LSB };
+  });
+}
+
+const alarmsIn = (scores: Score[], from: number, to: number): Score[] => scores.slice(from, to + 1).filter((s) => s.is_anomaly);
+
+async function fittedAuto(): Promise<{ train: Reading[]; artifact: DetectorArtifact }> {
+  const train = trace(3000, 1);
+  const d = createDetector('auto', { seed: 1 });
+  await d.fit(train);
+  return { train, artifact: round(d.serialize()) };
+}
+
+describe('auto (the default kind)', () => {
+  it('is the default kind and is listed first; ensemble is gone from the kinds', () => {
+    expect(DEFAULT_DETECTOR_KIND).toBe('auto');
+    const kinds = describeDetectors().map((d) => d.kind);
+    expect(kinds[0]).toBe('auto');
+    expect(kinds).not.toContain('ensemble');
+  });
+
+  it('raises no alarm on clean noise, fitted or online', async () => {
+    const { train, artifact } = await fittedAuto();
+    const d = restoreDetector(artifact);
+    const live = trace(6000, 2, train.at(-1)!.ts + 60_000);
+    expect(live.map((r) => d.score(r)).filter((s) => s.is_anomaly)).toEqual([]);
+    const online = createDetector('auto');
+    expect(trace(9000, 3).map((r) => online.score(r)).filter((s) => s.is_anomaly)).toEqual([]);
+  });
+
+  it('detects an injected spike, level shift, stuck run and dropout, naming the channel', async () => {
+    const { train, artifact } = await fittedAuto();
+    const d = restoreDetector(artifact);
+    const base = trace(6000, 4, train.at(-1)!.ts + 60_000);
+    const r = base.map((x) => ({ ...x }));
+    r[1000]!.value += 0.5; // spike
+    for (let i = 2000; i < 2300; i++) r[i]!.value += 0.2; // level shift
+    for (let i = 3500; i < 3560; i++) r[i]!.value = r[3499]!.value; // stuck
+    for (let i = 4500; i < 6000; i++) r[i]!.ts += 5000; // dropout: a 5 s gap before reading 4500
+    const scores = r.map((x) => d.score(x));
+    const spike = alarmsIn(scores, 1000, 1010);
+    expect(spike.length).toBeGreaterThan(0);
+    // The fault channels see a lone 50-sigma reading as a spike or as the start of a level change.
+    expect(['spike', 'level']).toContain(spike[0]!.channel);
+    expect(alarmsIn(scores, 2000, 2030).length).toBeGreaterThan(0);
+    const stuck = alarmsIn(scores, 3500, 3560);
+    expect(stuck.map((s) => s.signal)).toContain('stuck');
+    const gap = alarmsIn(scores, 4500, 4502);
+    expect(gap.map((s) => s.signal)).toContain('dropout');
+    // Nothing outside the events (and their immediate aftermath).
+    const quiet = scores.filter((s, i) => s.is_anomaly && !(i >= 1000 && i < 1050) && !(i >= 2000 && i < 2400) && !(i >= 3500 && i < 3600) && !(i >= 4500 && i < 4550));
+    expect(quiet).toEqual([]);
+  });
+
+  it('explains each prediction: the expected value and a band that contains normal readings', async () => {
+    const { train, artifact } = await fittedAuto();
+    const d = restoreDetector(artifact);
+    const live = trace(3000, 5, train.at(-1)!.ts + 60_000);
+    const scores = live.map((r) => d.score(r));
+    let inside = 0;
+    for (const [i, s] of scores.entries()) {
+      expect(s.expected).toBeTypeOf('number');
+      expect(s.lower!).toBeLessThan(s.expected!);
+      expect(s.upper!).toBeGreaterThan(s.expected!);
+      expect(Math.abs(s.expected! - live[i]!.value)).toBeLessThan(0.1);
+      if (live[i]!.value >= s.lower! && live[i]!.value <= s.upper!) inside++;
+      expect(s.channel).toBeTypeOf('string');
+    }
+    expect(inside / scores.length).toBeGreaterThan(0.999);
+    // The band is narrow enough that a 0.5 V spike lies outside it.
+    const last = scores.at(-1)!;
+    expect(last.upper! - last.expected!).toBeLessThan(0.5);
+  });
+
+  it('round-trips through serialize and restore mid-stream with identical scores', async () => {
+    const { train, artifact } = await fittedAuto();
+    const a = restoreDetector(artifact);
+    const live = trace(2000, 6, train.at(-1)!.ts + 60_000);
+    live[1500]!.value += 0.4;
+    for (const r of live.slice(0, 1000)) a.score(r);
+    const b = restoreDetector(validateArtifact(round(a.serialize())));
+    const rest = live.slice(1000);
+    expect(rest.map((r) => b.score(r))).toEqual(rest.map((r) => a.score(r)));
+    expect(JSON.stringify(a.serialize()).length).toBeLessThan(512 * 1024);
+  });
+
+  it('scores a clock that steps back or repeats in order, one score per reading, without a flood of alarms', () => {
+    const d = createDetector('auto');
+    const r = trace(4000, 7);
+    for (let i = 2000; i < 2100; i++) r[i]!.ts -= 3_600_000; // the clock steps back an hour for 100 readings
+    for (let i = 3000; i < 3050; i++) r[i]!.ts = r[2999]!.ts; // and then repeats one timestamp
+    const scores = r.map((x) => d.score(x));
+    expect(scores).toHaveLength(r.length);
+    expect(scores.every((s) => Number.isFinite(s.anomaly_score))).toBe(true);
+    expect(scores.filter((s) => s.is_anomaly).length).toBeLessThanOrEqual(3);
+  });
+
+  it('learns online without fit and flags a large level change', () => {
+    const d = createDetector('auto');
+    const r = trace(6000, 8);
+    for (let i = 4000; i < 6000; i++) r[i]!.value += 1;
+    const scores = r.map((x) => d.score(x));
+    expect(scores.slice(0, 4000).filter((s) => s.is_anomaly)).toEqual([]);
+    expect(alarmsIn(scores, 4000, 4010).length).toBeGreaterThan(0);
+  });
+
+  it('refuses an artifact of the retired ensemble kind with a retrain path', () => {
+    const old = { format: 'vigil-detector', version: 1, kind: 'ensemble', seed: 1, threshold: 0.5, params: {}, state: { calibration: null, members: [] } };
+    expect(() => validateArtifact(old)).toThrow(DetectorError);
+    expect(() => parseArtifact(JSON.stringify(old))).toThrow(/retired.*"auto".*vigil train/s);
+    expect(() => createDetector('ensemble')).toThrow(/retired/);
+  });
+
+  it('rejects a tampered member state', async () => {
+    const { artifact } = await fittedAuto();
+    const bad = round(artifact);
+    (bad.state as { robust: { kind: string } }).robust.kind = 'context';
+    expect(() => validateArtifact(bad)).toThrow(/robust/);
+  });
+});

@@ -1,0 +1,377 @@
+/**
+ * `auto` (the default kind): one detector built from cheap causal channels, right without tuning
+ * on data it was never fitted to.
+ *
+ * Channels:
+ * - **fault channels** (the `robust` member): a point channel on the residual from a rolling
+ *   median (spikes, dips), short-term level and drift (level shifts, ramps), variance and swing
+ *   (noise bursts, oscillations, a collapsing signal), repeated values (stuck sensor) and
+ *   timestamp gaps or a 0 V reading (dropout), each a surprise judged against its own long-run
+ *   distribution, with a hold-off per channel;
+ * - **novelty channel** (the `context` member): how unexpected each reading is after the few
+ *   before it, from a bounded memory of which levels and changes followed which (new patterns;
+ *   one early alarm per event, then a rest period).
+ *
+ * The members' calibrated scores are combined in log-odds: the strongest channel wins, with a
+ * bias per member so the novelty channel, which sees every change of behaviour, speaks only when
+ * it is clearly surprised. `fit` warm-starts both members on the earlier part of the normal data
+ * and calibrates the combined log-odds on the held-out rest (so 0.5 meets the target false-alarm
+ * rate); without `fit` the detector learns online (`vigil detect` without a model). After an
+ * alarm, `holdoff` readings stay quiet unless a different channel, or a clearly larger surprise,
+ * fires: one event, one alarm.
+ *
+ * Every score explains itself: `expected` (the rolling median the point channel compares with),
+ * `lower`/`upper` (the band outside which a reading alarms as a spike or dip) and `channel` (the
+ * channel that drove the score).
+ *
+ * With `adaptLevel` (the presets) the first readings after `fit` or `resume` re-baseline to the
+ * device's level and noise scale, and both members see the re-baselined values (decision 0009).
+ * @module
+ */
+import { calibrate, isCalibration, type Calibration } from './calibration.ts';
+import { contextFactory } from './context.detector.ts';
+import { asRecord, assertEnoughData, fitTailCalibration, holdoutSize, invalidArtifact, logit, readParams, throwIfAborted, yieldToLoop, type Params } from './ml-shared.ts';
+import { deriveSeed } from './random.ts';
+import type { DetectorFactory } from './registry.ts';
+import { robustFactory, type RobustDetector } from './robust.detector.ts';
+import {
+  type CreateDetectorOptions,
+  type Detector,
+  type DetectorArtifact,
+  type DetectorDescriptor,
+  type DetectorParamSpec,
+  type FitOptions,
+  type FitReport,
+  type Reading,
+  type Score,
+  type WarmupState,
+} from './types.ts';
+import { confidenceOf } from './calibration.ts';
+
+const KIND = 'auto' as const;
+const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const ARTIFACT_VERSION = 1;
+
+/**
+ * The novelty member's parameters: coarser level bins than `context`'s live default, a wider
+ * learned range and a lower alarm surprise (it runs mostly without `fit`), with a smaller memory so
+ * one live instance stays small.
+ */
+export const AUTO_CONTEXT_PARAMS: Readonly<Record<string, number>> = { levels: 8, rangePad: 0.2, alarmSurprise: 5, minSpread: 0.001, capacity: 1500 };
+/**
+ * Without fit, the combined log-odds are shifted down by this much before the threshold: on clean
+ * simulator noise the unfitted channels otherwise alarm about 24 times an hour at 10 Hz.
+ */
+let ONLINE_SHIFT = 4;
+/** @internal Development only. */
+export function setOnlineShift(x: number): void {
+  ONLINE_SHIFT = x;
+}
+/** After fit, the novelty channel's calibrated 0.5 is at least at this log-odds of its own score. */
+const NOVELTY_FLOOR = 3;
+/** The fault member's parameters (besides `adaptLevel`). */
+export const AUTO_ROBUST_PARAMS: Readonly<Record<string, number | boolean>> = { rarityHorizon: 100_000, rarityUntilFit: true };
+
+const PARAM_SPECS = [
+  { name: 'noveltyBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the novelty channel log-odds before the channels are combined (negative: it must be more surprised to win).' },
+  { name: 'faultBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the fault channels log-odds before the channels are combined.' },
+  { name: 'holdoff', type: 'integer', default: 0, min: 0, max: 1_000_000, description: 'Readings after an alarm during which only a different channel or a larger score alarms again.' },
+  {
+    name: 'falseAlarmRate',
+    type: 'number',
+    default: 0.0001,
+    min: 1e-6,
+    max: 0.5,
+    description: 'Per-reading false-alarm target of the calibration in fit when fit is not given targetFalseAlarmRate.',
+  },
+  {
+    name: 'adaptLevel',
+    type: 'boolean',
+    default: false,
+    description: "After fit (or resume), re-baseline to the live device's level and noise scale before scoring (shape models used on any device: the presets).",
+  },
+] as const satisfies readonly DetectorParamSpec[];
+
+const descriptor: DetectorDescriptor = {
+  kind: KIND,
+  description:
+    'The default: fault channels (point residual from a rolling median, level, drift, variance, stuck, dropout) and a novelty channel (unexpected transitions), combined and calibrated; learns online or from normal data. Reports the expected value, a normal band and the channel that fired.',
+  trainable: true,
+  online: true,
+  params: [...PARAM_SPECS],
+};
+
+interface Members {
+  robust: RobustDetector;
+  context: Detector;
+}
+
+export class AutoDetector implements Detector {
+  readonly kind = KIND;
+  readonly trainable = true;
+  readonly minFitSamples: number;
+  threshold: number;
+  /** Calibration of the fault channels' log-odds (after fit). */
+  private calibration: Calibration | undefined;
+  /** Calibration of the novelty channel's log-odds (after fit). */
+  private noveltyCalibration: Calibration | undefined;
+  private metrics: Record<string, number> = {};
+  private peak = 0;
+  private peakAge = 0;
+  private readonly onlineShift = ONLINE_SHIFT;
+  private peakChannel = '';
+
+  constructor(
+    readonly params: Params,
+    readonly seed: number,
+    threshold: number,
+    private readonly members: Members,
+  ) {
+    this.threshold = threshold;
+    this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
+  }
+
+  async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
+    assertEnoughData(KIND, normal, this.minFitSamples);
+    throwIfAborted(options.signal);
+    const nHold = holdoutSize(normal.length, options.holdoutFraction);
+    const train = normal.slice(0, normal.length - nHold);
+    const hold = normal.slice(normal.length - nHold);
+    const far = options.targetFalseAlarmRate ?? (this.params.falseAlarmRate as number);
+    const metrics: Record<string, number> = {};
+    const { robust, context } = this.members;
+    this.calibration = undefined;
+    this.noveltyCalibration = undefined;
+    for (const [i, m] of [robust, context].entries()) {
+      const rep = await m.fit(train, {
+        signal: options.signal,
+        targetFalseAlarmRate: Math.max(far, 0.001),
+        onProgress: (p, stage) => options.onProgress?.((i + p) / 3, `${m.kind}: ${stage}`),
+      });
+      for (const [k, v] of Object.entries(rep.metrics)) metrics[`${m.kind}.${k}`] = v;
+    }
+    throwIfAborted(options.signal);
+    options.onProgress?.(2 / 3, 'calibrating');
+    await yieldToLoop();
+    // The hold-out follows the training part directly: no pause, so no re-baselining. Each
+    // channel group is calibrated on it separately (half the false-alarm budget each), so a
+    // channel whose normal scores have a heavy tail must be correspondingly more surprised.
+    const rawFault: number[] = [];
+    const rawNovelty: number[] = [];
+    for (const r of hold) {
+      const c = this.combine(r);
+      if (c) {
+        rawFault.push(c.fault);
+        rawNovelty.push(c.novelty);
+      }
+    }
+    this.peak = 0;
+    this.peakAge = 0;
+    this.peakChannel = '';
+    // Live data follows after a pause: the members must not call it a dropout (and re-baseline when asked).
+    this.resume();
+    const fitCal = (raw: number[]): Calibration | undefined => {
+      const finite = raw.filter(Number.isFinite);
+      if (finite.length < 20) return undefined;
+      const cal = fitTailCalibration(finite, far / 2);
+      return { ...cal, scale: Math.max(cal.scale, 0.05) };
+    };
+    this.calibration = fitCal(rawFault);
+    const nov = fitCal(rawNovelty);
+    // The novelty channel's hold-out rarely holds a new pattern, so its tail says little: it must
+    // at least be clearly surprised (its own score well past its alarm point) to alarm.
+    this.noveltyCalibration = nov && { ...nov, center: Math.max(nov.center, NOVELTY_FLOOR) };
+    let alarms = 0;
+    for (let i = 0; i < rawFault.length; i++) if (sigmoid(this.mix(rawFault[i] as number, rawNovelty[i] as number).logit) >= this.threshold) alarms++;
+    this.metrics = {
+      ...metrics,
+      holdout_rows: rawFault.length,
+      holdout_false_alarm_rate: alarms / Math.max(1, rawFault.length),
+      fault_center: this.calibration?.center ?? 0,
+      novelty_center: this.noveltyCalibration?.center ?? 0,
+    };
+    options.onProgress?.(1, 'calibrated');
+    return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
+  }
+
+  resume(): void {
+    this.members.robust.resume();
+  }
+
+  /**
+   * Scores both members: their log-odds (after the per-member bias), the member scores; undefined
+   * while the fault member re-baselines or warms up.
+   */
+  private combine(reading: Reading): { fault: number; novelty: number; faultScore: Score; noveltyScore: Score | undefined } | undefined {
+    const { robust, context } = this.members;
+    const faultScore = robust.score(reading);
+    const mapped = robust.trainingFrameValue(reading.value);
+    // While re-baselining, the novelty member waits for the device's level (it would see every reading as new).
+    const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
+    if (robust.warmup().status !== 'ml_ready') return undefined;
+    const fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
+    const novelty = noveltyScore && noveltyScore.anomaly_score > 0 ? logit(noveltyScore.anomaly_score) + (this.params.noveltyBias as number) : -Infinity;
+    return { fault, novelty, faultScore, noveltyScore };
+  }
+
+  /** The combined log-odds (each group through its own calibration after fit) and the group that won. */
+  private mix(fault: number, novelty: number): { logit: number; novelty: boolean } {
+    const f = this.calibration ? logit(calibrate(fault, this.calibration)) : fault;
+    const n = this.noveltyCalibration ? logit(calibrate(novelty, this.noveltyCalibration)) : novelty;
+    return n > f ? { logit: n, novelty: true } : { logit: f, novelty: false };
+  }
+
+  score(reading: Reading): Score {
+    const c = this.combine(reading);
+    if (!c) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
+    const m = this.mix(c.fault, c.novelty);
+    const channel = m.novelty ? 'novelty' : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
+    // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
+    // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
+    let p = sigmoid(this.calibration ? m.logit : m.logit - this.onlineShift);
+    const holdoff = this.params.holdoff as number;
+    if (holdoff > 0) {
+      this.peakAge++;
+      if (this.peakAge > holdoff) this.peak = 0;
+      if (p >= this.threshold) {
+        if (channel !== this.peakChannel || m.logit > this.peak) {
+          this.peak = m.logit;
+          this.peakAge = 0;
+          this.peakChannel = channel;
+        } else p = Math.min(p, this.threshold * 0.99);
+      }
+    }
+    const isAnomaly = p >= this.threshold;
+    const driver = m.novelty && c.noveltyScore ? c.noveltyScore : c.faultScore;
+    const signal = driver.signal === 'none' ? 'pattern' : driver.signal;
+    const score: Score = {
+      anomaly_score: p,
+      is_anomaly: isAnomaly,
+      confidence: confidenceOf(p, this.threshold),
+      method: `${KIND}:${channel}`,
+      signal: isAnomaly ? signal : 'none',
+      channel,
+      contributions: [
+        { name: 'fault', weight: Math.round(c.faultScore.anomaly_score * 1000) / 1000 },
+        { name: 'novelty', weight: Math.round((c.noveltyScore?.anomaly_score ?? 0) * 1000) / 1000 },
+      ].sort((a, b) => b.weight - a.weight),
+    };
+    if (c.faultScore.expected !== undefined) {
+      score.expected = c.faultScore.expected;
+      score.lower = c.faultScore.lower;
+      score.upper = c.faultScore.upper;
+    }
+    return score;
+  }
+
+  warmup(): WarmupState {
+    return this.members.robust.warmup();
+  }
+
+  serialize(): DetectorArtifact {
+    return {
+      format: 'vigil-detector',
+      version: ARTIFACT_VERSION,
+      kind: KIND,
+      seed: this.seed,
+      threshold: this.threshold,
+      params: { ...this.params },
+      state: {
+        calibration: this.calibration ?? null,
+        noveltyCalibration: this.noveltyCalibration ?? null,
+        holdoff: [this.peak, this.peakAge],
+        peakChannel: this.peakChannel,
+        robust: this.members.robust.serialize(),
+        context: this.members.context.serialize(),
+      },
+      metrics: { ...this.metrics },
+    };
+  }
+
+  /** @internal Used by `restore`. */
+  load(state: ValidState, metrics: Record<string, number> | undefined): void {
+    this.calibration = state.calibration ?? undefined;
+    this.noveltyCalibration = state.noveltyCalibration ?? undefined;
+    this.peak = state.holdoff[0];
+    this.peakAge = state.holdoff[1];
+    this.peakChannel = state.peakChannel;
+    this.metrics = { ...(metrics ?? {}) };
+  }
+}
+
+let overrides: { robust?: Record<string, unknown>; context?: Record<string, unknown> } = {};
+/** @internal Development only (tuning scripts): member parameters on top of the built-in ones. */
+export function setAutoMemberOverrides(o: typeof overrides): void {
+  overrides = o;
+}
+
+function memberParams(params: Params): { robust: Record<string, unknown>; context: Record<string, unknown> } {
+  return { robust: { ...AUTO_ROBUST_PARAMS, ...overrides.robust, adaptLevel: params.adaptLevel === true }, context: { ...AUTO_CONTEXT_PARAMS, ...overrides.context } };
+}
+
+function createMembers(params: Params, seed: number): Members {
+  const mp = memberParams(params);
+  return {
+    robust: robustFactory.create({ seed: deriveSeed(seed, 0), params: mp.robust }) as RobustDetector,
+    context: contextFactory.create({ seed: deriveSeed(seed, 1), params: mp.context }),
+  };
+}
+
+interface ValidState {
+  calibration: Calibration | null;
+  noveltyCalibration: Calibration | null;
+  holdoff: [number, number];
+  peakChannel: string;
+  robust: DetectorArtifact;
+  context: DetectorArtifact;
+}
+
+const MEMBER_KINDS = { robust: robustFactory, context: contextFactory } as const;
+
+function validateState(state: unknown, params: Params): ValidState {
+  const s = asRecord(KIND, state, 'state');
+  if (s.calibration !== null && !isCalibration(s.calibration)) throw invalidArtifact(KIND, 'state.calibration is malformed');
+  if (s.noveltyCalibration !== null && !isCalibration(s.noveltyCalibration)) throw invalidArtifact(KIND, 'state.noveltyCalibration is malformed');
+  const h = s.holdoff;
+  if (!Array.isArray(h) || h.length !== 2 || !h.every((v) => typeof v === 'number' && Number.isFinite(v)) || (h[1] as number) < 0) {
+    throw invalidArtifact(KIND, 'state.holdoff must be [peak, age ≥ 0]');
+  }
+  if (typeof s.peakChannel !== 'string' || s.peakChannel.length > 32) throw invalidArtifact(KIND, 'state.peakChannel must be a short string');
+  const mp = memberParams(params);
+  for (const name of ['robust', 'context'] as const) {
+    const a = asRecord(KIND, s[name], `state.${name}`);
+    if (a.format !== 'vigil-detector' || a.kind !== name) throw invalidArtifact(KIND, `state.${name} is not a ${name} artifact`);
+    if (typeof a.seed !== 'number' || typeof a.threshold !== 'number' || typeof a.params !== 'object' || a.params === null) {
+      throw invalidArtifact(KIND, `state.${name} lacks seed, threshold or params`);
+    }
+    if (JSON.stringify(a.params) !== JSON.stringify(readMemberParams(name, mp[name]))) throw invalidArtifact(KIND, `state.${name} was made with other parameters than this build uses; retrain`);
+    const art = a as unknown as DetectorArtifact;
+    MEMBER_KINDS[name].validateState?.(art.state, art);
+  }
+  return s as unknown as ValidState;
+}
+
+/** A member's complete params as its artifact stores them. */
+function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknown>): Record<string, unknown> {
+  return MEMBER_KINDS[name].create({ params: raw }).serialize().params;
+}
+
+export const autoFactory: DetectorFactory = {
+  descriptor,
+  create(options: CreateDetectorOptions): AutoDetector {
+    const params = readParams(KIND, descriptor.params, options.params);
+    const seed = options.seed ?? 1;
+    return new AutoDetector(params, seed, options.threshold ?? 0.5, createMembers(params, seed));
+  },
+  restore(artifact: DetectorArtifact): AutoDetector {
+    const params = readParams(KIND, descriptor.params, artifact.params);
+    const state = validateState(artifact.state, params);
+    const members: Members = { robust: robustFactory.restore(state.robust) as RobustDetector, context: contextFactory.restore(state.context) };
+    const d = new AutoDetector(params, artifact.seed, artifact.threshold, members);
+    d.load(state, artifact.metrics);
+    return d;
+  },
+  validateState(state: unknown, artifact: DetectorArtifact): void {
+    validateState(state, readParams(KIND, descriptor.params, artifact.params));
+  },
+};
