@@ -305,7 +305,10 @@ export class RobustDetector implements Detector {
   score(reading: Reading): Score {
     if (this.adaptCollecting) {
       this.collect(reading);
-      return quietScore();
+      const quiet = quietScore();
+      // The reading that completes the re-baseline has been replayed: it has a band.
+      if (!this.adaptCollecting) this.addBand(quiet);
+      return quiet;
     }
     const { surprise, signal, parts } = this.step(reading);
     if (this.n <= this.p.warmup) return quietScore();

@@ -53,6 +53,9 @@ export function subscribePushes(deps: PushDeps): Array<() => void> {
           method: e.score.method,
           signal: e.score.signal,
           ...(e.score.features && { features: e.score.features }),
+          // Additive: the expected value, the normal band and the channel that fired, when the kind reports them.
+          ...(e.score.expected !== undefined && { expected: e.score.expected, lower: e.score.lower, upper: e.score.upper }),
+          ...(e.score.channel !== undefined && { channel: e.score.channel }),
         },
         ml_status: { ...e.warmup, method: e.score.method },
         guest_mode: e.owner.userId === null,
