@@ -2,7 +2,7 @@
  * Training in the worker pool, per kind: wall time, and the main thread's event-loop delay
  * while the worker trains (what an HTTP request waiting during training would feel).
  *
- *   npm run bench:training [-- --minutes 8 --kinds robust,ensemble]
+ *   npm run bench:training [-- --minutes 8 --kinds robust,auto]
  *
  * The data is a seeded synthetic Arduino trace at 10 Hz (the size of the tests' recordings by
  * default), written to a temporary CSV exactly as a recording is stored.

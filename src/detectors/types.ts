@@ -54,7 +54,7 @@ export interface Score {
   is_anomaly: boolean;
   /** In [0, 1]: how far the score is from the threshold (0 = on the threshold, 1 = as far as it can be). */
   confidence: number;
-  /** The kind (and sub-method) that produced the score, e.g. `robust`, `ensemble`. */
+  /** The kind (and sub-method) that produced the score, e.g. `robust`, `auto:spike`. */
   method: string;
   /** The dominant signal behind the score. */
   signal: Signal;
