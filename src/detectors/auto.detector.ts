@@ -29,6 +29,7 @@
  * @module
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
+import { SubsequenceChannel } from './channels/subsequence.ts';
 import { contextFactory } from './context.detector.ts';
 import { asRecord, assertEnoughData, fitTailCalibration, holdoutSize, invalidArtifact, logit, readParams, throwIfAborted, yieldToLoop, type Params } from './ml-shared.ts';
 import { deriveSeed } from './random.ts';
@@ -69,12 +70,18 @@ export function setOnlineShift(x: number): void {
 }
 /** After fit, the novelty channel's calibrated 0.5 is at least at this log-odds of its own score. */
 const NOVELTY_FLOOR = 3;
+/** The shape channel's score (about 1 at the top of normal) as raw log-odds SHAPE_SLOPE · ln(score / SHAPE_CENTER), calibrated after fit. */
+const SHAPE_CENTER = 2;
+const SHAPE_SLOPE = 4;
+/** After fit, the shape channel's calibrated 0.5 is at least at this raw log-odds (twice the top of normal). */
+const SHAPE_FLOOR = 0;
 /** The fault member's parameters (besides `adaptLevel`). */
 export const AUTO_ROBUST_PARAMS: Readonly<Record<string, number | boolean>> = { rarityHorizon: 100_000, rarityUntilFit: true };
 
 const PARAM_SPECS = [
   { name: 'noveltyBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the novelty channel log-odds before the channels are combined (negative: it must be more surprised to win).' },
   { name: 'faultBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the fault channels log-odds before the channels are combined.' },
+  { name: 'shapeBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the shape (subsequence) channel log-odds before the channels are combined.' },
   { name: 'holdoff', type: 'integer', default: 0, min: 0, max: 1_000_000, description: 'Readings after an alarm during which only a different channel or a larger score alarms again.' },
   {
     name: 'falseAlarmRate',
@@ -104,6 +111,7 @@ const descriptor: DetectorDescriptor = {
 interface Members {
   robust: RobustDetector;
   context: Detector;
+  shape: SubsequenceChannel;
 }
 
 export class AutoDetector implements Detector {
@@ -115,6 +123,8 @@ export class AutoDetector implements Detector {
   private calibration: Calibration | undefined;
   /** Calibration of the novelty channel's log-odds (after fit). */
   private noveltyCalibration: Calibration | undefined;
+  /** Calibration of the shape channel's log-odds (after fit). */
+  private shapeCalibration: Calibration | undefined;
   private metrics: Record<string, number> = {};
   private peak = 0;
   private peakAge = 0;
@@ -139,9 +149,10 @@ export class AutoDetector implements Detector {
     const hold = normal.slice(normal.length - nHold);
     const far = options.targetFalseAlarmRate ?? (this.params.falseAlarmRate as number);
     const metrics: Record<string, number> = {};
-    const { robust, context } = this.members;
+    const { robust, context, shape } = this.members;
     this.calibration = undefined;
     this.noveltyCalibration = undefined;
+    this.shapeCalibration = undefined;
     for (const [i, m] of [robust, context].entries()) {
       const rep = await m.fit(train, {
         signal: options.signal,
@@ -151,6 +162,8 @@ export class AutoDetector implements Detector {
       for (const [k, v] of Object.entries(rep.metrics)) metrics[`${m.kind}.${k}`] = v;
     }
     throwIfAborted(options.signal);
+    // The shape channel learns the cycle and its normal distance scale from the training part.
+    shape.fit(train.map((r) => r.value));
     options.onProgress?.(2 / 3, 'calibrating');
     await yieldToLoop();
     // The hold-out follows the training part directly: no pause, so no re-baselining. Each
@@ -158,11 +171,13 @@ export class AutoDetector implements Detector {
     // channel whose normal scores have a heavy tail must be correspondingly more surprised.
     const rawFault: number[] = [];
     const rawNovelty: number[] = [];
+    const rawShape: number[] = [];
     for (const r of hold) {
       const c = this.combine(r);
       if (c) {
         rawFault.push(c.fault);
         rawNovelty.push(c.novelty);
+        rawShape.push(c.shape);
       }
     }
     this.peak = 0;
@@ -170,10 +185,12 @@ export class AutoDetector implements Detector {
     this.peakChannel = '';
     // Live data follows after a pause: the members must not call it a dropout (and re-baseline when asked).
     this.resume();
+    // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
+    const groups = rawShape.filter(Number.isFinite).length >= 20 ? 3 : 2;
     const fitCal = (raw: number[]): Calibration | undefined => {
       const finite = raw.filter(Number.isFinite);
       if (finite.length < 20) return undefined;
-      const cal = fitTailCalibration(finite, far / 2);
+      const cal = fitTailCalibration(finite, far / groups);
       return { ...cal, scale: Math.max(cal.scale, 0.05) };
     };
     this.calibration = fitCal(rawFault);
@@ -181,14 +198,18 @@ export class AutoDetector implements Detector {
     // The novelty channel's hold-out rarely holds a new pattern, so its tail says little: it must
     // at least be clearly surprised (its own score well past its alarm point) to alarm.
     this.noveltyCalibration = nov && { ...nov, center: Math.max(nov.center, NOVELTY_FLOOR) };
+    const shp = fitCal(rawShape);
+    this.shapeCalibration = shp && { ...shp, center: Math.max(shp.center, SHAPE_FLOOR) };
     let alarms = 0;
-    for (let i = 0; i < rawFault.length; i++) if (sigmoid(this.mix(rawFault[i] as number, rawNovelty[i] as number).logit) >= this.threshold) alarms++;
+    for (let i = 0; i < rawFault.length; i++) if (sigmoid(this.mix(rawFault[i] as number, rawNovelty[i] as number, rawShape[i] as number).logit) >= this.threshold) alarms++;
     this.metrics = {
       ...metrics,
       holdout_rows: rawFault.length,
       holdout_false_alarm_rate: alarms / Math.max(1, rawFault.length),
       fault_center: this.calibration?.center ?? 0,
       novelty_center: this.noveltyCalibration?.center ?? 0,
+      shape_center: this.shapeCalibration?.center ?? 0,
+      period: shape.period ?? 0,
     };
     options.onProgress?.(1, 'calibrated');
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
@@ -202,30 +223,37 @@ export class AutoDetector implements Detector {
    * Scores both members: their log-odds (after the per-member bias), the member scores; undefined
    * while the fault member re-baselines or warms up.
    */
-  private combine(reading: Reading): { fault: number; novelty: number; faultScore: Score; noveltyScore: Score | undefined } | undefined {
-    const { robust, context } = this.members;
+  private combine(reading: Reading): { fault: number; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined } | undefined {
+    const { robust, context, shape } = this.members;
     const faultScore = robust.score(reading);
     const mapped = robust.trainingFrameValue(reading.value);
-    // While re-baselining, the novelty member waits for the device's level (it would see every reading as new).
+    // While re-baselining, the novelty and shape channels wait for the device's level (they would see every reading as new).
     const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
+    const shapeRaw = mapped === undefined ? 0 : shape.update(mapped);
     if (robust.warmup().status !== 'ml_ready') return undefined;
     const fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
     const novelty = noveltyScore && noveltyScore.anomaly_score > 0 ? logit(noveltyScore.anomaly_score) + (this.params.noveltyBias as number) : -Infinity;
-    return { fault, novelty, faultScore, noveltyScore };
+    // Without a cycle the channel's fixed-length windows are discords of noise: it speaks only on periodic data.
+    const shapeLogit = shape.ready && shape.periodic && shapeRaw > 0 ? SHAPE_SLOPE * Math.log(shapeRaw / SHAPE_CENTER) + (this.params.shapeBias as number) : -Infinity;
+    return { fault, novelty, shape: shapeLogit, faultScore, noveltyScore };
   }
 
   /** The combined log-odds (each group through its own calibration after fit) and the group that won. */
-  private mix(fault: number, novelty: number): { logit: number; novelty: boolean } {
+  private mix(fault: number, novelty: number, shape: number): { logit: number; group: 'fault' | 'novelty' | 'shape' } {
     const f = this.calibration ? logit(calibrate(fault, this.calibration)) : fault;
     const n = this.noveltyCalibration ? logit(calibrate(novelty, this.noveltyCalibration)) : novelty;
-    return n > f ? { logit: n, novelty: true } : { logit: f, novelty: false };
+    // The shape channel speaks only after a fit found a cycle in the training data: a cycle it finds
+    // online in aperiodic data (noise, NAB's business series) has no calibration and alarms on noise.
+    const h = this.shapeCalibration ? logit(calibrate(shape, this.shapeCalibration)) : -Infinity;
+    if (h > f && h > n) return { logit: h, group: 'shape' };
+    return n > f ? { logit: n, group: 'novelty' } : { logit: f, group: 'fault' };
   }
 
   score(reading: Reading): Score {
     const c = this.combine(reading);
     if (!c) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
-    const m = this.mix(c.fault, c.novelty);
-    const channel = m.novelty ? 'novelty' : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
+    const m = this.mix(c.fault, c.novelty, c.shape);
+    const channel = m.group !== 'fault' ? m.group : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
     // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
     let p = sigmoid(this.calibration ? m.logit : m.logit - this.onlineShift);
@@ -242,8 +270,8 @@ export class AutoDetector implements Detector {
       }
     }
     const isAnomaly = p >= this.threshold;
-    const driver = m.novelty && c.noveltyScore ? c.noveltyScore : c.faultScore;
-    const signal = driver.signal === 'none' ? 'pattern' : driver.signal;
+    const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
+    const signal = m.group === 'shape' || driver.signal === 'none' ? 'pattern' : driver.signal;
     const score: Score = {
       anomaly_score: p,
       is_anomaly: isAnomaly,
@@ -279,6 +307,8 @@ export class AutoDetector implements Detector {
       state: {
         calibration: this.calibration ?? null,
         noveltyCalibration: this.noveltyCalibration ?? null,
+        shapeCalibration: this.shapeCalibration ?? null,
+        shape: this.members.shape.toJSON(),
         holdoff: [this.peak, this.peakAge],
         peakChannel: this.peakChannel,
         robust: this.members.robust.serialize(),
@@ -292,6 +322,7 @@ export class AutoDetector implements Detector {
   load(state: ValidState, metrics: Record<string, number> | undefined): void {
     this.calibration = state.calibration ?? undefined;
     this.noveltyCalibration = state.noveltyCalibration ?? undefined;
+    this.shapeCalibration = state.shapeCalibration ?? undefined;
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
     this.peakChannel = state.peakChannel;
@@ -314,12 +345,15 @@ function createMembers(params: Params, seed: number): Members {
   return {
     robust: robustFactory.create({ seed: deriveSeed(seed, 0), params: mp.robust }) as RobustDetector,
     context: contextFactory.create({ seed: deriveSeed(seed, 1), params: mp.context }),
+    shape: new SubsequenceChannel(),
   };
 }
 
 interface ValidState {
   calibration: Calibration | null;
   noveltyCalibration: Calibration | null;
+  shapeCalibration: Calibration | null;
+  shape: unknown;
   holdoff: [number, number];
   peakChannel: string;
   robust: DetectorArtifact;
@@ -332,6 +366,12 @@ function validateState(state: unknown, params: Params): ValidState {
   const s = asRecord(KIND, state, 'state');
   if (s.calibration !== null && !isCalibration(s.calibration)) throw invalidArtifact(KIND, 'state.calibration is malformed');
   if (s.noveltyCalibration !== null && !isCalibration(s.noveltyCalibration)) throw invalidArtifact(KIND, 'state.noveltyCalibration is malformed');
+  if (s.shapeCalibration !== null && !isCalibration(s.shapeCalibration)) throw invalidArtifact(KIND, 'state.shapeCalibration is malformed');
+  try {
+    SubsequenceChannel.fromJSON(s.shape);
+  } catch (e) {
+    throw invalidArtifact(KIND, `state.shape: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const h = s.holdoff;
   if (!Array.isArray(h) || h.length !== 2 || !h.every((v) => typeof v === 'number' && Number.isFinite(v)) || (h[1] as number) < 0) {
     throw invalidArtifact(KIND, 'state.holdoff must be [peak, age ≥ 0]');
@@ -366,7 +406,11 @@ export const autoFactory: DetectorFactory = {
   restore(artifact: DetectorArtifact): AutoDetector {
     const params = readParams(KIND, descriptor.params, artifact.params);
     const state = validateState(artifact.state, params);
-    const members: Members = { robust: robustFactory.restore(state.robust) as RobustDetector, context: contextFactory.restore(state.context) };
+    const members: Members = {
+      robust: robustFactory.restore(state.robust) as RobustDetector,
+      context: contextFactory.restore(state.context),
+      shape: SubsequenceChannel.fromJSON(state.shape),
+    };
     const d = new AutoDetector(params, artifact.seed, artifact.threshold, members);
     d.load(state, artifact.metrics);
     return d;

@@ -147,7 +147,8 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
 
   it('keeps answering requests while a job trains, and enforces the per-user limit', async () => {
     const u = await userWithData(8);
-    const slow = await api.post('/models/train', { name: 'Busy', material_type: 'x', kind: 'ensemble', recording_ids: [u.normalId] }, u.token);
+    // No kind: the default (auto).
+    const slow = await api.post('/models/train', { name: 'Busy', material_type: 'x', recording_ids: [u.normalId] }, u.token);
     const second = await api.post('/models/train', { name: 'Busy 2', material_type: 'x', kind: 'rcf', recording_ids: [u.normalId] }, u.token);
     expect(second.status).toBe(202);
     const third = await api.post('/models/train', { name: 'Busy 3', material_type: 'x', kind: 'robust', recording_ids: [u.normalId] }, u.token);
@@ -188,6 +189,10 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
         const res = await api.post('/models/train', body, u.token);
         expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
       }
+      // The retired ensemble kind: a 400 that says what to train instead.
+      const retired = await api.post('/models/train', { ...base, kind: 'ensemble' }, u.token);
+      expect(retired.status).toBe(400);
+      expect(retired.body).toMatchObject({ code: 'unknown-detector-kind', message: expect.stringMatching(/retired.*"auto"/) });
       const stolen = await api.post('/models/train', { ...base, kind: 'robust' }, other.token);
       expect(stolen.status).toBe(404);
       expect(stolen.body.code).toBe('recording-not-found');
