@@ -28,8 +28,8 @@ export function retiredKindMessage(kind: string): string | undefined {
   const successor = Object.hasOwn(RETIRED_DETECTOR_KINDS, kind) ? RETIRED_DETECTOR_KINDS[kind] : undefined;
   if (!successor) return undefined;
   return (
-    `Detector kind "${kind}" was retired: the default kind "${successor}" supersedes it on every benchmark. ` +
-    `Retrain the model on its normal data to get a "${successor}" model (vigil train --input normal.csv --out model.json, or POST /models/train without "kind").`
+    `Detector kind "${kind}" was retired: the default kind "${successor}" supersedes it. ` +
+    `Retrain the model on its normal data to get a model of kind "${successor}" (vigil train --input normal.csv --out model.json, or POST /models/train without "kind").`
   );
 }
 
