@@ -63,11 +63,7 @@ export const AUTO_CONTEXT_PARAMS: Readonly<Record<string, number>> = { levels: 8
  * Without fit, the combined log-odds are shifted down by this much before the threshold: on clean
  * simulator noise the unfitted channels otherwise alarm about 24 times an hour at 10 Hz.
  */
-let ONLINE_SHIFT = 4;
-/** @internal Development only. */
-export function setOnlineShift(x: number): void {
-  ONLINE_SHIFT = x;
-}
+const ONLINE_SHIFT = 4;
 /** After fit, the novelty channel's calibrated 0.5 is at least at this log-odds of its own score. */
 const NOVELTY_FLOOR = 3;
 /** The shape channel's score (about 1 at the top of normal) as raw log-odds SHAPE_SLOPE · ln(score / SHAPE_CENTER), calibrated after fit. */
@@ -330,14 +326,8 @@ export class AutoDetector implements Detector {
   }
 }
 
-let overrides: { robust?: Record<string, unknown>; context?: Record<string, unknown> } = {};
-/** @internal Development only (tuning scripts): member parameters on top of the built-in ones. */
-export function setAutoMemberOverrides(o: typeof overrides): void {
-  overrides = o;
-}
-
 function memberParams(params: Params): { robust: Record<string, unknown>; context: Record<string, unknown> } {
-  return { robust: { ...AUTO_ROBUST_PARAMS, ...overrides.robust, adaptLevel: params.adaptLevel === true }, context: { ...AUTO_CONTEXT_PARAMS, ...overrides.context } };
+  return { robust: { ...AUTO_ROBUST_PARAMS, adaptLevel: params.adaptLevel === true }, context: { ...AUTO_CONTEXT_PARAMS } };
 }
 
 function createMembers(params: Params, seed: number): Members {
