@@ -65,7 +65,11 @@ export async function serve(env: Record<string, string>): Promise<{ child: Child
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 180_000);
+    // A server that never reported listening is killed, so a timed-out test leaves no process behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start: ${stderr}`));
+    }, 180_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (process.env.VIGIL_TEST_SERVER_LOGS) console.log(`[${child.pid}] ${line.slice(0, 400)}`);
       const m = /Vigil listening on (http:\/\/[^"\s]+)/.exec(line);
