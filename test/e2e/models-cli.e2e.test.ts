@@ -24,18 +24,18 @@ describe.each(testDialects())('vigil models [%s]', (dialect) => {
     expect(models.every((m: any) => m.is_preset)).toBe(true);
 
     const show = vigil('models', 'show', String(models[0].id));
-    expect(JSON.parse(show.stdout)).toMatchObject({ id: models[0].id, is_preset: true, kind: 'robust', checksum: expect.any(String) });
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: models[0].id, is_preset: true, kind: 'auto', checksum: expect.any(String) });
     expect(vigil('models', 'show', '99999').status).toBe(3);
 
     const file = path.join(db.dataDir, 'export.json');
     const exp = vigil('models', 'export', String(models[0].id), '-o', file);
     expect(exp.status).toBe(0);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ format: 'vigil-detector', kind: 'robust' });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ format: 'vigil-detector', kind: 'auto' });
 
     expect(vigil('user', 'create', '-u', 'operator', '-e', 'op@example.test', '--password-stdin').status).toBe(0);
     const imp = vigil('models', 'import', file, '-u', 'operator', '-n', 'Imported', '-m', 'metal');
     expect(imp.stderr).toBe('');
-    expect(imp.stdout).toMatch(/imported model \d+ \(robust\) for operator/);
+    expect(imp.stdout).toMatch(/imported model \d+ \(auto\) for operator/);
     const mine = JSON.parse(vigil('models', 'list', '-u', 'operator', '--json').stdout);
     expect(mine).toEqual([expect.objectContaining({ name: 'Imported', is_preset: false, visibility: 'private' })]);
 

@@ -66,7 +66,7 @@ describe.each(testDialects())('model registry over HTTP [%s]', (dialect) => {
       const u = await registerUser(api);
       const detail = await api.get(`/models/${presetId}`);
       expect(detail.status).toBe(200);
-      expect(detail.body).toMatchObject({ id: presetId, is_preset: true, kind: 'robust', owner_id: null, origin: 'preset' });
+      expect(detail.body).toMatchObject({ id: presetId, is_preset: true, kind: 'auto', owner_id: null, origin: 'preset' });
       expect(detail.body.metrics.evaluation).toMatchObject({ f1: expect.any(Number), false_alarm_rate: expect.any(Number) });
       const patch = await api.patch(`/models/${presetId}`, { name: 'mine now' }, u.token);
       expect(patch.status).toBe(403);
@@ -90,7 +90,7 @@ describe.each(testDialects())('model registry over HTTP [%s]', (dialect) => {
       const u = await registerUser(api);
       const res = await uploadModel(server.baseUrl, u.token, { name: 'Copy', material_type: 'metal', description: 'from a preset' }, presetArtifact);
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ id: expect.any(Number), name: 'Copy', material_type: 'metal', kind: 'robust', message: expect.any(String) });
+      expect(res.body).toMatchObject({ id: expect.any(Number), name: 'Copy', material_type: 'metal', kind: 'auto', message: expect.any(String) });
       expect(res.body.file_path).toMatch(new RegExp(`^models/user/${u.id}/`));
       const list = await api.get('/api/models', u.token);
       expect(list.body.find((c: any) => c.id === res.body.id)).toMatchObject({ is_preset: false, name: 'Copy' });
