@@ -29,7 +29,7 @@ describe.each(testDialects())('model runtime [%s]', (dialect) => {
     const runtime = server.app.services.modelRuntime;
     const preset = await runtime.defaultPreset();
     const { model, detector } = await runtime.loadForSession({ userId: null }, preset.id);
-    expect(model).toMatchObject({ id: preset.id, is_preset: true, kind: 'robust' });
+    expect(model).toMatchObject({ id: preset.id, is_preset: true, kind: 'auto' });
     const s = detector.score({ ts: Date.now(), value: 2.5 });
     expect(s.anomaly_score).toBeGreaterThanOrEqual(0);
   });
