@@ -39,6 +39,9 @@ export interface HttpServerDeps {
   webApp?: WebApp;
 }
 
+/** Longest a readiness probe waits for one dependency. */
+const READY_PROBE_TIMEOUT_MS = 2000;
+
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
@@ -187,11 +190,15 @@ export async function buildHttpServer(deps: HttpServerDeps) {
       await Promise.all(
         Object.entries(probes).map(async ([name, probe]) => {
           const t0 = performance.now();
+          // A dependency that swallows packets (no reset) must not hold the probe: it counts as down.
+          let timer: NodeJS.Timeout | undefined;
           try {
-            await probe();
+            await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READY_PROBE_TIMEOUT_MS} ms`)), READY_PROBE_TIMEOUT_MS)))]);
             checks[name] = { ok: true, latency_ms: round(performance.now() - t0) };
           } catch (err) {
             checks[name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+          } finally {
+            clearTimeout(timer);
           }
         }),
       );

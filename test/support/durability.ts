@@ -63,6 +63,9 @@ export async function loggedValues(env: Record<string, string>, sessionId: numbe
       rows: rows.length,
       values: new Set(rows.map((r) => r.value)),
       distinctSeq: new Set(rows.map((r) => Number(r.seq))).size,
+      maxSeq: rows.reduce((m, r) => Math.max(m, Number(r.seq)), 0),
+      /** Values in sequence-number order (the order the session scored them). */
+      inSeqOrder: rows.map((r) => ({ seq: Number(r.seq), value: r.value })).sort((a, b) => a.seq - b.seq).map((r) => r.value),
       status: session.status,
       total: Number(session.total_predictions),
     };
