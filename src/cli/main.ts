@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { VERSION } from '../version.ts';
+import { registerBackupCommands } from './backup.commands.ts';
 import { registerDetectorCommands } from './detector.commands.ts';
 import { registerModelsCommands } from './models.commands.ts';
 import { registerServerCommands } from './server.commands.ts';
@@ -14,6 +15,7 @@ const program = new Command('vigil')
 registerServerCommands(program);
 registerModelsCommands(program);
 registerDetectorCommands(program);
+registerBackupCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -43,3 +43,8 @@ export async function migrateDown(database: Database, steps = 1): Promise<Migrat
 export async function migrationStatus(database: Database) {
   return (await migrator(database).getMigrations()).map((m) => ({ name: m.name, executedAt: m.executedAt ?? null }));
 }
+
+/** Applies (or rolls back) migrations until `name` is the last one applied (restores use it). */
+export async function migrateTo(database: Database, name: string): Promise<MigrationOutcome> {
+  return outcome(await migrator(database).migrateTo(name), 'up');
+}

@@ -71,6 +71,9 @@ export const ERRORS = {
   'invalid-channel': { status: 400, message: 'The notification channel settings are not valid.' },
   'destination-not-allowed': { status: 400, message: 'That destination is private, loopback, link-local or a cloud metadata address; the operator has not allowed it.' },
   'channel-unavailable': { status: 409, message: 'This kind of channel is not configured on this server.' },
+  'backup-invalid': { status: 400, message: 'The backup is incomplete, corrupt or from an unknown format.' },
+  'backup-exists': { status: 409, message: 'The backup destination already exists.' },
+  'restore-target-not-empty': { status: 409, message: 'The target database or data folder already holds data; restore with --force to replace it.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
