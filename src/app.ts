@@ -25,6 +25,9 @@ import { createBullmqTrainingQueue } from './modules/models/training-queue.bullm
 import { createLocalTrainingQueue, type TrainingQueue } from './modules/models/training-queue.ts';
 import { createTrainingRunner } from './modules/models/training-runner.ts';
 import { registerTrainingRoutes } from './modules/models/training.routes.ts';
+import { registerBacktestRoutes } from './modules/models/backtest.routes.ts';
+import { createBacktestService } from './modules/models/backtest.service.ts';
+import { createSessionData } from './modules/detection/session-data.ts';
 import { createTrainingService } from './modules/models/training.service.ts';
 import { createFollowsRepository } from './modules/social/follows.repository.ts';
 import { createFollowsService } from './modules/social/follows.service.ts';
@@ -164,6 +167,8 @@ export async function createApp(options: AppOptions) {
     jobs: trainingJobs,
     models: modelsService,
     data: recordings,
+    // Late-bound: session data needs the detection repository, built further down.
+    sessions: { forBacktest: (userId, sessionId) => sessionData.forBacktest(userId, sessionId) },
     pool: trainingPool,
     bus,
     clock,
@@ -192,6 +197,15 @@ export async function createApp(options: AppOptions) {
     onStop: () => trainingPool.close(),
   });
   await training.start();
+  const backtests = createBacktestService({
+    models: modelsService,
+    jobs: trainingJobs,
+    training,
+    runner: trainingRunner,
+    pool: trainingPool,
+    recordings,
+    sessions: { count: (userId, sessionId) => sessionData.count(userId, sessionId) },
+  });
 
   // Devices and ingestion: one hub fans every source out to sessions and sockets.
   const devicesRepo = createDevicesRepository(database.db);
@@ -239,6 +253,7 @@ export async function createApp(options: AppOptions) {
 
   // Detection sessions, with batched log writes.
   const detectionRepo = createDetectionRepository(database.db);
+  const sessionData = createSessionData({ repo: detectionRepo });
   // Rows a crashed process accepted but never wrote come back from its journal before anything counts logs.
   const journalDir = config.detection.journal.dir;
   const replayJournals = () => replayOrphanJournals(journalDir, (rows) => detectionRepo.insertLogs(rows), logger);
@@ -335,6 +350,7 @@ export async function createApp(options: AppOptions) {
       await registerModelsRoutes(api, { models: modelsService, config });
       await registerRecordingsRoutes(api, { recordings, config });
       await registerTrainingRoutes(api, { training });
+      await registerBacktestRoutes(api, { backtests });
       await registerAlarmsRoutes(api, { alarms });
       await registerNotificationsRoutes(api, { notifications });
     },

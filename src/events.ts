@@ -33,6 +33,8 @@ export interface EventMap {
   };
   /** A training job failed or was cancelled (`code` = `training-cancelled`). Pushed as `training_failed`. */
   'training.failed': { jobId: number; userId: number; code: string; message: string };
+  /** A backtest job finished (its result is stored on the job). Pushed as `backtest_completed`. */
+  'backtest.completed': { jobId: number; userId: number; modelId: number; metrics: Record<string, number> };
   /** A model was deleted; sessions and selections using it should let go. */
   'model.deleted': { userId: number | null; modelId: number };
   /** A validated reading from any source; `arrivedAt` is `performance.now()` at arrival. */

@@ -189,6 +189,16 @@ export interface TrainingJobsTable {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+  /** `train` or `backtest` (added by 0020-backtests). */
+  type: Generated<string>;
+  /** The session a backtest scores. */
+  session_id: number | null;
+  /** A backtest's threshold override. */
+  threshold: number | null;
+  /** 1: a retrain also learns from the user's alarm feedback. */
+  include_feedback: Generated<number>;
+  /** A finished backtest's result (JSON). */
+  result: string | null;
 }
 
 export interface LikesTable {

@@ -5,6 +5,7 @@ import * as m0003 from './0003-devices.ts';
 import * as m0004 from './0004-models.ts';
 import * as m0005 from './0005-log-seq.ts';
 import * as m0010 from './0010-alarms.ts';
+import * as m0020 from './0020-backtests.ts';
 
 /** Every migration, in order. Append new ones; never edit or reorder a released one. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-models': m0004,
   '0005-log-seq': m0005,
   '0010-alarms': m0010,
+  '0020-backtests': m0020,
 };

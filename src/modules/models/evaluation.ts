@@ -48,14 +48,21 @@ export function inSegments(ts: number, segments: readonly Segment[]): boolean {
  * `segments`. Readings inside a segment are anomalous; every other reading is normal.
  */
 export function evaluateDetector(detector: Detector, readings: readonly Reading[], segments: readonly Segment[] = []): EvaluationMetrics {
+  const flags = new Uint8Array(readings.length);
+  for (let i = 0; i < readings.length; i++) flags[i] = detector.score(readings[i] as Reading).is_anomaly ? 1 : 0;
+  return evaluateScored(readings, flags, segments);
+}
+
+/** Measures already scored readings (`flags[i]` = 1 when reading i alarmed) against `segments`. */
+export function evaluateScored(readings: readonly Reading[], flags: Uint8Array, segments: readonly Segment[] = []): EvaluationMetrics {
   const alarms: number[] = [];
   let normal = 0;
   let normalAlarms = 0;
-  for (const r of readings) {
-    const s = detector.score(r);
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i] as Reading;
     const anomalous = segments.length > 0 && inSegments(r.ts, segments);
     if (!anomalous) normal++;
-    if (s.is_anomaly) {
+    if (flags[i] === 1) {
       alarms.push(r.ts);
       if (!anomalous) normalAlarms++;
     }

@@ -3,6 +3,7 @@ import type { DB, TrainingJobsTable } from '../../db/schema.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+export type JobType = 'train' | 'backtest';
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
 
 export interface TrainingJobRow {
@@ -28,6 +29,10 @@ export interface TrainingJobRow {
   startedAt: string | null;
   finishedAt: string | null;
   updatedAt: string;
+  type: JobType;
+  sessionId: number | null;
+  threshold: number | null;
+  includeFeedback: boolean;
 }
 
 export interface NewTrainingJob {
@@ -42,6 +47,10 @@ export interface NewTrainingJob {
   evaluationRecordingId: number | null;
   queue: 'local' | 'bullmq';
   now: string;
+  type?: JobType;
+  sessionId?: number | null;
+  threshold?: number | null;
+  includeFeedback?: boolean;
 }
 
 function parseJson<T>(text: string, fallback: T): T {
@@ -52,7 +61,14 @@ function parseJson<T>(text: string, fallback: T): T {
   }
 }
 
-function toJob(r: Selectable<TrainingJobsTable>): TrainingJobRow {
+/** Every column but `result` (which can be large; read with `result(id)`). */
+const columns = [
+  'id', 'user_id', 'model_id', 'base_model_id', 'name', 'material_type', 'description', 'kind', 'params', 'recording_ids',
+  'evaluation_recording_id', 'status', 'progress', 'stage', 'queue', 'runner', 'error_code', 'error', 'created_at', 'started_at',
+  'finished_at', 'updated_at', 'type', 'session_id', 'threshold', 'include_feedback',
+] as const;
+
+function toJob(r: Omit<Selectable<TrainingJobsTable>, 'result'>): TrainingJobRow {
   return {
     id: r.id,
     userId: r.user_id,
@@ -76,6 +92,10 @@ function toJob(r: Selectable<TrainingJobsTable>): TrainingJobRow {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     updatedAt: r.updated_at,
+    type: r.type === 'backtest' ? 'backtest' : 'train',
+    sessionId: r.session_id,
+    threshold: r.threshold,
+    includeFeedback: r.include_feedback === 1 || (r.include_feedback as unknown) === true,
   };
 }
 
@@ -98,6 +118,10 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
           progress: 0,
           stage: 'queued',
           queue: j.queue,
+          type: j.type ?? 'train',
+          session_id: j.sessionId ?? null,
+          threshold: j.threshold ?? null,
+          include_feedback: j.includeFeedback ? 1 : 0,
           created_at: j.now,
           updated_at: j.now,
         })
@@ -106,8 +130,14 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
     },
 
     async findById(id: number): Promise<TrainingJobRow | undefined> {
-      const r = await db.selectFrom('training_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = await db.selectFrom('training_jobs').select(columns).where('id', '=', id).executeTakeFirst();
       return r && toJob(r);
+    },
+
+    /** A finished backtest's stored result (parsed), or undefined. */
+    async result(id: number): Promise<unknown> {
+      const r = await db.selectFrom('training_jobs').select('result').where('id', '=', id).executeTakeFirst();
+      return r?.result ? parseJson<unknown>(r.result, undefined) : undefined;
     },
 
     async countActive(userId: number): Promise<number> {
@@ -149,7 +179,7 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
     },
 
     async listForUser(userId: number, limit = 50): Promise<TrainingJobRow[]> {
-      const rows = await db.selectFrom('training_jobs').selectAll().where('user_id', '=', userId).orderBy('id', 'desc').limit(limit).execute();
+      const rows = await db.selectFrom('training_jobs').select(columns).where('user_id', '=', userId).orderBy('id', 'desc').limit(limit).execute();
       return rows.map(toJob);
     },
 
@@ -157,8 +187,9 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
     async listForModel(modelId: number): Promise<TrainingJobRow[]> {
       const rows = await db
         .selectFrom('training_jobs')
-        .selectAll()
+        .select(columns)
         .where((eb) => eb.or([eb('model_id', '=', modelId), eb('base_model_id', '=', modelId)]))
+        .where('type', '=', 'train')
         .orderBy('id', 'desc')
         .limit(50)
         .execute();
@@ -188,7 +219,7 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
     /** Moves an active job to a final state; false if it had already finished. */
     async finish(
       id: number,
-      f: { status: 'succeeded' | 'failed' | 'cancelled'; stage: string; modelId?: number; errorCode?: string; error?: string; now: string },
+      f: { status: 'succeeded' | 'failed' | 'cancelled'; stage: string; modelId?: number; errorCode?: string; error?: string; result?: unknown; now: string },
     ): Promise<boolean> {
       const r = await db
         .updateTable('training_jobs')
@@ -197,6 +228,7 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
           stage: f.stage,
           ...(f.status === 'succeeded' && { progress: 1 }),
           ...(f.modelId !== undefined && { model_id: f.modelId }),
+          ...(f.result !== undefined && { result: JSON.stringify(f.result) }),
           error_code: f.errorCode ?? null,
           error: f.error ?? null,
           finished_at: f.now,
@@ -209,7 +241,7 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
     },
 
     async listActive(queue: 'local' | 'bullmq'): Promise<TrainingJobRow[]> {
-      const rows = await db.selectFrom('training_jobs').selectAll().where('queue', '=', queue).where('status', 'in', [...ACTIVE_STATUSES]).execute();
+      const rows = await db.selectFrom('training_jobs').select(columns).where('queue', '=', queue).where('status', 'in', [...ACTIVE_STATUSES]).execute();
       return rows.map(toJob);
     },
 
@@ -217,7 +249,7 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
     async failActive(queue: 'local' | 'bullmq', errorCode: string, error: string, now: string): Promise<TrainingJobRow[]> {
       const rows = await db
         .selectFrom('training_jobs')
-        .selectAll()
+        .select(columns)
         .where('queue', '=', queue)
         .where('status', 'in', [...ACTIVE_STATUSES])
         .execute();

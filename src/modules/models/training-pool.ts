@@ -1,8 +1,11 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { MainToWorker, WorkerProgress, WorkerResult } from './training.messages.ts';
 
-export type TrainingTask = Omit<MainToWorker, 'type' | 'port'>;
+import type { BacktestResult, BacktestTask, TrainResult, TrainTask } from './training.messages.ts';
+
+export type TrainingTask = Omit<TrainTask, 'type' | 'port'>;
+export type BacktestPoolTask = Omit<BacktestTask, 'type' | 'port'>;
 
 /** The worker-thread pool that fits detectors off the event loop (piscina). */
 export function createTrainingPool(opts: { threads: number }) {
@@ -14,16 +17,23 @@ export function createTrainingPool(opts: { threads: number }) {
     // Training is CPU-bound: one task per thread at a time.
     concurrentTasksPerWorker: 1,
   });
+  async function send<R extends WorkerResult>(build: (port: MessagePort) => MainToWorker, onProgress: (p: WorkerProgress) => void, signal?: AbortSignal): Promise<R> {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (m: WorkerProgress) => onProgress(m));
+    try {
+      return (await pool.run(build(port2), { transferList: [port2], signal: signal ?? null })) as R;
+    } finally {
+      port1.close();
+    }
+  }
   return {
     /** Runs one training task; aborting `signal` terminates the worker thread running it. */
-    async run(task: TrainingTask, onProgress: (p: WorkerProgress) => void, signal?: AbortSignal): Promise<WorkerResult> {
-      const { port1, port2 } = new MessageChannel();
-      port1.on('message', (m: WorkerProgress) => onProgress(m));
-      try {
-        return await pool.run({ type: 'train', ...task, port: port2 }, { transferList: [port2], signal: signal ?? null });
-      } finally {
-        port1.close();
-      }
+    async run(task: TrainingTask, onProgress: (p: WorkerProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
+      return send<TrainResult>((port) => ({ type: 'train', ...task, port }), onProgress, signal);
+    },
+    /** Runs one backtest (scoring only) on the same threads. */
+    async backtest(task: BacktestPoolTask, onProgress: (p: WorkerProgress) => void, signal?: AbortSignal): Promise<BacktestResult> {
+      return send<BacktestResult>((port) => ({ type: 'backtest', ...task, port }), onProgress, signal);
     },
     get threads() {
       return pool.threads.length;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppBus } from '../../events.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { isAppError } from '../../lib/errors.ts';
+import { AppError, isAppError } from '../../lib/errors.ts';
 import { toDbTime } from '../../db/time.ts';
 import type { ModelsService } from './models.service.ts';
 import type { TrainingSource } from './training.messages.ts';
@@ -17,7 +17,18 @@ export interface TrainingData {
   forTraining(userId: number, ids: readonly number[]): Promise<Array<{ id: number; file: string; labels: Array<{ start: number; end: number }> }>>;
 }
 
+/** A session's logged readings (time order) and its labelled anomalous segments, for backtests. */
+export interface SessionData {
+  /** Throws `session-not-found` for a session that is not the user's. */
+  forBacktest(userId: number, sessionId: number): Promise<{ readings: { ts: Float64Array; values: Float64Array }; labels: Array<{ start: number; end: number }> }>;
+}
+
+/** Buckets of a backtest's scored series unless the job says otherwise. */
+export const BACKTEST_POINTS = 500;
+
 export interface TrainingRunnerDeps {
+  /** Sessions to backtest on (absent: session backtests fail). */
+  sessions?: SessionData;
   jobs: TrainingJobsRepository;
   models: ModelsService;
   data: TrainingData;
@@ -50,6 +61,7 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
     if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
     if (!(await jobs.markRunning(job.id, deps.runnerId, now()))) return;
     bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: 0, stage: 'starting' });
+    if (job.type === 'backtest') return runBacktest(job, signal);
 
     let sources: TrainingSource[];
     let evaluation: TrainingSource | undefined;
@@ -66,17 +78,8 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
       return;
     }
 
-    let lastWrite = 0;
-    let writing: Promise<void> = Promise.resolve();
-    const onProgress = (p: { progress: number; stage: string }) => {
-      bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: p.progress, stage: p.stage });
-      const t = Date.now();
-      if (t - lastWrite < DB_PROGRESS_INTERVAL_MS) return;
-      lastWrite = t;
-      writing = writing
-        .then(() => jobs.setProgress(job.id, p.progress, p.stage.slice(0, 100), now()))
-        .catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'training progress not saved'));
-    };
+    const progress = progressWriter(job);
+    const onProgress = progress.onProgress;
 
     let result;
     try {
@@ -94,17 +97,11 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
         signal,
       );
     } catch (err) {
-      await writing;
-      if (signal.aborted) {
-        if (signal.reason === ABORT_SHUTDOWN) await fail(job, 'training-interrupted', 'The server stopped while the job was running.');
-        else await fail(job, 'training-cancelled', 'The job was cancelled.', 'cancelled');
-        return;
-      }
-      logger.error({ err, jobId: job.id }, 'training worker crashed');
-      await fail(job, 'internal', 'The training worker failed.');
+      await progress.flushed();
+      await failedRun(job, signal, err);
       return;
     }
-    await writing;
+    await progress.flushed();
     if (result.type === 'error') {
       await fail(job, result.code, result.message);
       return;
@@ -134,7 +131,92 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
     }
   }
 
-  return { run, fail };
+  /** Progress goes to the bus at once and to the job row at most every 500 ms. */
+  function progressWriter(job: TrainingJobRow) {
+    let lastWrite = 0;
+    let writing: Promise<void> = Promise.resolve();
+    return {
+      onProgress(p: { progress: number; stage: string }) {
+        bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: p.progress, stage: p.stage });
+        const t = Date.now();
+        if (t - lastWrite < DB_PROGRESS_INTERVAL_MS) return;
+        lastWrite = t;
+        writing = writing
+          .then(() => jobs.setProgress(job.id, p.progress, p.stage.slice(0, 100), now()))
+          .catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'training progress not saved'));
+      },
+      flushed: () => writing,
+    };
+  }
+
+  async function failedRun(job: TrainingJobRow, signal: AbortSignal, err: unknown): Promise<void> {
+    if (signal.aborted) {
+      if (signal.reason === ABORT_SHUTDOWN) await fail(job, 'training-interrupted', 'The server stopped while the job was running.');
+      else await fail(job, 'training-cancelled', 'The job was cancelled.', 'cancelled');
+      return;
+    }
+    logger.error({ err, jobId: job.id }, 'training worker crashed');
+    await fail(job, 'internal', 'The training worker failed.');
+  }
+
+  /** The readings to score with their labels, exactly as the owner may see them. */
+  async function backtestSource(userId: number, source: { recordingId?: number | null; sessionId?: number | null }): Promise<TrainingSource> {
+    if (source.sessionId != null) {
+      if (!deps.sessions) throw new AppError('session-not-found');
+      const s = await deps.sessions.forBacktest(userId, source.sessionId);
+      return { recordingId: 0, readings: s.readings, labels: s.labels };
+    }
+    const r = (await deps.data.forTraining(userId, [source.recordingId as number]))[0]!;
+    return { recordingId: r.id, file: r.file, labels: r.labels };
+  }
+
+  async function backtestInput(userId: number, modelId: number, source: { recordingId?: number | null; sessionId?: number | null }) {
+    const { text, model } = await deps.models.download({ userId }, modelId);
+    return { artifact: text, model, source: await backtestSource(userId, source) };
+  }
+
+  async function runBacktest(job: TrainingJobRow, signal: AbortSignal): Promise<void> {
+    let input: Awaited<ReturnType<typeof backtestInput>>;
+    try {
+      input = await backtestInput(job.userId, job.baseModelId as number, { recordingId: job.recordingIds[0] ?? null, sessionId: job.sessionId });
+    } catch (err) {
+      await fail(job, isAppError(err) ? err.code : 'internal', err instanceof Error ? err.message : 'The backtest data cannot be read.');
+      return;
+    }
+    const threshold = job.threshold ?? input.model.threshold;
+    const points = typeof job.params.points === 'number' ? job.params.points : BACKTEST_POINTS;
+    const progress = progressWriter(job);
+    let result;
+    try {
+      result = await deps.pool.backtest({ jobId: job.id, artifact: input.artifact, threshold, source: input.source, points }, progress.onProgress, signal);
+    } catch (err) {
+      await progress.flushed();
+      await failedRun(job, signal, err);
+      return;
+    }
+    await progress.flushed();
+    if (result.type === 'error') {
+      await fail(job, result.code, result.message);
+      return;
+    }
+    const payload = {
+      model_id: input.model.id,
+      threshold,
+      recording_id: job.sessionId === null ? (job.recordingIds[0] ?? null) : null,
+      session_id: job.sessionId,
+      labels: input.source.labels.map((l) => ({ start: new Date(l.start).toISOString(), end: new Date(l.end).toISOString() })),
+      metrics: result.metrics,
+      alarms: result.alarms.map((t) => new Date(t).toISOString()),
+      series: result.series,
+      duration_ms: result.durationMs,
+    };
+    if (!(await jobs.finish(job.id, { status: 'succeeded', stage: 'done', result: payload, now: now() }))) return;
+    bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: 1, stage: 'done' });
+    bus.emit('backtest.completed', { jobId: job.id, userId: job.userId, modelId: input.model.id, metrics: numeric(result.metrics) });
+    logger.info({ jobId: job.id, modelId: input.model.id, readings: result.metrics.readings, durationMs: result.durationMs }, 'backtest job succeeded');
+  }
+
+  return { run, fail, backtestSource };
 }
 
 function prefixed(prefix: string, m: object): Record<string, number> {

@@ -5,18 +5,37 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { SeriesPoint } from './backtest.ts';
 import type { EvaluationMetrics, Segment } from './evaluation.ts';
 
 export interface TrainingSource {
+  /** The recording, or 0 for readings passed inline (a session's logs). */
   recordingId: number;
-  /** Absolute path of the recording's `timestamp,value` CSV. */
-  file: string;
+  /** Absolute path of the recording's `timestamp,value` CSV (absent with `readings`). */
+  file?: string;
+  /** Readings passed inline instead of a file (epoch ms and values, in time order). */
+  readings?: { ts: Float64Array; values: Float64Array };
   /** Segments marked anomalous (epoch ms), excluded from training and used for evaluation. */
   labels: Segment[];
 }
 
-/** Main → worker: the task piscina runs. */
-export type MainToWorker = {
+/** Main → worker: score stored readings with a stored model and measure it against labels. */
+export type BacktestTask = {
+  type: 'backtest';
+  jobId: number;
+  /** The model's artifact (JSON text, checksum-verified by the main thread). */
+  artifact: string;
+  threshold: number;
+  source: TrainingSource;
+  /** Buckets of the downsampled scored series (0 = none). */
+  points: number;
+  port: MessagePort;
+};
+
+/** Main → worker: the task piscina runs (`train` or `backtest`). */
+export type MainToWorker = BacktestTask | TrainTask;
+
+export type TrainTask = {
   type: 'train';
   jobId: number;
   kind: string;
@@ -37,8 +56,10 @@ export type WorkerProgress = { type: 'progress'; progress: number; stage: string
 
 export type TrainingFailureCode = 'insufficient-training-data' | 'invalid-detector-params' | 'invalid-training-data' | 'internal';
 
-/** Worker → main: the task's result. */
-export type WorkerResult =
+export type WorkerError = { type: 'error'; code: TrainingFailureCode; message: string };
+
+/** Worker → main: a training task's result. */
+export type TrainResult =
   | {
       type: 'result';
       /** The serialized detector artifact (JSON text). */
@@ -52,4 +73,17 @@ export type WorkerResult =
       accuracy: number | null;
       durationMs: number;
     }
-  | { type: 'error'; code: TrainingFailureCode; message: string };
+  | WorkerError;
+
+/** Worker → main: a backtest's result. */
+export type BacktestResult =
+  | {
+      type: 'backtest-result';
+      metrics: EvaluationMetrics;
+      series: SeriesPoint[];
+      alarms: number[];
+      durationMs: number;
+    }
+  | WorkerError;
+
+export type WorkerResult = TrainResult | BacktestResult;

@@ -43,6 +43,10 @@ export interface JobView {
   model_id: number | null;
   base_model_id: number | null;
   queue: 'local' | 'bullmq';
+  type: 'train' | 'backtest';
+  session_id: number | null;
+  threshold: number | null;
+  include_feedback: boolean;
   error: { code: string; message: string } | null;
   created_at: string;
   started_at: string | null;
@@ -79,6 +83,10 @@ export function toJobView(j: TrainingJobRow): JobView {
     model_id: j.modelId,
     base_model_id: j.baseModelId,
     queue: j.queue,
+    type: j.type,
+    session_id: j.sessionId,
+    threshold: j.threshold,
+    include_feedback: j.includeFeedback,
     error: j.errorCode ? { code: j.errorCode, message: j.error ?? '' } : null,
     created_at: fromDbTime(j.createdAt),
     started_at: j.startedAt && fromDbTime(j.startedAt),
@@ -146,6 +154,9 @@ export function createTrainingService(deps: TrainingServiceDeps) {
   }
 
   return {
+    /** Queues a prepared job (training or backtest) under the per-user limit. */
+    enqueue,
+
     async train(userId: number, req: TrainRequest): Promise<JobView> {
       const kind = req.kind ?? DEFAULT_DETECTOR_KIND;
       const params = req.params ?? {};

@@ -7,10 +7,17 @@ import { readFileSync } from 'node:fs';
 import { createDetector, DetectorError, restoreDetector, validateArtifact, type Reading } from '../../detectors/index.ts';
 import { parseTimeseriesCsv } from '../../lib/timeseries-csv.ts';
 import { combineMetrics, deriveAccuracy, evaluateDetector, inSegments, type EvaluationMetrics } from './evaluation.ts';
-import type { MainToWorker, TrainingSource, WorkerProgress, WorkerResult } from './training.messages.ts';
+import { backtest } from './backtest.ts';
+import type { BacktestResult, BacktestTask, MainToWorker, TrainResult, TrainTask, TrainingSource, WorkerError, WorkerProgress, WorkerResult } from './training.messages.ts';
 
 function readSource(source: TrainingSource): Reading[] {
-  const text = readFileSync(source.file, 'utf8');
+  if (source.readings) {
+    const { ts, values } = source.readings;
+    const out: Reading[] = new Array(ts.length);
+    for (let i = 0; i < ts.length; i++) out[i] = { ts: ts[i] as number, value: values[i] as number };
+    return out;
+  }
+  const text = readFileSync(source.file as string, 'utf8');
   const rows = parseTimeseriesCsv(text, { skipBad: true }).rows.map((r) => ({ ts: r.ts, value: r.value }));
   rows.sort((a, b) => a.ts - b.ts);
   return rows;
@@ -41,15 +48,52 @@ function finiteOnly(m: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(m).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)));
 }
 
-export default async function train(task: MainToWorker): Promise<WorkerResult> {
-  const t0 = performance.now();
+function progressReporter(task: MainToWorker) {
   let last = -1;
-  const progress = (p: number, stage: string) => {
+  return (p: number, stage: string) => {
     const rounded = Math.round(p * 100) / 100;
     if (rounded === last && stage !== 'done') return;
     last = rounded;
     task.port.postMessage({ type: 'progress', progress: rounded, stage } satisfies WorkerProgress);
   };
+}
+
+function failure(err: unknown): WorkerError {
+  if (err instanceof DetectorError) {
+    const code = err.code === 'insufficient-data' ? 'insufficient-training-data' : err.code === 'invalid-params' ? 'invalid-detector-params' : 'internal';
+    return { type: 'error', code, message: err.message };
+  }
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { type: 'error', code: 'invalid-training-data', message: 'A recording file is missing.' };
+  return { type: 'error', code: 'internal', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Scores the stored readings with the stored model (its state as saved: no refit). */
+function runBacktest(task: BacktestTask): BacktestResult {
+  const t0 = performance.now();
+  const progress = progressReporter(task);
+  try {
+    progress(0.02, 'reading data');
+    const readings = readSource(task.source);
+    if (readings.length === 0) return { type: 'error', code: 'invalid-training-data', message: 'There are no readings to score.' };
+    const detector = restoreDetector(validateArtifact(JSON.parse(task.artifact)));
+    detector.threshold = task.threshold;
+    progress(0.05, 'scoring');
+    const out = backtest(detector, readings, task.source.labels, { points: task.points, onProgress: (f) => progress(0.05 + 0.9 * f, 'scoring') });
+    return { type: 'backtest-result', ...out, durationMs: Math.round(performance.now() - t0) };
+  } catch (err) {
+    return failure(err);
+  } finally {
+    task.port.close();
+  }
+}
+
+export default async function run(task: MainToWorker): Promise<WorkerResult> {
+  return task.type === 'backtest' ? runBacktest(task) : train(task);
+}
+
+async function train(task: TrainTask): Promise<TrainResult> {
+  const t0 = performance.now();
+  const progress = progressReporter(task);
   try {
     progress(0.02, 'reading recordings');
     const cache = new Map<TrainingSource, Reading[]>();
@@ -106,12 +150,7 @@ export default async function train(task: MainToWorker): Promise<WorkerResult> {
       durationMs: Math.round(performance.now() - t0),
     };
   } catch (err) {
-    if (err instanceof DetectorError) {
-      const code = err.code === 'insufficient-data' ? 'insufficient-training-data' : err.code === 'invalid-params' ? 'invalid-detector-params' : 'internal';
-      return { type: 'error', code, message: err.message };
-    }
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { type: 'error', code: 'invalid-training-data', message: 'A recording file is missing.' };
-    return { type: 'error', code: 'internal', message: err instanceof Error ? err.message : String(err) };
+    return failure(err);
   } finally {
     task.port.close();
   }

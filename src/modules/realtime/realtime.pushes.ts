@@ -89,6 +89,7 @@ export function subscribePushes(deps: PushDeps): Array<() => void> {
     bus.on('training.completed', (e) =>
       void io.to(userRoom(e.userId)).emit('training_completed', { job_id: e.jobId, model_id: e.modelId, model_name: e.modelName, accuracy: e.accuracy, metrics: e.metrics }),
     ),
+    bus.on('backtest.completed', (e) => void io.to(userRoom(e.userId)).emit('backtest_completed', { job_id: e.jobId, model_id: e.modelId, metrics: e.metrics })),
     bus.on('training.failed', (e) => void io.to(userRoom(e.userId)).emit('training_failed', { job_id: e.jobId, code: e.code, error: e.message })),
     bus.on('post.created', async (e) => {
       if (!deps.followerIds) return;
