@@ -150,3 +150,30 @@ describe('SubsequenceChannel', () => {
     expect(ch.update(Number.POSITIVE_INFINITY)).toBe(before);
   });
 });
+
+describe('SubsequenceChannel: anomalous windows are no neighbours', () => {
+  it('keeps scoring a long anomaly instead of matching it against its own earlier cycles', () => {
+    const normal = beats(60, 64, 11).values;
+    const ch = new SubsequenceChannel();
+    ch.fit(normal);
+    run(ch, beats(10, 64, 12).values);
+    // Eight distorted beats in a row: later ones would match the earlier distorted ones.
+    const odd: number[] = [];
+    for (let c = 0; c < 8; c++) odd.push(...beats(1, 64, 100 + c, { at: 0, kind: 'distorted' }).values);
+    const scores = run(ch, odd);
+    const late = scores.slice(Math.floor(scores.length * 0.75));
+    expect(Math.max(...late)).toBeGreaterThan(1.5);
+  });
+
+  it('accepts a change that lasts as the new normal', () => {
+    const ch = new SubsequenceChannel();
+    ch.fit(beats(60, 64, 21).values);
+    // The highest score of each of 80 bigger beats in a row.
+    const perBeat: number[] = [];
+    for (let c = 0; c < 80; c++) perBeat.push(Math.max(...run(ch, beats(1, 64, 200 + c, { at: 0, kind: 'bigger' }).values)));
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+    // Once anomalies fill half the history they are neighbours again: the bigger beats become normal.
+    expect(median(perBeat.slice(0, 10))).toBeGreaterThan(3);
+    expect(median(perBeat.slice(-20))).toBeLessThan(1.5);
+  });
+});

@@ -96,6 +96,9 @@ export interface SubsequenceState {
   score: number;
   expected: number | null;
   sinceCheck: number;
+  /** 1 where the window ending at that point was kept out of the neighbours (aligned with `points`); absent in older states. */
+  excluded?: number[];
+  saturated?: boolean;
 }
 
 interface LengthState {
@@ -127,6 +130,9 @@ function isPlainNumber(x: unknown): x is number {
 }
 
 /** A streaming subsequence (left-discord) anomaly score; see the module comment. */
+/** A window scoring above this (the top of normal is about 1) is kept out of the neighbours of later windows. */
+const EXCLUDE_SCORE = 1.5;
+
 export class SubsequenceChannel {
   private readonly opts: Required<SubsequenceOptions>;
   private decimationFactor = 1;
@@ -154,6 +160,11 @@ export class SubsequenceChannel {
   private nextExpected = Number.NaN;
   private lastFresh = false;
   private offsetSet = false;
+  /** 1 where the window ending at that point scored as anomalous: it is no neighbour for later windows. */
+  private bad = new Uint8Array(0);
+  private badCount = 0;
+  /** Set when anomalous windows filled half the history (a lasting change): none is excluded until all have left the history and a window scores normal again. */
+  private saturated = false;
 
   constructor(options: SubsequenceOptions = {}) {
     const o = { ...DEFAULTS, ...options };
@@ -306,6 +317,16 @@ export class SubsequenceChannel {
       let s = 0;
       for (let k = 0; k < sub.length; k++) s = Math.max(s, (sub[k] as number) / (this.refs[k] as number));
       this.lastScore = s;
+      // An anomalous window is no neighbour for later ones (so a long event does not become the
+      // reference normal cycles are compared with), unless anomalies fill half the history: then
+      // the change has lasted and becomes the new normal.
+      const it = this.t % this.cap;
+      if (this.badCount >= this.opts.history / 2) this.saturated = true;
+      else if (this.badCount === 0 && s <= EXCLUDE_SCORE) this.saturated = false;
+      if (!fitting && !this.saturated && s > EXCLUDE_SCORE && this.bad[it] === 0) {
+        this.bad[it] = 1;
+        this.badCount++;
+      }
     }
     if (!fitting && ++this.sinceCheck >= this.opts.recheckEvery) {
       this.sinceCheck = 0;
@@ -366,6 +387,8 @@ export class SubsequenceChannel {
     this.cap = this.opts.history + mMax + 2;
     this.x = new Float64Array(this.cap);
     this.rx = new Float64Array(this.cap);
+    this.bad = new Uint8Array(this.cap);
+    this.badCount = 0;
     this.lens = ms.map((m) => ({
       m,
       sum: 0,
@@ -464,6 +487,10 @@ export class SubsequenceChannel {
     const H = this.opts.history;
     const t = ++this.t;
     const it = t % C;
+    if (this.bad[it] === 1) {
+      this.bad[it] = 0;
+      this.badCount--;
+    }
     this.x[it] = p;
     this.rx[it] = rough;
     const n = t - this.first + 1;
@@ -502,9 +529,16 @@ export class SubsequenceChannel {
       const muq = mu[it] as number;
       const vaq = va[it] as number;
       const sfq = sf[it] as number;
+      // The nearest neighbour among windows that did not score as anomalous (and among all, as a
+      // fallback when too few clean ones are left).
       let bestCorr = Number.NEGATIVE_INFINITY;
       let bestC2 = Number.POSITIVE_INFINITY;
       let bestE = -1;
+      let allCorr = Number.NEGATIVE_INFINITY;
+      let allC2 = Number.POSITIVE_INFINITY;
+      let allE = -1;
+      let clean = 0;
+      const bad = this.bad;
       let ie = it;
       let iem = (t - m) % C;
       if (iem < 0) iem += C;
@@ -518,11 +552,19 @@ export class SubsequenceChannel {
           const mue = mu[ie] as number;
           const cov = q / m - muq * mue;
           const corr = cov / (sfq * (sf[ie] as number));
-          if (corr > bestCorr) bestCorr = corr;
           const c2 = vaq + (va[ie] as number) - 2 * cov;
-          if (c2 < bestC2) {
-            bestC2 = c2;
-            bestE = e;
+          if (corr > allCorr) allCorr = corr;
+          if (c2 < allC2) {
+            allC2 = c2;
+            allE = e;
+          }
+          if (bad[ie] === 0) {
+            clean++;
+            if (corr > bestCorr) bestCorr = corr;
+            if (c2 < bestC2) {
+              bestC2 = c2;
+              bestE = e;
+            }
           }
         }
         ie = ie1;
@@ -530,6 +572,11 @@ export class SubsequenceChannel {
       }
       const candidates = hi - lo + 1;
       if (candidates < this.minHistory()) enough = false;
+      if (clean < this.minHistory()) {
+        bestCorr = allCorr;
+        bestC2 = allC2;
+        bestE = allE;
+      }
       // Roughness beyond that of the best match (same phase of the cycle): a noise burst.
       const extraRough = bestE >= 0 ? (L.rsum - (L.rs[bestE % C] as number)) / m : 0;
       out.push(Math.sqrt(Math.max(0, 2 * (1 - Math.min(1, bestCorr)))), Math.sqrt(Math.max(0, bestC2)), Math.sqrt(Math.max(0, extraRough)));
@@ -618,6 +665,8 @@ export class SubsequenceChannel {
       score: this.lastScore,
       expected: Number.isFinite(this.nextExpected) ? this.nextExpected : null,
       sinceCheck: this.sinceCheck,
+      excluded: Array.from({ length: n }, (_, i) => this.bad[(this.t - n + 1 + i) % this.cap] as number),
+      saturated: this.saturated,
     };
   }
 
@@ -664,6 +713,18 @@ export class SubsequenceChannel {
     ch.lastScore = s.score as number;
     ch.nextExpected = s.expected ?? Number.NaN;
     ch.sinceCheck = s.sinceCheck as number;
+    if (s.excluded !== undefined) {
+      if (!Array.isArray(s.excluded) || s.excluded.length !== (s.points as number[]).length || !s.excluded.every((f) => f === 0 || f === 1)) fail('excluded');
+      const kept = Math.min((s.points as number[]).length, ch.cap);
+      const skip = (s.points as number[]).length - kept;
+      for (let i = 0; i < kept; i++) {
+        if ((s.excluded as number[])[skip + i] === 1) {
+          ch.bad[i % ch.cap] = 1;
+          ch.badCount++;
+        }
+      }
+    }
+    ch.saturated = s.saturated === true;
     return ch;
   }
 }
