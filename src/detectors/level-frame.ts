@@ -39,6 +39,18 @@ export function frameGain(ref: LevelFrame, live: LevelFrame): number {
 }
 
 /** Fraction of repeated consecutive values, with a uniform prior (never exactly 0 or 1). */
+/** Of the readings that repeat the one before, the fraction whose successor repeats too (Laplace-smoothed). */
+export function persistFraction(values: readonly number[]): number {
+  let goOn = 0;
+  let after = 0;
+  for (let i = 2; i < values.length; i++) {
+    if (values[i - 1] !== values[i - 2]) continue;
+    after++;
+    if (values[i] === values[i - 1]) goOn++;
+  }
+  return (goOn + 1) / (after + 2);
+}
+
 export function repeatFraction(values: readonly number[]): number {
   let repeats = 0;
   let steps = 0;

@@ -248,3 +248,41 @@ describe('robust detector', () => {
     expect(() => validateArtifact(flags)).toThrow(/drift.flags/);
   });
 });
+
+describe('robust: stuck runs on a coarsely quantised signal', () => {
+  it.each(['robust', 'auto'])('%s judges runs against how long runs of one code last: no stuck alarm on normal runs, a run ten times the longest stands out', async (kind) => {
+    // 10 Hz, a slow wander quantised to 20 mV steps: long runs of one code are normal.
+    const rng = new Rng(9);
+    let w = 0;
+    const make = (n: number, t0: number): Reading[] =>
+      Array.from({ length: n }, (_, i) => {
+        w += -w / 300 + 0.002 * rng.normal();
+        return { ts: t0 + i * 100, value: Math.round((2 + w + 0.002 * rng.normal()) / 0.02) * 0.02 };
+      });
+    const longestRun = (rs: readonly Reading[]): number => {
+      let best = 1;
+      let run = 1;
+      for (let i = 1; i < rs.length; i++) {
+        run = rs[i]!.value === rs[i - 1]!.value ? run + 1 : 1;
+        best = Math.max(best, run);
+      }
+      return best;
+    };
+    const train = make(6000, 0);
+    const d = createDetector(kind, { seed: 1 });
+    await d.fit(train);
+    const live = make(6000, 1_000_000);
+    const liveScores = live.map((r) => d.score(r));
+    expect(liveScores.filter((s) => s.is_anomaly && s.signal === 'stuck')).toEqual([]);
+    const stuckWeight = (s: Score): number => s.contributions?.find((c) => c.name === 'stuck')?.weight ?? 0;
+    // A stuck sensor: one code for ten times the longest run seen in training.
+    const stuckAt = live.at(-1)!.value;
+    const length = 10 * longestRun(train);
+    expect(length).toBeGreaterThan(100);
+    const stuck = Array.from({ length }, (_, i) => d.score({ ts: 2_000_000 + i * 100, value: stuckAt }));
+    // The stuck channel's surprise at the end of the stuck run is far above any normal run's.
+    // (Whether it alarms also depends on the calibration; that is the benchmark's business.)
+    if (kind === 'robust') expect(stuckWeight(stuck.at(-1)!)).toBeGreaterThan(3 * Math.max(1, ...liveScores.map(stuckWeight)));
+    else expect(stuck.at(-1)!.channel).toBe('stuck');
+  });
+});

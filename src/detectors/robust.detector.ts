@@ -20,7 +20,7 @@
  * sampling interval and repeat rate are learned afresh from them.
  */
 import { calibrate, confidenceOf, isCalibration, type Calibration } from './calibration.ts';
-import { frameGain, levelFrame, repeatFraction, type LevelFrame } from './level-frame.ts';
+import { frameGain, levelFrame, persistFraction, repeatFraction, type LevelFrame } from './level-frame.ts';
 import { fitTailCalibration, readParams } from './ml-shared.ts';
 import type { DetectorFactory } from './registry.ts';
 import { Ewm, RARITY_BINS, Rarity, RollingRing, RollingWindow, fitPowerTail, normalTailSurprise, powerTailSurprise, type PowerTail } from './rolling.ts';
@@ -150,6 +150,8 @@ export interface RobustState {
   lastValue: number;
   interval: number[];
   repeatRate: number;
+  /** Absent in artifacts written before runs were judged as a Markov chain (then: repeatRate). */
+  persistRate?: number;
   run: number;
   window: number[];
   stepSize: number[];
@@ -192,6 +194,8 @@ export class RobustDetector implements Detector {
   private lastValue = 0;
   private readonly interval: Ewm;
   private repeatRate = 0.5;
+  /** Chance that a repeat is followed by another (runs of a quantised signal); see `step`. */
+  private persistRate = 0.5;
   private run = 1;
   private window: RollingWindow;
   private readonly stepSize: Ewm;
@@ -371,6 +375,7 @@ export class RobustDetector implements Detector {
     this.adaptPending = [];
     this.interval.load([0, 0, 0]);
     this.repeatRate = repeatFraction(values);
+    this.persistRate = persistFraction(values);
     for (const r of live) this.step(r);
   }
 
@@ -484,9 +489,22 @@ export class RobustDetector implements Detector {
 
     if (!first) {
       const repeated = step === 0;
+      // Repeats of a slowly varying, coarsely quantised signal come in runs: the chance a run goes
+      // on (persistence) is learned apart from the chance one starts, so a run is judged as a
+      // two-state Markov chain rather than as independent repeats.
+      const wasRun = this.run >= 2;
       this.run = repeated ? this.run + 1 : 1;
-      if (this.run >= p.stuckMinRun) parts.stuck = -(this.run - 1) * Math.log10(Math.min(0.99, Math.max(0.01, this.repeatRate)));
-      this.repeatRate += (1 / p.horizon) * ((repeated ? 1 : 0) - this.repeatRate);
+      if (this.run >= p.stuckMinRun) {
+        const start = Math.min(0.99, Math.max(0.01, this.repeatRate));
+        const goOn = Math.min(0.99, Math.max(0.01, this.persistRate, start));
+        parts.stuck = -Math.log10(start) - (this.run - 2) * Math.log10(goOn);
+      }
+      // A run already surprising is no reference for how long runs last (it would teach the rates
+      // that a stuck sensor is normal while it is still stuck).
+      if (parts.stuck < p.alarmSurprise) {
+        if (wasRun) this.persistRate += (1 / p.horizon) * ((repeated ? 1 : 0) - this.persistRate);
+        this.repeatRate += (1 / p.horizon) * ((repeated ? 1 : 0) - this.repeatRate);
+      }
       const cap = this.stepSize.count >= 10 ? 8 * this.stepSize.mean + 1e-12 : Infinity;
       this.shortStep += (1 / p.short) * (step - this.shortStep);
       this.stepSize.update(Math.min(step, cap));
@@ -509,7 +527,10 @@ export class RobustDetector implements Detector {
         // Within the hold-off a different channel is a different kind of event (a stuck sensor
         // after a spike) when it clearly clears the alarm level itself.
         const otherEvent = best !== this.peakChannel && surprise > p.alarmSurprise * (1 + p.holdoffMargin);
-        if (otherEvent || surprise > this.peak * (1 + p.holdoffMargin)) {
+        // A stuck run that goes on grows its own surprise reading by reading: that is the event
+        // itself, not an echo of it, so it is never held off.
+        const growingRun = best === 'stuck' && this.peakChannel === 'stuck' && this.run > 2 && surprise > this.peak;
+        if (otherEvent || growingRun || surprise > this.peak * (1 + p.holdoffMargin)) {
           this.peak = surprise;
           this.peakAge = 0;
           this.peakChannel = best;
@@ -570,6 +591,7 @@ export class RobustDetector implements Detector {
       lastValue: this.lastValue,
       interval: this.interval.toJSON(),
       repeatRate: this.repeatRate,
+      persistRate: this.persistRate,
       run: this.run,
       window: this.window.values(),
       stepSize: this.stepSize.toJSON(),
@@ -612,6 +634,7 @@ export class RobustDetector implements Detector {
     this.lastValue = s.lastValue;
     this.interval.load(s.interval);
     this.repeatRate = s.repeatRate;
+    this.persistRate = s.persistRate ?? s.repeatRate;
     this.run = s.run;
     this.window = RollingWindow.from(this.p.window, s.window);
     this.stepSize.load(s.stepSize);
@@ -718,6 +741,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
   if (s.peakChannel !== undefined && s.peakChannel !== '' && !(SURPRISE_KEYS as readonly unknown[]).includes(s.peakChannel)) fail('"peakChannel" must name a channel');
   if ((s.repeatRate as number) < 0 || (s.repeatRate as number) > 1) fail('"repeatRate" must be in [0, 1]');
+  if (s.persistRate !== undefined && !(isNum(s.persistRate) && s.persistRate >= 0 && s.persistRate <= 1)) fail('"persistRate" must be in [0, 1]');
   if (!isTriple(s.interval) || !isTriple(s.stepSize)) fail('"interval" and "stepSize" must be [mean, variance, count]');
   const windowSize = typeof params.window === 'number' ? params.window : 4096;
   if (!Array.isArray(s.window) || s.window.length > windowSize || !s.window.every(isNum)) fail(`"window" must hold at most ${windowSize} finite numbers`);
