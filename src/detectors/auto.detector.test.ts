@@ -133,3 +133,37 @@ describe('auto (the default kind)', () => {
     expect(() => validateArtifact(bad)).toThrow(/robust/);
   });
 });
+
+describe('auto on a cycle (seasonal removal)', () => {
+  /** 20 Hz, a 1.87 s cycle of amplitude 0.5 V around 2.5 V, noise 0.01 V. */
+  const cycle = (n: number, seed: number, t0 = T0): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 50, value: 2.5 + 0.5 * Math.sin((2 * Math.PI * i) / 37.4) + 0.01 * rng.normal() }));
+  };
+
+  it('finds a spike far smaller than the cycle, with a band that follows the cycle', async () => {
+    const train = cycle(4000, 3);
+    const d = createDetector('auto', { seed: 1 });
+    const report = await d.fit(train);
+    expect(report.metrics.seasonal_period).toBeCloseTo(37.4, 0);
+    const live = cycle(3000, 4, T0 + 4000 * 50);
+    live[2000] = { ...live[2000]!, value: live[2000]!.value + 0.12 }; // 12 noise sd, a quarter of the amplitude
+    const scores = live.map((r) => d.score(r));
+    expect(alarmsIn(scores, 2000, 2005).length).toBeGreaterThan(0);
+    expect(alarmsIn(scores, 300, 1990)).toEqual([]);
+    // The band moves with the cycle: the expected value tracks the sine within a few noise sd.
+    for (const i of [1500, 1510, 1520]) expect(Math.abs(scores[i]!.expected! - (2.5 + 0.5 * Math.sin((2 * Math.PI * i) / 37.4)))).toBeLessThan(0.05);
+  });
+
+  it('waits for the cycle again after a pause, and its artifact restores', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(cycle(4000, 5));
+    expect(d.warmup().status).toBe('warming_up');
+    const live = cycle(400, 6, T0 + 10_000_000);
+    for (const r of live) d.score(r);
+    expect(d.warmup().status).toBe('ml_ready');
+    const restored = restoreDetector(round(d.serialize()));
+    const more = cycle(200, 7, T0 + 10_000_000 + 400 * 50);
+    for (const r of more) expect(restored.score(r).anomaly_score).toBeCloseTo(d.score(r).anomaly_score, 9);
+  });
+});

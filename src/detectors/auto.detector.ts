@@ -29,6 +29,7 @@
  * @module
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
+import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { contextFactory } from './context.detector.ts';
 import { asRecord, assertEnoughData, fitTailCalibration, holdoutSize, invalidArtifact, logit, readParams, throwIfAborted, yieldToLoop, type Params } from './ml-shared.ts';
@@ -73,6 +74,8 @@ const SHAPE_SLOPE = 4;
 const SHAPE_FLOOR = 0;
 /** The fault member's parameters (besides `adaptLevel`). */
 export const AUTO_ROBUST_PARAMS: Readonly<Record<string, number | boolean>> = { rarityHorizon: 100_000, rarityUntilFit: true };
+/** Changes to the fault member's parameters when it sees a deseasonalised signal. */
+export const AUTO_SEASONAL_ROBUST_PARAMS: Readonly<Record<string, number>> = { levelWeight: 0, driftWeight: 0 };
 
 const PARAM_SPECS = [
   { name: 'noveltyBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the novelty channel log-odds before the channels are combined (negative: it must be more surprised to win).' },
@@ -108,7 +111,13 @@ interface Members {
   robust: RobustDetector;
   context: Detector;
   shape: SubsequenceChannel;
+  /** Present when `fit` found a cycle: the fault channels then see the readings with the cycle removed. */
+  seasonal?: SeasonalRemover;
 }
+
+/** Cycles averaged into the seasonal shape, and whole cycles remembered before the fault channels score after a pause. */
+const SEASONAL_CYCLES = 5;
+const SEASONAL_MIN_CYCLES = 3;
 
 export class AutoDetector implements Detector {
   readonly kind = KIND;
@@ -126,6 +135,9 @@ export class AutoDetector implements Detector {
   private peakAge = 0;
   private readonly onlineShift = ONLINE_SHIFT;
   private peakChannel = '';
+  /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
+  private sampleInterval = 0;
+  private lastTs: number | undefined;
 
   constructor(
     readonly params: Params,
@@ -145,12 +157,19 @@ export class AutoDetector implements Detector {
     const hold = normal.slice(normal.length - nHold);
     const far = options.targetFalseAlarmRate ?? (this.params.falseAlarmRate as number);
     const metrics: Record<string, number> = {};
-    const { robust, context, shape } = this.members;
+    const { context, shape } = this.members;
     this.calibration = undefined;
     this.noveltyCalibration = undefined;
     this.shapeCalibration = undefined;
+    // The shape channel learns the cycle and its normal distance scale from the training part.
+    shape.fit(train.map((r) => r.value));
+    // On a cycle, the fault channels judge departures from the cycle, not the cycle itself.
+    this.sampleInterval = medianInterval(train);
+    this.lastTs = undefined;
+    const faultTrain = this.deseasonalised(train, shape.period);
+    const robust = this.members.robust;
     for (const [i, m] of [robust, context].entries()) {
-      const rep = await m.fit(train, {
+      const rep = await m.fit(m === robust ? faultTrain : train, {
         signal: options.signal,
         targetFalseAlarmRate: Math.max(far, 0.001),
         onProgress: (p, stage) => options.onProgress?.((i + p) / 3, `${m.kind}: ${stage}`),
@@ -158,8 +177,6 @@ export class AutoDetector implements Detector {
       for (const [k, v] of Object.entries(rep.metrics)) metrics[`${m.kind}.${k}`] = v;
     }
     throwIfAborted(options.signal);
-    // The shape channel learns the cycle and its normal distance scale from the training part.
-    shape.fit(train.map((r) => r.value));
     options.onProgress?.(2 / 3, 'calibrating');
     await yieldToLoop();
     // The hold-out follows the training part directly: no pause, so no re-baselining. Each
@@ -206,6 +223,7 @@ export class AutoDetector implements Detector {
       novelty_center: this.noveltyCalibration?.center ?? 0,
       shape_center: this.shapeCalibration?.center ?? 0,
       period: shape.period ?? 0,
+      seasonal_period: this.members.seasonal?.period ?? 0,
     };
     options.onProgress?.(1, 'calibrated');
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
@@ -213,15 +231,64 @@ export class AutoDetector implements Detector {
 
   resume(): void {
     this.members.robust.resume();
+    // After a pause the phase of the next reading is unknown: learn the cycle's shape again.
+    this.members.seasonal?.reset();
+    this.lastTs = undefined;
+  }
+
+  /**
+   * When the training part has a cycle that fits the seasonal memory, sets up the seasonal
+   * remover and returns the training readings with the cycle removed (the first cycles, before
+   * its shape is known, are left out); otherwise drops any remover and returns the readings.
+   */
+  private deseasonalised(train: readonly Reading[], period: number | undefined): readonly Reading[] {
+    this.members.seasonal = undefined;
+    this.members.robust = createRobust(this.params, this.seed, false);
+    if (period === undefined || !SeasonalRemover.fits(period, SEASONAL_CYCLES)) return train;
+    const remover = new SeasonalRemover(period, SEASONAL_CYCLES);
+    const out: Reading[] = [];
+    let last: number | undefined;
+    const dt = this.sampleInterval;
+    for (const r of train) {
+      if (dt > 0 && last !== undefined && r.ts - last > 1.5 * dt) remover.skip(Math.round((r.ts - last) / dt) - 1);
+      if (last === undefined || r.ts > last) last = r.ts;
+      const d = remover.push(r.value, SEASONAL_MIN_CYCLES);
+      if (d.ready) out.push({ ts: r.ts, value: d.value });
+    }
+    if (out.length < this.members.robust.minFitSamples) return train;
+    this.members.seasonal = remover;
+    this.members.robust = createRobust(this.params, this.seed, true);
+    this.lastTs = last;
+    return out;
   }
 
   /**
    * Scores both members: their log-odds (after the per-member bias), the member scores; undefined
    * while the fault member re-baselines or warms up.
    */
-  private combine(reading: Reading): { fault: number; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined } | undefined {
-    const { robust, context, shape } = this.members;
-    const faultScore = robust.score(reading);
+  private combine(reading: Reading): { fault: number; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined; seasonal: number } | undefined {
+    const { robust, context, shape, seasonal } = this.members;
+    let faultReading = reading;
+    let warming = false;
+    if (seasonal) {
+      // Missing readings (a gap in the timestamps) would shift the phase: step over them.
+      const dt = this.sampleInterval;
+      if (dt > 0 && this.lastTs !== undefined && reading.ts - this.lastTs > 1.5 * dt) seasonal.skip(Math.round((reading.ts - this.lastTs) / dt) - 1);
+      if (this.lastTs === undefined || reading.ts > this.lastTs) this.lastTs = reading.ts;
+      const d = seasonal.push(reading.value, SEASONAL_MIN_CYCLES);
+      faultReading = { ts: reading.ts, value: d.value };
+      warming = !d.ready;
+    }
+    if (warming) {
+      // Until the cycle's shape is known again the fault channels wait; the others keep their history.
+      const mapped = robust.trainingFrameValue(reading.value);
+      if (mapped !== undefined) {
+        context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
+        shape.update(mapped);
+      }
+      return undefined;
+    }
+    const faultScore = robust.score(faultReading);
     const mapped = robust.trainingFrameValue(reading.value);
     // While re-baselining, the novelty and shape channels wait for the device's level (they would see every reading as new).
     const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
@@ -231,7 +298,7 @@ export class AutoDetector implements Detector {
     const novelty = noveltyScore && noveltyScore.anomaly_score > 0 ? logit(noveltyScore.anomaly_score) + (this.params.noveltyBias as number) : -Infinity;
     // Without a cycle the channel's fixed-length windows are discords of noise: it speaks only on periodic data.
     const shapeLogit = shape.ready && shape.periodic && shapeRaw > 0 ? SHAPE_SLOPE * Math.log(shapeRaw / SHAPE_CENTER) + (this.params.shapeBias as number) : -Infinity;
-    return { fault, novelty, shape: shapeLogit, faultScore, noveltyScore };
+    return { fault, novelty, shape: shapeLogit, faultScore, noveltyScore, seasonal: seasonal?.seasonal ?? 0 };
   }
 
   /** The combined log-odds (each group through its own calibration after fit) and the group that won. */
@@ -281,14 +348,21 @@ export class AutoDetector implements Detector {
       ].sort((a, b) => b.weight - a.weight),
     };
     if (c.faultScore.expected !== undefined) {
-      score.expected = c.faultScore.expected;
-      score.lower = c.faultScore.lower;
-      score.upper = c.faultScore.upper;
+      // On a cycle the fault channels' band is around the level: move it onto the cycle's shape.
+      score.expected = c.faultScore.expected + c.seasonal;
+      if (c.faultScore.lower !== undefined) score.lower = c.faultScore.lower + c.seasonal;
+      if (c.faultScore.upper !== undefined) score.upper = c.faultScore.upper + c.seasonal;
     }
     return score;
   }
 
   warmup(): WarmupState {
+    const s = this.members.seasonal;
+    if (s && s.available < SEASONAL_MIN_CYCLES) {
+      const size = Math.ceil(SEASONAL_MIN_CYCLES * s.period) + 1;
+      const current = Math.min(size, Math.round(s.available * s.period));
+      return { window_progress: current / size, window_size: size, current_window: current, status: 'warming_up' };
+    }
     return this.members.robust.warmup();
   }
 
@@ -305,6 +379,7 @@ export class AutoDetector implements Detector {
         noveltyCalibration: this.noveltyCalibration ?? null,
         shapeCalibration: this.shapeCalibration ?? null,
         shape: this.members.shape.toJSON(),
+        seasonal: this.members.seasonal ? { ...this.members.seasonal.toJSON(), interval: this.sampleInterval, lastTs: this.lastTs ?? null } : null,
         holdoff: [this.peak, this.peakAge],
         peakChannel: this.peakChannel,
         robust: this.members.robust.serialize(),
@@ -322,18 +397,56 @@ export class AutoDetector implements Detector {
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
     this.peakChannel = state.peakChannel;
+    const seasonal = state.seasonal as { interval?: unknown; lastTs?: unknown } | null | undefined;
+    this.sampleInterval = typeof seasonal?.interval === 'number' && seasonal.interval > 0 ? seasonal.interval : 0;
+    this.lastTs = typeof seasonal?.lastTs === 'number' ? seasonal.lastTs : undefined;
     this.metrics = { ...(metrics ?? {}) };
   }
 }
 
-function memberParams(params: Params): { robust: Record<string, unknown>; context: Record<string, unknown> } {
-  return { robust: { ...AUTO_ROBUST_PARAMS, adaptLevel: params.adaptLevel === true }, context: { ...AUTO_CONTEXT_PARAMS } };
+/** Typical spacing of readings' timestamps (ms): the mean of the steps near the median; 0 when it cannot be told. */
+function medianInterval(readings: readonly Reading[]): number {
+  const d: number[] = [];
+  for (let i = 1; i < readings.length && d.length < 5000; i++) {
+    const step = (readings[i] as Reading).ts - (readings[i - 1] as Reading).ts;
+    if (step > 0 && Number.isFinite(step)) d.push(step);
+  }
+  if (d.length === 0) return 0;
+  const sorted = [...d].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1] as number;
+  // Timestamps rounded to whole milliseconds make the median step coarse: average the regular steps.
+  let sum = 0;
+  let n = 0;
+  for (const step of d) {
+    if (step > 0.5 * median && step < 1.5 * median) {
+      sum += step;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : median;
+}
+
+/**
+ * The members' parameters. On a cycle (`seasonal`) the fault member sees the readings with the
+ * cycle removed and its level and drift channels are off: on that residual their long-run
+ * statistics come from a few cycles of training and their false alarms outnumbered their finds on
+ * the development split (a level shift or ramp still shows on the point channel of the residual).
+ */
+function memberParams(params: Params, seasonal = false): { robust: Record<string, unknown>; context: Record<string, unknown> } {
+  return {
+    robust: { ...AUTO_ROBUST_PARAMS, adaptLevel: params.adaptLevel === true, ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}) },
+    context: { ...AUTO_CONTEXT_PARAMS },
+  };
+}
+
+function createRobust(params: Params, seed: number, seasonal: boolean): RobustDetector {
+  return robustFactory.create({ seed: deriveSeed(seed, 0), params: memberParams(params, seasonal).robust }) as RobustDetector;
 }
 
 function createMembers(params: Params, seed: number): Members {
   const mp = memberParams(params);
   return {
-    robust: robustFactory.create({ seed: deriveSeed(seed, 0), params: mp.robust }) as RobustDetector,
+    robust: createRobust(params, seed, false),
     context: contextFactory.create({ seed: deriveSeed(seed, 1), params: mp.context }),
     shape: new SubsequenceChannel(),
   };
@@ -344,6 +457,8 @@ interface ValidState {
   noveltyCalibration: Calibration | null;
   shapeCalibration: Calibration | null;
   shape: unknown;
+  /** Absent or null in artifacts without a cycle (and in those written before seasonal removal). */
+  seasonal?: unknown;
   holdoff: [number, number];
   peakChannel: string;
   robust: DetectorArtifact;
@@ -362,12 +477,19 @@ function validateState(state: unknown, params: Params): ValidState {
   } catch (e) {
     throw invalidArtifact(KIND, `state.shape: ${e instanceof Error ? e.message : String(e)}`);
   }
+  if (s.seasonal !== undefined && s.seasonal !== null) {
+    try {
+      SeasonalRemover.fromJSON(s.seasonal);
+    } catch (e) {
+      throw invalidArtifact(KIND, `state.seasonal: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const h = s.holdoff;
   if (!Array.isArray(h) || h.length !== 2 || !h.every((v) => typeof v === 'number' && Number.isFinite(v)) || (h[1] as number) < 0) {
     throw invalidArtifact(KIND, 'state.holdoff must be [peak, age ≥ 0]');
   }
   if (typeof s.peakChannel !== 'string' || s.peakChannel.length > 32) throw invalidArtifact(KIND, 'state.peakChannel must be a short string');
-  const mp = memberParams(params);
+  const mp = memberParams(params, s.seasonal !== undefined && s.seasonal !== null);
   for (const name of ['robust', 'context'] as const) {
     const a = asRecord(KIND, s[name], `state.${name}`);
     if (a.format !== 'vigil-detector' || a.kind !== name) throw invalidArtifact(KIND, `state.${name} is not a ${name} artifact`);
@@ -400,6 +522,7 @@ export const autoFactory: DetectorFactory = {
       robust: robustFactory.restore(state.robust) as RobustDetector,
       context: contextFactory.restore(state.context),
       shape: SubsequenceChannel.fromJSON(state.shape),
+      ...(state.seasonal ? { seasonal: SeasonalRemover.fromJSON(state.seasonal) } : {}),
     };
     const d = new AutoDetector(params, artifact.seed, artifact.threshold, members);
     d.load(state, artifact.metrics);

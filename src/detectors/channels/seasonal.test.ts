@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../random.ts';
+import { SeasonalRemover } from './seasonal.ts';
+
+const PERIOD = 37.4;
+/** A sine of amplitude 5 around 10 with noise 0.05 and a fractional period. */
+const signal = (n: number, seed = 1): number[] => {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => 10 + 5 * Math.sin((2 * Math.PI * i) / PERIOD) + 0.05 * rng.normal());
+};
+const sd = (xs: readonly number[]): number => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+};
+
+describe('SeasonalRemover', () => {
+  it('turns a cycle with a fractional period into its level plus noise', () => {
+    const r = new SeasonalRemover(PERIOD, 5);
+    const out = signal(2000).map((x) => r.push(x, 3));
+    const ready = out.filter((o) => o.ready).map((o) => o.value);
+    expect(ready.length).toBeGreaterThan(1800);
+    const tail = ready.slice(-1000);
+    expect(sd(tail)).toBeLessThan(0.15); // the raw signal's sd is about 3.5
+    expect(Math.abs(tail.reduce((a, b) => a + b, 0) / tail.length - 10)).toBeLessThan(0.05);
+  });
+
+  it('keeps a level shift and a spike, and a spike does not echo a period later', () => {
+    const x = signal(3000);
+    for (let i = 2000; i < 3000; i++) x[i] = (x[i] as number) + 1;
+    x[1500] = (x[1500] as number) + 2;
+    const r = new SeasonalRemover(PERIOD, 5);
+    const out = x.map((v) => r.push(v, 3).value);
+    expect(out[1500]).toBeGreaterThan(11.7);
+    for (let k = 1; k <= 5; k++) expect(Math.abs((out[Math.round(1500 + k * PERIOD)] as number) - 10)).toBeLessThan(0.4);
+    const after = out.slice(2050, 2150);
+    expect(after.reduce((a, b) => a + b, 0) / after.length).toBeGreaterThan(10.8);
+  });
+
+  it('keeps its phase across missing readings with skip', () => {
+    const x = signal(3000);
+    const r = new SeasonalRemover(PERIOD, 5);
+    const out: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      if (i >= 1200 && i < 1290) continue; // 90 readings lost
+      if (i === 1290) r.skip(90);
+      out.push(r.push(x[i] as number, 3).value);
+    }
+    expect(sd(out.slice(1200, 1400))).toBeLessThan(0.2);
+  });
+
+  it('passes repeats on as repeats and an exact 0 as 0', () => {
+    const r = new SeasonalRemover(PERIOD, 5);
+    for (const v of signal(500)) r.push(v, 3);
+    const a = r.push(3.3, 3).value;
+    expect(r.push(3.3, 3).value).toBe(a);
+    expect(r.push(0, 3).value).toBe(0);
+  });
+
+  it('round-trips through JSON', () => {
+    const x = signal(1500);
+    const a = new SeasonalRemover(PERIOD, 5);
+    for (const v of x.slice(0, 1000)) a.push(v, 3);
+    const b = SeasonalRemover.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
+    for (const v of x.slice(1000)) expect(b.push(v, 3).value).toBeCloseTo(a.push(v, 3).value, 9);
+    expect(() => SeasonalRemover.fromJSON({ period: PERIOD, cycles: 5, values: ['x'] })).toThrow(TypeError);
+  });
+
+  it('refuses cycles beyond its memory', () => {
+    expect(SeasonalRemover.fits(1000, 5)).toBe(true);
+    expect(SeasonalRemover.fits(5000, 5)).toBe(false);
+    expect(() => new SeasonalRemover(5000, 5)).toThrow(RangeError);
+  });
+});
