@@ -60,6 +60,8 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { createAlarmsRepository } from './modules/alarms/alarms.repository.ts';
 import { registerAlarmsRoutes } from './modules/alarms/alarms.routes.ts';
 import { createAlarmsService } from './modules/alarms/alarms.service.ts';
+import { createFeedbackRepository } from './modules/alarms/feedback.repository.ts';
+import { createFeedbackService } from './modules/alarms/feedback.service.ts';
 import { createAlarmsGateway } from './modules/realtime/alarms.gateway.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
 import { createMetricsServer } from './modules/observability/metrics-server.ts';
@@ -169,6 +171,7 @@ export async function createApp(options: AppOptions) {
     data: recordings,
     // Late-bound: session data needs the detection repository, built further down.
     sessions: { forBacktest: (userId, sessionId) => sessionData.forBacktest(userId, sessionId) },
+    feedback: { forTraining: (userId, modelId) => feedback.forTraining(userId, modelId) },
     pool: trainingPool,
     bus,
     clock,
@@ -253,7 +256,21 @@ export async function createApp(options: AppOptions) {
 
   // Detection sessions, with batched log writes.
   const detectionRepo = createDetectionRepository(database.db);
-  const sessionData = createSessionData({ repo: detectionRepo });
+  // A session's labels are the user's alarm feedback on it (late-bound: built just below).
+  const sessionData = createSessionData({ repo: detectionRepo, labels: (userId, sessionId) => feedback.anomalousSegments(userId, sessionId) });
+  const feedback = createFeedbackService({
+    repo: createFeedbackRepository(database.db),
+    sessions: {
+      async find(userId, sessionId) {
+        const s = await detectionRepo.findSession(sessionId);
+        return s && s.userId === userId ? s : undefined;
+      },
+      between: (userId, sessionId, from, to) => sessionData.between(userId, sessionId, from, to),
+    },
+    clock,
+    logger,
+  });
+  await feedback.start();
   // Rows a crashed process accepted but never wrote come back from its journal before anything counts logs.
   const journalDir = config.detection.journal.dir;
   const replayJournals = () => replayOrphanJournals(journalDir, (rows) => detectionRepo.insertLogs(rows), logger);
@@ -284,6 +301,7 @@ export async function createApp(options: AppOptions) {
   modelUsage.current = detection;
   // Alarms listen on the bus (scored readings); their rows and notifications are written off the reading path.
   const alarms = createAlarmsService({
+    feedback: feedback.hooks,
     repo: createAlarmsRepository(database.db),
     bus,
     clock,
@@ -351,7 +369,7 @@ export async function createApp(options: AppOptions) {
       await registerRecordingsRoutes(api, { recordings, config });
       await registerTrainingRoutes(api, { training });
       await registerBacktestRoutes(api, { backtests });
-      await registerAlarmsRoutes(api, { alarms });
+      await registerAlarmsRoutes(api, { alarms, feedback });
       await registerNotificationsRoutes(api, { notifications });
     },
   });
@@ -395,7 +413,7 @@ export async function createApp(options: AppOptions) {
     http,
     database,
     bus,
-    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, recordingSeries, training, alarms, notifications },
+    services: { auth, posts, follows, models: modelsService, modelRuntime, recordings, recordingSeries, training, backtests, alarms, feedback, notifications },
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
@@ -424,6 +442,7 @@ export async function createApp(options: AppOptions) {
         else await detection.stopAll('shutdown');
         await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
         await alarms.stop();
+        feedback.stop();
         alarmsGateway.close();
         await notifications.stop();
         emailSender?.close();

@@ -288,6 +288,37 @@ export interface AlarmDeliveriesTable {
   updated_at: string;
 }
 
+export interface FeedbackLabelsTable {
+  id: Generated<number>;
+  user_id: number;
+  session_id: number;
+  device_id: number | null;
+  /** The model the session ran (feedback on it improves that model). */
+  model_id: number | null;
+  alarm_id: number | null;
+  /** `normal` or `anomalous`. */
+  kind: string;
+  /** `not_anomaly`, `confirmed` or `missed`. */
+  source: string;
+  signal: string | null;
+  start_at: string;
+  end_at: string;
+  note: string | null;
+  created_at: string;
+}
+
+export interface AlarmSuppressionsTable {
+  id: Generated<number>;
+  user_id: number;
+  device_id: number;
+  signal: string;
+  /** Deviations from the expected value up to this are not alarmed (null: use `max_score`). */
+  max_deviation: number | null;
+  max_score: number;
+  alarm_id: number | null;
+  created_at: string;
+}
+
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -307,4 +338,6 @@ export interface DB {
   alarm_rules: AlarmRulesTable;
   notification_channels: NotificationChannelsTable;
   alarm_deliveries: AlarmDeliveriesTable;
+  feedback_labels: FeedbackLabelsTable;
+  alarm_suppressions: AlarmSuppressionsTable;
 }

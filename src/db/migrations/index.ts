@@ -6,6 +6,7 @@ import * as m0004 from './0004-models.ts';
 import * as m0005 from './0005-log-seq.ts';
 import * as m0010 from './0010-alarms.ts';
 import * as m0020 from './0020-backtests.ts';
+import * as m0021 from './0021-feedback-labels.ts';
 
 /** Every migration, in order. Append new ones; never edit or reorder a released one. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005-log-seq': m0005,
   '0010-alarms': m0010,
   '0020-backtests': m0020,
+  '0021-feedback-labels': m0021,
 };

@@ -53,7 +53,7 @@ export interface AlarmEngineDeps {
   /** The effective rules of a device right now (cached; never waits). */
   rules(userId: number, deviceId: number): Rules;
   /** Whether a feedback suppression covers this reading. */
-  suppressed?(userId: number, deviceId: number, signal: string, deviation: number): boolean;
+  suppressed?(userId: number, deviceId: number, signal: string, deviation: number, score: number): boolean;
   sink: AlarmSink;
   now(): number;
 }
@@ -134,7 +134,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
       if (rules.disabled_signals.includes(signal as never)) return;
       const reference = given ?? s.mean ?? null;
       if (!deviationCounts(rules, e.reading.value, reference)) return;
-      if (deps.suppressed?.(userId, s.deviceId, signal, reference === null ? Infinity : Math.abs(e.reading.value - reference))) return;
+      if (deps.suppressed?.(userId, s.deviceId, signal, reference === null ? Infinity : Math.abs(e.reading.value - reference), score.anomaly_score)) return;
       const key = keyOf(e.sessionId, signal);
       let t = trackers.get(key);
       if (!t) trackers.set(key, (t = { hits: [], alarm: undefined }));

@@ -4,6 +4,7 @@ import type { Api } from '../../http/types.ts';
 import { AlarmRulesSchema } from './alarm-rules.ts';
 import { AckBody, AlarmReading, AlarmSchema, AlarmsQuery, FeedbackBody } from './alarms.schemas.ts';
 import type { AlarmsService } from './alarms.service.ts';
+import type { FeedbackService } from './feedback.service.ts';
 
 const tags = ['alarms'];
 
@@ -14,8 +15,60 @@ const RulesResponse = Type.Object({
 });
 
 /** /alarms: your alarms (list, detail with readings, acknowledge, resolve, feedback) and the rules that raise them. */
-export async function registerAlarmsRoutes(api: Api, deps: { alarms: AlarmsService }) {
-  const { alarms } = deps;
+const FeedbackLabel = Type.Object({
+  id: Type.Integer(),
+  session_id: Type.Integer(),
+  device_id: Type.Union([Type.Integer(), Type.Null()]),
+  model_id: Type.Union([Type.Integer(), Type.Null()]),
+  alarm_id: Type.Union([Type.Integer(), Type.Null()]),
+  kind: Type.Union([Type.Literal('normal'), Type.Literal('anomalous')]),
+  source: Type.Union([Type.Literal('not_anomaly'), Type.Literal('confirmed'), Type.Literal('missed')]),
+  signal: Type.Union([Type.String(), Type.Null()]),
+  start: Type.String({ format: 'date-time' }),
+  end: Type.String({ format: 'date-time' }),
+  note: Type.Union([Type.String(), Type.Null()]),
+});
+
+const Suppression = Type.Object({
+  id: Type.Integer(),
+  device_id: Type.Integer(),
+  signal: Type.String(),
+  max_deviation: Type.Union([Type.Number(), Type.Null()], { description: 'Readings within this of the expected value are not alarmed on (null: `max_score` applies).' }),
+  max_score: Type.Number(),
+  alarm_id: Type.Union([Type.Integer(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export async function registerAlarmsRoutes(api: Api, deps: { alarms: AlarmsService; feedback: FeedbackService }) {
+  const { alarms, feedback } = deps;
+
+  api.get(
+    '/alarms/labels',
+    {
+      schema: {
+        tags,
+        summary: "A session's labels from your alarm feedback (normal: false alarms; anomalous: confirmed alarms and missed ranges)",
+        querystring: Type.Object({ session_id: Type.Integer({ minimum: 1 }) }),
+        response: { 200: Type.Object({ labels: Type.Array(FeedbackLabel) }), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => ({ labels: await feedback.labels(request.user!.id, request.query.session_id) }),
+  );
+
+  api.get(
+    '/alarms/suppressions',
+    { schema: { tags, summary: 'Your suppressions (from `not_anomaly` feedback with `suppress: true`), applied live', response: { 200: Type.Object({ suppressions: Type.Array(Suppression) }), ...errors(401) } } },
+    async (request) => ({ suppressions: await feedback.suppressions(request.user!.id) }),
+  );
+
+  api.delete(
+    '/alarms/suppressions/:id',
+    { schema: { tags, summary: 'Drop a suppression: the signal alarms again from the next reading', params: IdParams, response: { 204: Type.Null(), ...errors(401, 404) } } },
+    async (request, reply) => {
+      await feedback.deleteSuppression(request.user!.id, request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
   api.addSchema(AlarmSchema);
   api.addSchema(AlarmRulesSchema);
 

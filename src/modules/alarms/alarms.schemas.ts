@@ -55,13 +55,21 @@ export const AckBody = Type.Object({ note: Type.Optional(Type.String({ maxLength
 
 export const FeedbackBody = Type.Object(
   {
-    kind: Type.Union([Type.Literal('not_anomaly'), Type.Literal('confirmed'), Type.Literal('missed')], {
-      description: '`not_anomaly`: a false alarm; `confirmed`: a real one; `missed`: mark `start`..`end` of the session as anomalous.',
-    }),
+    feedback: Type.Optional(
+      Type.Union([Type.Literal('not_anomaly'), Type.Literal('confirmed'), Type.Literal('missed')], {
+        description:
+          '`not_anomaly`: a false alarm (its time segment becomes a labelled normal segment); `confirmed`: a real one (an anomalous segment); `missed`: mark `from`..`to` of the alarm\'s session as anomalous.',
+      }),
+    ),
+    kind: Type.Optional(Type.Union([Type.Literal('not_anomaly'), Type.Literal('confirmed'), Type.Literal('missed')], { description: 'Same as `feedback` (older spelling).' })),
     note: Type.Optional(Type.String({ maxLength: 500 })),
-    suppress: Type.Optional(Type.Boolean({ description: 'With `not_anomaly`: stop alarming on this signal at this magnitude for this device.' })),
-    start: Type.Optional(Type.String({ format: 'date-time' })),
-    end: Type.Optional(Type.String({ format: 'date-time' })),
+    suppress: Type.Optional(
+      Type.Boolean({ description: 'With `not_anomaly`: stop alarming on this signal on this device at up to this alarm\'s deviation from the expected value (its peak score when it had none).' }),
+    ),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'With `missed`: start of the range.' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'With `missed`: end of the range.' })),
+    start: Type.Optional(Type.String({ format: 'date-time', description: 'Same as `from`.' })),
+    end: Type.Optional(Type.String({ format: 'date-time', description: 'Same as `to`.' })),
   },
   { additionalProperties: false },
 );

@@ -26,9 +26,11 @@ export interface AlarmsServiceDeps {
 
 export interface AlarmFeedbackHooks {
   notAnomaly(alarm: AlarmView, userId: number, opts: { note?: string; suppress: boolean }): Promise<void>;
-  missed(userId: number, sessionId: number, start: string, end: string, note?: string): Promise<void>;
+  confirmed?(alarm: AlarmView, userId: number, note?: string): Promise<void>;
+  /** Marks `start`..`end` of the alarm's session as anomalous. */
+  missed(userId: number, alarm: AlarmView, start: string, end: string, note?: string): Promise<void>;
   /** Whether a suppression covers an anomalous reading (synchronous, cached). */
-  suppressed?(userId: number, deviceId: number, signal: string, deviation: number): boolean;
+  suppressed?(userId: number, deviceId: number, signal: string, deviation: number, score: number): boolean;
 }
 
 const RULES_TTL_MS = 10_000;
@@ -255,15 +257,23 @@ export function createAlarmsService(deps: AlarmsServiceDeps) {
 
     async feedback(userId: number, id: number, input: FeedbackInput): Promise<AlarmView> {
       const r = await owned(userId, id);
-      if (input.kind === 'missed') {
-        if (!input.start || !input.end || !(Date.parse(input.end) > Date.parse(input.start))) throw new AppError('invalid-time-range', '`missed` needs `start` and `end` (end after start).');
+      // `feedback`, `from` and `to` are accepted as spellings of `kind`, `start` and `end`.
+      const kind = input.kind ?? input.feedback;
+      const start = input.start ?? input.from;
+      const end = input.end ?? input.to;
+      if (!kind || (input.kind && input.feedback && input.kind !== input.feedback)) throw new AppError('validation-failed', 'Give the feedback as `feedback` (or `kind`): not_anomaly, confirmed or missed.');
+      if (input.suppress && kind !== 'not_anomaly') throw new AppError('validation-failed', '`suppress` goes with `not_anomaly` only.');
+      if (kind === 'missed') {
+        if (!start || !end || !(Date.parse(end) > Date.parse(start))) throw new AppError('invalid-time-range', '`missed` needs `from` and `to` (or `start` and `end`), the end after the start.');
         if (!deps.feedback) throw new AppError('channel-unavailable', 'Feedback labels are not available on this server.');
-        await deps.feedback.missed(userId, r.session_id, input.start, input.end, input.note);
+        await deps.feedback.missed(userId, toAlarmView(r), start, end, input.note);
         return toAlarmView(r);
       }
-      await repo.setFeedback(id, input.kind, input.note, now());
+      await repo.setFeedback(id, kind, input.note, now());
       const row = (await repo.find(id))!;
-      if (input.kind === 'not_anomaly' && deps.feedback) await deps.feedback.notAnomaly(toAlarmView(row), userId, { ...(input.note !== undefined && { note: input.note }), suppress: input.suppress ?? false });
+      const note = input.note !== undefined ? { note: input.note } : {};
+      if (kind === 'not_anomaly' && deps.feedback) await deps.feedback.notAnomaly(toAlarmView(row), userId, { ...note, suppress: input.suppress ?? false });
+      if (kind === 'confirmed' && deps.feedback?.confirmed) await deps.feedback.confirmed(toAlarmView(row), userId, input.note);
       emit('alarm.updated', row);
       return toAlarmView(row);
     },

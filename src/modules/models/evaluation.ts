@@ -36,6 +36,8 @@ export interface EvaluationMetrics {
   f1?: number;
   /** 1 when measured on the labelled parts of the training recordings (no separate evaluation recording). */
   on_training_recordings?: number;
+  /** Sessions labelled by alarm feedback that were measured on too. */
+  feedback_sessions?: number;
 }
 
 export function inSegments(ts: number, segments: readonly Segment[]): boolean {

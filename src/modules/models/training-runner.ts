@@ -26,9 +26,19 @@ export interface SessionData {
 /** Buckets of a backtest's scored series unless the job says otherwise. */
 export const BACKTEST_POINTS = 500;
 
+/** Alarm feedback as training data (see the alarms feature's feedback service). */
+export interface FeedbackData {
+  forTraining(
+    userId: number,
+    modelId: number,
+  ): Promise<{ windows: Array<{ readings: { ts: Float64Array; values: Float64Array }; labels: Array<{ start: number; end: number }> }>; sessions: Array<{ readings: { ts: Float64Array; values: Float64Array }; labels: Array<{ start: number; end: number }> }> }>;
+}
+
 export interface TrainingRunnerDeps {
   /** Sessions to backtest on (absent: session backtests fail). */
   sessions?: SessionData;
+  /** Feedback labels for retrains with `include_feedback` (absent: none). */
+  feedback?: FeedbackData;
   jobs: TrainingJobsRepository;
   models: ModelsService;
   data: TrainingData;
@@ -65,6 +75,7 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
 
     let sources: TrainingSource[];
     let evaluation: TrainingSource | undefined;
+    let feedback: { windows: number; sessions: TrainingSource[] } | undefined;
     try {
       const toSource = (r: { id: number; file: string; labels: Array<{ start: number; end: number }> }): TrainingSource => ({
         recordingId: r.id,
@@ -73,6 +84,12 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
       });
       sources = (await deps.data.forTraining(job.userId, job.recordingIds)).map(toSource);
       if (job.evaluationRecordingId !== null) evaluation = (await deps.data.forTraining(job.userId, [job.evaluationRecordingId])).map(toSource)[0];
+      if (job.includeFeedback && deps.feedback && job.baseModelId !== null) {
+        const fb = await deps.feedback.forTraining(job.userId, job.baseModelId);
+        // False alarms (with context) are normal training data; labelled sessions are measured on.
+        sources.push(...fb.windows.map((w) => ({ recordingId: 0, readings: w.readings, labels: w.labels })));
+        feedback = { windows: fb.windows.length, sessions: fb.sessions.map((s) => ({ recordingId: 0, readings: s.readings, labels: s.labels })) };
+      }
     } catch (err) {
       await fail(job, isAppError(err) ? err.code : 'internal', err instanceof Error ? err.message : 'The training data cannot be read.');
       return;
@@ -91,6 +108,7 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
           seed: job.id,
           sources,
           ...(evaluation && { evaluation }),
+          ...(feedback && feedback.sessions.length > 0 && { feedback: feedback.sessions }),
           holdoutFraction: deps.holdoutFraction ?? 0.2,
         },
         onProgress,
@@ -111,7 +129,7 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
     if (!current || current.status !== 'running') return;
 
     try {
-      const metrics = { training: { ...result.fit, samples: result.samples, duration_ms: result.durationMs, ...prefixed('holdout_', result.holdout) }, evaluation: result.evaluation ? { ...result.evaluation } : { ...result.holdout } };
+      const metrics = { training: { ...result.fit, samples: result.samples, duration_ms: result.durationMs, ...prefixed('holdout_', result.holdout), ...(feedback && { feedback_windows: feedback.windows }) }, evaluation: result.evaluation ? { ...result.evaluation } : { ...result.holdout } };
       const model = await deps.models.storeTrained(job, { artifactText: result.artifact, kind: result.kind, threshold: result.threshold, metrics, accuracy: result.accuracy });
       const changed = await jobs.finish(job.id, { status: 'succeeded', stage: 'done', modelId: model.id, now: now() });
       if (!changed) return;

@@ -45,6 +45,8 @@ export type TrainTask = {
   sources: TrainingSource[];
   /** A separate labelled recording to measure precision/recall/F1 on. */
   evaluation?: TrainingSource;
+  /** Sessions labelled by alarm feedback, measured on too (`feedback_sessions` in the metrics). */
+  feedback?: TrainingSource[];
   /** Fraction of the normal data held out (at the end) to measure the false-alarm rate. */
   holdoutFraction: number;
   /** Where progress messages go; transferred with the task. */

@@ -22,6 +22,12 @@ export const TrainBody = Type.Object(
 
 export const RetrainBody = Type.Object(
   {
+    include_feedback: Type.Optional(
+      Type.Boolean({
+        description:
+          'Also learn from your alarm feedback on sessions that ran this model: false alarms (with 30 s either side) become normal training data, and the labelled sessions are measured on (`feedback_sessions` in the evaluation metrics).',
+      }),
+    ),
     recording_ids: Type.Optional(RecordingIds),
     evaluation_recording_id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     params: Type.Optional(Params),

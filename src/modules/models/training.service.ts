@@ -24,6 +24,8 @@ export interface TrainRequest {
 }
 
 export interface RetrainRequest {
+  /** Also learn from the alarm feedback on sessions that ran this model. */
+  include_feedback?: boolean;
   recording_ids?: number[];
   evaluation_recording_id?: number | null;
   params?: Record<string, unknown>;
@@ -193,6 +195,7 @@ export function createTrainingService(deps: TrainingServiceDeps) {
         params,
         recordingIds: ids,
         evaluationRecordingId: evaluationId,
+        includeFeedback: req.include_feedback ?? false,
       });
     },
 

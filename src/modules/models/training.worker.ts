@@ -125,6 +125,12 @@ async function train(task: TrainTask): Promise<TrainResult> {
       const parts = task.sources.filter((s) => s.labels.length > 0).map((s) => evaluateDetector(restoreDetector(artifact), read(s), s.labels));
       evaluation = { ...combineMetrics(parts), on_training_recordings: 1 };
     }
+    if (task.feedback && task.feedback.length > 0) {
+      progress(0.94, 'evaluating on sessions labelled by feedback');
+      const parts = task.feedback.map((s) => evaluateDetector(restoreDetector(artifact), read(s), s.labels));
+      const flags = evaluation?.on_training_recordings ? { on_training_recordings: 1 } : {};
+      evaluation = { ...combineMetrics(evaluation ? [evaluation, ...parts] : parts), ...flags, feedback_sessions: parts.length };
+    }
     const accuracy = deriveAccuracy(evaluation?.f1 !== undefined ? evaluation : holdout);
     const fit = finiteOnly(report.metrics);
     artifact.metrics = { ...fit, holdout_false_alarm_rate_measured: holdout.false_alarm_rate, ...(accuracy !== null && { accuracy }) };
