@@ -153,7 +153,9 @@ export function createFeedbackService(deps: FeedbackServiceDeps) {
 
     async start(): Promise<void> {
       await reload();
-      timer = setInterval(() => reload().catch((err: unknown) => deps.logger.warn({ err }, 'alarm suppressions not reloaded')), deps.refreshMs ?? 30_000);
+      timer = setInterval(() => {
+        reload().catch((err: unknown) => deps.logger.warn({ err }, 'alarm suppressions not reloaded'));
+      }, deps.refreshMs ?? 30_000);
       timer.unref();
     },
 
