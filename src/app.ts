@@ -273,10 +273,12 @@ export async function createApp(options: AppOptions) {
   await feedback.start();
   // Rows a crashed process accepted but never wrote come back from its journal before anything counts logs.
   const journalDir = config.detection.journal.dir;
-  const replayJournals = () => replayOrphanJournals(journalDir, (rows) => detectionRepo.insertLogs(rows), logger);
+  // Before a takeover too, but never this process's own live journal (its directory appears on the first write).
+  const journal = config.detection.journal.enabled ? createLogJournal({ dir: journalDir, fsyncMs: config.detection.journal.fsyncMs, logger }) : undefined;
+  const replayJournals = () => replayOrphanJournals(journalDir, (rows) => detectionRepo.insertLogs(rows), logger, journal?.dir);
   await replayJournals();
   const logWriter = createLogWriter({
-    ...(config.detection.journal.enabled && { journal: createLogJournal({ dir: journalDir, fsyncMs: config.detection.journal.fsyncMs, logger }) }),
+    ...(journal && { journal }),
     insert: metrics.timeFlush((rows) => detectionRepo.insertLogs(rows)),
     batchSize: config.detection.logBatchSize,
     flushMs: config.detection.logFlushMs,

@@ -128,6 +128,9 @@ export function createLogJournal(deps: LogJournalDeps) {
   }
 
   return {
+    /** This process's own journal directory (never replayed by it while it runs). */
+    dir: own,
+
     /** Appends one row; it is durable within `fsyncMs` (or sooner, see `durable`). */
     append(row: LogInsert): void {
       pending.push(encode(row));
@@ -176,7 +179,7 @@ export type LogJournal = ReturnType<typeof createLogJournal>;
  * The rows journals of dead processes left under `dir`, oldest first, per journal directory.
  * `done(dir)` deletes a journal once its rows are in the database.
  */
-export function readOrphanJournals(dir: string): Array<{ dir: string; rows: LogInsert[]; corrupt: number }> {
+export function readOrphanJournals(dir: string, skip?: string): Array<{ dir: string; rows: LogInsert[]; corrupt: number }> {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -186,8 +189,9 @@ export function readOrphanJournals(dir: string): Array<{ dir: string; rows: LogI
   const out: Array<{ dir: string; rows: LogInsert[]; corrupt: number }> = [];
   for (const name of entries.sort()) {
     const m = /^(\d+)-[0-9a-f]+$/.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
     const jdir = path.join(dir, name);
+    // The own pid counts as dead (a container restarts as pid 1), but not the journal this process writes.
+    if (!m || alive(Number(m[1])) || jdir === skip) continue;
     const rows: LogInsert[] = [];
     let corrupt = 0;
     for (const file of readdirSync(jdir).filter((f) => f.endsWith('.jsonl')).sort()) {
@@ -214,9 +218,10 @@ export async function replayJournals(
   dir: string,
   insert: (rows: readonly LogInsert[]) => Promise<void>,
   logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+  skip?: string,
 ): Promise<number> {
   let total = 0;
-  for (const j of readOrphanJournals(dir)) {
+  for (const j of readOrphanJournals(dir, skip)) {
     let skipped = 0;
     for (let i = 0; i < j.rows.length; i += 1000) {
       const chunk = j.rows.slice(i, i + 1000);
