@@ -213,6 +213,18 @@ export async function createApp(options: AppOptions) {
   // Devices and ingestion: one hub fans every source out to sessions and sockets.
   const devicesRepo = createDevicesRepository(database.db);
   const mqtt = createMqttConnection({ url: config.devices.mqttUrl, logger, clientId: config.devices.mqttClientId, durable: () => logWriter.durable() });
+  // With REDIS_URL, several processes share sessions: leases, checkpoints and takeover (decision 0008).
+  const cluster = config.training.redisUrl
+    ? createSessionCluster({
+        redisUrl: config.training.redisUrl,
+        prefix: config.redisKeyPrefix,
+        namespace: createHash('sha256').update(config.database.dialect === 'sqlite' ? config.database.file : config.database.url).digest('hex').slice(0, 12),
+        instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+        leaseMs: config.detection.sessionLeaseMs,
+        stream: { maxLen: config.detection.readingsStream.maxLen, retentionMs: config.detection.readingsStream.retentionMs },
+        logger,
+      })
+    : undefined;
   const hub = createDeviceHub({
     lookup: (id) => devicesRepo.findById(id),
     openSource: createSourceFactory({
@@ -222,23 +234,13 @@ export async function createApp(options: AppOptions) {
       maxBatch: config.devices.httpBatchMax,
       defaultBaudRate: config.serial.baudRate,
       ...(options.createSerialPort && { createSerialPort: options.createSerialPort }),
+      // With REDIS_URL, HTTP batches go through a Redis Stream per device (kept between session owners).
+      ...(cluster && { followHttpReadings: cluster.followReadings }),
     }),
     bus,
     logger,
     rate: { limit: config.devices.rateLimit, burst: config.devices.rateBurst },
   });
-  // With REDIS_URL, several processes share sessions: leases, checkpoints and takeover (decision 0008).
-  const cluster = config.training.redisUrl
-    ? createSessionCluster({
-        redisUrl: config.training.redisUrl,
-        prefix: config.redisKeyPrefix,
-        namespace: createHash('sha256').update(config.database.dialect === 'sqlite' ? config.database.file : config.database.url).digest('hex').slice(0, 12),
-        instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-        leaseMs: config.detection.sessionLeaseMs,
-        pushReadings: (deviceId, readings) => void hub.push(deviceId, readings),
-        logger,
-      })
-    : undefined;
   const devices = createDevicesService({
     devices: devicesRepo,
     hub,
@@ -246,7 +248,7 @@ export async function createApp(options: AppOptions) {
     serial: config.serial,
     httpBatchMax: config.devices.httpBatchMax,
     ...(options.listSerialPorts && { listSerialPorts: options.listSerialPorts }),
-    ...(cluster && { forward: (deviceId: number, readings: readonly Reading[]) => cluster.forwardReadings(deviceId, readings) }),
+    ...(cluster && { append: (deviceId: number, readings: readonly Reading[]) => cluster.appendReadings(deviceId, readings) }),
     durable: () => logWriter.durable(),
   });
   await devices.ensureSystemDevices();

@@ -52,6 +52,8 @@ const EnvSchema = Type.Object({
   LOG_JOURNAL_FSYNC_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
   SESSION_LEASE_MS: Type.Integer({ minimum: 300, maximum: 600_000, default: 5000 }),
+  READINGS_STREAM_MAXLEN: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
+  READINGS_STREAM_RETENTION_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 120_000 }),
   TRAINING_WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   TRAINING_JOBS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   TRAINING_QUEUE_NAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
@@ -121,6 +123,8 @@ export interface Config {
     alertIntervalSeconds: number;
     /** With REDIS_URL: a session whose process stops renewing its lease this long is taken over. */
     sessionLeaseMs: number;
+    /** With REDIS_URL: bounds of each HTTP device's Redis Stream of batches (entries, age in ms). */
+    readingsStream: { maxLen: number; retentionMs: number };
   };
   training: { workers: number; jobsPerUser: number; queueName: string; redisUrl: string | undefined };
   /** Prefix of every Redis key, channel and stream (so deployments can share one Redis). */
@@ -293,6 +297,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       journal: { enabled: env.LOG_JOURNAL, dir: path.join(dataDir, 'journal'), fsyncMs: env.LOG_JOURNAL_FSYNC_MS },
       alertIntervalSeconds: env.ALERT_INTERVAL,
       sessionLeaseMs: env.SESSION_LEASE_MS,
+      readingsStream: { maxLen: env.READINGS_STREAM_MAXLEN, retentionMs: env.READINGS_STREAM_RETENTION_MS },
     },
     training: {
       // Default: leave one core to the event loop, at most four training threads.

@@ -54,6 +54,7 @@ export const ERRORS = {
   'invalid-training-data': { status: 400, message: 'The training data cannot be used.' },
   'database-unavailable': { status: 503, message: 'The database is not reachable.' },
   'shutting-down': { status: 503, message: 'The server is shutting down.' },
+  'readings-unavailable': { status: 503, message: 'Readings cannot be accepted right now (Redis, which keeps them for the session, does not answer); retry later.' },
   'journal-unavailable': { status: 503, message: 'Readings cannot be stored durably right now (the log journal is not writable); retry later.' },
   'device-not-found': { status: 404, message: 'No such device.' },
   'device-token-invalid': { status: 401, message: 'The device token is missing or not valid for this device.' },

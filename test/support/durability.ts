@@ -5,11 +5,14 @@ import { sleep } from './realtime.ts';
 
 /**
  * A device pushing one reading per HTTP request at `hz`, values 0, 1, 2, …: `acked` holds the
- * values the server answered 202 for (accepted and durable), `sent` every value sent.
- * With `retry`, a refused reading is sent again until it is accepted (a careful device).
+ * values the server answered 202 for (accepted and durable), `sent` every value sent, `ackedAt`
+ * when each answer came (Date.now()). With `retry`, a refused reading is sent again until it is
+ * accepted (a careful device); with `sequential`, a reading is sent only once the previous one is
+ * answered (so the server sees them in order; the rate may then fall below `hz`).
  */
-export function httpDevice(baseUrl: () => string, deviceId: number, token: string, hz: number, opts: { retry?: boolean } = {}) {
+export function httpDevice(baseUrl: () => string, deviceId: number, token: string, hz: number, opts: { retry?: boolean; sequential?: boolean } = {}) {
   const acked = new Set<number>();
+  const ackedAt = new Map<number, number>();
   const sent = new Set<number>();
   let next = 0;
   let running = true;
@@ -23,6 +26,7 @@ export function httpDevice(baseUrl: () => string, deviceId: number, token: strin
         const r = await api.request('POST', `/devices/${deviceId}/readings`, { body: { readings: [{ value, ts: t0 + value * 10 }] }, headers: { 'x-device-token': token } });
         if (r.status === 202 && r.body.delivered === true) {
           acked.add(value);
+          ackedAt.set(value, Date.now());
           return;
         }
       } catch {
@@ -37,12 +41,14 @@ export function httpDevice(baseUrl: () => string, deviceId: number, token: strin
     while (running) {
       const p = send(next++).finally(() => inflight.delete(p));
       inflight.add(p);
+      if (opts.sequential) await p;
       const due = start + (next * 1000) / hz;
       await sleep(Math.max(0, due - Date.now()));
     }
   })();
   return {
     acked,
+    ackedAt,
     sent,
     /** Stops sending; resolves once every reading in flight got its answer (or gave up). */
     async stop() {

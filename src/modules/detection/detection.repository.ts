@@ -160,9 +160,11 @@ export function createDetectionRepository(db: Kysely<DB>) {
       return Number(r?.m ?? 0);
     },
 
-    async countLogs(sessionId: number, anomaliesOnly = false): Promise<number> {
+    /** Rows of a session (only anomalies, only up to a sequence number when asked). */
+    async countLogs(sessionId: number, anomaliesOnly = false, maxSeq?: number): Promise<number> {
       let q = db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('session_id', '=', sessionId);
       if (anomaliesOnly) q = q.where('is_anomaly', '=', 1);
+      if (maxSeq !== undefined) q = q.where('seq', '<=', maxSeq);
       return Number((await q.executeTakeFirstOrThrow()).n);
     },
 

@@ -1,4 +1,5 @@
 import type { Detector, DetectorArtifact } from '../../detectors/index.ts';
+import type { StreamEntry } from './device-streams.ts';
 import type { AppBus } from '../../events.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { DeviceHub } from '../devices/device-hub.ts';
@@ -31,6 +32,10 @@ export interface Live {
   stopping: Promise<FinalAnalysis> | undefined;
   method: string;
   errors: number;
+  /** With REDIS_URL, for a device whose readings come through a stream: the last entry this session saw. */
+  cursor?: string;
+  /** Readings up to this sequence number were already logged and pushed by a previous owner: re-scored silently. */
+  quietUpTo?: number;
 }
 
 /** What another process needs to continue a session: the detector's state and the running sums. */
@@ -47,6 +52,16 @@ export interface SessionCheckpoint {
   /** Absent in checkpoints written before pausing was carried over. */
   paused?: boolean;
   detector: DetectorArtifact;
+  /** The session's model (absent in older checkpoints: the new owner then loads it). */
+  model?: ModelSummary;
+  /** Sequence number and anomaly count when the checkpoint was taken (absent in older checkpoints). */
+  seq?: number;
+  anomalies?: number;
+  /**
+   * The device stream's last entry the detector state includes: a new owner scores the entries
+   * after it (re-scoring ones the old owner logged gives the same sequence numbers, stored once).
+   */
+  cursor?: string;
 }
 
 /** What one process asks of the process that owns a session. */
@@ -71,6 +86,10 @@ export interface SessionCluster {
    * (none holds the lease: the session ended, or is between owners).
    */
   ask(sessionId: number, op: ClusterOp): Promise<unknown>;
+  /** The device stream's position on this process (devices whose readings come through a stream). */
+  cursor(deviceId: number): string | undefined;
+  /** The device stream's entries after `after` (a takeover catching up). */
+  readingsSince(deviceId: number, after: string): Promise<{ entries: StreamEntry[]; trimmed: boolean }>;
 }
 
 export interface DetectionServiceDeps {

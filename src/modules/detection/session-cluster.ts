@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Reading } from '../../detectors/index.ts';
 import type { SessionRow } from './detection.repository.ts';
+import { createDeviceStreams } from './device-streams.ts';
 import type { ClusterOp, SessionCheckpoint, SessionCluster } from './live-session.ts';
 
 /** The parts of the detection service the cluster drives. */
@@ -23,8 +24,8 @@ export interface SessionClusterDeps {
   instanceId: string;
   /** A session whose owner stops renewing for this long is taken over by another process. */
   leaseMs: number;
-  /** Pushes forwarded readings into this process's hub (where the device is open). */
-  pushReadings(deviceId: number, readings: Reading[]): void;
+  /** Bounds of each device's stream of HTTP readings (entries, and age in ms). */
+  stream: { maxLen: number; retentionMs: number };
   logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -42,8 +43,8 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * Session ownership across Vigil processes sharing one Redis (see docs/decisions/0008):
  * each live session is leased to exactly one process, which renews the lease and writes a
  * detector checkpoint every `leaseMs / 3`; a process that finds a running session without a
- * lease takes it over from its checkpoint. Commands (stop, status, threshold, pause) and HTTP
- * readings reach the owner over Redis pub/sub.
+ * lease takes it over from its checkpoint. Commands (stop, status, threshold, pause) reach the
+ * owner over Redis pub/sub; HTTP readings go through a Redis Stream per device (device-streams.ts).
  */
 export function createSessionCluster(deps: SessionClusterDeps) {
   const { instanceId, leaseMs, logger } = deps;
@@ -52,17 +53,19 @@ export function createSessionCluster(deps: SessionClusterDeps) {
   const checkpointKey = (id: number) => `${ns}:session:${id}:checkpoint`;
   const COMMANDS = `${ns}:sessions:commands`;
   const REPLIES = `${ns}:sessions:replies`;
-  const READINGS = `${ns}:readings`;
   /** A process that handed sessions over on a graceful stop says so: the others sweep at once. */
   const RELEASED = `${ns}:sessions:released`;
   const redis = new Redis(deps.redisUrl, { maxRetriesPerRequest: 2 });
   const sub = redis.duplicate();
+  const streams = createDeviceStreams({ redis, reader: redis.duplicate(), keyPrefix: ns, maxLen: deps.stream.maxLen, retentionMs: deps.stream.retentionMs, logger });
   const pending = new Map<string, (result: unknown) => void>();
   let requestSeq = 0;
   const timers: NodeJS.Timeout[] = [];
   let member: ClusterMember | undefined;
   let closed = false;
   let sweeping: Promise<void> | undefined;
+  /** Sessions released by a stopping process, for the next sweep. */
+  const handedOver = new Set<number>();
 
   sub.on('error', (err: unknown) => logger.warn({ err }, 'session cluster subscriber error'));
   sub.on('message', (channel, text) => {
@@ -85,9 +88,8 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     } else if (channel === REPLIES && typeof msg.requestId === 'string') {
       pending.get(msg.requestId)?.(msg.result ?? undefined);
     } else if (channel === RELEASED && msg.from !== instanceId) {
-      void sweep().catch((err: unknown) => logger.warn({ err }, 'session takeover sweep failed'));
-    } else if (channel === READINGS && msg.from !== instanceId && typeof msg.deviceId === 'number' && Array.isArray(msg.readings)) {
-      deps.pushReadings(msg.deviceId, msg.readings as Reading[]);
+      const handed = Array.isArray(msg.sessions) ? msg.sessions.filter((x): x is number => typeof x === 'number') : [];
+      void sweep(handed).catch((err: unknown) => logger.warn({ err }, 'session takeover sweep failed'));
     }
   });
 
@@ -110,23 +112,29 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     });
   }
 
-  function sweep(): Promise<void> {
+  /** `handed`: sessions a stopping process just released (taken at once, however young). */
+  function sweep(handed: readonly number[] = []): Promise<void> {
+    for (const id of handed) handedOver.add(id);
     if (!member || closed) return Promise.resolve();
     if (sweeping) return sweeping.then(() => (closed ? undefined : sweepOnce()));
     return sweepOnce();
   }
 
   function sweepOnce(): Promise<void> {
-    sweeping ??= runSweep().finally(() => (sweeping = undefined));
+    if (!sweeping) {
+      const handed = new Set(handedOver);
+      handedOver.clear();
+      sweeping = runSweep(handed).finally(() => (sweeping = undefined));
+    }
     return sweeping;
   }
 
-  async function runSweep() {
+  async function runSweep(handed: ReadonlySet<number>) {
     if (!member || closed) return;
     {
       for (const row of await member.runningElsewhere()) {
         // A session just started elsewhere may not hold its lease yet.
-        if (Date.now() - Date.parse(`${row.startedAt.replace(' ', 'T')}Z`) < leaseMs) continue;
+        if (!handed.has(row.id) && Date.now() - Date.parse(`${row.startedAt.replace(' ', 'T')}Z`) < leaseMs) continue;
         // A stopping process takes nothing over (it would exit holding the lease).
         if (closed) return;
         if ((await redis.set(leaseKey(row.id), instanceId, 'PX', leaseMs, 'NX')) !== 'OK') continue;
@@ -168,6 +176,8 @@ export function createSessionCluster(deps: SessionClusterDeps) {
         redis.publish(COMMANDS, JSON.stringify({ requestId, sessionId: id, op })).catch(() => finish(undefined));
       });
     },
+    cursor: (deviceId) => streams.cursor(deviceId),
+    readingsSince: (deviceId, after) => streams.since(deviceId, after),
   };
 
   return {
@@ -186,15 +196,15 @@ export function createSessionCluster(deps: SessionClusterDeps) {
           });
         });
       }
-      await sub.subscribe(COMMANDS, REPLIES, READINGS, RELEASED);
+      await sub.subscribe(COMMANDS, REPLIES, RELEASED);
       const guard = (f: () => Promise<void>, what: string) => () => void f().catch((err: unknown) => logger.warn({ err }, `${what} failed`));
       timers.push(setInterval(guard(heartbeat, 'session heartbeat'), Math.max(100, Math.floor(leaseMs / 3))));
-      timers.push(setInterval(guard(sweep, 'session takeover sweep'), Math.max(100, Math.floor(leaseMs / 2))));
+      timers.push(setInterval(guard(() => sweep(), 'session takeover sweep'), Math.max(100, Math.floor(leaseMs / 2))));
     },
-    /** Sends HTTP readings to the other processes (the owner of a session on the device among them). */
-    forwardReadings(deviceId: number, readings: readonly Reading[]): void {
-      void redis.publish(READINGS, JSON.stringify({ from: instanceId, deviceId, readings }));
-    },
+    /** Appends an HTTP batch to its device's stream; resolves once Redis holds it. */
+    appendReadings: (deviceId: number, readings: readonly Reading[]) => streams.append(deviceId, readings),
+    /** Follows a device's stream from its end (the source of an HTTP device in a cluster). */
+    followReadings: streams.follow,
     /**
      * First step of a graceful stop: no more heartbeats or takeovers here (a sweep in flight is
      * awaited), so this process cannot take back a lease it is about to release.
@@ -219,6 +229,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     async close(): Promise<void> {
       closed = true;
       for (const t of timers) clearInterval(t);
+      streams.close();
       sub.disconnect();
       await redis.quit().catch(() => undefined);
     },

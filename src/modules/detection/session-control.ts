@@ -129,6 +129,10 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
         total: s.total,
         paused: s.paused,
         detector: s.detector.serialize(),
+        model: s.model,
+        seq: s.seq,
+        anomalies: s.anomalies,
+        ...(s.cursor !== undefined && { cursor: s.cursor }),
       });
     }
     return out;
@@ -177,15 +181,23 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
     async adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined): Promise<void> {
       if (live.has(row.id) || ctx.closed) return;
       const viewer = { userId: row.userId };
-      const loaded = await deps.models.loadForSession(viewer, checkpoint?.modelId ?? row.modelId ?? (await deps.models.defaultPreset()).id);
-      const detector = checkpoint ? restoreDetector(checkpoint.detector) : loaded.detector;
+      // A checkpoint names its model: the artifact is loaded only to start a detector afresh.
+      const loaded = checkpoint?.model
+        ? { model: checkpoint.model, detector: restoreDetector(checkpoint.detector) }
+        : await deps.models.loadForSession(viewer, checkpoint?.modelId ?? row.modelId ?? (await deps.models.defaultPreset()).id);
+      const detector = checkpoint && !checkpoint.model ? restoreDetector(checkpoint.detector) : loaded.detector;
       detector.threshold = checkpoint?.threshold ?? row.threshold;
       const log = checkpoint?.log ?? true;
       if (log) await writer.flush().catch(() => undefined);
       await deps.replayJournals?.().catch((err: unknown) => logger.warn({ err }, 'journal replay before a takeover failed'));
-      const total = await repo.countLogs(row.id);
-      const seq = await repo.maxSeq(row.id);
-      const anomalies = await repo.countLogs(row.id, true);
+      // A streamed device: carry on from the checkpoint and score what the stream holds after it
+      // (readings between owners included); rows the old owner logged after the checkpoint get the
+      // same sequence numbers again and are stored once. Otherwise: counters from the log.
+      const replay = checkpoint?.cursor !== undefined && checkpoint.seq !== undefined && deps.cluster !== undefined ? { cursor: checkpoint.cursor, seq: checkpoint.seq } : undefined;
+      const logged = await repo.maxSeq(row.id);
+      const total = replay && !log ? checkpoint!.total : await repo.countLogs(row.id, false, replay?.seq);
+      const seq = replay ? replay.seq : logged;
+      const anomalies = replay && !log ? (checkpoint!.anomalies ?? 0) : await repo.countLogs(row.id, true, replay?.seq);
       const s: Live = {
         id: row.id,
         owner: { userId: row.userId },
@@ -195,7 +207,7 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
         startedAt: checkpoint?.startedAt ?? Date.parse(fromDbTime(row.startedAt)),
         seq,
         total: log ? total : (checkpoint?.total ?? 0),
-        anomalies: log ? anomalies : 0,
+        anomalies: log || replay ? anomalies : 0,
         // The running confidence sum is scaled to the rows that survived.
         confidenceSum: checkpoint && checkpoint.total > 0 ? (checkpoint.confidenceSum / checkpoint.total) * total : 0,
         log,
@@ -209,9 +221,10 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
         stopping: undefined,
         method: loaded.model.kind,
         errors: 0,
+        ...(replay && { cursor: replay.cursor, quietUpTo: logged }),
       };
       live.set(row.id, s);
-      await lifecycle.attach(s, (at) => at ?? performance.now());
+      await lifecycle.attach(s, (at) => at ?? performance.now(), replay?.cursor);
       bus.emit('detection.started', { owner: s.owner, session: info(s) });
     },
 

@@ -2,6 +2,7 @@ import type { Reading, Score } from '../../detectors/index.ts';
 import { toDbTime } from '../../db/time.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { DeviceStatus } from '../devices/device-hub.ts';
+import { compareStreamIds } from './device-streams.ts';
 import type { FinalAnalysis, LiveSessionInfo, SessionId, SessionOwner, StopReason } from './detection.types.ts';
 import { finalAnalysis } from './final-analysis.ts';
 import { info, ownedLive, remoteRows, type Live, type SessionContext } from './live-session.ts';
@@ -28,8 +29,10 @@ export function createSessionLifecycle(ctx: SessionContext) {
   const { repo, writer, hub, bus, clock, logger } = deps;
   let guestSeq = 0;
 
-  function onReading(s: Live, reading: Reading, arrivedAt: number) {
-    if (s.paused || s.stopping) return;
+  function onReading(s: Live, reading: Reading, arrivedAt: number, cursor?: string) {
+    if (s.stopping) return;
+    if (cursor !== undefined) s.cursor = cursor;
+    if (s.paused) return;
     let score: Score;
     try {
       score = s.detector.score(reading);
@@ -43,6 +46,8 @@ export function createSessionLifecycle(ctx: SessionContext) {
     if (score.is_anomaly) s.anomalies++;
     s.confidenceSum += score.confidence;
     if (logs(s)) writer.push(logRow(s, reading, score, clock.now()));
+    // Re-scored after a takeover and already pushed by the previous owner: the detector catches up silently.
+    if (s.quietUpTo !== undefined && s.seq <= s.quietUpTo) return;
     bus.emit('detection.scored', { owner: s.owner, sessionId: s.id, deviceId: s.deviceId, reading, score, warmup: s.detector.warmup(), arrivedAt });
     if (score.is_anomaly) alert(s, reading, score);
     if (s.maxReadings !== undefined && s.total >= s.maxReadings) void stopLive(s, 'max_readings');
@@ -79,9 +84,44 @@ export function createSessionLifecycle(ctx: SessionContext) {
     if (status.removed) void stopLive(s, 'device_lost');
   }
 
-  /** Subscribes a listed session to its device's readings. */
-  async function attach(s: Live, arrivedAt: (at: number | undefined) => number): Promise<void> {
-    s.unsubscribe = await hub.subscribe(s.deviceId, { onReading: (r, at) => onReading(s, r, arrivedAt(at)), onStatus: (st) => onStatus(s, st) });
+  /**
+   * Subscribes a listed session to its device's readings. With `after` (a takeover of a session on
+   * a streamed device), the stream's entries after that cursor are scored first, in order; readings
+   * the device delivers meanwhile wait, and those the catch-up already covered are skipped.
+   */
+  async function attach(s: Live, arrivedAt: (at: number | undefined) => number, after?: string): Promise<void> {
+    const cluster = deps.cluster;
+    if (after === undefined || !cluster) {
+      s.unsubscribe = await hub.subscribe(s.deviceId, { onReading: (r, at, c) => onReading(s, r, arrivedAt(at), c), onStatus: (st) => onStatus(s, st) });
+      return;
+    }
+    const held: Array<{ r: Reading; at: number; c: string | undefined }> = [];
+    let holding = true;
+    // The catch-up's last entry: the device's own follower may still deliver entries up to it (it lags), and those are skipped.
+    let floor = after;
+    const covered = (c: string | undefined) => c !== undefined && compareStreamIds(c, floor) <= 0;
+    s.unsubscribe = await hub.subscribe(s.deviceId, {
+      onReading: (r, at, c) => {
+        if (covered(c)) return;
+        if (holding) held.push({ r, at, c });
+        else onReading(s, r, arrivedAt(at), c);
+      },
+      onStatus: (st) => onStatus(s, st),
+    });
+    try {
+      const { entries, trimmed } = await cluster.readingsSince(s.deviceId, after);
+      if (trimmed) logger.warn({ sessionId: s.id, deviceId: s.deviceId, after }, 'device stream trimmed past the checkpoint: some readings between owners are lost');
+      const now = performance.now();
+      for (const e of entries) {
+        for (const r of e.readings) onReading(s, r, now, e.id);
+        floor = e.id;
+      }
+    } catch (err) {
+      logger.error({ err, sessionId: s.id, deviceId: s.deviceId }, 'readings between owners could not be read from the device stream');
+    } finally {
+      holding = false;
+      for (const h of held) if (!covered(h.c)) onReading(s, h.r, arrivedAt(h.at), h.c);
+    }
   }
 
   async function stopLive(s: Live, reason: StopReason): Promise<FinalAnalysis> {
@@ -159,6 +199,8 @@ export function createSessionLifecycle(ctx: SessionContext) {
     live.set(id, s);
     try {
       await attach(s, (at) => at ?? performance.now());
+      // Where the device's stream stands as the session begins: a takeover before its first reading starts here.
+      s.cursor ??= deps.cluster?.cursor(s.deviceId);
     } catch (err) {
       live.delete(id);
       if (typeof id === 'number') {

@@ -21,8 +21,11 @@ export interface DeviceStatus {
 }
 
 export interface DeviceSubscriber {
-  /** `arrivedAt` is `performance.now()` when the reading reached the server. */
-  onReading(reading: Reading, arrivedAt: number): void;
+  /**
+   * `arrivedAt` is `performance.now()` when the reading reached the server; `cursor` is the id of
+   * the stream entry it came in (HTTP devices with REDIS_URL), for a session's checkpoint.
+   */
+  onReading(reading: Reading, arrivedAt: number, cursor?: string): void;
   onStatus?(status: DeviceStatus): void;
 }
 
@@ -102,7 +105,7 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
     bus.emit('device.status', e.status);
   }
 
-  function deliver(e: Entry, r: Reading) {
+  function deliver(e: Entry, r: Reading, cursor?: string) {
     if (!Number.isFinite(r.value) || Math.abs(r.value) > MAX_ABS_VALUE || !Number.isFinite(r.ts)) {
       e.invalid++;
       e.totals.invalid++;
@@ -128,7 +131,7 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
     totals.readings++;
     for (const sub of e.subscribers) {
       try {
-        sub.onReading(r, t);
+        sub.onReading(r, t, cursor);
       } catch (err) {
         logger.error({ err, deviceId: e.id }, 'device subscriber failed');
       }
@@ -155,7 +158,7 @@ export function createDeviceHub<D extends HubDevice>(deps: DeviceHubDeps<D>) {
       warnedAt: 0,
     };
     const sink: SourceSink = {
-      reading: (r) => deliver(entry, r),
+      reading: (r, cursor) => deliver(entry, r, cursor),
       status: (s) => setStatus(entry, s),
       invalid(detail) {
         entry.invalid++;

@@ -59,8 +59,11 @@ export interface DevicesServiceDeps {
   httpBatchMax: number;
   /** Lists the server's serial ports (the native lister by default). */
   listSerialPorts?: SerialPortLister;
-  /** With REDIS_URL: hands HTTP readings to the other processes (the owner of a session on the device among them). */
-  forward?(deviceId: number, readings: readonly Reading[]): void;
+  /**
+   * With REDIS_URL: appends an HTTP batch to the device's stream, which every process with the device
+   * open follows (the owner of a session on it among them); resolves once Redis holds it.
+   */
+  append?(deviceId: number, readings: readonly Reading[]): Promise<unknown>;
   /** Resolves once what the sessions logged so far survives a crash (the log journal is on disk). */
   durable?(): Promise<void>;
 }
@@ -227,16 +230,24 @@ export function createDevicesService(deps: DevicesServiceDeps) {
         if (r) readings.push(r);
         else invalid++;
       }
-      const pushed = hub.push(id, readings);
       hub.countInvalid(id, d.kind, invalid);
-      if (deps.forward && readings.length > 0) deps.forward(id, readings);
+      if (deps.append) {
+        // Kept in the stream: scored by the session's owner, or by the process that takes it over.
+        if (readings.length > 0) {
+          await deps.append(id, readings).catch((err: unknown) => {
+            throw new AppError('readings-unavailable', undefined, { cause: err });
+          });
+        }
+        return { received: batch.length, accepted: readings.length, invalid, rate_limited: 0, delivered: true };
+      }
+      const pushed = hub.push(id, readings);
       // 202 only once the batch's scored rows are durable: a crash after it loses nothing.
       if (deps.durable && pushed.delivered) {
         await deps.durable().catch((err: unknown) => {
           throw new AppError('journal-unavailable', undefined, { cause: err });
         });
       }
-      return { received: batch.length, accepted: deps.forward ? readings.length : pushed.accepted, invalid, rate_limited: pushed.dropped, delivered: pushed.delivered || deps.forward !== undefined };
+      return { received: batch.length, accepted: pushed.accepted, invalid, rate_limited: pushed.dropped, delivered: pushed.delivered };
     },
 
     /** Injects an anomaly into a running simulator the viewer may use. */

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createHttpSource } from './http.source.ts';
+import { createHttpSource, type FollowReadings } from './http.source.ts';
 import { createMqttSource } from './mqtt.source.ts';
 import type { MqttConnection } from './mqtt-connection.ts';
 import { createSerialSource, type SerialPortFactory } from './serial.source.ts';
@@ -32,6 +32,8 @@ export interface SourceFactoryDeps {
   maxBatch: number;
   createSerialPort?: SerialPortFactory;
   defaultBaudRate: number;
+  /** With REDIS_URL: HTTP devices follow their Redis Stream. */
+  followHttpReadings?: FollowReadings;
 }
 
 const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
@@ -63,7 +65,7 @@ export function createSourceFactory(deps: SourceFactoryDeps) {
           maxBatch: deps.maxBatch,
         });
       case 'http':
-        return createHttpSource(sink);
+        return createHttpSource(sink, { deviceId: device.id, ...(deps.followHttpReadings && { follow: deps.followHttpReadings }) });
       default:
         throw new Error(`unknown device kind ${device.kind}`);
     }

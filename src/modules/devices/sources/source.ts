@@ -2,7 +2,8 @@ import type { Reading } from '../../../detectors/index.ts';
 
 /** Where a source delivers what it reads. Values are validated by the hub, not trusted here. */
 export interface SourceSink {
-  reading(reading: Reading): void;
+  /** `cursor`: the stream entry the reading came in, for sources that read a stream. */
+  reading(reading: Reading, cursor?: string): void;
   status(s: { connected: boolean; message: string; error?: string }): void;
   /** A line or message that was not a reading (counted; logged at debug). */
   invalid(detail: string): void;
