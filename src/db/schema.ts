@@ -83,6 +83,22 @@ export interface DetectionSessionsTable {
   anomaly_count: number;
   final_analysis: string | null;
   created_at: string;
+  /** Retention watermark: raw logs up to this sequence number were pruned (0015-rollups). */
+  logs_pruned_seq: Generated<number>;
+}
+
+/** Per-session rollups of the logs (0015-rollups); see `src/modules/detection/rollups.ts`. */
+export interface DetectionRollupsTable {
+  session_id: number;
+  /** 60 or 3600. */
+  bucket_s: number;
+  bucket_start: string;
+  n: number;
+  value_sum: number;
+  value_min: number;
+  value_max: number;
+  anomaly_count: number;
+  max_score: number;
 }
 
 export interface DetectionLogsTable {
@@ -90,15 +106,15 @@ export interface DetectionLogsTable {
   session_id: number;
   /** The reading's sequence number in its session (1, 2, …); unique with `session_id`. */
   seq: number;
-  user_id: number;
-  model_id: number | null;
   timestamp: string;
   value: number;
   anomaly_score: number;
   is_anomaly: number;
   confidence: number;
+  /** The score's dominant signal (0016-compact-logs). */
+  signal: string;
+  /** The score's explanation JSON, for anomalous readings only (0016-compact-logs). */
   explanation: string | null;
-  created_at: string;
 }
 
 export interface DevicesTable {
@@ -327,6 +343,7 @@ export interface DB {
   ml_models: MlModelsTable;
   detection_sessions: DetectionSessionsTable;
   detection_logs: DetectionLogsTable;
+  detection_rollups: DetectionRollupsTable;
   likes: LikesTable;
   comments: CommentsTable;
   recordings: RecordingsTable;

@@ -5,6 +5,8 @@ import * as m0003 from './0003-devices.ts';
 import * as m0004 from './0004-models.ts';
 import * as m0005 from './0005-log-seq.ts';
 import * as m0010 from './0010-alarms.ts';
+import * as m0015 from './0015-rollups.ts';
+import * as m0016 from './0016-compact-logs.ts';
 import * as m0020 from './0020-backtests.ts';
 import * as m0021 from './0021-feedback-labels.ts';
 
@@ -16,6 +18,8 @@ export const migrations: Record<string, Migration> = {
   '0004-models': m0004,
   '0005-log-seq': m0005,
   '0010-alarms': m0010,
+  '0015-rollups': m0015,
+  '0016-compact-logs': m0016,
   '0020-backtests': m0020,
   '0021-feedback-labels': m0021,
 };

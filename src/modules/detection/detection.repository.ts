@@ -1,7 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { DB, DetectionLogsTable } from '../../db/schema.ts';
-import { skipDuplicates } from '../../db/dialect.ts';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.ts';
+import { bucketIndex, skipDuplicates, upsertMerging } from '../../db/dialect.ts';
 import { fromDbBool } from '../../db/time.ts';
+import { rollUp } from './rollups.ts';
 
 export interface SessionRow {
   id: number;
@@ -18,21 +19,109 @@ export interface SessionRow {
   finalAnalysis: string | null;
 }
 
-/** One `detection_logs` row as the log writer buffers it. */
-export type LogInsert = Omit<Selectable<DetectionLogsTable>, 'id'>;
+/** One scored reading as the log writer buffers (and journals) it; the repository decides how it is stored. */
+export interface LogInsert {
+  session_id: number;
+  seq: number;
+  user_id: number;
+  model_id: number | null;
+  timestamp: string;
+  value: number;
+  anomaly_score: number;
+  is_anomaly: number;
+  confidence: number;
+  explanation: string | null;
+  created_at: string;
+}
+
+/** One downsampling bucket: its index (from the query's start) and the aggregates of its readings. */
+export interface SeriesBucket {
+  index: number;
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+  anomalies: number;
+  maxScore: number;
+}
+
+/** One stored rollup row. */
+export interface RollupRow {
+  bucketStart: string;
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+  anomalies: number;
+  maxScore: number;
+}
 
 export interface LogRow {
   id: number;
+  seq: number;
   timestamp: string;
   value: number;
   anomalyScore: number;
   isAnomaly: boolean;
   confidence: number;
+  signal: string;
+  /** Stored for anomalous readings only. */
   explanation: string | null;
 }
 
 /** Rows per INSERT statement: well under SQLite's 32,766 and MySQL's 65,535 bound parameters. */
 const INSERT_CHUNK = 1000;
+
+/** The signal named in an explanation (`none` when it names none). */
+function signalOf(explanation: string | null): string {
+  if (!explanation) return 'none';
+  try {
+    const s = (JSON.parse(explanation) as { signal?: unknown }).signal;
+    return typeof s === 'string' && s.length > 0 ? s.slice(0, 32) : 'none';
+  } catch {
+    return 'none';
+  }
+}
+
+/** The compact stored form of a log row (0016): no user/model/write time; the explanation only for anomalies. */
+function compactRow(r: LogInsert) {
+  return {
+    session_id: r.session_id,
+    seq: r.seq,
+    timestamp: r.timestamp,
+    value: r.value,
+    anomaly_score: r.anomaly_score,
+    is_anomaly: r.is_anomaly,
+    confidence: r.confidence,
+    signal: signalOf(r.explanation),
+    explanation: r.is_anomaly ? r.explanation : null,
+  };
+}
+
+/** The (session, seq) pairs of `rows` already stored: one query of per-session seq ranges on the unique index. */
+async function storedSeqs(trx: Kysely<DB>, rows: readonly LogInsert[]): Promise<Set<string>> {
+  const ranges = new Map<number, { lo: number; hi: number }>();
+  for (const r of rows) {
+    const x = ranges.get(r.session_id);
+    if (!x) ranges.set(r.session_id, { lo: r.seq, hi: r.seq });
+    else {
+      if (r.seq < x.lo) x.lo = r.seq;
+      if (r.seq > x.hi) x.hi = r.seq;
+    }
+  }
+  const found = new Set<string>();
+  const all = [...ranges];
+  for (let i = 0; i < all.length; i += 300) {
+    const part = all.slice(i, i + 300);
+    const hits = await trx
+      .selectFrom('detection_logs')
+      .select(['session_id', 'seq'])
+      .where((eb) => eb.or(part.map(([sid, x]) => eb.and([eb('session_id', '=', sid), eb('seq', '>=', x.lo), eb('seq', '<=', x.hi)]))))
+      .execute();
+    for (const h of hits) found.add(`${h.session_id}|${Number(h.seq)}`);
+  }
+  return found;
+}
 
 export function createDetectionRepository(db: Kysely<DB>) {
   const sessionColumns = [
@@ -144,12 +233,29 @@ export function createDetectionRepository(db: Kysely<DB>) {
       return orphans.length;
     },
 
-    /** Idempotent: a row whose (session_id, seq) is stored already is skipped. */
+    /**
+     * Idempotent: a row whose (session_id, seq) is stored already is skipped. The rows' rollups
+     * are updated in the same transaction, one upsert per bucket, from the rows not stored before
+     * (so a replayed batch counts once).
+     */
     async insertLogs(rows: readonly LogInsert[]): Promise<void> {
       if (rows.length === 0) return;
       await db.transaction().execute(async (trx) => {
-        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          await skipDuplicates(db, trx.insertInto('detection_logs').values(rows.slice(i, i + INSERT_CHUNK)), 'seq').execute();
+        const stored = await storedSeqs(trx, rows);
+        const fresh = stored.size === 0 ? rows : rows.filter((r) => !stored.has(`${r.session_id}|${r.seq}`));
+        for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
+          await skipDuplicates(db, trx.insertInto('detection_logs').values(fresh.slice(i, i + INSERT_CHUNK).map(compactRow)), 'seq').execute();
+        }
+        const deltas = rollUp(fresh);
+        for (let i = 0; i < deltas.length; i += INSERT_CHUNK) {
+          await upsertMerging(db, trx.insertInto('detection_rollups').values(deltas.slice(i, i + INSERT_CHUNK)), ['session_id', 'bucket_s', 'bucket_start'], {
+            n: 'add',
+            value_sum: 'add',
+            value_min: 'min',
+            value_max: 'max',
+            anomaly_count: 'add',
+            max_score: 'max',
+          }).execute();
         }
       });
     },
@@ -168,23 +274,121 @@ export function createDetectionRepository(db: Kysely<DB>) {
       return Number((await q.executeTakeFirstOrThrow()).n);
     },
 
-    /** In id order; `afterId` is the keyset cursor. */
-    async listLogs(sessionId: number, page: { limit: number; afterId?: number; anomaliesOnly?: boolean }): Promise<LogRow[]> {
+    /** In reading (seq) order; `afterSeq` is the keyset cursor. */
+    async listLogs(sessionId: number, page: { limit: number; afterSeq?: number; anomaliesOnly?: boolean }): Promise<LogRow[]> {
       let q = db
         .selectFrom('detection_logs')
-        .select(['id', 'timestamp', 'value', 'anomaly_score', 'is_anomaly', 'confidence', 'explanation'])
+        .select(['id', 'seq', 'timestamp', 'value', 'anomaly_score', 'is_anomaly', 'confidence', 'signal', 'explanation'])
         .where('session_id', '=', sessionId);
       if (page.anomaliesOnly) q = q.where('is_anomaly', '=', 1);
-      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
-      const rows = await q.orderBy('id', 'asc').limit(page.limit).execute();
+      if (page.afterSeq !== undefined) q = q.where('seq', '>', page.afterSeq);
+      const rows = await q.orderBy('seq', 'asc').limit(page.limit).execute();
       return rows.map((r) => ({
         id: Number(r.id),
+        seq: Number(r.seq),
         timestamp: r.timestamp,
         value: r.value,
         anomalyScore: r.anomaly_score,
         isAnomaly: fromDbBool(r.is_anomaly),
         confidence: r.confidence,
+        signal: r.signal,
         explanation: r.explanation,
+      }));
+    },
+
+    /** The session's rollups of one resolution with `bucket_start` in [from, to], in time order. */
+    async listRollups(sessionId: number, bucketS: number, from: string, to: string): Promise<RollupRow[]> {
+      const rows = await db
+        .selectFrom('detection_rollups')
+        .select(['bucket_start', 'n', 'value_sum', 'value_min', 'value_max', 'anomaly_count', 'max_score'])
+        .where('session_id', '=', sessionId)
+        .where('bucket_s', '=', bucketS)
+        .where('bucket_start', '>=', from)
+        .where('bucket_start', '<=', to)
+        .orderBy('bucket_start', 'asc')
+        .execute();
+      return rows.map((r) => ({
+        bucketStart: r.bucket_start,
+        n: Number(r.n),
+        sum: Number(r.value_sum),
+        min: Number(r.value_min),
+        max: Number(r.value_max),
+        anomalies: Number(r.anomaly_count),
+        maxScore: Number(r.max_score),
+      }));
+    },
+
+    /** The session's rollups of one resolution in [from, to] merged in SQL into `widthMs` buckets from `from`. */
+    async rollupBuckets(sessionId: number, bucketS: number, from: string, to: string, widthMs: number): Promise<SeriesBucket[]> {
+      const idx = bucketIndex(db, 'bucket_start', from, widthMs);
+      const rows = await db
+        .selectFrom('detection_rollups')
+        .select((eb) => [
+          idx.as('b'),
+          eb.fn.sum<number>('n').as('n'),
+          eb.fn.sum<number>('value_sum').as('s'),
+          eb.fn.min('value_min').as('lo'),
+          eb.fn.max('value_max').as('hi'),
+          eb.fn.sum<number>('anomaly_count').as('a'),
+          eb.fn.max('max_score').as('ms'),
+        ])
+        .where('session_id', '=', sessionId)
+        .where('bucket_s', '=', bucketS)
+        .where('bucket_start', '>=', from)
+        .where('bucket_start', '<=', to)
+        .groupBy(idx)
+        .orderBy(idx)
+        .execute();
+      return rows.map((r) => ({
+        index: Number(r.b),
+        n: Number(r.n),
+        sum: Number(r.s),
+        min: Number(r.lo),
+        max: Number(r.hi),
+        anomalies: Number(r.a),
+        maxScore: Number(r.ms),
+      }));
+    },
+
+    /** First and last minute bucket of the session's rollups (its logged time span), when it has any. */
+    async rollupSpan(sessionId: number): Promise<{ first: string; last: string } | undefined> {
+      const r = await db
+        .selectFrom('detection_rollups')
+        .select((eb) => [eb.fn.min('bucket_start').as('first'), eb.fn.max('bucket_start').as('last')])
+        .where('session_id', '=', sessionId)
+        .where('bucket_s', '=', 60)
+        .executeTakeFirst();
+      return r?.first && r.last ? { first: String(r.first), last: String(r.last) } : undefined;
+    },
+
+    /** Raw logs in [from, to] downsampled in SQL: one aggregate row per `widthMs` bucket from `from`. */
+    async rawBuckets(sessionId: number, from: string, to: string, widthMs: number): Promise<SeriesBucket[]> {
+      const idx = bucketIndex(db, 'timestamp', from, widthMs);
+      const rows = await db
+        .selectFrom('detection_logs')
+        .select((eb) => [
+          idx.as('b'),
+          eb.fn.countAll<number>().as('n'),
+          eb.fn.sum<number>('value').as('s'),
+          eb.fn.min('value').as('lo'),
+          eb.fn.max('value').as('hi'),
+          eb.fn.sum<number>('is_anomaly').as('a'),
+          eb.fn.max('anomaly_score').as('ms'),
+        ])
+        .where('session_id', '=', sessionId)
+        .where('timestamp', '>=', from)
+        .where('timestamp', '<=', to)
+        .groupBy(idx)
+        .orderBy(idx)
+        .execute();
+      return rows.map((r) => ({
+        index: Number(r.b),
+        n: Number(r.n),
+        sum: Number(r.s),
+        min: Number(r.lo),
+        max: Number(r.hi),
+        anomalies: Number(r.a),
+        maxScore: Number(r.ms),
       }));
     },
 

@@ -8,6 +8,8 @@ import {
   LogsQuery,
   LogsResponse,
   SessionSummarySchema,
+  SeriesQuery,
+  SeriesResponse,
   SessionsQuery,
   StartBody,
   StatusResponse,
@@ -104,6 +106,27 @@ export async function registerDetectionRoutes(api: Api, deps: { detection: Detec
         limit: q.limit ?? 100,
         ...(q.cursor !== undefined && { cursor: q.cursor }),
         anomalies_only: q.anomalies_only ?? false,
+      });
+    },
+  );
+
+  api.get(
+    '/detection/sessions/:id/series',
+    {
+      schema: {
+        tags,
+        summary: "A session's min/max-downsampled series for charts (raw logs for short ranges, rollups for long ones)",
+        params: IdParams,
+        querystring: SeriesQuery,
+        response: { 200: SeriesResponse, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return detection.series(request.user!.id, request.params.id, {
+        points: q.points ?? 500,
+        ...(q.from !== undefined && { from: q.from }),
+        ...(q.to !== undefined && { to: q.to }),
       });
     },
   );

@@ -116,3 +116,31 @@ export const WebhookBody = Type.Object(
   { additionalProperties: false },
 );
 export const WebhookResponse = Type.Object({ url: Type.Union([Type.String(), Type.Null()]) });
+
+export const SeriesQuery = Type.Object({
+  points: Type.Optional(Type.Integer({ minimum: 2, maximum: 5000, default: 500, description: 'Most buckets to return.' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Default: the first logged minute.' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Default: the end of the last logged minute.' })),
+});
+
+export const SeriesResponse = Type.Object({
+  session_id: Type.Integer(),
+  from: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  to: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  source: Type.Union([Type.Literal('raw'), Type.Literal('rollup_1m'), Type.Literal('rollup_1h')], {
+    description: 'raw logs (short ranges), or the 1-minute / 1-hour rollups (long ranges, and after raw logs passed retention).',
+  }),
+  bucket_ms: Type.Integer({ description: 'Width of each bucket.' }),
+  points: Type.Array(
+    Type.Object({
+      t: Type.Integer({ description: 'Bucket start, epoch ms.' }),
+      count: Type.Integer(),
+      min: Type.Number(),
+      max: Type.Number(),
+      mean: Type.Number(),
+      anomaly_count: Type.Integer(),
+      max_score: Type.Number(),
+    }),
+    { description: 'Only buckets holding readings, in time order; at most `points`.' },
+  ),
+});

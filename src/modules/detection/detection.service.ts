@@ -4,11 +4,13 @@ import type { SessionId } from './detection.types.ts';
 import type { DetectionServiceDeps, Live, SessionContext } from './live-session.ts';
 import { createSessionControl } from './session-control.ts';
 import { createSessionLifecycle } from './session-lifecycle.ts';
+import { createSessionSeries } from './session-series.ts';
 import { createSessionSummaries } from './session-summaries.ts';
 
 export type { ClusterOp, DetectionServiceDeps, SessionCheckpoint, SessionCluster } from './live-session.ts';
 export type { StartInput } from './session-lifecycle.ts';
 export type { SessionSummary } from './session-summaries.ts';
+export type { SessionSeries } from './session-series.ts';
 
 /**
  * Live detection sessions: each owns a detector instance, a threshold and counters, and
@@ -20,6 +22,7 @@ export type { SessionSummary } from './session-summaries.ts';
  * - `session-control.ts`: commands on sessions wherever they run, and the cluster side
  *   (checkpoints, takeover, hand-over);
  * - `session-summaries.ts`: stored sessions and their logs read back;
+ * - `session-series.ts`: a stored session's downsampled series (raw logs or rollups);
  * - `live-session.ts`: the shared state (the sessions of this process) and types.
  */
 export function createDetectionService(deps: DetectionServiceDeps) {
@@ -28,12 +31,14 @@ export function createDetectionService(deps: DetectionServiceDeps) {
   const summaries = createSessionSummaries(ctx);
   const control = createSessionControl(ctx, lifecycle, summaries);
   const { summary: _summary, ...readBack } = summaries;
+  const { series } = createSessionSeries({ repo: deps.repo, owned: summaries.get });
 
   const service = {
     start: lifecycle.start,
     stopAll: lifecycle.stopAll,
     ...control,
     ...readBack,
+    series,
 
     isModelInUse(modelId: number): boolean {
       for (const s of ctx.live.values()) if (s.model.id === modelId) return true;

@@ -22,9 +22,9 @@ export function createSessionData(deps: {
     let ts = new Float64Array(PAGE);
     let values = new Float64Array(PAGE);
     let n = 0;
-    let afterId: number | undefined;
+    let afterSeq: number | undefined;
     for (;;) {
-      const page = await deps.repo.listLogs(sessionId, { limit: PAGE, ...(afterId !== undefined && { afterId }) });
+      const page = await deps.repo.listLogs(sessionId, { limit: PAGE, ...(afterSeq !== undefined && { afterSeq }) });
       for (const r of page) {
         const t = dbTimeToMs(r.timestamp);
         if (range && (t < range.from || t > range.to)) continue;
@@ -42,7 +42,7 @@ export function createSessionData(deps: {
         n++;
       }
       if (page.length < PAGE) break;
-      afterId = page.at(-1)!.id;
+      afterSeq = page.at(-1)!.seq;
     }
     return { ts: ts.slice(0, n), values: values.slice(0, n) };
   }

@@ -86,9 +86,9 @@ export function createSessionSummaries(ctx: SessionContext) {
 
     async logs(userId: number, id: number, q: { limit: number; cursor?: string; anomalies_only?: boolean }) {
       await ownedRow(userId, id);
-      const afterId = q.cursor !== undefined ? Number(q.cursor) : undefined;
-      if (afterId !== undefined && !(Number.isInteger(afterId) && afterId >= 0)) throw new AppError('validation-failed', 'Invalid cursor.');
-      const rows = await repo.listLogs(id, { limit: q.limit + 1, ...(afterId !== undefined && { afterId }), anomaliesOnly: q.anomalies_only ?? false });
+      const afterSeq = q.cursor !== undefined ? Number(q.cursor) : undefined;
+      if (afterSeq !== undefined && !(Number.isInteger(afterSeq) && afterSeq >= 0)) throw new AppError('validation-failed', 'Invalid cursor.');
+      const rows = await repo.listLogs(id, { limit: q.limit + 1, ...(afterSeq !== undefined && { afterSeq }), anomaliesOnly: q.anomalies_only ?? false });
       const more = rows.length > q.limit;
       const logs = rows.slice(0, q.limit).map((r) => ({
         id: r.id,
@@ -97,31 +97,24 @@ export function createSessionSummaries(ctx: SessionContext) {
         anomaly_score: r.anomalyScore,
         is_anomaly: r.isAnomaly,
         confidence: r.confidence,
-        explanation: r.explanation ? (JSON.parse(r.explanation) as unknown) : null,
+        // Normal readings keep their signal only (decision 0016); anomalies their whole explanation.
+        explanation: r.explanation ? (JSON.parse(r.explanation) as unknown) : { signal: r.signal },
       }));
-      return { logs, next_cursor: more ? String(logs[logs.length - 1]!.id) : null };
+      return { logs, next_cursor: more ? String(rows[q.limit - 1]!.seq) : null };
     },
 
     /** The session's log as CSV, page by page (never the whole log in memory). */
     async *logsCsv(userId: number, id: number, anomaliesOnly = false): AsyncGenerator<string> {
       await ownedRow(userId, id);
       yield 'timestamp,value,anomaly_score,is_anomaly,confidence,signal\n';
-      let afterId: number | undefined;
+      let afterSeq: number | undefined;
       for (;;) {
-        const rows = await repo.listLogs(id, { limit: 2000, ...(afterId !== undefined && { afterId }), anomaliesOnly });
+        const rows = await repo.listLogs(id, { limit: 2000, ...(afterSeq !== undefined && { afterSeq }), anomaliesOnly });
         if (rows.length === 0) return;
         let chunk = '';
-        for (const r of rows) {
-          let signal = '';
-          try {
-            signal = r.explanation ? String((JSON.parse(r.explanation) as { signal?: string }).signal ?? '') : '';
-          } catch {
-            signal = '';
-          }
-          chunk += `${fromDbTime(r.timestamp)},${r.value},${r.anomalyScore},${r.isAnomaly ? 1 : 0},${r.confidence},${signal}\n`;
-        }
+        for (const r of rows) chunk += `${fromDbTime(r.timestamp)},${r.value},${r.anomalyScore},${r.isAnomaly ? 1 : 0},${r.confidence},${r.signal}\n`;
         yield chunk;
-        afterId = rows[rows.length - 1]!.id;
+        afterSeq = rows[rows.length - 1]!.seq;
       }
     },
 

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
-import { ApiError, api, download, errorText } from '../api.ts';
+import { api, download, errorText } from '../api.ts';
 import { Chart, css } from '../components/Chart.tsx';
 import { Analysis, ErrorNote, Loading, fmtDate, fmtTime, pct } from '../components/ui.tsx';
 import { BASE, Link } from '../router.tsx';
@@ -112,59 +112,35 @@ interface SessionAlarm {
   anomaly_count: number;
 }
 
+/** One bucket of the server's downsampled series (`GET /detection/sessions/:id/series`). */
 interface SeriesPoint {
   t: number;
-  v: number;
-  s: number;
-  anomaly: boolean;
-  min?: number;
-  max?: number;
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  anomaly_count: number;
+  max_score: number;
 }
 
-/** The downsampled series from the server when it offers one, else the logs read page by page. */
-async function loadSeries(
-  id: number,
-): Promise<{ points: SeriesPoint[]; downsampled: boolean; truncated: boolean }> {
-  try {
-    const r = await api<{ points?: unknown[]; series?: unknown[] }>(
-      `/detection/sessions/${id}/series?points=1000`,
-    );
-    const rows = (r.points ?? r.series ?? []) as Record<string, unknown>[];
-    const points = rows.map((x) => {
-      if (Array.isArray(x))
-        return { t: Number(x[0]), v: Number(x[1]), s: Number(x[2] ?? 0), anomaly: Boolean(x[3]) };
-      const ts = x.t ?? x.ts ?? x.timestamp;
-      return {
-        t: typeof ts === 'number' ? ts : Date.parse(String(ts)),
-        v: Number(x.value ?? x.mean ?? x.v ?? x.max),
-        s: Number(x.anomaly_score ?? x.max_score ?? x.score ?? 0),
-        anomaly: Boolean(x.is_anomaly ?? Number(x.anomaly_count ?? x.anomalies ?? 0) > 0),
-        ...(typeof x.min === 'number' && { min: x.min }),
-        ...(typeof x.max === 'number' && { max: x.max }),
-      };
-    });
-    return { points, downsampled: true, truncated: false };
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 404 || e.code === 'session-not-found') throw e;
-  }
-  const points: SeriesPoint[] = [];
-  let cursor: string | null = null;
-  let pages = 0;
-  do {
-    const r: { logs: LogRow[]; next_cursor: string | null } = await api(
-      `/detection/sessions/${id}/logs?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    for (const l of r.logs)
-      points.push({ t: Date.parse(l.timestamp), v: l.value, s: l.anomaly_score, anomaly: l.is_anomaly });
-    cursor = r.next_cursor;
-    pages += 1;
-  } while (cursor && pages < 10);
-  return { points, downsampled: false, truncated: cursor !== null };
+interface SessionSeries {
+  source: 'raw' | 'rollup_1m' | 'rollup_1h';
+  bucket_ms: number;
+  points: SeriesPoint[];
 }
+
+/** The chart's data: at most 1,000 min/max buckets, however long the session (raw logs or rollups, the server decides). */
+const loadSeries = (id: number) => api<SessionSeries>(`/detection/sessions/${id}/series?points=1000`);
+
+const SOURCE_TEXT: Record<SessionSeries['source'], string> = {
+  raw: 'from the logged readings',
+  rollup_1m: 'from the per-minute rollups',
+  rollup_1h: 'from the per-hour rollups',
+};
 
 function SessionDetail(props: { id: number }) {
   const [session, setSession] = useState<SessionSummary | null>(null);
-  const [series, setSeries] = useState<Awaited<ReturnType<typeof loadSeries>> | null>(null);
+  const [series, setSeries] = useState<SessionSeries | null>(null);
   const [anomalies, setAnomalies] = useState<LogRow[] | null>(null);
   const [alarms, setAlarms] = useState<SessionAlarm[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -196,8 +172,11 @@ function SessionDetail(props: { id: number }) {
 
   const chartSeries = useMemo<uPlot.Series[]>(() => {
     const alarm = css('--alarm', '#c62828');
+    const accent = css('--accent', '#0b7a75');
     return [
-      { label: 'Voltage (V)', scale: 'V', stroke: css('--accent', '#0b7a75'), width: 1.2 },
+      { label: 'Voltage (V, mean)', scale: 'V', stroke: accent, width: 1.2 },
+      { label: 'Min', scale: 'V', stroke: accent, width: 0.5, alpha: 0.4 },
+      { label: 'Max', scale: 'V', stroke: accent, width: 0.5, alpha: 0.4 },
       {
         label: 'Anomaly',
         scale: 'V',
@@ -225,9 +204,11 @@ function SessionDetail(props: { id: number }) {
   const pts = series?.points ?? [];
   const data: uPlot.AlignedData = [
     pts.map((p) => p.t / 1000),
-    pts.map((p) => p.v),
-    pts.map((p) => (p.anomaly ? p.v : null)),
-    pts.map((p) => p.s),
+    pts.map((p) => p.mean),
+    pts.map((p) => p.min),
+    pts.map((p) => p.max),
+    pts.map((p) => (p.anomaly_count > 0 ? p.max : null)),
+    pts.map((p) => p.max_score),
   ];
 
   return (
@@ -261,6 +242,7 @@ function SessionDetail(props: { id: number }) {
               data={data}
               series={chartSeries}
               scales={{ score: { range: [0, 1] } }}
+              bands={[{ series: [3, 2], fill: css('--band-fill', 'rgba(11,122,117,.12)') }]}
               axes={[
                 {},
                 { scale: 'V', label: 'V' },
@@ -269,9 +251,7 @@ function SessionDetail(props: { id: number }) {
               testId="session-chart"
             />
             <p class="muted small">
-              {series.downsampled
-                ? 'Downsampled on the server.'
-                : `${pts.length} logged readings${series.truncated ? ' (the first 10,000; export the CSV for all)' : ''}.`}
+              {`${pts.reduce((n, p) => n + p.count, 0)} readings in ${pts.length} points, min/max per point, ${SOURCE_TEXT[series.source]}.`}
             </p>
           </>
         )}
