@@ -54,6 +54,8 @@ import { registerDetectionRoutes } from './modules/detection/detection.routes.ts
 import { createDetectionService } from './modules/detection/detection.service.ts';
 import { createLogJournal, replayJournals as replayOrphanJournals } from './modules/detection/log-journal.ts';
 import { createLogWriter } from './modules/detection/log-writer.ts';
+import { createRetentionRepository } from './modules/retention/retention.repository.ts';
+import { createRetention } from './modules/retention/retention.service.ts';
 import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
 import { createSessionCluster } from './modules/detection/session-cluster.ts';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -90,6 +92,8 @@ export interface AppOptions {
   listSerialPorts?: SerialPortLister;
   /** The built dashboard (default `dist-web/` of this checkout). */
   webDistDir?: string;
+  /** Start the retention timer (default true; RETENTION_INTERVAL=0 also turns it off). */
+  startRetention?: boolean;
 }
 
 /** Opens the configured database, creating the MySQL database itself when it is missing. */
@@ -409,6 +413,17 @@ export async function createApp(options: AppOptions) {
     trainingJobsByState: () => trainingJobs.countByStatus(),
   });
   const unlogSessions = logSessionLifecycle(bus, logger);
+
+  // Bounded storage: raw logs and rollups past retention are pruned in batches off the hot path (decision 0016).
+  const retention = createRetention({
+    repo: createRetentionRepository(database.db),
+    clock,
+    logger,
+    config: { ...config.retention, pauseMs: 20, maxRunMs: 10 * 60_000 },
+    ...(cluster && { lock: (ttlMs: number) => cluster.tryLock('retention', ttlMs) }),
+    onRun: (r) => metrics.observeRetention(r),
+  });
+  if (options.startRetention !== false && config.retention.intervalSeconds > 0) retention.start(config.retention.intervalSeconds * 1000);
   const metricsServer = config.metrics.port !== undefined ? createMetricsServer({ metrics, token: config.metrics.token, logger }) : undefined;
 
   let stopping: Promise<void> | undefined;
@@ -422,6 +437,8 @@ export async function createApp(options: AppOptions) {
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
     realtime: { hub, devices, detection, logWriter, gateway, io },
+    /** The retention job (its timer runs when RETENTION_INTERVAL > 0). */
+    retention,
     /** The Prometheus registry and its hooks. */
     metrics,
     /** Address of the `METRICS_PORT` listener once listening. */
@@ -438,6 +455,7 @@ export async function createApp(options: AppOptions) {
         // Intake first (no new readings), then every session ends with its logs flushed,
         // then sockets, and only then HTTP and the database.
         await hub.closeAll();
+        await retention.stop();
         // In a cluster the sessions are handed over to the other processes instead of ending.
         if (cluster) {
           await cluster.quiesce();

@@ -7,6 +7,9 @@ import { isAppError } from '../lib/errors.ts';
 import { createLogger } from '../logger.ts';
 import { createBodyValidator } from '../http/validation.ts';
 import { RegisterBody } from '../modules/auth/auth.schemas.ts';
+import { systemClock } from '../lib/clock.ts';
+import { createRetentionRepository } from '../modules/retention/retention.repository.ts';
+import { createRetention } from '../modules/retention/retention.service.ts';
 import { installPresets } from './models.commands.ts';
 
 function describeDb(config: Config): string {
@@ -83,6 +86,34 @@ export function registerServerCommands(program: Command) {
           if (presets.created.length + presets.repaired.length + presets.updated.length > 0) {
             console.log(`Preset models: ${[...presets.created, ...presets.repaired, ...presets.updated].join(', ')}`);
           }
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
+    .command('retention')
+    .description('Prune detection logs and rollups past retention now (LOG_RETENTION_DAYS, ROLLUP_RETENTION_DAYS)')
+    .option('--dry-run', 'count what would be deleted, delete nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+      const config = loadConfig();
+      const database = await connectDatabase(config);
+      try {
+        await migrateToLatest(database);
+        const retention = createRetention({
+          repo: createRetentionRepository(database.db),
+          clock: systemClock,
+          logger: createLogger({ ...config.log, level: 'warn' }),
+          config: { ...config.retention, pauseMs: 0, maxRunMs: Number.POSITIVE_INFINITY },
+        });
+        const r = await retention.runOnce({ dryRun: opts.dryRun ?? false });
+        if (opts.json) console.log(JSON.stringify(r));
+        else {
+          console.log(
+            `${describeDb(config)}: ${r.dryRun ? 'would delete' : 'deleted'} ${r.logRows} detection log rows (${r.sessions} sessions, logs kept ${config.retention.logDays} days unless a device says otherwise) and ${r.rollupRows} rollup rows (kept ${config.retention.rollupDays} days) in ${r.durationMs} ms`,
+          );
         }
       } finally {
         await database.close();

@@ -50,6 +50,11 @@ const EnvSchema = Type.Object({
   LOG_BUFFER_MAX: Type.Integer({ minimum: 100, default: 500_000 }),
   LOG_JOURNAL: Type.Boolean({ default: true }),
   LOG_JOURNAL_FSYNC_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+  LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 30 }),
+  ROLLUP_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400 }),
+  RETENTION_INTERVAL: Type.Integer({ minimum: 0, maximum: 7 * 86_400, default: 3600 }),
+  RETENTION_BATCH: Type.Integer({ minimum: 100, maximum: 100_000, default: 5000 }),
+  RETENTION_CONTEXT: Type.Integer({ minimum: 0, maximum: 100_000, default: 50 }),
   ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
   SESSION_LEASE_MS: Type.Integer({ minimum: 300, maximum: 600_000, default: 5000 }),
   READINGS_STREAM_MAXLEN: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
@@ -125,6 +130,16 @@ export interface Config {
     sessionLeaseMs: number;
     /** With REDIS_URL: bounds of each HTTP device's Redis Stream of batches (entries, age in ms). */
     readingsStream: { maxLen: number; retentionMs: number };
+  };
+  /** Bounded storage (decision 0016): how long raw logs and rollups are kept, and the pruning job. */
+  retention: {
+    logDays: number;
+    rollupDays: number;
+    /** Seconds between two retention runs; 0 = no timer (run `vigil retention` instead). */
+    intervalSeconds: number;
+    batchRows: number;
+    /** Readings kept on each side of an anomalous reading. */
+    contextReadings: number;
   };
   training: { workers: number; jobsPerUser: number; queueName: string; redisUrl: string | undefined };
   /** Prefix of every Redis key, channel and stream (so deployments can share one Redis). */
@@ -250,6 +265,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = withDefaults;
   const dataDir = path.resolve(env.DATA_DIR);
   const database = databaseFrom(env, dataDir, problems);
+  if (env.ROLLUP_RETENTION_DAYS < env.LOG_RETENTION_DAYS) {
+    problems.push(`ROLLUP_RETENTION_DAYS: must be at least LOG_RETENTION_DAYS (${env.LOG_RETENTION_DAYS}) (got ${env.ROLLUP_RETENTION_DAYS})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const envSecret = env.JWT_SECRET_KEY ?? env.JWT_SECRET;
@@ -298,6 +316,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       alertIntervalSeconds: env.ALERT_INTERVAL,
       sessionLeaseMs: env.SESSION_LEASE_MS,
       readingsStream: { maxLen: env.READINGS_STREAM_MAXLEN, retentionMs: env.READINGS_STREAM_RETENTION_MS },
+    },
+    retention: {
+      logDays: env.LOG_RETENTION_DAYS,
+      rollupDays: env.ROLLUP_RETENTION_DAYS,
+      intervalSeconds: env.RETENTION_INTERVAL,
+      batchRows: env.RETENTION_BATCH,
+      contextReadings: env.RETENTION_CONTEXT,
     },
     training: {
       // Default: leave one core to the event loop, at most four training threads.

@@ -234,6 +234,18 @@ export function createSessionCluster(deps: SessionClusterDeps) {
       await redis.quit().catch(() => undefined);
     },
     /** Resolves when Redis answers a PING within `timeoutMs` (readiness). */
+    /**
+     * A lock shared by every process on this database (`SET NX PX`): resolves to its release, or
+     * undefined when another process holds it. It expires after `ttlMs` if its holder dies.
+     */
+    async tryLock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+      const key = `${ns}:lock:${name}`;
+      if ((await redis.set(key, instanceId, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
+      return async () => {
+        await redis.eval(RELEASE, 1, key, instanceId);
+      };
+    },
+
     async ping(timeoutMs = 1000): Promise<void> {
       let timer: NodeJS.Timeout | undefined;
       try {

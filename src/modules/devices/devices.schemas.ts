@@ -4,8 +4,16 @@ import { ANOMALY_KINDS } from './sources/simulator.source.ts';
 export const DEVICE_KINDS = ['simulator', 'serial', 'mqtt', 'http'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
+/** Settings every kind accepts. */
+const commonConfig = {
+  log_retention_days: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 36_500, description: "Days this device's raw detection logs are kept (default LOG_RETENTION_DAYS)." }),
+  ),
+};
+
 export const SimulatorConfig = Type.Object(
   {
+    ...commonConfig,
     rate_hz: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Readings per second (default SIMULATOR_RATE_HZ).' })),
     level: Type.Optional(Type.Number({ minimum: -1000, maximum: 1000, description: 'Baseline volts (default 3.3).' })),
     noise: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Noise standard deviation in volts (default 0.02).' })),
@@ -16,6 +24,7 @@ export const SimulatorConfig = Type.Object(
 
 export const SerialConfig = Type.Object(
   {
+    ...commonConfig,
     path: Type.String({
       pattern: '^(/dev/tty[A-Za-z0-9._-]+|/dev/serial/by-id/[A-Za-z0-9._:-]+|/dev/pts/[0-9]+|COM[0-9]{1,3})$',
       description: 'A serial device of the server, e.g. /dev/ttyACM0 or COM3.',
@@ -25,7 +34,7 @@ export const SerialConfig = Type.Object(
   { additionalProperties: false },
 );
 
-export const EmptyConfig = Type.Object({}, { additionalProperties: false });
+export const EmptyConfig = Type.Object({ ...commonConfig }, { additionalProperties: false });
 
 const DeviceConfig = Type.Union([SimulatorConfig, SerialConfig, EmptyConfig]);
 

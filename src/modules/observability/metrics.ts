@@ -109,8 +109,28 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     registers: [registry],
   });
 
+  const retentionRows = new Counter({
+    name: `${p}retention_deleted_rows_total`,
+    help: 'Rows the retention job deleted, per table (detection_logs, detection_rollups).',
+    labelNames: ['table'],
+    registers: [registry],
+  });
+  const retentionRuns = new Counter({ name: `${p}retention_runs_total`, help: 'Retention runs, per outcome (done, partial, locked).', labelNames: ['outcome'], registers: [registry] });
+  const retentionSeconds = new Gauge({ name: `${p}retention_last_run_seconds`, help: 'Duration of the last retention run.', registers: [registry] });
+  const retentionLast = new Gauge({ name: `${p}retention_last_run_timestamp_seconds`, help: 'When the last retention run of this process ended (epoch seconds).', registers: [registry] });
+
   return {
     registry,
+    /** Counts a retention run (`vigil retention` and the timer). */
+    observeRetention(r: { dryRun: boolean; skipped?: string; partial: boolean; logRows: number; rollupRows: number; durationMs: number }): void {
+      if (r.dryRun) return;
+      retentionRuns.inc({ outcome: r.skipped ? 'locked' : r.partial ? 'partial' : 'done' });
+      if (r.skipped) return;
+      retentionRows.inc({ table: 'detection_logs' }, r.logRows);
+      retentionRows.inc({ table: 'detection_rollups' }, r.rollupRows);
+      retentionSeconds.set(r.durationMs / 1000);
+      retentionLast.set(Date.now() / 1000);
+    },
     /** Counted from the bus (`alarm.opened`); exposed for features that open alarms some other way. */
     alarmsOpened,
     /** Attaches what the scrape reads, and counts scored readings and alerts from the bus. Returns the unsubscriber. */
