@@ -164,6 +164,14 @@ describe.runIf(haveChromium).each(testDialects())('web dashboard in Chromium (%s
     await expect
       .poll(async () => panel.getByText(/Warming up/).count(), { timeout: 40_000, interval: 500 })
       .toBe(0);
+    // The model's normal band is on the chart: readings carry it, and the legend names its edges and centre.
+    const bandNote = panel.getByTestId('band-note');
+    await bandNote.waitFor({ timeout: 20_000 });
+    await expect
+      .poll(async () => Number(await bandNote.getAttribute('data-band-points')), { timeout: 10_000 })
+      .toBeGreaterThan(5);
+    const legend = (await panel.getByTestId('live-chart').locator('.u-legend').textContent()) ?? '';
+    for (const name of ['Upper', 'Lower', 'Expected']) expect(legend).toContain(name);
     await panel.getByLabel('Anomaly kind').selectOption('spike');
     await panel.getByRole('button', { name: 'Inject' }).click();
     await panel.getByText(/Injected a spike/).waitFor();

@@ -9,6 +9,7 @@ export interface ChartProps {
   series: uPlot.Series[];
   scales?: uPlot.Scales;
   axes?: uPlot.Axis[];
+  /** Filled bands between two series; the fill defaults to the theme's `--band-fill`. */
   bands?: uPlot.Band[];
   height?: number;
   /** Text for the hover tooltip at a data index; null hides it. */
@@ -52,7 +53,10 @@ export function Chart(p: ChartProps) {
         series: [{}, ...props.current.series],
         scales: { x: { time: true }, ...props.current.scales },
         axes,
-        bands: props.current.bands ?? [],
+        bands: (props.current.bands ?? []).map((b) => ({
+          fill: css('--band-fill', 'rgba(11,122,117,.12)'),
+          ...b,
+        })),
         legend: { show: true, live: false },
         cursor: {
           drag: props.current.onSelectRange ? { x: true, y: false, setScale: false } : { x: true, y: false },

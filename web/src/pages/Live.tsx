@@ -32,6 +32,7 @@ interface Panel {
   v: number[];
   lo: (number | null)[];
   hi: (number | null)[];
+  ex: (number | null)[];
   an: (number | null)[];
   s: number[];
   sig: (string | null)[];
@@ -41,7 +42,8 @@ interface Panel {
   final: FinalAnalysis | null;
   reason: string | null;
   alarms: Alarm[];
-  hasBand: boolean;
+  /** Readings on the chart that carry the model's normal band. */
+  bandPoints: number;
   serverAlarms: boolean;
   version: number;
 }
@@ -61,6 +63,7 @@ function newPanel(s: {
     v: [],
     lo: [],
     hi: [],
+    ex: [],
     an: [],
     s: [],
     sig: [],
@@ -70,11 +73,17 @@ function newPanel(s: {
     final: null,
     reason: null,
     alarms: [],
-    hasBand: false,
+    bandPoints: 0,
     serverAlarms: false,
     version: 0,
   };
 }
+
+const fmtV = (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(3));
+
+/** Series 1 and 2 (upper, lower) bound the normal band. uPlot reads bands only when the chart is built, which
+ * happens before the first band arrives (warm-up has none), so the band is always configured. */
+const BANDS: uPlot.Band[] = [{ series: [1, 2] }];
 
 const signalName = (s: string | null | undefined) => (s ? s.replace(/_/g, ' ') : 'anomaly');
 
@@ -187,10 +196,14 @@ export function LivePage(props: { guest: boolean }) {
         p.an.push(pr.is_anomaly ? d.voltage : null);
         p.sig.push(pr.is_anomaly ? (pr.signal ?? null) : null);
         const band = typeof pr.lower === 'number' && typeof pr.upper === 'number';
-        if (band) p.hasBand = true;
+        if (band) p.bandPoints += 1;
         p.lo.push(band ? pr.lower! : null);
         p.hi.push(band ? pr.upper! : null);
-        if (p.t.length > MAX_POINTS) for (const a of [p.t, p.v, p.s, p.an, p.sig, p.lo, p.hi]) a.shift();
+        p.ex.push(typeof pr.expected === 'number' ? pr.expected : null);
+        if (p.t.length > MAX_POINTS) {
+          if (p.hi[0] != null) p.bandPoints -= 1;
+          for (const a of [p.t, p.v, p.s, p.an, p.sig, p.lo, p.hi, p.ex]) a.shift();
+        }
         p.total += 1;
         if (pr.is_anomaly) {
           p.anomalies += 1;
@@ -402,16 +415,26 @@ function SessionPanel(props: {
 
   const series = useMemo<uPlot.Series[]>(() => {
     const alarm = css('--alarm', '#c62828');
+    const band = css('--band', 'rgba(11,122,117,.45)');
+    // The band's edges come first so its fill lies under the readings.
     return [
+      { label: 'Upper', scale: 'V', stroke: band, width: 1, value: fmtV },
+      { label: 'Lower', scale: 'V', stroke: band, width: 1, value: fmtV },
+      {
+        label: 'Expected',
+        scale: 'V',
+        stroke: css('--expected', 'rgba(11,122,117,.8)'),
+        width: 1,
+        dash: [5, 3],
+        value: fmtV,
+      },
       {
         label: 'Voltage (V)',
         scale: 'V',
         stroke: css('--accent', '#0b7a75'),
         width: 1.5,
-        value: (_u, v) => (v == null ? '–' : v.toFixed(3)),
+        value: fmtV,
       },
-      { label: 'Upper', scale: 'V', stroke: css('--band', 'rgba(11,122,117,.35)'), width: 1, dash: [4, 3] },
-      { label: 'Lower', scale: 'V', stroke: css('--band', 'rgba(11,122,117,.35)'), width: 1, dash: [4, 3] },
       {
         label: 'Anomaly',
         scale: 'V',
@@ -426,7 +449,7 @@ function SessionPanel(props: {
     ];
   }, []);
 
-  const data: uPlot.AlignedData = [p.t, p.v, p.hi, p.lo, p.an, p.s, p.t.map(() => threshold)];
+  const data: uPlot.AlignedData = [p.t, p.hi, p.lo, p.ex, p.v, p.an, p.s, p.t.map(() => threshold)];
 
   const tooltip = useCallback(
     (i: number) => {
@@ -522,13 +545,17 @@ function SessionPanel(props: {
             { scale: 'V', label: 'V' },
             { scale: 'score', side: 1, label: 'score', grid: { show: false } },
           ]}
-          bands={p.hasBand ? [{ series: [2, 3], fill: css('--band-fill', 'rgba(11,122,117,.12)') }] : []}
+          bands={BANDS}
           tooltip={tooltip}
           ranges={ranges}
           testId="live-chart"
         />
       )}
-      {p.hasBand && <p class="muted small">The shaded band is the range the model expects.</p>}
+      {p.bandPoints > 0 && (
+        <p class="muted small" data-testid="band-note" data-band-points={p.bandPoints}>
+          The shaded band is the range the model expects (Lower to Upper) around its Expected value.
+        </p>
+      )}
       {!p.final && (
         <div class="row wrap controls">
           <label class="grow">
