@@ -219,6 +219,30 @@ describe.runIf(haveChromium).each(testDialects())('web dashboard in Chromium (%s
     await recordForm.getByRole('progressbar', { name: 'Recording progress' }).waitFor();
     await expectAccessible(page, 'recordings');
     await page.getByTestId('recording-chart').waitFor({ timeout: (RECORD_SECONDS + 30) * 1000 });
+
+    // Label an anomalous segment with the keyboard only, save it, and find it through the API.
+    await page.getByLabel(/Segment start/).focus();
+    await page.keyboard.type('5');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('8.5');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Remove segment 1' }).waitFor();
+    await page.getByText('(5 – 8.5 s)').waitFor();
+    await page.getByRole('button', { name: 'Save labels' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('Saved 1 label(s).').waitFor();
+    const { access_token } = JSON.parse(String(await page.evaluate("localStorage.getItem('vigil.auth')"))) as {
+      access_token: string;
+    };
+    const headers = { authorization: `Bearer ${access_token}` };
+    const list = (await (await fetch(`${server.url}/recordings`, { headers })).json()) as { id: number; name: string }[];
+    const rec = list.find((r) => r.name === 'Bench normal')!;
+    const one = (await (await fetch(`${server.url}/recordings/${rec.id}?points=10`, { headers })).json()) as {
+      labels: { start: string; end: string }[];
+    };
+    const saved = one.labels.map((l) => (Date.parse(l.end) - Date.parse(l.start)) / 1000);
+    expect(saved).toEqual([3.5]);
+    await expectAccessible(page, 'recording labels');
     if (dialect === 'sqlite') await shot(page, 'recordings');
 
     await page.getByRole('link', { name: 'Models', exact: true }).click();

@@ -299,6 +299,8 @@ function RecordingDetail(props: { id: number; onChange: () => void }) {
     }
   };
   const pts = rec?.series ?? [];
+  const t0 = pts[0]?.[0] ?? 0;
+  const span = pts.length ? (pts[pts.length - 1]![0] - t0) / 1000 : 0;
   return (
     <div class="card" aria-labelledby="recd-h">
       <h2 id="recd-h" tabIndex={-1} ref={headRef}>
@@ -326,7 +328,20 @@ function RecordingDetail(props: { id: number; onChange: () => void }) {
           ) : (
             <p class="empty">No readings.</p>
           )}
-          <p class="muted small">Drag across the chart to mark an anomalous segment, then save.</p>
+          <p class="muted small">
+            Drag across the chart to mark an anomalous segment (or enter its start and end below), then save.
+          </p>
+          {pts.length > 0 && (
+            <SegmentForm
+              span={span}
+              onAdd={(from, to) =>
+                setLabels((ls) => [
+                  ...ls,
+                  { start: Math.round(t0 + from * 1000), end: Math.round(t0 + to * 1000) },
+                ])
+              }
+            />
+          )}
           <h3>Anomalous segments</h3>
           {labels.length === 0 ? (
             <p class="muted small">None: the whole recording counts as normal.</p>
@@ -335,7 +350,10 @@ function RecordingDetail(props: { id: number; onChange: () => void }) {
               {labels.map((l, i) => (
                 <li key={i} class="row between">
                   <span>
-                    {fmtTime(l.start)} – {fmtTime(l.end)}
+                    {fmtTime(l.start)} – {fmtTime(l.end)}{' '}
+                    <span class="muted">
+                      ({secs((l.start - t0) / 1000)} – {secs((l.end - t0) / 1000)} s)
+                    </span>
                   </span>
                   <button
                     type="button"
@@ -357,5 +375,58 @@ function RecordingDetail(props: { id: number; onChange: () => void }) {
         </>
       )}
     </div>
+  );
+}
+
+const secs = (x: number) => (Math.round(x * 10) / 10).toString();
+
+/** The keyboard way to mark a segment: seconds from the recording's first reading. */
+function SegmentForm(props: { span: number; onAdd: (from: number, to: number) => void }) {
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const max = Math.ceil(props.span * 10) / 10;
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const a = Number(from);
+    const b = Number(to);
+    if (from === '' || to === '' || !Number.isFinite(a) || !Number.isFinite(b))
+      return setError('Enter both the start and the end in seconds.');
+    if (a < 0 || b > max || a >= b)
+      return setError(`The start must come before the end, both between 0 and ${secs(max)} s.`);
+    setError(null);
+    props.onAdd(a, b);
+    setFrom('');
+    setTo('');
+  };
+  return (
+    <form class="row wrap" onSubmit={submit} aria-label="Add an anomalous segment">
+      <label>
+        Segment start (s from the first reading)
+        <input
+          type="number"
+          min={0}
+          max={max}
+          step={0.1}
+          value={from}
+          onInput={(e) => setFrom(e.currentTarget.value)}
+          required
+        />
+      </label>
+      <label>
+        Segment end (s)
+        <input
+          type="number"
+          min={0}
+          max={max}
+          step={0.1}
+          value={to}
+          onInput={(e) => setTo(e.currentTarget.value)}
+          required
+        />
+      </label>
+      <button type="submit">Add segment</button>
+      {error && <ErrorNote text={error} />}
+    </form>
   );
 }
