@@ -258,6 +258,18 @@ describe.runIf(haveChromium).each(testDialects())('web dashboard in Chromium (%s
       .getByRole('article', { name: 'Model Bench model' })
       .getByText('selected', { exact: true })
       .waitFor();
+
+    // Backtest the model on the labelled recording: progress, then precision, recall, F1 and false alarms.
+    const modelCard = page.getByRole('article', { name: 'Model Bench model' });
+    await modelCard.getByRole('button', { name: 'Backtest Bench model' }).click();
+    await modelCard.getByLabel('Recording').selectOption({ label: 'Bench normal (1 labelled segment)' });
+    await modelCard.getByRole('button', { name: 'Run backtest' }).click();
+    const metrics = modelCard.getByTestId('backtest-metrics');
+    await metrics.waitFor({ timeout: 60_000 });
+    const text = (await metrics.textContent()) ?? '';
+    expect(text).toMatch(/Precision(\d\.\d\d|–)Recall(\d\.\d\d|–)F1(\d\.\d\d|–)False alarms\d+ \(/);
+    expect(text).toMatch(/Readings\d{2,}/);
+    expect(text).toContain('Segments found');
     await expectAccessible(page, 'models');
     if (dialect === 'sqlite') await shot(page, 'models');
 

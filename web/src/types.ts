@@ -133,3 +133,19 @@ export interface TrainingJob {
   error: { code: string; message: string } | null;
   [k: string]: unknown;
 }
+
+/** A backtest's event metrics (`GET /models/backtests/:id`); precision/recall/F1 only with labelled segments. */
+export interface BacktestMetrics {
+  readings: number;
+  normal_readings: number;
+  hours: number;
+  alarms: number;
+  false_alarms: number;
+  false_alarm_rate: number;
+  false_alarms_per_hour: number;
+  events?: number;
+  detected?: number;
+  precision?: number;
+  recall?: number;
+  f1?: number;
+}

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, download, errorText } from '../api.ts';
 import { ErrorNote, Loading, fmtDate } from '../components/ui.tsx';
 import { getSocket, useSocketEvent } from '../socket.ts';
-import type { ModelCard, Recording, TrainingJob } from '../types.ts';
+import type { BacktestMetrics, ModelCard, Recording, TrainingJob } from '../types.ts';
 
 const KINDS = ['ensemble', 'robust', 'iforest', 'rcf', 'context', 'autoencoder'] as const;
 
@@ -24,6 +24,7 @@ export function ModelsPage() {
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [open, setOpen] = useState<ModelDetail | null>(null);
+  const [backtesting, setBacktesting] = useState<number | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -148,6 +149,14 @@ export function ModelsPage() {
         >
           Download
         </button>
+        <button
+          type="button"
+          aria-expanded={backtesting === m.id}
+          onClick={() => setBacktesting((b) => (b === m.id ? null : m.id))}
+          aria-label={`Backtest ${m.name}`}
+        >
+          Backtest
+        </button>
         {!m.is_preset && (
           <>
             <button
@@ -186,6 +195,7 @@ export function ModelsPage() {
           </>
         )}
       </div>
+      {backtesting === m.id && <Backtest model={m} recordings={recordings} />}
     </article>
   );
 
@@ -369,6 +379,117 @@ function UploadModel(props: { onDone: () => void }) {
       </label>
       <button type="submit">Upload</button>
       {note && <p role="status">{note}</p>}
+      {error && <ErrorNote text={error} />}
+    </form>
+  );
+}
+
+const ratio = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
+
+/** Scores one of the user's recordings with a model (a backtest job) and shows the event metrics. */
+function Backtest(props: { model: ModelCard; recordings: Recording[] }) {
+  const [recordingId, setRecordingId] = useState<number | ''>(props.recordings[0]?.id ?? '');
+  const [job, setJob] = useState<TrainingJob | null>(null);
+  const [metrics, setMetrics] = useState<BacktestMetrics | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const running = job !== null && (job.status === 'queued' || job.status === 'running');
+  // A short backtest may have finished before its first poll: poll until the result (or a failure) is in.
+  const waiting =
+    job !== null && metrics === null && error === null && !['failed', 'cancelled'].includes(job.status);
+
+  useEffect(() => {
+    if (!job || !waiting) return;
+    const t = setInterval(
+      () =>
+        void api<{ job: TrainingJob; result: { metrics: BacktestMetrics } | null }>(
+          `/models/backtests/${job.id}`,
+        ).then(
+          (r) => {
+            setJob(r.job);
+            if (r.result) setMetrics(r.result.metrics);
+            if (r.job.error) setError(r.job.error.message);
+          },
+          (e: unknown) => setError(errorText(e)),
+        ),
+      700,
+    );
+    return () => clearInterval(t);
+  }, [job?.id, waiting]);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setMetrics(null);
+    try {
+      const r = await api<{ job: TrainingJob }>(`/models/${props.model.id}/backtest`, {
+        body: { recording_id: recordingId, points: 0 },
+      });
+      setJob(r.job);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  if (props.recordings.length === 0)
+    return <p class="muted small">Backtests score one of your finished recordings: record one first.</p>;
+  return (
+    <form class="stack" onSubmit={(e) => void submit(e)} aria-label={`Backtest ${props.model.name}`}>
+      <label>
+        Recording
+        <select value={recordingId} onChange={(e) => setRecordingId(Number(e.currentTarget.value))}>
+          {props.recordings.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name} ({r.labels.length} labelled segment{r.labels.length === 1 ? '' : 's'})
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" disabled={waiting || !recordingId}>
+        {waiting ? 'Backtesting…' : 'Run backtest'}
+      </button>
+      {job && running && (
+        <label class="progress">
+          Backtest progress{job.stage ? ` · ${job.stage}` : ''}
+          <progress max={1} value={job.progress} />
+        </label>
+      )}
+      {metrics && (
+        <dl class="counters" data-testid="backtest-metrics">
+          <div>
+            <dt>Precision</dt>
+            <dd>{ratio(metrics.precision)}</dd>
+          </div>
+          <div>
+            <dt>Recall</dt>
+            <dd>{ratio(metrics.recall)}</dd>
+          </div>
+          <div>
+            <dt>F1</dt>
+            <dd>{ratio(metrics.f1)}</dd>
+          </div>
+          <div>
+            <dt>False alarms</dt>
+            <dd>
+              {metrics.false_alarms} ({metrics.false_alarms_per_hour.toFixed(1)}/h)
+            </dd>
+          </div>
+          <div>
+            <dt>Readings</dt>
+            <dd>{metrics.readings}</dd>
+          </div>
+          {metrics.events !== undefined && (
+            <div>
+              <dt>Segments found</dt>
+              <dd>
+                {metrics.detected ?? 0}/{metrics.events}
+              </dd>
+            </div>
+          )}
+        </dl>
+      )}
+      {metrics && metrics.precision === undefined && (
+        <p class="muted small">No labelled segment: precision, recall and F1 need one (Recordings page).</p>
+      )}
       {error && <ErrorNote text={error} />}
     </form>
   );
