@@ -200,6 +200,8 @@ describe.runIf(haveChromium).each(testDialects())('web dashboard in Chromium (%s
     // The session in history: chart from its logs, anomalies, then share it.
     await final.getByRole('link', { name: /Open in history/ }).click();
     await page.getByTestId('session-chart').waitFor({ timeout: 20_000 });
+    // Drawn from the server's downsampled series, not from paged logs.
+    await page.getByText(/\d+ readings in \d+ points, min\/max per point, from the logged readings/).waitFor();
     await expectAccessible(page, 'session');
     if (dialect === 'sqlite') await shot(page, 'session');
     await page.getByLabel('Message').fill(`My first live run (${dialect})`);
