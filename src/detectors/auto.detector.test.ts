@@ -167,3 +167,21 @@ describe('auto on a cycle (seasonal removal)', () => {
     for (const r of more) expect(restored.score(r).anomaly_score).toBeCloseTo(d.score(r).anomaly_score, 9);
   });
 });
+
+describe('auto: one alarm per shape event', () => {
+  it('does not alarm again while its windows still span a distorted cycle that is over', async () => {
+    // 10 Hz, a 4 s cycle with sharp features; one cycle replaced by a flattened one.
+    const wave = (i: number): number => 2 + 0.4 * Math.sin((2 * Math.PI * i) / 40) + 0.2 * Math.sin((6 * Math.PI * i) / 40);
+    const rng = new Rng(17);
+    const make = (n: number, t0: number, from = 0): Reading[] => Array.from({ length: n }, (_, k) => ({ ts: t0 + k * 100, value: wave(from + k) + 0.005 * rng.normal() }));
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(make(4000, T0));
+    const live = make(2400, T0 + 1_000_000, 0);
+    for (let i = 1600; i < 1640; i++) live[i] = { ...live[i]!, value: 2 + 0.1 * (wave(i) - 2) };
+    const scores = live.map((r) => d.score(r));
+    const shapeAlarms = scores.map((s, i) => (s.is_anomaly && s.channel === 'shape' ? i : -1)).filter((i) => i >= 0);
+    expect(shapeAlarms.some((i) => i >= 1600 && i < 1680)).toBe(true);
+    // The windows that still span the flattened cycle (up to a cycle after it) raise no new alarm.
+    expect(shapeAlarms.filter((i) => i > 1640 && i < 1700)).toEqual([]);
+  });
+});

@@ -135,6 +135,9 @@ export class AutoDetector implements Detector {
   private peakAge = 0;
   private readonly onlineShift = ONLINE_SHIFT;
   private peakChannel = '';
+  /** The last shape alarm's log-odds and the readings since (see `score`). */
+  private shapePeak = 0;
+  private shapeAge = Number.MAX_SAFE_INTEGER;
   /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
   private sampleInterval = 0;
   private lastTs: number | undefined;
@@ -196,6 +199,8 @@ export class AutoDetector implements Detector {
     this.peak = 0;
     this.peakAge = 0;
     this.peakChannel = '';
+    this.shapePeak = 0;
+    this.shapeAge = Number.MAX_SAFE_INTEGER;
     // Live data follows after a pause: the members must not call it a dropout (and re-baseline when asked).
     this.resume();
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
@@ -332,6 +337,20 @@ export class AutoDetector implements Detector {
         } else p = Math.min(p, this.threshold * 0.99);
       }
     }
+    // One event, one alarm on the shape channel: its windows span up to a cycle, so they keep
+    // scoring high for a cycle after an event ended. Within a cycle and a half of a shape alarm,
+    // only a larger shape score alarms again.
+    const cycle = this.members.shape.period ?? 0;
+    if (cycle > 0) {
+      this.shapeAge++;
+      if (m.group === 'shape' && p >= this.threshold) {
+        if (this.shapeAge <= 1.5 * cycle && m.logit <= this.shapePeak) p = Math.min(p, this.threshold * 0.99);
+        else {
+          this.shapePeak = m.logit;
+          this.shapeAge = 0;
+        }
+      }
+    }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
     const signal = m.group === 'shape' || driver.signal === 'none' ? 'pattern' : driver.signal;
@@ -381,6 +400,7 @@ export class AutoDetector implements Detector {
         shape: this.members.shape.toJSON(),
         seasonal: this.members.seasonal ? { ...this.members.seasonal.toJSON(), interval: this.sampleInterval, lastTs: this.lastTs ?? null } : null,
         holdoff: [this.peak, this.peakAge],
+        shapeHoldoff: [this.shapePeak, Math.min(this.shapeAge, Number.MAX_SAFE_INTEGER)],
         peakChannel: this.peakChannel,
         robust: this.members.robust.serialize(),
         context: this.members.context.serialize(),
@@ -394,6 +414,7 @@ export class AutoDetector implements Detector {
     this.calibration = state.calibration ?? undefined;
     this.noveltyCalibration = state.noveltyCalibration ?? undefined;
     this.shapeCalibration = state.shapeCalibration ?? undefined;
+    if (Array.isArray(state.shapeHoldoff)) [this.shapePeak, this.shapeAge] = state.shapeHoldoff;
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
     this.peakChannel = state.peakChannel;
@@ -460,6 +481,8 @@ interface ValidState {
   /** Absent or null in artifacts without a cycle (and in those written before seasonal removal). */
   seasonal?: unknown;
   holdoff: [number, number];
+  /** Absent in artifacts written before the shape channel's hold-off. */
+  shapeHoldoff?: [number, number];
   peakChannel: string;
   robust: DetectorArtifact;
   context: DetectorArtifact;
@@ -487,6 +510,10 @@ function validateState(state: unknown, params: Params): ValidState {
   const h = s.holdoff;
   if (!Array.isArray(h) || h.length !== 2 || !h.every((v) => typeof v === 'number' && Number.isFinite(v)) || (h[1] as number) < 0) {
     throw invalidArtifact(KIND, 'state.holdoff must be [peak, age ≥ 0]');
+  }
+  const sh = s.shapeHoldoff;
+  if (sh !== undefined && (!Array.isArray(sh) || sh.length !== 2 || !sh.every((v) => typeof v === 'number' && Number.isFinite(v)) || (sh[1] as number) < 0)) {
+    throw invalidArtifact(KIND, 'state.shapeHoldoff must be [peak, age ≥ 0]');
   }
   if (typeof s.peakChannel !== 'string' || s.peakChannel.length > 32) throw invalidArtifact(KIND, 'state.peakChannel must be a short string');
   const mp = memberParams(params, s.seasonal !== undefined && s.seasonal !== null);
