@@ -85,6 +85,8 @@ export interface DetectionSessionsTable {
   created_at: string;
   /** Retention watermark: raw logs up to this sequence number were pruned (0015-rollups). */
   logs_pruned_seq: Generated<number>;
+  /** Raw log rows retention deleted (0017-log-pruned-rows): added to counts taken from the logs. */
+  logs_pruned_rows: Generated<number>;
 }
 
 /** Per-session rollups of the logs (0015-rollups); see `src/modules/detection/rollups.ts`. */

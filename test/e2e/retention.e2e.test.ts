@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbTimeToMs, toDbTime } from '../../src/db/time.ts';
+import { createDetectionRepository } from '../../src/modules/detection/detection.repository.ts';
 import { testDialects } from '../support/db.ts';
 import { httpClient, registerUser } from '../support/http.ts';
 import { sleep } from '../support/realtime.ts';
@@ -82,6 +83,10 @@ describe.each(testDialects())('retention [%s]', (dialect) => {
     const expected = [];
     for (let s = 1; s <= 1000; s++) if ([...Array(10)].some((_, i) => Math.abs(s - (i + 1) * 100) <= 3)) expected.push(s);
     expect(keptA).toEqual(expected);
+    // Counts taken from the logs (takeover, orphans) still see every reading A logged.
+    const detectionRepo = createDetectionRepository(db());
+    expect(await detectionRepo.countLogs(a)).toBe(1000);
+    expect(await detectionRepo.countLogs(a, true)).toBe(10);
     expect(await rollups(a)).toEqual(rollupsA);
     // B: untouched (its device keeps 60 days).
     expect(await seqs(b)).toHaveLength(1000);

@@ -7,6 +7,7 @@ import * as m0005 from './0005-log-seq.ts';
 import * as m0010 from './0010-alarms.ts';
 import * as m0015 from './0015-rollups.ts';
 import * as m0016 from './0016-compact-logs.ts';
+import * as m0017 from './0017-log-pruned-rows.ts';
 import * as m0020 from './0020-backtests.ts';
 import * as m0021 from './0021-feedback-labels.ts';
 
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   '0010-alarms': m0010,
   '0015-rollups': m0015,
   '0016-compact-logs': m0016,
+  '0017-log-pruned-rows': m0017,
   '0020-backtests': m0020,
   '0021-feedback-labels': m0021,
 };

@@ -225,7 +225,7 @@ export function createDetectionRepository(db: Kysely<DB>) {
           .executeTakeFirstOrThrow();
         await db
           .updateTable('detection_sessions')
-          .set({ status: 'interrupted', ended_at: now, total_predictions: Number(c.n), anomaly_count: Number(c.a ?? 0) })
+          .set((eb) => ({ status: 'interrupted', ended_at: now, total_predictions: eb('logs_pruned_rows', '+', Number(c.n)), anomaly_count: Number(c.a ?? 0) }))
           .where('id', '=', id)
           .where('status', '=', 'running')
           .execute();
@@ -267,11 +267,15 @@ export function createDetectionRepository(db: Kysely<DB>) {
     },
 
     /** Rows of a session (only anomalies, only up to a sequence number when asked). */
+    /** Logged rows of the session (up to `maxSeq`), those retention deleted included (it deletes normal rows only, below the live seqs). */
     async countLogs(sessionId: number, anomaliesOnly = false, maxSeq?: number): Promise<number> {
       let q = db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('session_id', '=', sessionId);
       if (anomaliesOnly) q = q.where('is_anomaly', '=', 1);
       if (maxSeq !== undefined) q = q.where('seq', '<=', maxSeq);
-      return Number((await q.executeTakeFirstOrThrow()).n);
+      const n = Number((await q.executeTakeFirstOrThrow()).n);
+      if (anomaliesOnly) return n;
+      const s = await db.selectFrom('detection_sessions').select('logs_pruned_rows').where('id', '=', sessionId).executeTakeFirst();
+      return n + Number(s?.logs_pruned_rows ?? 0);
     },
 
     /** In reading (seq) order; `afterSeq` is the keyset cursor. */

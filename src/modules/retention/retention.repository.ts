@@ -77,8 +77,17 @@ export function createRetentionRepository(db: Kysely<DB>) {
       return n;
     },
 
-    async setPrunedSeq(sessionId: number, seq: number): Promise<void> {
-      await db.updateTable('detection_sessions').set({ logs_pruned_seq: seq }).where('id', '=', sessionId).where('logs_pruned_seq', '<', seq).execute();
+    /** Deletes one batch and moves the session's watermark (and pruned-row count) in one transaction. */
+    async pruneBatch(sessionId: number, cutoff: string, ranges: ReadonlyArray<readonly [number, number]>, hi: number): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        const n = await createRetentionRepository(trx).pruneRanges(sessionId, cutoff, ranges, false);
+        await trx
+          .updateTable('detection_sessions')
+          .set((eb) => ({ logs_pruned_seq: hi, logs_pruned_rows: eb('logs_pruned_rows', '+', n) }))
+          .where('id', '=', sessionId)
+          .execute();
+        return n;
+      });
     },
 
     /** Deletes (or counts) the session's rollups whose bucket starts before `cutoff`. */

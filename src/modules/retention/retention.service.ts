@@ -89,8 +89,8 @@ export function createRetention(deps: RetentionDeps) {
         const hi = Math.min(lo + config.batchRows - 1, boundary);
         const k = config.contextReadings;
         const anomalies = await repo.anomalySeqs(s.id, lo - k, hi + k);
-        stats.logRows += await repo.pruneRanges(s.id, cutoff, prunableRanges(lo, hi, anomalies, k), dryRun);
-        if (!dryRun) await repo.setPrunedSeq(s.id, hi);
+        const ranges = prunableRanges(lo, hi, anomalies, k);
+        stats.logRows += dryRun ? await repo.pruneRanges(s.id, cutoff, ranges, true) : await repo.pruneBatch(s.id, cutoff, ranges, hi);
         stats.batches++;
         lo = (await repo.firstSeqAfter(s.id, hi)) ?? boundary + 1;
         await sleep(config.pauseMs);
