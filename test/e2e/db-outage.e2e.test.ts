@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { childServerEnv } from '../support/server.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects } from '../support/db.ts';
 import { loggedValues } from '../support/durability.ts';
@@ -25,13 +25,8 @@ describe.each(testDialects().filter((d) => d === 'mysql'))('a 30 s MariaDB outag
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
     const env = {
+      ...childServerEnv(db),
       DATABASE_URL: viaProxy.toString(),
-      DATA_DIR: db.dataDir,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
       SIMULATOR_RATE_HZ: '50',
       LOG_BATCH_SIZE: '50',
       LOG_FLUSH_MS: '200',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { childServerEnv } from '../support/server.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
 import { httpDevice, loggedValues, lossAndDuplicates } from '../support/durability.ts';
@@ -17,13 +17,7 @@ describe.each(testDialects())('kill -9 during a logged session [%s]', (dialect) 
     const db = await createTestDatabase(dialect);
     dbs.push(db);
     const env = {
-      DATABASE_URL: db.url,
-      DATA_DIR: db.dataDir,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
+      ...childServerEnv(db),
       // Some rows reach the database before the kill (batches of 40), the rest only the journal:
       // the replay re-inserts the written ones too, which the (session_id, seq) key must absorb.
       LOG_BATCH_SIZE: '40',

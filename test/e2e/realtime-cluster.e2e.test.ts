@@ -1,3 +1,4 @@
+import { childServerEnv } from '../support/server.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
@@ -19,13 +20,7 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
   it('a socket on A sees a session run by B; when B dies, A takes the session over with consistent logs', async () => {
     db = await createTestDatabase(dialect);
     const env = {
-      DATABASE_URL: db.url,
-      DATA_DIR: db.dataDir,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
+      ...childServerEnv(db),
       REDIS_URL,
       TRAINING_QUEUE_NAME: `vigil-test-${randomBytes(4).toString('hex')}`,
       SESSION_LEASE_MS: '3000',
@@ -94,13 +89,7 @@ describe.each(testDialects())('scale-out: two processes behind one Redis [%s]', 
   it('lists, re-thresholds, pauses and stops a session through the process that does not own it', async () => {
     const tdb = await createTestDatabase(dialect);
     const env = {
-      DATABASE_URL: tdb.url,
-      DATA_DIR: tdb.dataDir,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
+      ...childServerEnv(tdb),
       REDIS_URL,
       TRAINING_QUEUE_NAME: `vigil-test-${randomBytes(4).toString('hex')}`,
       SESSION_LEASE_MS: '3000',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { childServerEnv } from '../support/server.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.ts';
 import { loadConfig } from '../../src/config/index.ts';
@@ -13,13 +13,7 @@ describe.each(testDialects())('SIGTERM during a live session [%s]', (dialect) =>
   it('flushes every buffered log row, finalises the session and exits 0', async () => {
     db = await createTestDatabase(dialect);
     const env = {
-      DATABASE_URL: db.url,
-      DATA_DIR: db.dataDir,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
+      ...childServerEnv(db),
       SIMULATOR_RATE_HZ: '200',
       // Nothing is flushed by size or time before the signal: the final flush must write it all.
       LOG_BATCH_SIZE: '5000',

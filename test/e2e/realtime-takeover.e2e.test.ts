@@ -1,3 +1,4 @@
+import { childServerEnv } from '../support/server.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
@@ -11,13 +12,7 @@ type Server = Awaited<ReturnType<typeof serve>>;
 
 function clusterEnv(db: TestDatabase) {
   return {
-    DATABASE_URL: db.url,
-    DATA_DIR: db.dataDir,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    LOG_PRETTY: 'false',
+    ...childServerEnv(db),
     REDIS_URL,
     // A deployment of its own in the shared Redis (keys, channels, queue).
     REDIS_KEY_PREFIX: `vigil-test-${randomBytes(4).toString('hex')}`,

@@ -45,3 +45,19 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * The environment every spawned (child-process) test server starts from: its database and data
+ * folder, a fresh JWT secret, any free port on loopback and JSON logs at info (tests read them).
+ */
+export function childServerEnv(db: Pick<TestDatabase, 'url' | 'dataDir'>): Record<string, string> {
+  return {
+    DATABASE_URL: db.url,
+    DATA_DIR: db.dataDir,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    LOG_PRETTY: 'false',
+  };
+}
