@@ -1,3 +1,4 @@
+import { Migrator } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
@@ -21,6 +22,18 @@ describe.each(testDialects())('migrations [%s]', (dialect) => {
   });
 
   const tables = async () => (await database.db.introspection.getTables()).map((t) => t.name);
+
+  it('applies a lower-numbered migration that arrives after higher ones ran (branches merged out of order)', async () => {
+    const names = Object.keys(migrations);
+    const late = names.find((n) => n.startsWith('0015'));
+    expect(late).toBeDefined();
+    const early = Object.fromEntries(Object.entries(migrations).filter(([n]) => n !== late));
+    const first = await new Migrator({ db: database.db, provider: { getMigrations: () => Promise.resolve(early) }, migrationTableName: 'vigil_migrations', migrationLockTableName: 'vigil_migrations_lock', allowUnorderedMigrations: true }).migrateToLatest();
+    expect(first.error).toBeUndefined();
+    const up = await migrateToLatest(database);
+    expect(up.applied).toEqual([late]);
+    await migrateDown(database, names.length);
+  });
 
   it("creates the seed's tables, rolls every migration back and re-applies them", async () => {
     const up = await migrateToLatest(database);
