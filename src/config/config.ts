@@ -63,7 +63,8 @@ const EnvSchema = Type.Object({
   TRAINING_JOBS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   TRAINING_QUEUE_NAME: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
   REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'vigil' }),
-  MQTT_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
+  MQTT_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 60, pattern: '^[A-Za-z0-9_.-]+$' })),
+  MQTT_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 64, default: 32 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   RECORDING_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 }),
   RECORDING_MAX_SAMPLES: Type.Integer({ minimum: 100, default: 1_000_000 }),
@@ -109,6 +110,8 @@ export interface Config {
     mqttUrl: string | undefined;
     /** Set: a stable client id with a persistent broker session (the broker keeps QoS 1 messages while Vigil is away). */
     mqttClientId: string | undefined;
+    /** MQTT clients the devices' topics are spread over (each acknowledges one message at a time). */
+    mqttConnections: number;
     /** Trust Mosquitto's own ACLs instead of a token in each payload. */
     mqttTrustBrokerAuth: boolean;
     simulatorRateHz: number;
@@ -302,6 +305,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     devices: {
       mqttUrl: env.MQTT_URL,
       mqttClientId: env.MQTT_CLIENT_ID,
+      mqttConnections: env.MQTT_CONNECTIONS,
       mqttTrustBrokerAuth: env.MQTT_TRUST_BROKER_AUTH,
       simulatorRateHz: env.SIMULATOR_RATE_HZ,
       rateLimit: env.DEVICE_RATE_LIMIT,

@@ -4,31 +4,53 @@ import type { Logger } from './source.ts';
 type Handler = (payload: Buffer) => void;
 type StatusListener = (connected: boolean, error?: string) => void;
 
+interface Shard {
+  client: MqttClient | undefined;
+  handlers: Map<string, Handler>;
+  listeners: Set<StatusListener>;
+}
+
+/** The connection a topic uses: a stable hash of the topic (FNV-1a), so a device always uses the same one. */
+export function shardOfTopic(topic: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) {
+    h ^= topic.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % shards;
+}
+
 /**
- * One shared MQTT client for every mqtt device of this process, connected on the first
- * subscription and ended when the last one leaves. mqtt.js reconnects by itself and re-subscribes.
+ * The MQTT clients for the mqtt devices of this process: `connections` clients (default 8), each
+ * device's topic always on the same one, each connected on its first subscription and ended when
+ * its last one leaves. mqtt.js reconnects by itself and re-subscribes.
  *
  * Subscriptions are QoS 1 and a message is acknowledged (PUBACK) only once what it caused is
  * durable (`durable`, the detection log journal): a crash before that makes the broker send it
- * again. With a stable `clientId` the broker session is persistent (clean: false), so the broker
- * also keeps QoS 1 messages that arrive while Vigil is disconnected.
+ * again. mqtt.js handles one incoming message per client at a time until its acknowledgement, so
+ * with one client every message waited for its own journal `fdatasync` (about 900 readings/s on
+ * the project machine); with several clients their waits overlap and share one `fdatasync`
+ * (the journal's group commit). With a stable `clientId` each client's broker session is
+ * persistent (clean: false, client id `<clientId>-<n>`), so the broker also keeps QoS 1 messages
+ * that arrive while Vigil is disconnected; keep `connections` unchanged between restarts, or the
+ * messages a session kept are not collected.
  */
-export function createMqttConnection(opts: { url: string | undefined; logger: Logger; clientId?: string | undefined; durable?: () => Promise<void> }) {
-  let client: MqttClient | undefined;
-  const handlers = new Map<string, Handler>();
-  const statusListeners = new Set<StatusListener>();
+export function createMqttConnection(opts: { url: string | undefined; logger: Logger; clientId?: string | undefined; connections?: number; durable?: () => Promise<void> }) {
+  const count = Math.max(1, Math.floor(opts.connections ?? 32));
+  const shards: Shard[] = Array.from({ length: count }, () => ({ client: undefined, handlers: new Map(), listeners: new Set() }));
+  const random = Math.random().toString(16).slice(2, 8);
 
-  function ensure(): MqttClient {
-    if (client) return client;
+  function ensure(shard: Shard, index: number): MqttClient {
+    if (shard.client) return shard.client;
     if (!opts.url) throw new Error('MQTT_URL is not configured');
     const c = mqtt.connect(opts.url, {
-      clientId: opts.clientId ?? `vigil-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      clientId: opts.clientId !== undefined ? `${opts.clientId}-${index}` : `vigil-${process.pid}-${random}-${index}`,
       clean: opts.clientId === undefined,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
       resubscribe: true,
     });
-    c.on('message', (topic, payload) => handlers.get(topic)?.(payload));
+    c.on('message', (topic, payload) => shard.handlers.get(topic)?.(payload));
     // Runs after the 'message' handlers (which scored and journaled the readings); the PUBACK waits for it.
     c.handleMessage = (_packet, callback) => {
       if (!opts.durable) return callback();
@@ -41,38 +63,50 @@ export function createMqttConnection(opts: { url: string | undefined; logger: Lo
       );
     };
     c.on('connect', () => {
-      opts.logger.info({ url: opts.url }, 'mqtt connected');
-      for (const l of statusListeners) l(true);
+      opts.logger.info({ url: opts.url, connection: index }, 'mqtt connected');
+      for (const l of shard.listeners) l(true);
     });
     c.on('close', () => {
-      for (const l of statusListeners) l(false, 'broker connection lost');
+      for (const l of shard.listeners) l(false, 'broker connection lost');
     });
-    c.on('error', (err) => opts.logger.warn({ err: err.message }, 'mqtt error'));
-    client = c;
+    c.on('error', (err) => opts.logger.warn({ err: err.message, connection: index }, 'mqtt error'));
+    shard.client = c;
     return c;
   }
 
+  async function end(shard: Shard): Promise<void> {
+    const c = shard.client;
+    shard.client = undefined;
+    if (c) await c.endAsync(true).catch(() => undefined);
+  }
+
   return {
+    /** True when every client in use is connected (false when none is). */
     get connected(): boolean {
-      return client?.connected ?? false;
+      const used = shards.filter((s) => s.client);
+      return used.length > 0 && used.every((s) => s.client?.connected === true);
+    },
+    /** Clients in use (connected or connecting), for stats and tests. */
+    get clientsInUse(): number {
+      return shards.filter((s) => s.client).length;
     },
     /** Subscribes to one topic; resolves once the broker acknowledged (or rejects). */
     async subscribe(topic: string, handler: Handler, onStatus: StatusListener): Promise<() => Promise<void>> {
-      const c = ensure();
-      handlers.set(topic, handler);
-      statusListeners.add(onStatus);
+      const index = shardOfTopic(topic, count);
+      const shard = shards[index] as Shard;
+      const c = ensure(shard, index);
+      shard.handlers.set(topic, handler);
+      shard.listeners.add(onStatus);
       await c.subscribeAsync(topic, { qos: 1 });
       return async () => {
-        handlers.delete(topic);
-        statusListeners.delete(onStatus);
-        if (client?.connected) await client.unsubscribeAsync(topic).catch(() => undefined);
-        if (handlers.size === 0) await this.close();
+        shard.handlers.delete(topic);
+        shard.listeners.delete(onStatus);
+        if (shard.client?.connected) await shard.client.unsubscribeAsync(topic).catch(() => undefined);
+        if (shard.handlers.size === 0) await end(shard);
       };
     },
     async close(): Promise<void> {
-      const c = client;
-      client = undefined;
-      if (c) await c.endAsync(true).catch(() => undefined);
+      await Promise.all(shards.map((s) => end(s)));
     },
   };
 }
