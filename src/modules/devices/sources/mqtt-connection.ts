@@ -21,7 +21,7 @@ export function shardOfTopic(topic: string, shards: number): number {
 }
 
 /**
- * The MQTT clients for the mqtt devices of this process: `connections` clients (default 8), each
+ * The MQTT clients for the mqtt devices of this process: `connections` clients (default 32), each
  * device's topic always on the same one, each connected on its first subscription and ended when
  * its last one leaves. mqtt.js reconnects by itself and re-subscribes.
  *
