@@ -123,6 +123,11 @@ async function storedSeqs(trx: Kysely<DB>, rows: readonly LogInsert[]): Promise<
   return found;
 }
 
+/** One aggregate row of `rollupBuckets` / `rawBuckets` (databases return sums and counts as strings or bigints). */
+function toSeriesBucket(r: { b: unknown; n: unknown; s: unknown; lo: unknown; hi: unknown; a: unknown; ms: unknown }): SeriesBucket {
+  return { index: Number(r.b), n: Number(r.n), sum: Number(r.s), min: Number(r.lo), max: Number(r.hi), anomalies: Number(r.a), maxScore: Number(r.ms) };
+}
+
 export function createDetectionRepository(db: Kysely<DB>) {
   const sessionColumns = [
     'detection_sessions.id',
@@ -343,15 +348,7 @@ export function createDetectionRepository(db: Kysely<DB>) {
         .groupBy(idx)
         .orderBy(idx)
         .execute();
-      return rows.map((r) => ({
-        index: Number(r.b),
-        n: Number(r.n),
-        sum: Number(r.s),
-        min: Number(r.lo),
-        max: Number(r.hi),
-        anomalies: Number(r.a),
-        maxScore: Number(r.ms),
-      }));
+      return rows.map(toSeriesBucket);
     },
 
     /** First and last minute bucket of the session's rollups (its logged time span), when it has any. */
@@ -385,15 +382,7 @@ export function createDetectionRepository(db: Kysely<DB>) {
         .groupBy(idx)
         .orderBy(idx)
         .execute();
-      return rows.map((r) => ({
-        index: Number(r.b),
-        n: Number(r.n),
-        sum: Number(r.s),
-        min: Number(r.lo),
-        max: Number(r.hi),
-        anomalies: Number(r.a),
-        maxScore: Number(r.ms),
-      }));
+      return rows.map(toSeriesBucket);
     },
 
     async getWebhook(userId: number): Promise<string | undefined> {
