@@ -75,6 +75,7 @@ import { createMqttOut } from './modules/notifications/mqtt-out.ts';
 import { createBullmqNotificationQueue, createLocalNotificationQueue } from './modules/notifications/notification-queue.ts';
 import { registerNotificationsRoutes } from './modules/notifications/notifications.routes.ts';
 import { createNotificationsService } from './modules/notifications/notifications.service.ts';
+import { createWebPushSender } from './modules/notifications/web-push.sender.ts';
 import { createLegacyWebhookPoster, createWebhookSender } from './modules/notifications/webhook.sender.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Reading } from './detectors/index.ts';
@@ -338,7 +339,13 @@ export async function createApp(options: AppOptions) {
     clock,
     logger,
     guard,
-    senders: { webhook: createWebhookSender({ guard, timeoutMs: nc.timeoutMs }), ...(emailSender && { email: emailSender }) },
+    senders: {
+      webhook: createWebhookSender({ guard, timeoutMs: nc.timeoutMs }),
+      ...(emailSender && { email: emailSender }),
+      // Browser push: the request web-push builds goes through the same guarded client as webhooks.
+      webPush: createWebPushSender({ guard, timeoutMs: nc.timeoutMs, vapid: nc.webPush }),
+    },
+    vapidPublicKey: nc.webPush.publicKey,
     ...(config.devices.mqttUrl && {
       mqtt: createMqttOut({ url: config.devices.mqttUrl, prefix: nc.mqttPrefix, discoveryPrefix: nc.discoveryPrefix, stateIntervalMs: nc.stateIntervalMs, logger }),
       mqttTopics: { prefix: nc.mqttPrefix, discoveryPrefix: nc.discoveryPrefix },

@@ -1,3 +1,4 @@
+import { createECDH } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,6 +63,34 @@ describe('loadConfig', () => {
     expect(readFileSync(file, 'utf8').trim()).toBe(first.secret);
     expect(loadConfig({ env: { DATA_DIR: dir } }).jwt.secret).toBe(first.secret);
     expect(loadConfig({ env: { DATA_DIR: tmp() } }).jwt.secret).not.toBe(first.secret);
+  });
+
+  it('generates a VAPID key pair once into DATA_DIR (private file) and reuses it; VAPID_* from the environment win', () => {
+    const dir = tmp();
+    const first = loadConfig({ env: { DATA_DIR: dir } }).notifications.webPush;
+    expect(first).toMatchObject({ source: 'file', subject: 'mailto:vigil@localhost', publicKey: expect.stringMatching(/^[\w-]{87}$/) });
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(first.privateKey, 'base64url'));
+    expect(ecdh.getPublicKey().toString('base64url')).toBe(first.publicKey);
+    const file = path.join(dir, 'vapid-keys.json');
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(loadConfig({ env: { DATA_DIR: dir } }).notifications.webPush.publicKey).toBe(first.publicKey);
+    expect(loadConfig({ env: { DATA_DIR: tmp() } }).notifications.webPush.publicKey).not.toBe(first.publicKey);
+
+    const other = loadConfig({ env: { DATA_DIR: tmp() } }).notifications.webPush;
+    const fromEnv = loadConfig({ env: { DATA_DIR: tmp(), VAPID_PUBLIC_KEY: other.publicKey, VAPID_PRIVATE_KEY: other.privateKey, VAPID_SUBJECT: 'https://vigil.example.com/contact' } }).notifications.webPush;
+    expect(fromEnv).toEqual({ publicKey: other.publicKey, privateKey: other.privateKey, subject: 'https://vigil.example.com/contact', source: 'env' });
+  });
+
+  it('rejects half-set, mismatched or malformed VAPID keys and a subject that is not mailto: or https:', () => {
+    const a = loadConfig({ env: { DATA_DIR: tmp() } }).notifications.webPush;
+    const b = loadConfig({ env: { DATA_DIR: tmp() } }).notifications.webPush;
+    const load = (env: Record<string, string>) => () => loadConfig({ env: { DATA_DIR: tmp(), ...env } });
+    expect(load({ VAPID_PUBLIC_KEY: a.publicKey })).toThrow(/set both or neither/);
+    expect(load({ VAPID_PUBLIC_KEY: a.publicKey, VAPID_PRIVATE_KEY: b.privateKey })).toThrow(/VAPID_PUBLIC_KEY: is not the public key of VAPID_PRIVATE_KEY/);
+    expect(load({ VAPID_PUBLIC_KEY: 'short', VAPID_PRIVATE_KEY: a.privateKey })).toThrow(/VAPID_PUBLIC_KEY/);
+    expect(load({ VAPID_SUBJECT: 'http://example.com' })).toThrow(/VAPID_SUBJECT/);
+    expect(load({ VAPID_SUBJECT: 'ops@example.com' })).toThrow(/VAPID_SUBJECT/);
   });
 
   it('rejects a mysql URL without a database name', () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -85,6 +85,9 @@ const EnvSchema = Type.Object({
   MQTT_OUT_PREFIX: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^#+]+$', default: 'vigil' }),
   MQTT_DISCOVERY_PREFIX: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^#+]+$', default: 'homeassistant' }),
   MQTT_STATE_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 1000 }),
+  VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' })),
+  VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
+  VAPID_SUBJECT: Type.String({ pattern: '^(mailto:[^@\\s]+@[^@\\s]+|https://\\S+)$', default: 'mailto:vigil@localhost' }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -173,6 +176,8 @@ export interface Config {
     mqttPrefix: string;
     discoveryPrefix: string;
     stateIntervalMs: number;
+    /** Web Push (VAPID): from VAPID_* or, unset, a key pair generated once under DATA_DIR. */
+    webPush: { publicKey: string; privateKey: string; subject: string; source: 'env' | 'file' };
   };
 }
 
@@ -255,6 +260,37 @@ function jwtSecretFromFile(dataDir: string): string {
   return secret;
 }
 
+/** The uncompressed P-256 public key (base64url) of a VAPID private key, or undefined if it is not one. */
+function vapidPublicOf(privateKey: string): string | undefined {
+  try {
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
+    return ecdh.getPublicKey().toString('base64url');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the VAPID key pair from DATA_DIR, creating one on first start (like the JWT secret). */
+function vapidKeysFromFile(dataDir: string): { publicKey: string; privateKey: string } {
+  const file = path.join(dataDir, 'vapid-keys.json');
+  if (existsSync(file)) {
+    try {
+      const k = JSON.parse(readFileSync(file, 'utf8')) as { publicKey?: string; privateKey?: string };
+      if (k.privateKey && k.publicKey && vapidPublicOf(k.privateKey) === k.publicKey) return { publicKey: k.publicKey, privateKey: k.privateKey };
+    } catch {
+      // unreadable: replaced below (browsers subscribed with the old key subscribe again)
+    }
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const keys = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return keys;
+}
+
 /** Loads and validates the whole configuration, listing every problem at once. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const raw = readEnv(options);
@@ -270,6 +306,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const database = databaseFrom(env, dataDir, problems);
   if (env.ROLLUP_RETENTION_DAYS < env.LOG_RETENTION_DAYS) {
     problems.push(`ROLLUP_RETENTION_DAYS: must be at least LOG_RETENTION_DAYS (${env.LOG_RETENTION_DAYS}) (got ${env.ROLLUP_RETENTION_DAYS})`);
+  }
+  if ((env.VAPID_PUBLIC_KEY === undefined) !== (env.VAPID_PRIVATE_KEY === undefined)) {
+    problems.push('VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY: set both or neither (neither: a key pair is generated once in DATA_DIR)');
+  } else if (env.VAPID_PRIVATE_KEY !== undefined && vapidPublicOf(env.VAPID_PRIVATE_KEY) !== env.VAPID_PUBLIC_KEY) {
+    problems.push('VAPID_PUBLIC_KEY: is not the public key of VAPID_PRIVATE_KEY (both are base64url P-256 keys, e.g. from `npx web-push generate-vapid-keys`)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -361,6 +402,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       mqttPrefix: env.MQTT_OUT_PREFIX,
       discoveryPrefix: env.MQTT_DISCOVERY_PREFIX,
       stateIntervalMs: env.MQTT_STATE_INTERVAL_MS,
+      webPush: {
+        ...(env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY } : vapidKeysFromFile(dataDir)),
+        subject: env.VAPID_SUBJECT,
+        source: env.VAPID_PRIVATE_KEY ? 'env' : 'file',
+      },
     },
   };
 }

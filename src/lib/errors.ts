@@ -71,6 +71,7 @@ export const ERRORS = {
   'channel-not-found': { status: 404, message: 'No such notification channel.' },
   'invalid-channel': { status: 400, message: 'The notification channel settings are not valid.' },
   'destination-not-allowed': { status: 400, message: 'That destination is private, loopback, link-local or a cloud metadata address; the operator has not allowed it.' },
+  'invalid-subscription': { status: 400, message: 'The browser push subscription is not valid (endpoint URL, keys.p256dh: a 65-byte P-256 key, keys.auth: 16 bytes, both base64url).' },
   'channel-unavailable': { status: 409, message: 'This kind of channel is not configured on this server.' },
   'backtest-source-required': { status: 400, message: 'Give exactly one of recording_id and session_id.' },
   'backtest-no-data': { status: 400, message: 'There are no stored readings to backtest on.' },

@@ -102,6 +102,48 @@ describe.each(testDialects())('alarm feedback as labels [%s]', (dialect) => {
     expect((await api.get('/alarms/suppressions', u.token)).body.suppressions).toEqual([]);
   }, 120_000);
 
+  it('POST /detection/sessions/:id/feedback marks a missed range on a session that raised no alarm, owner-checked, and the backtest scores against it', async () => {
+    const u = await registerUser(api, 'fbs');
+    const other = await registerUser(api, 'fbso');
+    const s = await warmSession(server.baseUrl, api, u, { seed: 33 });
+    sockets.push(s.socket);
+    const t0 = Date.now();
+    await sleep(1500);
+    expect(s.seen.alarm_opened).toEqual([]);
+    const from = new Date(t0 - 2000).toISOString();
+    const to = new Date(t0 - 500).toISOString();
+    const url = `/detection/sessions/${s.sessionId}/feedback`;
+
+    const bad: Array<[unknown, number, string]> = [
+      [{ kind: 'missed', from: to, to: from }, 400, 'invalid-time-range'],
+      [{ kind: 'missed', from: '2001-01-01T00:00:00Z', to: '2001-01-01T00:01:00Z' }, 400, 'invalid-time-range'],
+      [{ kind: 'missed', from }, 400, 'validation-failed'],
+      [{ kind: 'not_anomaly', from, to }, 400, 'validation-failed'],
+      [{ kind: 'missed', from: 'yesterday', to }, 400, 'validation-failed'],
+      [{ kind: 'missed', from, to, extra: 1 }, 400, 'validation-failed'],
+    ];
+    for (const [body, status, code] of bad) {
+      const r = await api.post(url, body, u.token);
+      expect({ body, status: r.status, code: r.body.code }).toEqual({ body, status, code });
+    }
+    expect((await api.post(url, { kind: 'missed', from, to }, other.token)).body.code).toBe('session-not-found');
+    expect((await api.post('/detection/sessions/999999/feedback', { kind: 'missed', from, to }, u.token)).status).toBe(404);
+    expect((await api.post(url, { kind: 'missed', from, to })).status).toBe(401);
+
+    const r = await api.post(url, { kind: 'missed', from, to, note: 'bearing noise I heard' }, u.token);
+    expect(r.status).toBe(201);
+    expect(r.body).toEqual({ id: expect.any(Number), session_id: s.sessionId, device_id: s.deviceId, model_id: expect.any(Number), alarm_id: null, kind: 'anomalous', source: 'missed', signal: null, start: from, end: to, note: 'bearing noise I heard' });
+    expect((await api.get(`/alarms/labels?session_id=${s.sessionId}`, u.token)).body.labels).toEqual([r.body]);
+    expect((await api.get(`/alarms/labels?session_id=${s.sessionId}`, other.token)).status).toBe(404);
+
+    expect((await api.post('/detection/stop', { session_id: s.sessionId }, u.token)).status).toBe(200);
+    const preset = ((await api.get('/api/models', u.token)).body as any[]).find((m) => m.is_preset);
+    const bt = await api.post(`/models/${preset.id}/backtest`, { session_id: s.sessionId }, u.token);
+    const done = await job(`/models/backtests/${bt.body.job_id}`, u.token);
+    expect(done.job.status).toBe('succeeded');
+    expect(done.result.labels).toEqual([{ start: from, end: to }]);
+  }, 90_000);
+
   it('retrains with include_feedback: false alarms become normal training data and labelled sessions are measured on', async () => {
     const u = await registerUser(api, 'fbr');
     const rec = await uploadRecording(server.baseUrl, u.token, traceCsv({ seed: 41, durationS: 120 }), { name: 'normal' });

@@ -29,6 +29,16 @@ const FeedbackLabel = Type.Object({
   note: Type.Union([Type.String(), Type.Null()]),
 });
 
+const SessionFeedbackBody = Type.Object(
+  {
+    kind: Type.Literal('missed', { description: '`missed`: the range was anomalous but raised no alarm.' }),
+    from: Type.String({ format: 'date-time', description: 'Start of the range (must overlap the session).' }),
+    to: Type.String({ format: 'date-time', description: 'End of the range, after `from`.' }),
+    note: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
 const Suppression = Type.Object({
   id: Type.Integer(),
   device_id: Type.Integer(),
@@ -53,6 +63,20 @@ export async function registerAlarmsRoutes(api: Api, deps: { alarms: AlarmsServi
       },
     },
     async (request) => ({ labels: await feedback.labels(request.user!.id, request.query.session_id) }),
+  );
+
+  api.post(
+    '/detection/sessions/:id/feedback',
+    {
+      schema: {
+        tags: ['detection', ...tags],
+        summary: 'Mark a time range of your session as a missed anomaly (no alarm needed): stored as an anomalous label, like `missed` alarm feedback',
+        params: IdParams,
+        body: SessionFeedbackBody,
+        response: { 201: FeedbackLabel, ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await feedback.sessionFeedback(request.user!.id, request.params.id, request.body)),
   );
 
   api.get(

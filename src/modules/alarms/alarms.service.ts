@@ -27,8 +27,8 @@ export interface AlarmsServiceDeps {
 export interface AlarmFeedbackHooks {
   notAnomaly(alarm: AlarmView, userId: number, opts: { note?: string; suppress: boolean }): Promise<void>;
   confirmed?(alarm: AlarmView, userId: number, note?: string): Promise<void>;
-  /** Marks `start`..`end` of the alarm's session as anomalous. */
-  missed(userId: number, alarm: AlarmView, start: string, end: string, note?: string): Promise<void>;
+  /** Marks `start`..`end` of the user's session as anomalous. */
+  missed(userId: number, sessionId: number, start: string, end: string, note?: string): Promise<unknown>;
   /** Whether a suppression covers an anomalous reading (synchronous, cached). */
   suppressed?(userId: number, deviceId: number, signal: string, deviation: number, score: number): boolean;
 }
@@ -266,7 +266,7 @@ export function createAlarmsService(deps: AlarmsServiceDeps) {
       if (kind === 'missed') {
         if (!start || !end || !(Date.parse(end) > Date.parse(start))) throw new AppError('invalid-time-range', '`missed` needs `from` and `to` (or `start` and `end`), the end after the start.');
         if (!deps.feedback) throw new AppError('channel-unavailable', 'Feedback labels are not available on this server.');
-        await deps.feedback.missed(userId, toAlarmView(r), start, end, input.note);
+        await deps.feedback.missed(userId, r.session_id, start, end, input.note);
         return toAlarmView(r);
       }
       await repo.setFeedback(id, kind, input.note, now());

@@ -8,10 +8,11 @@ export type SuppressionRow = Selectable<AlarmSuppressionsTable>;
 export function createFeedbackRepository(db: Kysely<DB>) {
   return {
     /** Stores a label; an alarm's earlier label (from earlier feedback) is replaced. */
-    async insertLabel(l: Omit<FeedbackLabelRow, 'id'>): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+    async insertLabel(l: Omit<FeedbackLabelRow, 'id'>): Promise<FeedbackLabelRow> {
+      return db.transaction().execute(async (trx) => {
         if (l.alarm_id !== null) await trx.deleteFrom('feedback_labels').where('alarm_id', '=', l.alarm_id).where('user_id', '=', l.user_id).execute();
-        await trx.insertInto('feedback_labels').values(l).execute();
+        const r = await trx.insertInto('feedback_labels').values(l).executeTakeFirstOrThrow();
+        return { ...l, id: Number(r.insertId) };
       });
     },
 

@@ -93,6 +93,32 @@ export function createFeedbackService(deps: FeedbackServiceDeps) {
     });
   }
 
+  /** Stores `start`..`end` of the user's session as an anomalous segment (source `missed`). */
+  async function missedRange(userId: number, sessionId: number, start: string, end: string, note?: string) {
+    const from = Date.parse(start);
+    const to = Date.parse(end);
+    const s = await deps.sessions.find(userId, sessionId);
+    if (!s) throw new AppError('session-not-found');
+    const sessionEnd = s.endedAt ? dbTimeToMs(s.endedAt) : deps.clock.now().getTime();
+    if (!(to > from) || to < dbTimeToMs(s.startedAt) || from > sessionEnd) {
+      throw new AppError('invalid-time-range', `The range must end after it starts and overlap the session (${fromDbTime(s.startedAt)} to ${new Date(sessionEnd).toISOString()}).`);
+    }
+    return repo.insertLabel({
+      user_id: userId,
+      session_id: sessionId,
+      device_id: s.deviceId,
+      model_id: s.modelId,
+      alarm_id: null,
+      kind: 'anomalous',
+      source: 'missed',
+      signal: null,
+      start_at: toDbTime(from),
+      end_at: toDbTime(to),
+      note: note ?? null,
+      created_at: now(),
+    });
+  }
+
   const hooks: Required<AlarmFeedbackHooks> = {
     async notAnomaly(alarm, userId, opts) {
       await alarmLabel(alarm, userId, 'normal', 'not_anomaly', opts.note);
@@ -113,30 +139,7 @@ export function createFeedbackService(deps: FeedbackServiceDeps) {
       await alarmLabel(alarm, userId, 'anomalous', 'confirmed', note);
     },
 
-    async missed(userId, alarm, start, end, note) {
-      const from = Date.parse(start);
-      const to = Date.parse(end);
-      const s = await deps.sessions.find(userId, alarm.session_id);
-      if (!s) throw new AppError('session-not-found');
-      const sessionEnd = s.endedAt ? dbTimeToMs(s.endedAt) : deps.clock.now().getTime();
-      if (!(to > from) || to < dbTimeToMs(s.startedAt) || from > sessionEnd) {
-        throw new AppError('invalid-time-range', `The range must end after it starts and overlap the session (${fromDbTime(s.startedAt)} to ${new Date(sessionEnd).toISOString()}).`);
-      }
-      await repo.insertLabel({
-        user_id: userId,
-        session_id: alarm.session_id,
-        device_id: s.deviceId,
-        model_id: s.modelId,
-        alarm_id: null,
-        kind: 'anomalous',
-        source: 'missed',
-        signal: null,
-        start_at: toDbTime(from),
-        end_at: toDbTime(to),
-        note: note ?? null,
-        created_at: now(),
-      });
-    },
+    missed: (userId, sessionId, start, end, note) => missedRange(userId, sessionId, start, end, note),
 
     suppressed(userId, deviceId, signal, deviation, score) {
       const list = cache.get(`${userId}:${deviceId}:${signal}`);
@@ -161,6 +164,15 @@ export function createFeedbackService(deps: FeedbackServiceDeps) {
 
     stop(): void {
       if (timer) clearInterval(timer);
+    },
+
+    /**
+     * Session-level feedback without an alarm: `missed` marks `from`..`to` of the session as an
+     * anomalous segment, the same label an alarm's `missed` feedback stores.
+     */
+    async sessionFeedback(userId: number, sessionId: number, input: { kind: 'missed'; from: string; to: string; note?: string }) {
+      if (!(Date.parse(input.to) > Date.parse(input.from))) throw new AppError('invalid-time-range', '`to` must be after `from`.');
+      return toLabelView(await missedRange(userId, sessionId, input.from, input.to, input.note));
     },
 
     /** The session's anomalous segments (confirmed alarms and missed ranges), epoch ms: a backtest's labels. */

@@ -65,15 +65,15 @@ export function createDestinationGuard(allow: readonly string[]) {
    * Checks a URL before use (at creation and before each request): scheme, and the host's
    * addresses now. IP literals are checked here because Node connects to them without a lookup.
    */
-  async function checkUrl(url: string): Promise<URL> {
+  async function checkUrl(url: string, what = 'webhook URL'): Promise<URL> {
     let u: URL;
     try {
       u = new URL(url);
     } catch {
-      throw new AppError('invalid-channel', 'The webhook URL is not a valid URL.');
+      throw new AppError('invalid-channel', `The ${what} is not a valid URL.`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new AppError('invalid-channel', 'The webhook URL must be http or https.');
-    if (u.username || u.password) throw new AppError('invalid-channel', 'The webhook URL must not carry credentials.');
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new AppError('invalid-channel', `The ${what} must be http or https.`);
+    if (u.username || u.password) throw new AppError('invalid-channel', `The ${what} must not carry credentials.`);
     const host = u.hostname.replace(/^\[|\]$/g, '');
     if (names.has(host.toLowerCase())) return u;
     if (isIP(host)) {
@@ -82,7 +82,7 @@ export function createDestinationGuard(allow: readonly string[]) {
     }
     await new Promise<void>((resolve, reject) =>
       lookup(host, { all: true }, (err) => {
-        if (err) reject(err instanceof AppError ? err : new AppError('invalid-channel', `The webhook host ${host} does not resolve.`));
+        if (err) reject(err instanceof AppError ? err : new AppError('invalid-channel', `The ${what.replace(/ URL$/, '')} host ${host} does not resolve.`));
         else resolve();
       }),
     );

@@ -20,12 +20,16 @@ export interface NearbyReading {
   is_anomaly: boolean;
 }
 
-/** A failed attempt; `final` ones (refused destination, 4xx) are not retried. */
+/**
+ * A failed attempt; `final` ones (refused destination, 4xx) are not retried. `gone`: the
+ * destination says it no longer exists (a push subscription answered 404/410), so the channel is removed.
+ */
 export class DeliveryError extends Error {
   constructor(
     message: string,
     readonly final: boolean,
     readonly status: number | null = null,
+    readonly gone = false,
   ) {
     super(message);
     this.name = 'DeliveryError';

@@ -1,16 +1,34 @@
 import { Type } from '@sinclair/typebox';
 import { errors, IdParams } from '../../http/schemas.ts';
 import type { Api } from '../../http/types.ts';
+import { AppError } from '../../lib/errors.ts';
 import { ChannelCreateBody, ChannelPatchBody, ChannelSchema, DeliverySchema } from './notifications.schemas.ts';
 import type { NotificationsService } from './notifications.service.ts';
 
 const tags = ['notifications'];
 const Deliveries = Type.Object({ deliveries: Type.Array(DeliverySchema) });
 
-/** /notifications/channels: where alarms reach you (webhook, e-mail, MQTT), each with "send a test" and a delivery log. */
+/** /notifications/channels: where alarms reach you (webhook, e-mail, MQTT, browser push), each with "send a test" and a delivery log. */
 export async function registerNotificationsRoutes(api: Api, deps: { notifications: NotificationsService }) {
   const { notifications } = deps;
   api.addSchema(ChannelSchema);
+
+  api.get(
+    '/notifications/web-push/key',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags,
+        summary: "The server's VAPID public key: the browser's `applicationServerKey` when it subscribes to push",
+        response: { 200: Type.Object({ public_key: Type.String({ description: 'Uncompressed P-256 public key, base64url (87 characters).' }) }), ...errors(409) },
+      },
+    },
+    async () => {
+      const key = notifications.vapidPublicKey();
+      if (!key) throw new AppError('channel-unavailable', 'Web Push is not configured on this server.');
+      return { public_key: key };
+    },
+  );
 
   api.get(
     '/notifications/channels',

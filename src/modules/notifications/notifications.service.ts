@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { fromDbTime, toDbTime } from '../../db/time.ts';
 import type { AppBus } from '../../events.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -9,7 +9,7 @@ import type { DestinationGuard } from './destination-guard.ts';
 import type { MqttOut } from './mqtt-out.ts';
 import type { NotificationQueue, NotifyJob } from './notification-queue.ts';
 import { DeliveryError, type ChannelSender, type Notification, type NotificationEvent } from './notification.types.ts';
-import type { ChannelCreate, ChannelPatch, ChannelView } from './notifications.schemas.ts';
+import type { ChannelCreate, ChannelPatch, ChannelView, PushSubscriptionInput } from './notifications.schemas.ts';
 
 export interface NotificationsDeps {
   repo: ChannelsRepository;
@@ -18,7 +18,9 @@ export interface NotificationsDeps {
   clock: Clock;
   logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   guard: DestinationGuard;
-  senders: { webhook: ChannelSender; email?: ChannelSender };
+  senders: { webhook: ChannelSender; email?: ChannelSender; webPush?: ChannelSender };
+  /** The VAPID public key browsers subscribe with (served publicly). */
+  vapidPublicKey?: string;
   mqtt?: MqttOut;
   mqttTopics?: { prefix: string; discoveryPrefix: string };
   /** The digest settings of a device (from its alarm rules). */
@@ -55,6 +57,7 @@ export function createNotificationsService(deps: NotificationsDeps) {
       enabled: r.enabled === 1 || (r.enabled as unknown) === true,
       ...(r.kind === 'webhook' && { url: String(c.url) }),
       ...(r.kind === 'email' && { to: String(c.to) }),
+      ...(r.kind === 'web_push' && { endpoint: String(c.endpoint) }),
       ...(r.kind === 'mqtt' &&
         deps.mqttTopics && {
           topics: { state: `${deps.mqttTopics.prefix}/<device_id>/state`, alarms: `${deps.mqttTopics.prefix}/<device_id>/alarms`, discovery: `${deps.mqttTopics.discoveryPrefix}/+/vigil_<device_id>/+/config` },
@@ -141,6 +144,7 @@ export function createNotificationsService(deps: NotificationsDeps) {
     if (kind === 'webhook') return deps.senders.webhook;
     if (kind === 'email') return deps.senders.email;
     if (kind === 'mqtt') return deps.mqtt?.sender;
+    if (kind === 'web_push') return deps.senders.webPush;
     return undefined;
   }
 
@@ -159,6 +163,11 @@ export function createNotificationsService(deps: NotificationsDeps) {
       const done = last || e.final;
       await repo.updateDelivery(job.deliveryId, { status: done ? 'failed' : 'retrying', attempts: attempt, response_status: e.status, error: e.message.slice(0, 500) }, now());
       if (done) logger.warn({ channelId: c.id, deliveryId: job.deliveryId, err: e.message }, 'notification failed');
+      if (e.gone) {
+        await repo.delete(c.id);
+        await changed(c.user_id);
+        logger.info({ channelId: c.id, userId: c.user_id, status: e.status }, 'push subscription gone: channel removed');
+      }
       throw e;
     }
   }
@@ -184,7 +193,40 @@ export function createNotificationsService(deps: NotificationsDeps) {
     for (const id of ids) mqttUsers.add(id);
   }
 
+  /** Checks a browser's subscription: the endpoint through the destination guard, the keys as RFC 8291 wants them. */
+  async function pushConfig(sub: PushSubscriptionInput): Promise<Record<string, unknown>> {
+    const bad = (message: string) => new AppError('invalid-subscription', message);
+    let u: URL;
+    try {
+      u = new URL(sub.endpoint);
+    } catch {
+      throw bad('`subscription.endpoint` is not a URL.');
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw bad('`subscription.endpoint` must be an https URL.');
+    const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
+    if (!b64url.test(sub.keys.p256dh) || !b64url.test(sub.keys.auth)) throw bad('`subscription.keys` must be base64url.');
+    const p256dh = Buffer.from(sub.keys.p256dh, 'base64url');
+    const auth = Buffer.from(sub.keys.auth, 'base64url');
+    if (auth.length !== 16) throw bad(`\`subscription.keys.auth\` must be 16 bytes (got ${auth.length}).`);
+    if (p256dh.length !== 65 || p256dh[0] !== 4) throw bad(`\`subscription.keys.p256dh\` must be an uncompressed P-256 point of 65 bytes (got ${p256dh.length}).`);
+    try {
+      // Not on the curve: computing a shared secret with it fails, as a send would later.
+      const probe = createECDH('prime256v1');
+      probe.generateKeys();
+      probe.computeSecret(p256dh);
+    } catch {
+      throw bad('`subscription.keys.p256dh` is not a point on the P-256 curve.');
+    }
+    await deps.guard.checkUrl(sub.endpoint, 'push endpoint');
+    return { endpoint: sub.endpoint, keys: { p256dh: p256dh.toString('base64url'), auth: auth.toString('base64url') } };
+  }
+
   return {
+    /** The VAPID public key the browser subscribes with (`applicationServerKey`), or undefined without Web Push. */
+    vapidPublicKey(): string | undefined {
+      return deps.senders.webPush ? deps.vapidPublicKey : undefined;
+    },
+
     async start(): Promise<void> {
       await queue.start(run);
       if (deps.mqtt) {
@@ -236,6 +278,16 @@ export function createNotificationsService(deps: NotificationsDeps) {
       } else if (input.kind === 'email') {
         if (!deps.senders.email) throw new AppError('channel-unavailable', 'E-mail is not configured on this server (SMTP_URL).');
         cfg = { to: input.to };
+      } else if (input.kind === 'web_push') {
+        if (!deps.senders.webPush) throw new AppError('channel-unavailable', 'Web Push is not configured on this server.');
+        cfg = await pushConfig(input.subscription);
+        // A browser keeps its endpoint across page loads: registering it again updates its channel.
+        const same = (await repo.listByUser(userId)).find((r) => r.kind === 'web_push' && config(r).endpoint === cfg.endpoint);
+        if (same) {
+          await repo.update(same.id, { config: JSON.stringify(cfg), name: input.name, enabled: input.enabled ?? true }, now());
+          await changed(userId);
+          return view((await repo.find(same.id))!);
+        }
       } else {
         if (!deps.mqtt) throw new AppError('channel-unavailable', 'MQTT out is not configured on this server (MQTT_URL).');
         cfg = {};

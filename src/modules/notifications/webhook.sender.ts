@@ -11,14 +11,15 @@ export function signature(secret: string, body: string, t: number): string {
 }
 
 /**
- * POSTs JSON through the destination guard: the URL is checked first, and the socket's own lookup
+ * POSTs a body through the destination guard: the URL is checked first, and the socket's own lookup
  * checks again, so only checked addresses are connected to; redirects are not followed.
  * Resolves with the answer's status; a refused destination is a final DeliveryError.
+ * Web Push requests go through here too, so every outgoing notification passes the same guard.
  */
-export async function postJson(guard: DestinationGuard, url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+export async function guardedPost(guard: DestinationGuard, url: string, body: string | Buffer, headers: Record<string, string>, timeoutMs: number, what?: string): Promise<number> {
   let target: URL;
   try {
-    target = await guard.checkUrl(url);
+    target = await guard.checkUrl(url, what);
   } catch (err) {
     throw new DeliveryError(isAppError(err) ? err.message : String(err), true);
   }
@@ -30,7 +31,7 @@ export async function postJson(guard: DestinationGuard, url: string, body: strin
         method: 'POST',
         lookup: guard.lookup as never,
         timeout: timeoutMs,
-        headers: { 'content-type': 'application/json', 'user-agent': 'vigil-alarms', 'content-length': String(Buffer.byteLength(body)), ...headers },
+        headers: { 'content-length': String(Buffer.byteLength(body)), ...headers },
       },
       (res) => {
         res.resume();
@@ -45,6 +46,11 @@ export async function postJson(guard: DestinationGuard, url: string, body: strin
     if (isAppError(err)) throw new DeliveryError(err.message, true);
     throw new DeliveryError(err instanceof Error ? err.message : String(err), false);
   });
+}
+
+/** POSTs JSON through the destination guard (see `guardedPost`). */
+export function postJson(guard: DestinationGuard, url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+  return guardedPost(guard, url, body, { 'content-type': 'application/json', 'user-agent': 'vigil-alarms', ...headers }, timeoutMs);
 }
 
 const failed = (status: number) => new DeliveryError(`webhook answered ${status}`, status < 500 && status !== 429 && status !== 408, status);
