@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
+import { AppError } from '../lib/errors.ts';
 
 /** Where `npm run build:web` (run by `npm ci` through `prepare`) writes the dashboard. */
 export const WEB_DIST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist-web');
@@ -29,8 +30,9 @@ export function isBrowserNavigation(request: FastifyRequest): boolean {
 
 /**
  * Serves the single-page dashboard: hashed assets under /assets/ with a year-long immutable cache
- * and their precompressed .br/.gz twins, and index.html (never cached) at `/`, under `/app/…` and
- * for any other browser navigation to an unknown path. API 404s stay JSON.
+ * and their precompressed .br/.gz twins, index.html (never cached) at `/`, under `/app/…` and
+ * for any other browser navigation to an unknown path, and the service worker at `/sw.js` (never
+ * cached for long). API 404s stay JSON.
  */
 export function createWebApp(distDir = WEB_DIST_DIR) {
   const indexFile = path.join(distDir, 'index.html');
@@ -66,6 +68,17 @@ export function createWebApp(distDir = WEB_DIST_DIR) {
           index: false,
           schemaHide: true,
         });
+      });
+      // The service worker (browser notifications) sits at the root so its scope covers the dashboard,
+      // and is revalidated on every visit so a new version is never stuck behind a long cache.
+      app.get('/sw.js', { schema: { hide: true } }, async (_request, reply) => {
+        let js: string;
+        try {
+          js = await readFile(path.join(distDir, 'sw.js'), 'utf8');
+        } catch {
+          throw new AppError('route-not-found', 'The dashboard (and its service worker) is not built.');
+        }
+        return reply.header('cache-control', 'no-cache').header('service-worker-allowed', '/').type('text/javascript; charset=utf-8').send(js);
       });
       app.get('/', { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));
       app.get(WEB_APP_PREFIX, { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));

@@ -303,6 +303,55 @@ describe.runIf(haveChromium).each(testDialects())('web dashboard in Chromium (%s
     await ctx.close();
   }, 300_000);
 
+  it('enables browser notifications: the service worker registers at scope /, is not cached, and shows a push as a notification', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.grantPermissions(['notifications'], { origin: server.url });
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const sw = await fetch(`${server.url}/sw.js`);
+    expect(sw.status).toBe(200);
+    expect(sw.headers.get('cache-control')).toBe('no-cache');
+    expect(sw.headers.get('content-type')).toMatch(/^text\/javascript/);
+
+    await register(page, server.url, `push_${dialect}_${Date.now().toString(36)}`);
+    await page.getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
+    expect(await page.getByTestId('push-state').textContent()).toContain('off');
+    await expectAccessible(page, 'notifications');
+    await page.getByRole('button', { name: 'Enable browser notifications' }).click();
+
+    // The service worker is registered, active, and controls the whole origin.
+    const reg = await page.evaluate('navigator.serviceWorker.ready.then((r) => ({ scope: r.scope, active: r.active ? r.active.scriptURL : null }))');
+    expect(reg).toEqual({ scope: `${server.url}/`, active: `${server.url}/sw.js` });
+    // Headless Chromium refuses pushManager.subscribe ("permission denied"), and a real subscription would need
+    // Google's push service (FCM) on the internet; the page says what failed instead of pretending.
+    await expect
+      .poll(async () => (await page.getByRole('alert').count()) + (await page.getByText('Browser notifications are on').count()), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    if (dialect === 'sqlite') await shot(page, 'notifications');
+
+    // A push delivered straight to the service worker (DevTools protocol, no push service) becomes a notification.
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('ServiceWorker.enable');
+    const registrationId = await new Promise<string>((resolve) => {
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: Array<{ registrationId: string; scopeURL: string }> }) => {
+        const r = e.registrations.find((x) => x.scopeURL === `${server.url}/`);
+        if (r) resolve(r.registrationId);
+      });
+    });
+    const payload = { event: 'alarm_opened', title: 'Alarm: high spike on device 7', body: 'high spike alarm on device 7', url: '/app/sessions/3?alarm=9', tag: 'vigil-alarm-9', alarm: { id: 9, device_id: 7, session_id: 3, signal: 'spike', severity: 'high', state: 'open' } };
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(payload) });
+    await expect
+      .poll(
+        () => page.evaluate('navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, tag: n.tag, url: n.data.url })))'),
+        { timeout: 10_000 },
+      )
+      .toEqual([{ title: payload.title, tag: payload.tag, url: payload.url }]);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 120_000);
+
   it('works at phone width as a guest: live chart on the demo simulator, no sideways scrolling', async () => {
     const ctx = await browser.newContext({
       viewport: { width: 390, height: 844 },

@@ -10,6 +10,7 @@ import { ModelsPage } from './pages/Models.tsx';
 import { RecordingsPage } from './pages/Recordings.tsx';
 import { DevicesPage } from './pages/Devices.tsx';
 import { FeedPage, ProfilePage } from './pages/Feed.tsx';
+import { NotificationsPage } from './pages/Notifications.tsx';
 import './styles.css';
 
 const GUEST_KEY = 'vigil.guest';
@@ -27,6 +28,7 @@ const NAV = [
   ['recordings', 'Recordings'],
   ['devices', 'Devices'],
   ['feed', 'Feed'],
+  ['notifications', 'Notifications'],
 ] as const;
 
 function ConnectionIndicator() {
@@ -91,6 +93,9 @@ function App() {
       break;
     case 'feed':
       page = <FeedPage />;
+      break;
+    case 'notifications':
+      page = <NotificationsPage />;
       break;
     case 'users':
       page = <ProfilePage username={decodeURIComponent(path.split('/')[3] ?? '')} />;
