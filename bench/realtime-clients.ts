@@ -9,7 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 interface Setup {
   baseUrl: string;
   tokens: string[];
-  mqtt?: { url: string; devices: Array<{ topic: string; token: string }>; rateHz: number };
+  mqtt?: { url: string; devices: Array<{ topic: string; token: string }>; rateHz: number; qos?: 0 | 1 };
 }
 
 const sockets: Socket[] = [];
@@ -19,15 +19,25 @@ let publisher: mqtt.MqttClient | undefined;
 let timers: NodeJS.Timeout[] = [];
 let published = 0;
 let setup: Setup | undefined;
+/** With `--alarms`: the first `count` devices add 1 V for one second in every `periodMs` (staggered). */
+let anomalies: { count: number; periodMs: number; t0: number } | undefined;
 
-process.on('message', (msg: { type: string; setup?: Setup }) => {
+function offset(i: number, now: number): number {
+  if (!anomalies || i >= anomalies.count) return 0;
+  const phase = (now - anomalies.t0 - (i * anomalies.periodMs) / anomalies.count) % anomalies.periodMs;
+  return phase >= 0 && phase < 1000 ? 1 : 0;
+}
+
+process.on('message', (msg: Message) => {
   handle(msg).catch((err: unknown) => {
     console.error('bench client failed:', err);
     process.exit(1);
   });
 });
 
-async function handle(msg: { type: string; setup?: Setup }) {
+type Message = { type: string; setup?: Setup; devices?: number; periodMs?: number };
+
+async function handle(msg: Message) {
   if (msg.type === 'connect') {
     setup = msg.setup!;
     // In waves: a thousand simultaneous handshakes on a busy machine run into the connect timeout.
@@ -52,12 +62,14 @@ async function handle(msg: { type: string; setup?: Setup }) {
       const slots = 10;
       const period = 1000 / m.rateHz;
       for (let k = 0; k < slots; k++) {
-        const group = m.devices.filter((_, i) => i % slots === k);
+        const group = m.devices.map((d, i) => ({ ...d, i })).filter((d) => d.i % slots === k);
+      const qos = m.qos ?? 1;
         const start = setTimeout(() => {
           timers.push(
             setInterval(() => {
+              const now = Date.now();
               for (const d of group) {
-                publisher!.publish(d.topic, `{"value":${(3.3 + Math.random() * 0.02).toFixed(4)},"ts":${Date.now()},"token":"${d.token}"}`);
+                publisher!.publish(d.topic, `{"value":${(3.3 + offset(d.i, now) + Math.random() * 0.02).toFixed(4)},"ts":${now},"token":"${d.token}"}`, { qos });
                 published++;
               }
             }, period),
@@ -67,6 +79,9 @@ async function handle(msg: { type: string; setup?: Setup }) {
       }
     }
     process.send!({ type: 'publishing' });
+  } else if (msg.type === 'anomalies') {
+    anomalies = { count: msg.devices!, periodMs: msg.periodMs!, t0: Date.now() };
+    process.send!({ type: 'anomalies' });
   } else if (msg.type === 'reset') {
     received = 0;
     published = 0;

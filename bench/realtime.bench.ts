@@ -2,7 +2,7 @@
  * Real-time pipeline benchmark: N devices at 10 Hz, each with a live logged detection session
  * and a Socket.IO subscriber, over the in-process simulator and over MQTT, on SQLite and MariaDB.
  *
- *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR]
+ *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1]
  *
  * Reports sustained readings/s scored, end-to-end latency seen by the clients (from the reading's
  * creation — the simulator's due time or the MQTT publisher's clock — to the client's receipt),
@@ -11,6 +11,10 @@
  * event-loop delay (`monitorEventLoopDelay`) and memory, and checks that every scored reading
  * became exactly one log row. `--profile DIR` writes a CPU profile of each measured window
  * (`.cpuprofile`, open in Chrome DevTools) and prints its top functions by self time.
+ * `--alarms SHARE` measures a second window right after the first, on the same sessions, in which
+ * that share of the devices produces anomalies (a 1 V level shift for one second every five), so
+ * alarms open, update and resolve (ALARM_RESOLVE_AFTER=2): issue 13 wants the reading path's p99
+ * within 10 % of the window without.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,10 +26,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createApp } from '../src/app.ts';
 import { freshDatabase } from './support/fresh-database.ts';
+import { summariseProfile } from './support/profile-summary.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createTokenService } from '../src/modules/auth/tokens.ts';
 import { mqttTopic } from '../src/modules/devices/sources/mqtt-connection.ts';
+import type { SimulatorSource } from '../src/modules/devices/sources/simulator.source.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,16 +47,25 @@ const { values } = parseArgs({
     top: { type: 'string', default: '15' },
     // The default path journals every log row (LOG_JOURNAL); `--journal false` measures without it.
     journal: { type: 'string', default: 'true' },
+    // Share of devices (0–1) that produce anomalies in a second measured window (alarms firing).
+    alarms: { type: 'string' },
+    // QoS the MQTT publisher uses: 1 exercises the acknowledgement path (PUBACK once journaled).
+    'mqtt-qos': { type: 'string', default: '1' },
   },
 });
 const N = Number(values.devices);
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const RATE = Number(values['rate-hz']);
+const ALARM_SHARE = values.alarms !== undefined ? Number(values.alarms) : undefined;
+/** Each anomalous device shifts its level by 1 V for one second in every such period (staggered). */
+const ALARM_PERIOD_MS = 5000;
 
 interface Result {
   dialect: string;
   source: string;
+  /** `off`, or the share of devices producing anomalies and the alarms opened / updated / resolved in the window. */
+  alarms: string;
   devices: number;
   offered: number;
   published_per_s: number | null;
@@ -88,7 +103,7 @@ function ask<T>(child: ReturnType<typeof fork>, msg: object, answer: string): Pr
   });
 }
 
-async function scenario(dialect: string, source: string): Promise<Result> {
+async function scenario(dialect: string, source: string): Promise<Result[]> {
   const db = await freshDatabase(dialect, values['mysql-url']!);
   const env = {
     DATABASE_URL: db.url,
@@ -101,6 +116,8 @@ async function scenario(dialect: string, source: string): Promise<Result> {
     DB_POOL_SIZE: '10',
     ACCESS_TOKEN_TTL: '3600',
     LOG_JOURNAL: values.journal!,
+    // Alarms resolve after 2 quiet seconds, so a measured window sees them open, update and resolve.
+    ...(ALARM_SHARE !== undefined && { ALARM_RESOLVE_AFTER: '2' }),
   };
   const config = loadConfig({ dotenv: false, env });
   const app = await createApp({ config, logger: createLogger(config.log) });
@@ -132,7 +149,7 @@ async function scenario(dialect: string, source: string): Promise<Result> {
     source === 'mqtt' ? fork(new URL('./realtime-clients.ts', import.meta.url), { execArgv: ['--import', 'tsx'] }) : undefined;
   if (publisher) {
     const devicesForMqtt = users.map((u) => ({ topic: mqttTopic(u.deviceId), token: u.deviceToken! }));
-    await ask(publisher, { type: 'connect', setup: { baseUrl, tokens: [], mqtt: { url: values['mqtt-url'], rateHz: RATE, devices: devicesForMqtt } } }, 'connected');
+    await ask(publisher, { type: 'connect', setup: { baseUrl, tokens: [], mqtt: { url: values['mqtt-url'], rateHz: RATE, qos: Number(values['mqtt-qos']), devices: devicesForMqtt } } }, 'connected');
   }
 
   phase('starting sessions');
@@ -146,40 +163,98 @@ async function scenario(dialect: string, source: string): Promise<Result> {
   phase('warming up');
   await sleep(WARMUP * 1000);
 
-  const before = hub.stats();
-  gateway.resetLatency();
-  await ask(child, { type: 'reset' }, 'reset');
-  if (publisher) await ask(publisher, { type: 'reset' }, 'reset');
-  const profiler = values.profile ? new Session() : undefined;
-  if (profiler) {
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
+  const alarmCounts = { opened: 0, updated: 0, resolved: 0 };
+  app.bus.on('alarm.opened', () => void alarmCounts.opened++);
+  app.bus.on('alarm.updated', () => void alarmCounts.updated++);
+  app.bus.on('alarm.resolved', () => void alarmCounts.resolved++);
+
+  /** One measured window: counters, latencies, CPU, event-loop delay and (with --profile) a CPU profile. */
+  async function measure(label: string) {
+    const before = hub.stats();
+    const alarms0 = { ...alarmCounts };
+    gateway.resetLatency();
+    await ask(child, { type: 'reset' }, 'reset');
+    if (publisher) await ask(publisher, { type: 'reset' }, 'reset');
+    const profiler = values.profile ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    loop.disable();
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      mkdirSync(values.profile!, { recursive: true });
+      const file = path.join(values.profile!, `realtime-${dialect}-${source}-${N}${label === 'off' ? '' : '-alarms'}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      process.stderr.write(`  CPU profile: ${file}\n${summariseProfile(profile, Number(values.top))}\n`);
+    }
+    const after = hub.stats();
+    const lat = gateway.latency();
+    // Both asked at once: a client process that lags answers late, and its counts then run long.
+    const [client, pub] = await Promise.all([
+      ask<{ received: number; published: number; p50: number; p99: number }>(child, { type: 'report' }, 'report'),
+      publisher ? ask<{ published: number }>(publisher, { type: 'report' }, 'report') : undefined,
+    ]);
+    const mem = process.memoryUsage();
+    const scored = after.readings - before.readings;
+    const fired = { opened: alarmCounts.opened - alarms0.opened, updated: alarmCounts.updated - alarms0.updated, resolved: alarmCounts.resolved - alarms0.resolved };
+    return {
+      dialect,
+      source,
+      alarms: label === 'off' ? 'off' : `${label}: ${fired.opened} / ${fired.updated} / ${fired.resolved}`,
+      devices: N,
+      offered: N * RATE,
+      published_per_s: pub ? Math.round(pub.published / elapsed) : null,
+      scored_per_s: Math.round(scored / elapsed),
+      server_p50_ms: round(lat.p50),
+      server_p99_ms: round(lat.p99),
+      client_received_per_s: Math.round(client.received / elapsed),
+      client_p50_ms: round(client.p50),
+      client_p99_ms: round(client.p99),
+      server_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+      loop_p50_ms: round(loop.percentile(50) / 1e6),
+      loop_p99_ms: round(loop.percentile(99) / 1e6),
+      loop_max_ms: round(loop.max / 1e6),
+      rss_mb: Math.round(mem.rss / 2 ** 20),
+      heap_mb: Math.round(mem.heapUsed / 2 ** 20),
+      dropped_by_rate_limit: after.dropped - before.dropped,
+    };
   }
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  loop.disable();
-  if (profiler) {
-    const { profile } = await profiler.post('Profiler.stop');
-    profiler.disconnect();
-    mkdirSync(values.profile!, { recursive: true });
-    const file = path.join(values.profile!, `realtime-${dialect}-${source}-${N}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    process.stderr.write(`  CPU profile: ${file}\n${summariseProfile(profile, Number(values.top))}\n`);
+
+  const windows = [await measure('off')];
+  if (ALARM_SHARE !== undefined) {
+    const share = `${Math.round(ALARM_SHARE * 100)} % of devices`;
+    phase(`anomalies on ${share}; warming up`);
+    const anomalous = users.slice(0, Math.round(ALARM_SHARE * N));
+    let injector: NodeJS.Timeout | undefined;
+    if (publisher) {
+      await ask(publisher, { type: 'anomalies', devices: anomalous.length, periodMs: ALARM_PERIOD_MS }, 'anomalies');
+    } else {
+      // Each anomalous simulator shifts by 1 V for one second (10 readings) once per period, staggered.
+      const t0 = performance.now();
+      const due = anomalous.map((_, i) => (i * ALARM_PERIOD_MS) / Math.max(1, anomalous.length));
+      injector = setInterval(() => {
+        const t = performance.now() - t0;
+        anomalous.forEach((u, i) => {
+          if (due[i]! > t) return;
+          due[i]! += ALARM_PERIOD_MS;
+          (hub.source(u.deviceId) as SimulatorSource | undefined)?.inject('level_shift', { magnitude: 1, readings: RATE });
+        });
+      }, 50);
+    }
+    await sleep(Math.max(WARMUP, 3) * 1000);
+    windows.push(await measure(share));
+    if (injector) clearInterval(injector);
   }
-  const after = hub.stats();
-  const lat = gateway.latency();
-  // Both asked at once: a client process that lags answers late, and its counts then run long.
-  const [client, pub] = await Promise.all([
-    ask<{ received: number; published: number; p50: number; p99: number }>(child, { type: 'report' }, 'report'),
-    publisher ? ask<{ published: number }>(publisher, { type: 'report' }, 'report') : undefined,
-  ]);
-  const mem = process.memoryUsage();
 
   phase('measured; stopping');
   await ask(child, { type: 'close' }, 'closed');
@@ -193,83 +268,37 @@ async function scenario(dialect: string, source: string): Promise<Result> {
   const rows = await app.database.db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   await app.stop();
   await db.drop();
-
-  const scored = after.readings - before.readings;
-  return {
-    dialect,
-    source,
-    devices: N,
-    offered: N * RATE,
-    published_per_s: pub ? Math.round(pub.published / elapsed) : null,
-    scored_per_s: Math.round(scored / elapsed),
-    server_p50_ms: round(lat.p50),
-    server_p99_ms: round(lat.p99),
-    client_received_per_s: Math.round(client.received / elapsed),
-    client_p50_ms: round(client.p50),
-    client_p99_ms: round(client.p99),
-    server_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
-    loop_p50_ms: round(loop.percentile(50) / 1e6),
-    loop_p99_ms: round(loop.percentile(99) / 1e6),
-    loop_max_ms: round(loop.max / 1e6),
-    rss_mb: Math.round(mem.rss / 2 ** 20),
-    heap_mb: Math.round(mem.heapUsed / 2 ** 20),
-    predictions: Number(predictions.n),
-    log_rows: Number(rows.n),
-    lost_rows: Number(predictions.n) - Number(rows.n),
-    dropped_by_rate_limit: after.dropped - before.dropped,
-  };
+  // Rows are counted over the whole run (both windows).
+  return windows.map((w) => ({ ...w, predictions: Number(predictions.n), log_rows: Number(rows.n), lost_rows: Number(predictions.n) - Number(rows.n) }));
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-/** Top functions by self time (share of the samples), plus the share per file (package). */
-function summariseProfile(profile: { nodes: ProfileNode[]; samples?: number[] }, top: number): string {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const counts = new Map<number, number>();
-  for (const id of profile.samples ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const total = profile.samples?.length ?? 0;
-  const fns = new Map<string, number>();
-  const files = new Map<string, number>();
-  const short = (url: string) => url.replace(/^file:\/\//, '').replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, '$1').replace(/^.*\/(src|bench)\//, '$1/');
-  for (const [id, n] of counts) {
-    const f = byId.get(id)!.callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${short(f.url) || '(native)'}${f.url ? `:${f.lineNumber + 1}` : ''}`;
-    fns.set(key, (fns.get(key) ?? 0) + n);
-    const file = short(f.url) || f.functionName;
-    files.set(file, (files.get(file) ?? 0) + n);
-  }
-  const pct = (n: number) => `${((n / total) * 100).toFixed(1).padStart(5)} %`;
-  const list = (m: Map<string, number>) =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([k, n]) => `    ${pct(n)}  ${k}`)
-      .join('\n');
-  return `  top functions by self time (${total} samples):\n${list(fns)}\n  by file or package:\n${list(files)}`;
-}
 
 const results: Result[] = [];
 for (const dialect of values.dialects!.split(',')) {
   for (const source of values.sources!.split(',')) {
     process.stderr.write(`${dialect} / ${source}: ${N} devices at ${RATE} Hz for ${SECONDS} s…\n`);
-    const r = await scenario(dialect.trim(), source.trim());
-    results.push(r);
-    process.stderr.write(`${JSON.stringify(r)}\n`);
+    for (const r of await scenario(dialect.trim(), source.trim())) {
+      results.push(r);
+      process.stderr.write(`${JSON.stringify(r)}\n`);
+    }
   }
 }
 console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}`);
 console.log('targets: e2e p99 < 20 ms, server CPU ≤ 35 % of one core, event-loop delay p99 < 10 ms, 0 lost rows\n');
-console.log('| db | source | offered/s | scored/s | e2e p50 / p99 ms | server CPU | event-loop p99 / max ms | arrival → emit p99 ms | clients recv/s | RSS MB | lost rows |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| db | source | anomalies: alarms opened / updated / resolved | offered/s | scored/s | e2e p50 / p99 ms | server CPU | event-loop p99 / max ms | arrival → emit p99 ms | clients recv/s | RSS MB | lost rows |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.dialect} | ${r.source} | ${r.offered}${r.published_per_s !== null ? ` (published ${r.published_per_s})` : ''} | ${r.scored_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.loop_p99_ms} / ${r.loop_max_ms} | ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.rss_mb} | ${r.lost_rows} of ${r.predictions} |`,
+    `| ${r.dialect} | ${r.source} | ${r.alarms} | ${r.offered}${r.published_per_s !== null ? ` (published ${r.published_per_s})` : ''} | ${r.scored_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.loop_p99_ms} / ${r.loop_max_ms} | ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.rss_mb} | ${r.lost_rows} of ${r.predictions} |`,
   );
+}
+if (ALARM_SHARE !== undefined) {
+  console.log('\nreading path with alarms firing vs without (issue 13: within 10 %):');
+  for (let i = 0; i + 1 < results.length; i += 2) {
+    const [off, on] = [results[i]!, results[i + 1]!];
+    const change = (a: number, b: number) => `${a} → ${b} ms (${a > 0 ? `${b >= a ? '+' : ''}${Math.round(((b - a) / a) * 100)} %` : 'n/a'})`;
+    console.log(`  ${off.dialect} / ${off.source}: e2e p99 ${change(off.client_p99_ms, on.client_p99_ms)}, arrival → emit p99 ${change(off.server_p99_ms, on.server_p99_ms)}`);
+  }
 }
 process.exit(results.every((r) => r.lost_rows === 0) ? 0 : 1);
