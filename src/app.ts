@@ -217,7 +217,7 @@ export async function createApp(options: AppOptions) {
 
   // Devices and ingestion: one hub fans every source out to sessions and sockets.
   const devicesRepo = createDevicesRepository(database.db);
-  const mqtt = createMqttConnection({ url: config.devices.mqttUrl, logger, clientId: config.devices.mqttClientId, connections: config.devices.mqttConnections, durable: () => logWriter.durable() });
+  const mqtt = createMqttConnection({ url: config.devices.mqttUrl, logger, clientId: config.devices.mqttClientId, connections: config.devices.mqttConnections, persisted: () => logWriter.written() });
   // With REDIS_URL, several processes share sessions: leases, checkpoints and takeover (decision 0008).
   const cluster = config.training.redisUrl
     ? createSessionCluster({

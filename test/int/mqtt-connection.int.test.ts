@@ -29,7 +29,7 @@ describe('MQTT connections: acknowledgement waits overlap across clients', () =>
       await new Promise((r) => setTimeout(r, 30));
       waiting--;
     };
-    const conn = createMqttConnection({ url: MQTT_URL, logger: silent, connections, durable });
+    const conn = createMqttConnection({ url: MQTT_URL, logger: silent, connections, persisted: durable });
     cleanup.push(() => conn.close());
     const ns = randomBytes(4).toString('hex');
     const topics = Array.from({ length: 16 }, (_, i) => `vigil-test/${ns}/${i}/readings`);
@@ -45,5 +45,25 @@ describe('MQTT connections: acknowledgement waits overlap across clients', () =>
     // One client acknowledges one message at a time; several overlap their waits.
     if (connections === 1) expect(most).toBe(1);
     else expect(most).toBeGreaterThan(1);
+  });
+
+  it('waits for nothing on a QoS 0 message (it is never redelivered)', async () => {
+    // A journal that never answers: QoS 1 messages would stall one at a time, QoS 0 ones must not.
+    let asked = 0;
+    const persisted = () => {
+      asked++;
+      return new Promise<void>(() => undefined);
+    };
+    const conn = createMqttConnection({ url: MQTT_URL, logger: silent, connections: 1, persisted });
+    cleanup.push(() => conn.close());
+    const topic = `vigil-test/${randomBytes(4).toString('hex')}/readings`;
+    let received = 0;
+    await conn.subscribe(topic, () => received++, () => undefined);
+    const pub = await mqtt.connectAsync(MQTT_URL, { clientId: `vigil-test-pub-${randomBytes(4).toString('hex')}` });
+    cleanup.push(() => pub.endAsync(true));
+    for (let k = 0; k < 20; k++) await pub.publishAsync(topic, JSON.stringify({ value: k }), { qos: 0 });
+    const deadline = Date.now() + 10_000;
+    while (received < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect({ received, asked }).toEqual({ received: 20, asked: 0 });
   });
 });

@@ -32,6 +32,8 @@ export interface LogInsert {
   confidence: number;
   explanation: string | null;
   created_at: string;
+  /** Set on a row that may be stored already (re-scored after a takeover): its batch is checked before the insert. */
+  rescored?: boolean;
 }
 
 /** One downsampling bucket: its index (from the query's start) and the aggregates of its readings. */
@@ -72,9 +74,17 @@ export interface LogRow {
 /** Rows per INSERT statement: well under SQLite's 32,766 and MySQL's 65,535 bound parameters. */
 const INSERT_CHUNK = 1000;
 
+const SIGNAL_PREFIX = '{"signal":"';
+
 /** The signal named in an explanation (`none` when it names none). */
 function signalOf(explanation: string | null): string {
   if (!explanation) return 'none';
+  // The log writer's explanations start with the signal (session-logging.ts): no parse needed.
+  if (explanation.startsWith(SIGNAL_PREFIX)) {
+    const end = explanation.indexOf('"', SIGNAL_PREFIX.length);
+    const s = explanation.slice(SIGNAL_PREFIX.length, end);
+    if (end > SIGNAL_PREFIX.length && !s.includes('\\')) return s.slice(0, 32);
+  }
   try {
     const s = (JSON.parse(explanation) as { signal?: unknown }).signal;
     return typeof s === 'string' && s.length > 0 ? s.slice(0, 32) : 'none';
@@ -241,12 +251,13 @@ export function createDetectionRepository(db: Kysely<DB>) {
     /**
      * Idempotent: a row whose (session_id, seq) is stored already is skipped. The rows' rollups
      * are updated in the same transaction, one upsert per bucket, from the rows not stored before
-     * (so a replayed batch counts once).
+     * (so a replayed batch counts once). With `fresh` the caller vouches that no row can be stored
+     * yet (a live session's first write of rows it scored first), which saves the check's query.
      */
-    async insertLogs(rows: readonly LogInsert[]): Promise<void> {
+    async insertLogs(rows: readonly LogInsert[], opts: { fresh?: boolean } = {}): Promise<void> {
       if (rows.length === 0) return;
       await db.transaction().execute(async (trx) => {
-        const stored = await storedSeqs(trx, rows);
+        const stored = opts.fresh ? new Set<string>() : await storedSeqs(trx, rows);
         const fresh = stored.size === 0 ? rows : rows.filter((r) => !stored.has(`${r.session_id}|${r.seq}`));
         for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
           await skipDuplicates(db, trx.insertInto('detection_logs').values(fresh.slice(i, i + INSERT_CHUNK).map(compactRow)), 'seq').execute();

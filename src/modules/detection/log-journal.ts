@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { LogInsert } from './detection.repository.ts';
 
 export interface LogJournalDeps {
   /** The journal root (`DATA_DIR/journal`); each process writes under its own sub-directory. */
   dir: string;
-  /** Longest time an appended row waits for its fsync when nobody awaits it (group commit). */
+  /** The journal is fdatasynced at most this often (ms) unless someone awaits `durable()`. */
   fsyncMs: number;
   /** A segment is closed (and deleted once its rows are in the database) past this size. */
   segmentBytes?: number;
@@ -22,7 +22,11 @@ interface Segment {
 
 const COLUMNS = ['session_id', 'seq', 'user_id', 'model_id', 'timestamp', 'value', 'anomaly_score', 'is_anomaly', 'confidence', 'explanation', 'created_at'] as const;
 
-const encode = (r: LogInsert): string => JSON.stringify(COLUMNS.map((c) => r[c]));
+const num = (x: number | null): string => (x === null || !Number.isFinite(x) ? 'null' : String(x));
+
+/** One JSON array per row, in `COLUMNS` order (what `JSON.stringify` of that array gives, without building it). */
+const encode = (r: LogInsert): string =>
+  `[${r.session_id},${r.seq},${r.user_id},${num(r.model_id)},${JSON.stringify(r.timestamp)},${num(r.value)},${num(r.anomaly_score)},${r.is_anomaly},${num(r.confidence)},${r.explanation === null ? 'null' : JSON.stringify(r.explanation)},${JSON.stringify(r.created_at)}]`;
 
 function decode(line: string): LogInsert | undefined {
   try {
@@ -45,79 +49,141 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Write-ahead journal of scored log rows (decision 0005): every row is appended to a local file
- * before the reading is acknowledged, and the file is deleted once the database holds its rows.
- * Appends are grouped: one `write` + `fdatasync` per batch, at most `fsyncMs` after the first
- * row, or at once when someone awaits `durable()` (an HTTP batch before its 202, an MQTT message
- * before its PUBACK). After a crash the next start replays what the dead process left.
+ * Write-ahead journal of scored log rows (decisions 0005, 0019): every row is appended to a local
+ * file before the reading is acknowledged, and the file is deleted once the database holds its
+ * rows. Two steps:
+ * - **write** (into the page cache, a synchronous `write` of every pending row): at once when
+ *   someone awaits `written()` (an MQTT message before its PUBACK), otherwise with the next sync.
+ *   A written row survives a crash of the process. Synchronous because it is cheap (no disk wait)
+ *   and an acknowledgement that waited for a thread-pool round trip cost every MQTT client one
+ *   message per event-loop turn.
+ * - **fdatasync** (on libuv's thread pool, never blocking the event loop): at most every
+ *   `fsyncMs`, or at once (grouped) when someone awaits `durable()` (an HTTP batch before its 202).
+ *   A synced row also survives a power loss.
+ * After a crash the next start replays what the dead process left.
  */
 export function createLogJournal(deps: LogJournalDeps) {
   const segmentBytes = deps.segmentBytes ?? 8 * 1024 * 1024;
   const own = path.join(deps.dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
   let pending: string[] = [];
   let appended = 0;
+  /** Rows written to the file (in the page cache). */
+  let written = 0;
+  /** Rows covered by an `fdatasync`. */
   let synced = 0;
   let released = 0;
-  let fh: FileHandle | undefined;
+  let syncs = 0;
+  let lastSyncAt = performance.now();
+  let fd: number | undefined;
   let current: Segment | undefined;
   let currentBytes = 0;
   let segNo = 0;
   const closedSegments: Segment[] = [];
   let timer: NodeJS.Timeout | undefined;
   let syncing: Promise<void> | undefined;
-  const waiters: Array<{ target: number; resolve: () => void; reject: (err: unknown) => void }> = [];
+  type Waiter = { target: number; resolve: () => void; reject: (err: unknown) => void };
+  const syncWaiters: Waiter[] = [];
   let failed: unknown;
 
-  async function writeOut(): Promise<void> {
-    while (pending.length > 0) {
+  function fail(err: unknown) {
+    if (failed) return;
+    // A journal that cannot be written must not acknowledge anything any more.
+    failed = err;
+    pending = [];
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    deps.logger.error({ err }, 'detection log journal write failed');
+    for (const w of syncWaiters.splice(0)) w.reject(err);
+  }
+
+  const failure = () => (failed instanceof Error ? failed : new Error('journal failed'));
+
+  /** Closes the current segment; what it holds is synced first (a closed segment is never synced again). */
+  function closeSegment() {
+    if (fd === undefined || !current) return;
+    const old = fd;
+    fd = undefined;
+    if (synced < written) {
+      fdatasyncSync(old);
+      syncs++;
+      synced = written;
+      settleSyncs();
+    }
+    closedSegments.push(current);
+    // A sync on the thread pool may still use the descriptor: it is closed after that one.
+    if (syncing) void syncing.finally(() => closeSync(old));
+    else closeSync(old);
+  }
+
+  /** Writes every pending row (synchronously); throws if the journal cannot be written. */
+  function writeNow(): void {
+    if (failed) throw failure();
+    if (pending.length === 0) return;
+    try {
       const lines = pending;
       pending = [];
-      const upTo = synced + lines.length;
-      if (!fh || currentBytes >= segmentBytes) {
-        if (fh && current) {
-          await fh.close();
-          closedSegments.push(current);
-        }
+      if (fd === undefined || currentBytes >= segmentBytes) {
+        closeSegment();
         mkdirSync(own, { recursive: true });
         const file = path.join(own, `${String(++segNo).padStart(8, '0')}.jsonl`);
-        fh = await open(file, 'a');
-        current = { file, last: synced };
+        fd = openSync(file, 'a');
+        current = { file, last: written };
         currentBytes = 0;
       }
       const buf = Buffer.from(lines.join('\n') + '\n');
-      await fh.write(buf);
-      await fh.datasync();
+      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
       currentBytes += buf.length;
-      current!.last = upTo;
-      synced = upTo;
-      for (let i = waiters.length - 1; i >= 0; i--) {
-        if (waiters[i]!.target <= synced) waiters.splice(i, 1)[0]!.resolve();
-      }
+      written += lines.length;
+      current!.last = written;
+    } catch (err) {
+      fail(err);
+      throw failure();
     }
   }
 
-  function sync(): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (syncing) return syncing;
-    syncing = writeOut()
-      .catch((err: unknown) => {
-        // A journal that cannot be written must not acknowledge anything any more.
-        failed = err;
-        deps.logger.error({ err }, 'detection log journal write failed');
-        for (const w of waiters.splice(0)) w.reject(err);
-      })
-      .finally(() => {
-        syncing = undefined;
-        if (pending.length > 0 && waiters.length > 0) void sync();
-        else if (pending.length > 0) schedule();
-      });
-    return syncing;
+  function settleSyncs() {
+    for (let i = syncWaiters.length - 1; i >= 0; i--) {
+      if (syncWaiters[i]!.target <= synced) syncWaiters.splice(i, 1)[0]!.resolve();
+    }
   }
 
+  /** Starts an fdatasync of what is written, unless one runs (then it follows that one). */
+  function sync(): void {
+    if (syncing || failed || fd === undefined || synced >= written) return;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const upTo = written;
+    const h = fd;
+    // Counted from the start: two syncs start at least `fsyncMs` apart unless someone awaits one.
+    lastSyncAt = performance.now();
+    syncing = new Promise<void>((resolve, reject) => fdatasync(h, (err) => (err ? reject(err) : resolve())))
+      .then(() => {
+        syncs++;
+        synced = Math.max(synced, upTo);
+        settleSyncs();
+      })
+      .catch(fail)
+      .finally(() => {
+        syncing = undefined;
+        if (syncWaiters.length > 0) sync();
+        schedule();
+      });
+  }
+
+  /** The next write and sync of rows nobody awaits: `fsyncMs` after the last sync, never more often. */
   function schedule() {
-    if (timer || syncing) return;
-    timer = setTimeout(() => void sync(), deps.fsyncMs);
+    if (timer || syncing || failed || (pending.length === 0 && synced >= written)) return;
+    const wait = Math.max(0, deps.fsyncMs - (performance.now() - lastSyncAt));
+    timer = setTimeout(() => {
+      timer = undefined;
+      try {
+        writeNow();
+      } catch {
+        return;
+      }
+      sync();
+      schedule();
+    }, wait);
   }
 
   async function pruneSegments() {
@@ -131,20 +197,40 @@ export function createLogJournal(deps: LogJournalDeps) {
     /** This process's own journal directory (never replayed by it while it runs). */
     dir: own,
 
-    /** Appends one row; it is durable within `fsyncMs` (or sooner, see `durable`). */
+    /** Appends one row; it is written and synced within about `fsyncMs` (or sooner, see `written` and `durable`). */
     append(row: LogInsert): void {
+      // A failed journal acknowledges nothing any more; the rows still go to the database.
+      if (failed) return;
       pending.push(encode(row));
       appended++;
       schedule();
     },
 
+    /**
+     * Writes every row appended so far to the journal file (the page cache) before it resolves: it
+     * survives a crash of this process, not a power loss before the next sync (at most `fsyncMs`
+     * later). Rejects if the journal cannot be written.
+     */
+    written(): Promise<void> {
+      try {
+        writeNow();
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : failure());
+      }
+      schedule();
+      return Promise.resolve();
+    },
+
     /** Resolves once every row appended before the call is on disk (rejects if the journal fails). */
     durable(): Promise<void> {
-      if (failed) return Promise.reject(failed instanceof Error ? failed : new Error('journal failed'));
-      const target = appended;
-      if (synced >= target) return Promise.resolve();
-      const p = new Promise<void>((resolve, reject) => waiters.push({ target, resolve, reject }));
-      void sync();
+      try {
+        writeNow();
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : failure());
+      }
+      if (synced >= appended) return Promise.resolve();
+      const p = new Promise<void>((resolve, reject) => syncWaiters.push({ target: appended, resolve, reject }));
+      sync();
       return p;
     },
 
@@ -154,20 +240,22 @@ export function createLogJournal(deps: LogJournalDeps) {
       void pruneSegments().catch((err: unknown) => deps.logger.warn({ err }, 'journal segment not deleted'));
     },
 
-    /** Rows appended and not yet released (for stats). */
-    stats: () => ({ appended, synced, released }),
+    /** Rows appended, written, synced and released, and the number of fdatasyncs (for stats and tests). */
+    stats: () => ({ appended, written, synced, released, syncs }),
 
     /**
      * Clean shutdown: once the database holds every row, this process's journal is deleted;
-     * otherwise it is kept for the next start to replay.
+     * otherwise it is kept (synced) for the next start to replay.
      */
     async close(allWritten: boolean): Promise<void> {
       if (timer) clearTimeout(timer);
       timer = undefined;
-      if (pending.length > 0) await sync();
+      if (!failed) await this.durable().catch(() => undefined);
       if (syncing) await syncing;
-      await fh?.close().catch(() => undefined);
-      fh = undefined;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
       if (allWritten) rmSync(own, { recursive: true, force: true });
     },
   };

@@ -103,4 +103,38 @@ describe('log writer flush under a steady inflow', () => {
     clearInterval(feeder);
     for (let v = 0; v < target; v++) expect(written).toContain(v);
   });
+
+  it('skips the stored-row check on a first write, checks after a failure and for re-scored rows', async () => {
+    const calls: Array<{ values: number[]; fresh: boolean }> = [];
+    let fail = true;
+    const w = createLogWriter({
+      insert: async (rows, opts) => {
+        calls.push({ values: rows.map((r) => r.value), fresh: opts.fresh });
+        if (fail) {
+          fail = false;
+          // Like a MySQL connection lost after COMMIT: the rows may be stored although the call failed.
+          throw new Error('ECONNRESET');
+        }
+      },
+      batchSize: 2,
+      flushMs: 5,
+      maxBuffer: 100,
+      logger: quiet,
+      retry: { initialMs: 5, maxMs: 5 },
+    });
+    w.push(row(0));
+    w.push(row(1));
+    await w.flush();
+    w.push(row(2));
+    w.push(row(3));
+    await w.flush();
+    w.push({ ...row(4), rescored: true });
+    await w.flush();
+    expect(calls).toEqual([
+      { values: [0, 1], fresh: true },
+      { values: [0, 1], fresh: false },
+      { values: [2, 3], fresh: true },
+      { values: [4], fresh: false },
+    ]);
+  });
 });

@@ -2,7 +2,8 @@ import type { LogInsert } from './detection.repository.ts';
 import type { LogJournal } from './log-journal.ts';
 
 export interface LogWriterDeps {
-  insert(rows: readonly LogInsert[]): Promise<void>;
+  /** `fresh`: no row of the batch can be stored yet (first attempt, nothing re-scored), so the insert need not check. */
+  insert(rows: readonly LogInsert[], opts: { fresh: boolean }): Promise<void>;
   /** Flush when this many rows are buffered… */
   batchSize: number;
   /** …or this long after the first unflushed row. */
@@ -42,6 +43,8 @@ export function createLogWriter(deps: LogWriterDeps) {
   let front = 0;
   /** Set once rows were dropped: the journal keeps everything from there for the next start to replay. */
   let keepJournal = false;
+  /** Rows buffered when an insert failed (it may have committed before the error came back): their batches are checked. */
+  let uncertain = 0;
 
   function schedule(ms: number) {
     if (timer || running) return;
@@ -55,12 +58,16 @@ export function createLogWriter(deps: LogWriterDeps) {
   async function writeAll(): Promise<boolean> {
     // Only what is buffered now: a steady inflow must not keep one pass (and its awaiters) running.
     let remaining = buffer.length;
-    while (remaining > 0 && buffer.length > 0) {
+    for (let first = true; remaining > 0 && buffer.length > 0; first = false) {
+      // A synchronous driver (better-sqlite3) never yields between batches by itself: a backlog
+      // written in one go held every push and timer behind it for seconds.
+      if (!first) await new Promise((r) => setImmediate(r));
       const batch = buffer.slice(0, Math.min(deps.batchSize, remaining));
       remaining -= batch.length;
       try {
-        await deps.insert(batch);
+        await deps.insert(batch, { fresh: uncertain === 0 && !batch.some((r) => r.rescored) });
       } catch (err) {
+        uncertain = buffer.length;
         stats.failures++;
         if (!failing) deps.logger.warn({ err, buffered: buffer.length }, 'detection log write failed; keeping rows and retrying');
         failing = true;
@@ -73,6 +80,7 @@ export function createLogWriter(deps: LogWriterDeps) {
       stats.flushes++;
       front += batch.length;
       if (!keepJournal) deps.journal?.release(front);
+      uncertain = Math.max(0, uncertain - batch.length);
       if (failing) deps.logger.info({ buffered: buffer.length }, 'detection log writes recovered');
       failing = false;
       delay = retry.initialMs;
@@ -139,7 +147,12 @@ export function createLogWriter(deps: LogWriterDeps) {
       }
     },
 
-    /** Resolves once every row pushed so far survives a crash (is in the journal on disk). */
+    /** Resolves once every row pushed so far survives a crash of the process (is written to the journal file). */
+    written(): Promise<void> {
+      return deps.journal ? deps.journal.written() : Promise.resolve();
+    },
+
+    /** Resolves once every row pushed so far survives a power loss (is in the journal on disk). */
     durable(): Promise<void> {
       return deps.journal ? deps.journal.durable() : Promise.resolve();
     },

@@ -45,9 +45,14 @@ export function createSessionLifecycle(ctx: SessionContext) {
     s.method = score.method;
     if (score.is_anomaly) s.anomalies++;
     s.confidenceSum += score.confidence;
-    if (logs(s)) writer.push(logRow(s, reading, score, clock.now()));
-    // Re-scored after a takeover and already pushed by the previous owner: the detector catches up silently.
-    if (s.quietUpTo !== undefined && s.seq <= s.quietUpTo) return;
+    // Re-scored after a takeover and already logged and pushed by the previous owner: the detector catches up silently.
+    const quiet = s.quietUpTo !== undefined && s.seq <= s.quietUpTo;
+    if (logs(s)) {
+      const row = logRow(s, reading, score, clock.now());
+      if (quiet) row.rescored = true;
+      writer.push(row);
+    }
+    if (quiet) return;
     bus.emit('detection.scored', { owner: s.owner, sessionId: s.id, deviceId: s.deviceId, reading, score, warmup: s.detector.warmup(), arrivedAt });
     if (score.is_anomaly) alert(s, reading, score);
     if (s.maxReadings !== undefined && s.total >= s.maxReadings) void stopLive(s, 'max_readings');

@@ -3,8 +3,19 @@ import { toDbTime } from '../../db/time.ts';
 import type { LogInsert } from './detection.repository.ts';
 import type { Live } from './live-session.ts';
 
+/** Explanations without contributions, by signal and method: the same few strings on every reading. */
+const plain = new Map<string, Map<string, string>>();
+
 function explanation(score: Score): string {
-  return JSON.stringify({ signal: score.signal, method: score.method, ...(score.contributions && { contributions: score.contributions.slice(0, 3) }) });
+  if (score.contributions) return JSON.stringify({ signal: score.signal, method: score.method, contributions: score.contributions.slice(0, 3) });
+  let bySignal = plain.get(score.signal);
+  if (!bySignal) plain.set(score.signal, (bySignal = new Map()));
+  let e = bySignal.get(score.method);
+  if (e === undefined) {
+    e = JSON.stringify({ signal: score.signal, method: score.method });
+    if (bySignal.size < 256) bySignal.set(score.method, e);
+  }
+  return e;
 }
 
 /** Whether a session's scored readings go to `detection_logs` (stored sessions of signed-in users that asked for it). */

@@ -10,6 +10,9 @@ interface Shard {
   listeners: Set<StatusListener>;
 }
 
+/** How long acknowledgements may chain within one event-loop turn before the rest wait for the next. */
+const TURN_BUDGET_MS = 5;
+
 /** The connection a topic uses: a stable hash of the topic (FNV-1a), so a device always uses the same one. */
 export function shardOfTopic(topic: string, shards: number): number {
   let h = 0x811c9dc5;
@@ -25,20 +28,34 @@ export function shardOfTopic(topic: string, shards: number): number {
  * device's topic always on the same one, each connected on its first subscription and ended when
  * its last one leaves. mqtt.js reconnects by itself and re-subscribes.
  *
- * Subscriptions are QoS 1 and a message is acknowledged (PUBACK) only once what it caused is
- * durable (`durable`, the detection log journal): a crash before that makes the broker send it
- * again. mqtt.js handles one incoming message per client at a time until its acknowledgement, so
- * with one client every message waited for its own journal `fdatasync` (about 900 readings/s on
- * the project machine); with several clients their waits overlap and share one `fdatasync`
- * (the journal's group commit). With a stable `clientId` each client's broker session is
- * persistent (clean: false, client id `<clientId>-<n>`), so the broker also keeps QoS 1 messages
- * that arrive while Vigil is disconnected; keep `connections` unchanged between restarts, or the
- * messages a session kept are not collected.
+ * Subscriptions are QoS 1 and a QoS 1 message is acknowledged (PUBACK) only once what it caused
+ * survives a crash of this process (`persisted`: its rows are written to the detection log
+ * journal, decision 0019), so a crash before that makes the broker send it again. The journal
+ * syncs to disk at most every `LOG_JOURNAL_FSYNC_MS`: a power loss can lose the messages
+ * acknowledged in that window. mqtt.js handles one incoming message per client at a time until
+ * its acknowledgement; waiting for an fdatasync per message capped one client at ~900 readings/s,
+ * a journal write (page cache, grouped with the other clients' waits) costs far less. A QoS 0
+ * message is never redelivered, so it waits for nothing. With a stable `clientId` each client's
+ * broker session is persistent (clean: false, client id `<clientId>-<n>`), so the broker also
+ * keeps QoS 1 messages that arrive while Vigil is disconnected; keep `connections` unchanged
+ * between restarts, or the messages a session kept are not collected.
  */
-export function createMqttConnection(opts: { url: string | undefined; logger: Logger; clientId?: string | undefined; connections?: number; durable?: () => Promise<void> }) {
+export function createMqttConnection(opts: { url: string | undefined; logger: Logger; clientId?: string | undefined; connections?: number; persisted?: () => Promise<void> }) {
   const count = Math.max(1, Math.floor(opts.connections ?? 32));
   const shards: Shard[] = Array.from({ length: count }, () => ({ client: undefined, handlers: new Map(), listeners: new Set() }));
   const random = Math.random().toString(16).slice(2, 8);
+  // Acknowledging at once lets mqtt.js run the next buffered message in the same turn; a backlog
+  // then chained message after message for seconds without giving timers a turn. So within one
+  // event-loop turn, acknowledgements run at once for TURN_BUDGET_MS, later ones on the next turn.
+  let turnStart = -1;
+  const inBudget = () => {
+    const now = performance.now();
+    if (turnStart < 0) {
+      turnStart = now;
+      setImmediate(() => void (turnStart = -1));
+    }
+    return now - turnStart < TURN_BUDGET_MS;
+  };
 
   function ensure(shard: Shard, index: number): MqttClient {
     if (shard.client) return shard.client;
@@ -52,12 +69,12 @@ export function createMqttConnection(opts: { url: string | undefined; logger: Lo
     });
     c.on('message', (topic, payload) => shard.handlers.get(topic)?.(payload));
     // Runs after the 'message' handlers (which scored and journaled the readings); the PUBACK waits for it.
-    c.handleMessage = (_packet, callback) => {
-      if (!opts.durable) return callback();
-      opts.durable().then(
-        () => callback(),
+    c.handleMessage = (packet, callback) => {
+      if (!opts.persisted || packet.qos === 0) return callback();
+      opts.persisted().then(
+        () => (inBudget() ? callback() : setImmediate(callback)),
         (err: unknown) => {
-          opts.logger.warn({ err }, 'mqtt message not acknowledged: readings not durable');
+          opts.logger.warn({ err }, 'mqtt message not acknowledged: readings not journaled');
           callback(err as Error);
         },
       );
