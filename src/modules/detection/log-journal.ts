@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { LogInsert } from './detection.repository.ts';
@@ -57,7 +57,8 @@ function alive(pid: number): boolean {
  *   A written row survives a crash of the process. Synchronous because it is cheap (no disk wait)
  *   and an acknowledgement that waited for a thread-pool round trip cost every MQTT client one
  *   message per event-loop turn.
- * - **fdatasync** (on libuv's thread pool, never blocking the event loop): at most every
+ * - **fdatasync** (on libuv's thread pool, never blocking the event loop, also when a segment
+ *   closes): at most every
  *   `fsyncMs`, or at once (grouped) when someone awaits `durable()` (an HTTP batch before its 202).
  *   A synced row also survives a power loss.
  * After a crash the next start replays what the dead process left.
@@ -98,20 +99,43 @@ export function createLogJournal(deps: LogJournalDeps) {
 
   const failure = () => (failed instanceof Error ? failed : new Error('journal failed'));
 
-  /** Closes the current segment; what it holds is synced first (a closed segment is never synced again). */
+  /** One fdatasync on the thread pool; resolves once done (rejects on failure). */
+  const fdatasyncAsync = (h: number) => new Promise<void>((resolve, reject) => fdatasync(h, (err) => (err ? reject(err) : resolve())));
+
+  /**
+   * Runs a sync after the one under way (syncs complete in order, so `synced` only moves forward
+   * over rows really on disk), then `after` (closing a segment's descriptor).
+   */
+  function chainSync(h: number, after?: () => void): void {
+    const upTo = written;
+    // Counted from the start: two syncs start at least `fsyncMs` apart unless someone awaits one.
+    lastSyncAt = performance.now();
+    const p: Promise<void> = (syncing ?? Promise.resolve())
+      .then(() => fdatasyncAsync(h))
+      .then(() => {
+        syncs++;
+        synced = Math.max(synced, upTo);
+        settleSyncs();
+      })
+      .catch(fail)
+      .finally(() => {
+        after?.();
+        if (syncing !== p) return;
+        syncing = undefined;
+        if (syncWaiters.length > 0) sync();
+        schedule();
+      });
+    syncing = p;
+  }
+
+  /** Closes the current segment: its last rows are synced (on the thread pool) before its descriptor closes. */
   function closeSegment() {
     if (fd === undefined || !current) return;
     const old = fd;
     fd = undefined;
-    if (synced < written) {
-      fdatasyncSync(old);
-      syncs++;
-      synced = written;
-      settleSyncs();
-    }
     closedSegments.push(current);
-    // A sync on the thread pool may still use the descriptor: it is closed after that one.
-    if (syncing) void syncing.finally(() => closeSync(old));
+    if (synced < written) chainSync(old, () => closeSync(old));
+    else if (syncing) void syncing.finally(() => closeSync(old));
     else closeSync(old);
   }
 
@@ -152,22 +176,7 @@ export function createLogJournal(deps: LogJournalDeps) {
     if (syncing || failed || fd === undefined || synced >= written) return;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    const upTo = written;
-    const h = fd;
-    // Counted from the start: two syncs start at least `fsyncMs` apart unless someone awaits one.
-    lastSyncAt = performance.now();
-    syncing = new Promise<void>((resolve, reject) => fdatasync(h, (err) => (err ? reject(err) : resolve())))
-      .then(() => {
-        syncs++;
-        synced = Math.max(synced, upTo);
-        settleSyncs();
-      })
-      .catch(fail)
-      .finally(() => {
-        syncing = undefined;
-        if (syncWaiters.length > 0) sync();
-        schedule();
-      });
+    chainSync(fd);
   }
 
   /** The next write and sync of rows nobody awaits: `fsyncMs` after the last sync, never more often. */
