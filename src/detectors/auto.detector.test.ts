@@ -185,3 +185,63 @@ describe('auto: one alarm per shape event', () => {
     expect(shapeAlarms.filter((i) => i > 1640 && i < 1700)).toEqual([]);
   });
 });
+
+describe('auto without a model: fits itself on the sensor stream it has seen', () => {
+  const calibrated = (d: { serialize(): DetectorArtifact }): boolean => (d.serialize().state as { calibration: unknown }).calibration !== null;
+
+  it('fits itself at 1,024 readings of a sensor stream, leaving every earlier score as it was', () => {
+    const r = trace(6000, 21);
+    const self = createDetector('auto');
+    const never = createDetector('auto', { params: { selfFit: 0 } });
+    const a = r.slice(0, 1023).map((x) => self.score(x));
+    expect(a).toEqual(r.slice(0, 1023).map((x) => never.score(x)));
+    expect(calibrated(self)).toBe(false);
+    self.score(r[1023]!);
+    expect(calibrated(self)).toBe(true);
+    // It keeps no readings once its last self-fit (at 4,096) is done.
+    for (const x of r.slice(1024, 4096)) self.score(x);
+    expect((self.serialize().state as { seen?: unknown }).seen).toBeUndefined();
+  });
+
+  it('finds a spike the online scoring misses, and stays quiet on clean noise', () => {
+    const r = trace(8000, 22);
+    r[6000]!.value += 0.07; // 7 noise sd
+    const self = createDetector('auto');
+    const never = createDetector('auto', { params: { selfFit: 0 } });
+    const s = r.map((x) => self.score(x));
+    const n = r.map((x) => never.score(x));
+    expect(alarmsIn(n, 6000, 6005)).toEqual([]);
+    expect(alarmsIn(s, 6000, 6005).length).toBeGreaterThan(0);
+    expect(s.filter((x, i) => x.is_anomaly && !(i >= 6000 && i < 6010))).toEqual([]);
+  });
+
+  it('keeps learning online on a slow series (readings minutes apart)', () => {
+    const d = createDetector('auto');
+    const r = trace(5000, 23).map((x, i) => ({ ts: T0 + i * 300_000, value: x.value }));
+    for (const x of r) d.score(x);
+    expect(calibrated(d)).toBe(false);
+    expect((d.serialize().state as { seen?: unknown }).seen).toBeUndefined();
+  });
+
+  it('round-trips mid-stream with its readings, through the self-fit, with identical scores', () => {
+    const r = trace(3000, 24);
+    const a = createDetector('auto');
+    for (const x of r.slice(0, 800)) a.score(x);
+    const b = restoreDetector(validateArtifact(round(a.serialize())));
+    const rest = r.slice(800);
+    expect(rest.map((x) => b.score(x))).toEqual(rest.map((x) => a.score(x)));
+    expect(calibrated(b)).toBe(true);
+  });
+
+  it('rejects stored readings and channel scales that are malformed', async () => {
+    const a = createDetector('auto');
+    for (const x of trace(300, 25)) a.score(x);
+    const bad = round(a.serialize());
+    (bad.state as { seen: { ts: unknown[] } }).seen.ts.push('x');
+    expect(() => validateArtifact(bad)).toThrow(/state\.seen/);
+    const { artifact } = await fittedAuto();
+    const tampered = round(artifact);
+    (tampered.state as { channelCalibration: Record<string, unknown> }).channelCalibration.spike = { center: 1 };
+    expect(() => validateArtifact(tampered)).toThrow(/channelCalibration\.spike/);
+  });
+});

@@ -31,11 +31,11 @@
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
-import { contextFactory } from './context.detector.ts';
-import { asRecord, assertEnoughData, fitTailCalibration, holdoutSize, invalidArtifact, logit, readParams, throwIfAborted, yieldToLoop, type Params } from './ml-shared.ts';
+import { contextFactory, type ContextDetector } from './context.detector.ts';
+import { asRecord, assertEnoughData, fitTailCalibration, holdoutSize, invalidArtifact, logit, readParams, runStepsAsync, runStepsNow, throwIfAborted, type FitSteps, type Params } from './ml-shared.ts';
 import { deriveSeed } from './random.ts';
 import type { DetectorFactory } from './registry.ts';
-import { robustFactory, type RobustDetector } from './robust.detector.ts';
+import { robustFactory, SIGNAL_OF, SURPRISE_KEYS, type RobustDetector, type Surprises } from './robust.detector.ts';
 import {
   type CreateDetectorOptions,
   type Detector,
@@ -72,6 +72,28 @@ const SHAPE_CENTER = 2;
 const SHAPE_SLOPE = 4;
 /** After fit, the shape channel's calibrated 0.5 is at least at this raw log-odds (twice the top of normal). */
 const SHAPE_FLOOR = 0;
+/**
+ * After fit, each fault channel's ln-surprise is put on its own scale (its held-out tail): a channel
+ * whose normal surprises run high (swing on a wandering signal) no longer sets the bar for a quiet
+ * one (spikes on Gaussian noise). Floors keep a channel that never spoke on the hold-out (stuck,
+ * dropout) from alarming on its first small surprise.
+ */
+const CHANNEL_CENTER_FLOOR = Math.log(10);
+/** The spike channel is memoryless, so its held-out tail is trustworthy: a lower floor (spikes of 1–3 readings are short evidence). */
+const SPIKE_CENTER_FLOOR = Math.log(2);
+const CHANNEL_SCALE_FLOOR = 0.2;
+const SURPRISE_FLOOR = 1e-3;
+const LN_SURPRISE_FLOOR = Math.log(SURPRISE_FLOOR);
+/** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
+const SELF_FIT_MAX = 4096;
+/** A never-fitted detector fits itself only when its readings come at least this often (ms): sensor streams. */
+const SELF_FIT_MAX_INTERVAL_MS = 10_000;
+/** Readings after a fault-channel alarm during which the same channel alarms again only when clearly larger (log-odds margin). */
+const FAULT_HOLDOFF = 100;
+const FAULT_HOLDOFF_MARGIN = 1;
+type FaultChannel = keyof Surprises;
+type ChannelCalibration = Partial<Record<FaultChannel, Calibration>>;
+
 /** The fault member's parameters (besides `adaptLevel`). */
 export const AUTO_ROBUST_PARAMS: Readonly<Record<string, number | boolean>> = { rarityHorizon: 100_000, rarityUntilFit: true };
 /** Changes to the fault member's parameters when it sees a deseasonalised signal. */
@@ -89,6 +111,14 @@ const PARAM_SPECS = [
     min: 1e-6,
     max: 0.5,
     description: 'Per-reading false-alarm target of the calibration in fit when fit is not given targetFalseAlarmRate.',
+  },
+  {
+    name: 'selfFit',
+    type: 'integer',
+    default: 1024,
+    min: 0,
+    max: 1_000_000,
+    description: `A detector that was never fitted fits itself on the readings it has seen after this many, and again at each doubling up to ${SELF_FIT_MAX} (causal; 0: never, it keeps scoring online).`,
   },
   {
     name: 'adaptLevel',
@@ -109,7 +139,7 @@ const descriptor: DetectorDescriptor = {
 
 interface Members {
   robust: RobustDetector;
-  context: Detector;
+  context: ContextDetector;
   shape: SubsequenceChannel;
   /** Present when `fit` found a cycle: the fault channels then see the readings with the cycle removed. */
   seasonal?: SeasonalRemover;
@@ -126,6 +156,17 @@ export class AutoDetector implements Detector {
   threshold: number;
   /** Calibration of the fault channels' log-odds (after fit). */
   private calibration: Calibration | undefined;
+  /** Each fault channel's own scale (after fit; absent in artifacts written before it). */
+  private channelCalibration: ChannelCalibration | undefined;
+  /** The fault group's hold-off (with channel calibration): last alarm's log-odds, readings since, channel. */
+  private faultPeak = 0;
+  private faultAge = Number.MAX_SAFE_INTEGER;
+  private faultChannel = '';
+  /**
+   * Never fitted: the readings seen so far (at most the last SELF_FIT_MAX), on which the detector
+   * fits itself after `selfFit` readings and again at each doubling up to SELF_FIT_MAX.
+   */
+  private seen: { ts: number[]; value: number[]; total: number } | undefined;
   /** Calibration of the novelty channel's log-odds (after fit). */
   private noveltyCalibration: Calibration | undefined;
   /** Calibration of the shape channel's log-odds (after fit). */
@@ -146,14 +187,21 @@ export class AutoDetector implements Detector {
     readonly params: Params,
     readonly seed: number,
     threshold: number,
-    private readonly members: Members,
+    private members: Members,
   ) {
     this.threshold = threshold;
+    if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
   }
 
-  async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
+  fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
+    return runStepsAsync(this.fitSteps(normal, options));
+  }
+
+  /** The fit as steps (see `FitSteps`), shared by `fit` and the self-fit of an unfitted detector. */
+  private *fitSteps(normal: readonly Reading[], options: FitOptions = {}, continuing = false): FitSteps<FitReport> {
     assertEnoughData(KIND, normal, this.minFitSamples);
+    this.seen = undefined;
     throwIfAborted(options.signal);
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
     const train = normal.slice(0, normal.length - nHold);
@@ -162,6 +210,7 @@ export class AutoDetector implements Detector {
     const metrics: Record<string, number> = {};
     const { context, shape } = this.members;
     this.calibration = undefined;
+    this.channelCalibration = undefined;
     this.noveltyCalibration = undefined;
     this.shapeCalibration = undefined;
     // The shape channel learns the cycle and its normal distance scale from the training part.
@@ -171,27 +220,29 @@ export class AutoDetector implements Detector {
     this.lastTs = undefined;
     const faultTrain = this.deseasonalised(train, shape.period);
     const robust = this.members.robust;
-    for (const [i, m] of [robust, context].entries()) {
-      const rep = await m.fit(m === robust ? faultTrain : train, {
-        signal: options.signal,
-        targetFalseAlarmRate: Math.max(far, 0.001),
-        onProgress: (p, stage) => options.onProgress?.((i + p) / 3, `${m.kind}: ${stage}`),
-      });
-      for (const [k, v] of Object.entries(rep.metrics)) metrics[`${m.kind}.${k}`] = v;
-    }
+    const memberOptions = (i: number, kind: string): FitOptions => ({
+      signal: options.signal,
+      targetFalseAlarmRate: Math.max(far, 0.001),
+      onProgress: (p, stage) => options.onProgress?.((i + p) / 3, `${kind}: ${stage}`),
+    });
+    const reports = [robust.fitNow(faultTrain, memberOptions(0, robust.kind))];
+    yield;
+    reports.push(yield* context.fitSteps(train, memberOptions(1, context.kind)));
+    for (const [i, rep] of reports.entries()) for (const [k, v] of Object.entries(rep.metrics)) metrics[`${i === 0 ? robust.kind : context.kind}.${k}`] = v;
     throwIfAborted(options.signal);
     options.onProgress?.(2 / 3, 'calibrating');
-    await yieldToLoop();
+    yield;
     // The hold-out follows the training part directly: no pause, so no re-baselining. Each
     // channel group is calibrated on it separately (half the false-alarm budget each), so a
     // channel whose normal scores have a heavy tail must be correspondingly more surprised.
-    const rawFault: number[] = [];
     const rawNovelty: number[] = [];
     const rawShape: number[] = [];
+    const rawChannels: Record<FaultChannel, number[]> = Object.fromEntries(SURPRISE_KEYS.map((k) => [k, []])) as unknown as Record<FaultChannel, number[]>;
     for (const r of hold) {
       const c = this.combine(r);
       if (c) {
-        rawFault.push(c.fault);
+        const parts = this.members.robust.lastSurprises;
+        for (const k of SURPRISE_KEYS) rawChannels[k].push(parts[k] > SURPRISE_FLOOR ? Math.log(parts[k]) : LN_SURPRISE_FLOOR);
         rawNovelty.push(c.novelty);
         rawShape.push(c.shape);
       }
@@ -201,8 +252,9 @@ export class AutoDetector implements Detector {
     this.peakChannel = '';
     this.shapePeak = 0;
     this.shapeAge = Number.MAX_SAFE_INTEGER;
-    // Live data follows after a pause: the members must not call it a dropout (and re-baseline when asked).
-    this.resume();
+    // Live data follows after a pause: the members must not call it a dropout (and re-baseline when
+    // asked). A self-fit continues the stream it has just seen: no pause.
+    if (!continuing) this.resume();
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
     const groups = rawShape.filter(Number.isFinite).length >= 20 ? 3 : 2;
     const fitCal = (raw: number[]): Calibration | undefined => {
@@ -211,6 +263,19 @@ export class AutoDetector implements Detector {
       const cal = fitTailCalibration(finite, far / groups);
       return { ...cal, scale: Math.max(cal.scale, 0.05) };
     };
+    // Each fault channel on its own held-out scale, then the group's maximum calibrated as before.
+    const n = rawNovelty.length;
+    let rawFault: number[] = [];
+    if (n >= 20) {
+      const cals: ChannelCalibration = {};
+      for (const k of SURPRISE_KEYS) {
+        const cal = fitTailCalibration(rawChannels[k], far / groups);
+        const floor = k === 'spike' ? SPIKE_CENTER_FLOOR : CHANNEL_CENTER_FLOOR;
+        cals[k] = { ...cal, center: Math.max(cal.center, floor), scale: Math.max(cal.scale, CHANNEL_SCALE_FLOOR) };
+      }
+      this.channelCalibration = cals;
+      rawFault = Array.from({ length: n }, (_, i) => this.channelMax((k) => rawChannels[k][i] as number, true) + (this.params.faultBias as number));
+    }
     this.calibration = fitCal(rawFault);
     const nov = fitCal(rawNovelty);
     // The novelty channel's hold-out rarely holds a new pattern, so its tail says little: it must
@@ -271,7 +336,35 @@ export class AutoDetector implements Detector {
    * Scores both members: their log-odds (after the per-member bias), the member scores; undefined
    * while the fault member re-baselines or warms up.
    */
-  private combine(reading: Reading): { fault: number; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined; seasonal: number } | undefined {
+  /** Set by `channelMax`: the winning fault channel (avoids an allocation per reading). */
+  private maxChannel: FaultChannel = 'spike';
+
+  /**
+   * The largest fault channel on its own scale (log-odds); the channel is left in `maxChannel`.
+   * `surprise(k)` is the channel's surprise, or with `isLog` already its ln (the hold-out's).
+   * Needs `channelCalibration`.
+   */
+  private channelMax(surprise: (k: FaultChannel) => number, isLog = false): number {
+    const cals = this.channelCalibration as ChannelCalibration;
+    let max = -Infinity;
+    for (const k of SURPRISE_KEYS) {
+      const cal = cals[k];
+      if (!cal) continue;
+      const x = surprise(k);
+      // Most channels are quiet most of the time: skip the logarithm at the floor.
+      const ln = isLog ? x : x > SURPRISE_FLOOR ? Math.log(x) : LN_SURPRISE_FLOOR;
+      const v = (ln - cal.center) / cal.scale;
+      if (v > max) {
+        max = v;
+        this.maxChannel = k;
+      }
+    }
+    return max;
+  }
+
+  private combine(
+    reading: Reading,
+  ): { fault: number; faultChannel: string | undefined; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined; seasonal: number } | undefined {
     const { robust, context, shape, seasonal } = this.members;
     let faultReading = reading;
     let warming = false;
@@ -299,11 +392,17 @@ export class AutoDetector implements Detector {
     const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
     const shapeRaw = mapped === undefined ? 0 : shape.update(mapped);
     if (robust.warmup().status !== 'ml_ready') return undefined;
-    const fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
+    let fault: number;
+    let faultChannel: string | undefined;
+    if (this.channelCalibration) {
+      const parts = robust.lastSurprises;
+      fault = this.channelMax((k) => parts[k]) + (this.params.faultBias as number);
+      faultChannel = this.maxChannel;
+    } else fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
     const novelty = noveltyScore && noveltyScore.anomaly_score > 0 ? logit(noveltyScore.anomaly_score) + (this.params.noveltyBias as number) : -Infinity;
     // Without a cycle the channel's fixed-length windows are discords of noise: it speaks only on periodic data.
     const shapeLogit = shape.ready && shape.periodic && shapeRaw > 0 ? SHAPE_SLOPE * Math.log(shapeRaw / SHAPE_CENTER) + (this.params.shapeBias as number) : -Infinity;
-    return { fault, novelty, shape: shapeLogit, faultScore, noveltyScore, seasonal: seasonal?.seasonal ?? 0 };
+    return { fault, faultChannel, novelty, shape: shapeLogit, faultScore, noveltyScore, seasonal: seasonal?.seasonal ?? 0 };
   }
 
   /** The combined log-odds (each group through its own calibration after fit) and the group that won. */
@@ -318,10 +417,57 @@ export class AutoDetector implements Detector {
   }
 
   score(reading: Reading): Score {
+    const score = this.scoreOne(reading);
+    if (this.seen) this.remember(reading);
+    return score;
+  }
+
+  /**
+   * Never fitted: keeps the reading and, at `selfFit` readings and each doubling up to
+   * SELF_FIT_MAX, fits afresh on what it has seen (causal: only past readings), continuing the
+   * stream without a pause. Until then the detector scores online, as before.
+   */
+  private remember(reading: Reading): void {
+    const seen = this.seen as NonNullable<typeof this.seen>;
+    if (!Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) return;
+    seen.ts.push(reading.ts);
+    seen.value.push(reading.value);
+    seen.total++;
+    if (seen.ts.length > SELF_FIT_MAX) {
+      seen.ts.splice(0, seen.ts.length - SELF_FIT_MAX);
+      seen.value.splice(0, seen.value.length - SELF_FIT_MAX);
+    }
+    const first = this.params.selfFit as number;
+    const n = seen.total;
+    if (n < first || n < this.minFitSamples || n > SELF_FIT_MAX || !Number.isInteger(Math.log2(n / first))) return;
+    const normal = seen.ts.map((ts, i) => ({ ts, value: seen.value[i] as number }));
+    // Sensor streams only: a thousand readings of a slow series (NAB's five-minute business metrics)
+    // span days of changing behaviour, no sample of "normal" to calibrate on; those keep learning online.
+    const interval = medianInterval(normal);
+    if (!(interval > 0 && interval <= SELF_FIT_MAX_INTERVAL_MS)) {
+      this.seen = undefined;
+      return;
+    }
+    const keep = { ...seen };
+    const before = this.members;
+    try {
+      this.members = createMembers(this.params, this.seed);
+      runStepsNow(this.fitSteps(normal, {}, true));
+      this.seen = n * 2 <= SELF_FIT_MAX ? keep : undefined;
+    } catch {
+      // Data this fit cannot use (it checks its own minimums): keep scoring online, as before.
+      this.members = before;
+      this.seen = undefined;
+      this.calibration = this.channelCalibration = this.noveltyCalibration = this.shapeCalibration = undefined;
+    }
+  }
+
+  private scoreOne(reading: Reading): Score {
     const c = this.combine(reading);
     if (!c) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const m = this.mix(c.fault, c.novelty, c.shape);
-    const channel = m.group !== 'fault' ? m.group : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
+    const faultChannel = c.faultChannel ?? (c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point');
+    const channel = m.group !== 'fault' ? m.group : faultChannel;
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
     // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
     let p = sigmoid(this.calibration ? m.logit : m.logit - this.onlineShift);
@@ -335,6 +481,20 @@ export class AutoDetector implements Detector {
           this.peakAge = 0;
           this.peakChannel = channel;
         } else p = Math.min(p, this.threshold * 0.99);
+      }
+    }
+    // With each fault channel on its own scale, the fault member's hold-off (in raw surprise) is
+    // bypassed: after a fault alarm, the same channel alarms again within FAULT_HOLDOFF readings
+    // only when clearly larger (a growing stuck run grows its score, so it keeps alarming).
+    if (this.channelCalibration) {
+      this.faultAge++;
+      if (m.group === 'fault' && p >= this.threshold) {
+        if (this.faultAge <= FAULT_HOLDOFF && channel === this.faultChannel && m.logit <= this.faultPeak + FAULT_HOLDOFF_MARGIN) p = Math.min(p, this.threshold * 0.99);
+        else {
+          this.faultPeak = m.logit;
+          this.faultAge = 0;
+          this.faultChannel = channel;
+        }
       }
     }
     // One event, one alarm on the shape channel: its windows span up to a cycle, so they keep
@@ -353,7 +513,8 @@ export class AutoDetector implements Detector {
     }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
-    const signal = m.group === 'shape' || driver.signal === 'none' ? 'pattern' : driver.signal;
+    const namedFault = m.group === 'fault' && c.faultChannel !== undefined ? SIGNAL_OF[c.faultChannel as FaultChannel] : undefined;
+    const signal = m.group === 'shape' ? 'pattern' : (namedFault ?? (driver.signal === 'none' ? 'pattern' : driver.signal));
     const score: Score = {
       anomaly_score: p,
       is_anomaly: isAnomaly,
@@ -397,6 +558,8 @@ export class AutoDetector implements Detector {
         calibration: this.calibration ?? null,
         noveltyCalibration: this.noveltyCalibration ?? null,
         shapeCalibration: this.shapeCalibration ?? null,
+        ...(this.seen && { seen: { ts: [...this.seen.ts], value: [...this.seen.value], total: this.seen.total } }),
+        ...(this.channelCalibration && { channelCalibration: this.channelCalibration, faultHoldoff: [this.faultPeak, Math.min(this.faultAge, Number.MAX_SAFE_INTEGER), this.faultChannel] }),
         shape: this.members.shape.toJSON(),
         seasonal: this.members.seasonal ? { ...this.members.seasonal.toJSON(), interval: this.sampleInterval, lastTs: this.lastTs ?? null } : null,
         holdoff: [this.peak, this.peakAge],
@@ -414,6 +577,10 @@ export class AutoDetector implements Detector {
     this.calibration = state.calibration ?? undefined;
     this.noveltyCalibration = state.noveltyCalibration ?? undefined;
     this.shapeCalibration = state.shapeCalibration ?? undefined;
+    this.channelCalibration = state.channelCalibration;
+    // A detector that fitted (or fitted itself to the end) keeps no readings.
+    this.seen = state.seen && (this.params.selfFit as number) > 0 ? { ts: [...state.seen.ts], value: [...state.seen.value], total: state.seen.total } : undefined;
+    if (state.faultHoldoff) [this.faultPeak, this.faultAge, this.faultChannel] = state.faultHoldoff;
     if (Array.isArray(state.shapeHoldoff)) [this.shapePeak, this.shapeAge] = state.shapeHoldoff;
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
@@ -468,7 +635,7 @@ function createMembers(params: Params, seed: number): Members {
   const mp = memberParams(params);
   return {
     robust: createRobust(params, seed, false),
-    context: contextFactory.create({ seed: deriveSeed(seed, 1), params: mp.context }),
+    context: contextFactory.create({ seed: deriveSeed(seed, 1), params: mp.context }) as ContextDetector,
     shape: new SubsequenceChannel(),
   };
 }
@@ -477,6 +644,11 @@ interface ValidState {
   calibration: Calibration | null;
   noveltyCalibration: Calibration | null;
   shapeCalibration: Calibration | null;
+  /** Absent in artifacts written before each fault channel had its own scale. */
+  channelCalibration?: ChannelCalibration;
+  faultHoldoff?: [number, number, string];
+  /** A never-fitted detector's readings so far (absent once fitted, and in older artifacts). */
+  seen?: { ts: number[]; value: number[]; total: number };
   shape: unknown;
   /** Absent or null in artifacts without a cycle (and in those written before seasonal removal). */
   seasonal?: unknown;
@@ -495,6 +667,23 @@ function validateState(state: unknown, params: Params): ValidState {
   if (s.calibration !== null && !isCalibration(s.calibration)) throw invalidArtifact(KIND, 'state.calibration is malformed');
   if (s.noveltyCalibration !== null && !isCalibration(s.noveltyCalibration)) throw invalidArtifact(KIND, 'state.noveltyCalibration is malformed');
   if (s.shapeCalibration !== null && !isCalibration(s.shapeCalibration)) throw invalidArtifact(KIND, 'state.shapeCalibration is malformed');
+  if (s.channelCalibration !== undefined) {
+    const cc = asRecord(KIND, s.channelCalibration, 'state.channelCalibration');
+    for (const [k, v] of Object.entries(cc)) {
+      if (!(SURPRISE_KEYS as readonly string[]).includes(k) || !isCalibration(v)) throw invalidArtifact(KIND, `state.channelCalibration.${k} is not a channel calibration`);
+    }
+    const fh = s.faultHoldoff;
+    if (!Array.isArray(fh) || fh.length !== 3 || !Number.isFinite(fh[0]) || !(typeof fh[1] === 'number' && fh[1] >= 0) || typeof fh[2] !== 'string' || fh[2].length > 32) {
+      throw invalidArtifact(KIND, 'state.faultHoldoff must be [peak, age ≥ 0, channel]');
+    }
+  }
+  if (s.seen !== undefined) {
+    const seen = asRecord(KIND, s.seen, 'state.seen');
+    const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length <= SELF_FIT_MAX && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+    if (!ok(seen.ts) || !ok(seen.value) || seen.ts.length !== seen.value.length || !(typeof seen.total === 'number' && Number.isInteger(seen.total) && seen.total >= seen.ts.length)) {
+      throw invalidArtifact(KIND, `state.seen must hold matching ts and value arrays of at most ${SELF_FIT_MAX} finite numbers and a total count`);
+    }
+  }
   try {
     SubsequenceChannel.fromJSON(s.shape);
   } catch (e) {
@@ -547,7 +736,7 @@ export const autoFactory: DetectorFactory = {
     const state = validateState(artifact.state, params);
     const members: Members = {
       robust: robustFactory.restore(state.robust) as RobustDetector,
-      context: contextFactory.restore(state.context),
+      context: contextFactory.restore(state.context) as ContextDetector,
       shape: SubsequenceChannel.fromJSON(state.shape),
       ...(state.seasonal ? { seasonal: SeasonalRemover.fromJSON(state.seasonal) } : {}),
     };

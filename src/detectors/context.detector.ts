@@ -31,7 +31,7 @@
  */
 import { calibrate, confidenceOf, fitCalibration, isCalibration, type Calibration } from './calibration.ts';
 import { checkTransitionMemoryState, FAMILIES, FAMILY_COUNT, TransitionMemory, type TransitionMemoryState } from './context-transitions.ts';
-import { readParams, yieldToLoop } from './ml-shared.ts';
+import { readParams, runStepsAsync, type FitSteps } from './ml-shared.ts';
 import type { DetectorFactory } from './registry.ts';
 import { Ewm, RollingWindow, normalTailSurprise } from './rolling.ts';
 import {
@@ -157,7 +157,7 @@ interface Step {
   novel: boolean[];
 }
 
-class ContextDetector implements Detector {
+export class ContextDetector implements Detector {
   readonly kind = KIND;
   readonly trainable = false;
   readonly minFitSamples: number;
@@ -203,7 +203,12 @@ class ContextDetector implements Detector {
     this.weightSum = this.weights.reduce((a, b) => a + b, 0) || 1;
   }
 
-  async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
+  fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
+    return runStepsAsync(this.fitSteps(normal, options));
+  }
+
+  /** The fit as steps (see `FitSteps`): yields every 20,000 readings. */
+  *fitSteps(normal: readonly Reading[], options: FitOptions = {}): FitSteps<FitReport> {
     if (normal.length < this.minFitSamples) {
       throw new DetectorError('insufficient-data', `The context detector needs at least ${this.minFitSamples} normal readings to fit (got ${normal.length}).`, {
         minimum: this.minFitSamples,
@@ -233,7 +238,7 @@ class ContextDetector implements Detector {
       if (i % 20_000 === 0) {
         this.throwIfAborted(options.signal);
         options.onProgress?.(i / normal.length, 'learning contexts');
-        if (i > 0) await yieldToLoop();
+        if (i > 0) yield;
         this.throwIfAborted(options.signal);
       }
       if (!Number.isFinite(r.value)) continue;
@@ -530,10 +535,10 @@ function paramsOf(artifact: DetectorArtifact): ContextParams {
 export const contextFactory: DetectorFactory = {
   descriptor,
   artifactVersions: [CONTEXT_ARTIFACT_VERSION],
-  create(options: CreateDetectorOptions): Detector {
+  create(options: CreateDetectorOptions): ContextDetector {
     return new ContextDetector(readContextParams(options.params), options.seed ?? 0, options.threshold ?? 0.5);
   },
-  restore(artifact: DetectorArtifact): Detector {
+  restore(artifact: DetectorArtifact): ContextDetector {
     checkVersion(artifact);
     const params = paramsOf(artifact);
     validateContextState(artifact.state, params);

@@ -73,6 +73,28 @@ export function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * A fit written once as steps: each `yield` is a point where a long fit may give the event loop a
+ * turn. `runStepsAsync` does (training jobs stay responsive); `runStepsNow` runs them straight
+ * through (a detector fitting itself inside `score`).
+ */
+export type FitSteps<T> = Generator<void, T, void>;
+
+export async function runStepsAsync<T>(steps: FitSteps<T>): Promise<T> {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await yieldToLoop();
+  }
+}
+
+export function runStepsNow<T>(steps: FitSteps<T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
 export function holdoutSize(n: number, fraction: number | undefined): number {
   const f = fraction ?? 0.25;
   if (!(f > 0 && f < 1)) throw new DetectorError('invalid-params', 'holdoutFraction must be in (0, 1).');

@@ -130,7 +130,8 @@ class Channel {
   }
 }
 
-interface Surprises {
+/** Each fault channel's surprise (−log10 tail probability) for the last reading. */
+export interface Surprises {
   spike: number;
   level: number;
   drift: number;
@@ -258,6 +259,11 @@ export class RobustDetector implements Detector {
   }
 
   async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
+    return this.fitNow(normal, options);
+  }
+
+  /** `fit`, synchronously (one pass over the readings; nothing to wait for). */
+  fitNow(normal: readonly Reading[], options: FitOptions = {}): FitReport {
     if (normal.length < this.minFitSamples) {
       throw new DetectorError('insufficient-data', `The robust detector needs at least ${this.minFitSamples} normal readings to fit (got ${normal.length}).`);
     }
@@ -294,6 +300,11 @@ export class RobustDetector implements Detector {
     // Live readings follow the training data after an arbitrary pause: don't call that a dropout.
     this.resume();
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
+  }
+
+  /** Every channel's surprise for the last reading scored (before the hold-off; a view, overwritten by the next reading). */
+  get lastSurprises(): Readonly<Surprises> {
+    return this.parts;
   }
 
   resume(): void {
@@ -675,7 +686,8 @@ export class RobustDetector implements Detector {
   }
 }
 
-const SIGNAL_OF: Record<keyof Surprises, Signal> = {
+/** The signal each channel names. */
+export const SIGNAL_OF: Readonly<Record<keyof Surprises, Signal>> = {
   spike: 'spike',
   level: 'level_shift',
   drift: 'drift',
@@ -686,7 +698,7 @@ const SIGNAL_OF: Record<keyof Surprises, Signal> = {
   dropout: 'dropout',
 };
 
-const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as Array<keyof Surprises>;
+export const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as ReadonlyArray<keyof Surprises>;
 
 /** The z at which a standard normal's upper tail has surprise `s` (−log10 p), by bisection. */
 export function zForSurprise(s: number): number {
