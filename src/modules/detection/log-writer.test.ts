@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { LogInsert } from './detection.repository.ts';
+import { logRow, quietLogger } from '../../../test/support/log-rows.ts';
 import { createLogWriter } from './log-writer.ts';
 
-const row = (i: number): LogInsert => ({
-  session_id: 1,
-  seq: i + 1,
-  user_id: 1,
-  model_id: 1,
-  timestamp: '2026-01-01 00:00:00.000',
-  value: i,
-  anomaly_score: 0,
-  is_anomaly: 0,
-  confidence: 1,
-  explanation: null,
-  created_at: '2026-01-01 00:00:00.000',
-});
-const quiet = { warn() {}, error() {}, info() {} };
+const row = logRow;
+const quiet = quietLogger;
 
 describe('log writer', () => {
   it('writes a batch as soon as batchSize rows are buffered, in order', async () => {
