@@ -356,6 +356,7 @@ export async function createApp(options: AppOptions) {
   await notifications.start();
   recordings.setDevices({ hub, assertUsable: async (userId, deviceId) => void (await devices.usable({ userId }, deviceId)) });
   if (cluster) {
+    await detection.warmUp().catch((err: unknown) => logger.warn({ err }, 'detector warm-up before joining the cluster failed'));
     await cluster.start(detection);
   } else {
     const orphans = await detection.closeOrphans();
@@ -461,14 +462,16 @@ export async function createApp(options: AppOptions) {
       stopping ??= (async () => {
         // Intake first (no new readings), then every session ends with its logs flushed,
         // then sockets, and only then HTTP and the database.
+        // In a cluster the sessions are handed over to the other processes instead of ending, first
+        // of all: every millisecond until the release is a pause in their scoring (decision 0008).
+        if (cluster) {
+          const stoppedAt = Date.now();
+          await cluster.quiesce();
+          await cluster.handOver(await detection.detachAll(stoppedAt));
+        }
         await hub.closeAll();
         await retention.stop();
-        // In a cluster the sessions are handed over to the other processes instead of ending.
-        if (cluster) {
-          await cluster.quiesce();
-          await cluster.handOver(await detection.detachAll());
-        }
-        else await detection.stopAll('shutdown');
+        if (!cluster) await detection.stopAll('shutdown');
         await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
         await alarms.stop();
         feedback.stop();

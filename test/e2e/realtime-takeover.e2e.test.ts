@@ -9,6 +9,8 @@ import { connectSocket, eventually, nextEvent, serve, sleep } from '../support/r
 // No skip: without Redis these tests fail (the scale-out they cover needs it).
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 type Server = Awaited<ReturnType<typeof serve>>;
+/** Graceful stops per database in the hand-over loop. */
+const HANDOVER_STOPS = Number(process.env.VIGIL_HANDOVER_STOPS ?? 6);
 
 function clusterEnv(db: TestDatabase) {
   return {
@@ -99,7 +101,7 @@ describe.each(testDialects())('sessions between owners, with Redis [%s]', (diale
     );
   }, 240_000);
 
-  it('SIGTERM hands sessions over at once (target 0.5 s) with nothing unscored, five times in a row; sockets on the survivor stay connected', async () => {
+  it(`SIGTERM hands a session over at once (server-side times printed; none waits for the lease) with nothing unscored, ${HANDOVER_STOPS} stops in a row; sockets on the survivor stay connected`, async () => {
     const db = await createTestDatabase(dialect);
     dbs.push(db);
     // A long lease: a hand-over that waited for it (instead of being taken at once) shows plainly.
@@ -121,43 +123,65 @@ describe.each(testDialects())('sessions between owners, with Redis [%s]', (diale
     });
 
     const handOverMs: number[] = [];
-    for (let round = 1; round <= 5; round++) {
-      const b = await serve(env);
+    const pushGapMs: number[] = [];
+    const phases: string[] = [];
+    let nextB = serve(env);
+    for (let round = 1; round <= HANDOVER_STOPS; round++) {
+      const b = await nextB;
       children.push(b);
       const apiB = httpClient(b.baseUrl);
       const started = await apiB.post('/detection/start', { device_id: dev.id }, u.token);
       expect(started.status).toBe(201);
       const id = started.body.session_id as number;
       const device = httpDevice(() => a.baseUrl, dev.id, dev.token, 100);
-      await eventually(async () => (await statusOf(apiB, u.token, id)).total >= 100, 30_000, 100);
+      await eventually(async () => (await statusOf(apiB, u.token, id)).total >= 50, 30_000, 100);
+      // The next process starts while this one runs (as in a rolling restart), not inside the measured
+      // gap; the survivors (A and it) race for the session.
+      const survivors = [a];
+      if (round < HANDOVER_STOPS) {
+        nextB = serve(env);
+        survivors.push(await nextB);
+      }
 
       const termAt = performance.now();
       b.child.kill('SIGTERM');
       expect(await b.exited).toBe(0);
-      await eventually(async () => (await statusOf(apiA, u.token, id)).live, 10_000, 100);
-      await sleep(1500);
+      // The survivor's own account of the hand-over (server-side clocks, not this test's event loop).
+      const taken = (await eventually(() => survivors.flatMap((x) => x.logs).find((l) => l.msg === 'detection session taken over' && l.session_id === id), 10_000, 20))!;
+      expect(taken.handed_over).toBe(true);
+      await sleep(500);
       await device.stop();
       await eventually(async () => (await statusOf(apiA, u.token, id)).total >= device.acked.size, 10_000, 100);
       const stopped = await apiA.post('/detection/stop', { session_id: id }, u.token);
       expect(stopped.status).toBe(200);
+      expect(stopped.body.final_analysis.total_predictions).toBe(device.acked.size);
 
-      // The hand-over is the longest pause in the session's pushes around the signal.
+      handOverMs.push(taken.handover_ms as number);
+      const cu = taken.catch_up_phases_ms as { subscribe: number; read: number; score: number } | undefined;
+      phases.push(
+        `${taken.handover_ms} (${taken.stop_to_release_ms}+${taken.release_to_notice_ms}+${taken.notice_to_claim_ms}+${taken.claim_to_restore_ms}+${taken.catch_up_ms}${cu ? ` [${cu.subscribe}/${cu.read}/${cu.score}]` : ''}, ${taken.caught_up} caught up${taken.pid === a.child.pid ? '' : ', new process'})`,
+      );
+      // For comparison: the longest pause in the session's pushes as this test's socket saw them.
       const times = (arrivals.get(id) ?? []).filter((t) => t >= termAt - 1000);
       let gap = 0;
       for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
-      handOverMs.push(Math.round(gap));
+      pushGapMs.push(Math.round(gap));
       const logged = await loggedValues(env, id);
       expect(lossAndDuplicates(device.acked, logged)).toEqual({ lost: 0, duplicated: 0 });
       expect(logged.rows).toBe(device.acked.size);
       expect({ distinctSeq: logged.distinctSeq, maxSeq: logged.maxSeq, total: logged.total }).toEqual({ distinctSeq: logged.rows, maxSeq: logged.rows, total: logged.rows });
     }
-    const under = handOverMs.filter((ms) => ms < 500).length;
-    console.log(`[${dialect}] SIGTERM hand-over, ${handOverMs.length} stops: ${handOverMs.join(', ')} ms (longest pause in the session's pushes on the surviving process); ${under} under 0.5 s`);
-    // The target is 0.5 s; what is asserted is that no hand-over waits for the lease (10 s) to run out:
-    // on a 2-core machine under a load average of 9-15 the CPU-bound part (restore, catch-up) alone took up to 6 s.
-    expect(Math.max(...handOverMs)).toBeLessThan(8000);
+    const sorted = [...handOverMs].sort((x, y) => x - y);
+    const p95 = sorted[Math.ceil(0.95 * sorted.length) - 1]!;
+    console.log(
+      `[${dialect}] SIGTERM hand-over, ${handOverMs.length} stops, server-side (stop began -> survivor caught up) ms: ${phases.join('; ')}; p50 ${sorted[Math.floor(sorted.length / 2)]}, p95 ${p95}, max ${sorted[sorted.length - 1]}; longest pause in pushes at the test's socket: ${pushGapMs.join(', ')} ms`,
+    );
+    // The target is 0.5 s (p95). On the shared 2-core machine at load average 10-15 the survivor's
+    // CPU-bound part (restore, catch-up) alone took 0.1-1.6 s, so what is asserted is that no stop
+    // waits for a sweep or the lease (10 s here); the distribution is printed (README).
+    expect(Math.max(...handOverMs)).toBeLessThan(3000);
     expect(disconnects).toEqual([]);
     expect(socket.connected).toBe(true);
     socket.disconnect();
-  }, 600_000);
+  }, 900_000);
 });

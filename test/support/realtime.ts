@@ -58,11 +58,15 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
   }
 }
 
-/** Starts `vigil serve` as a real process and resolves with its address once it listens. */
-export async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; exited: Promise<number | null> }> {
+/**
+ * Starts `vigil serve` as a real process and resolves with its address once it listens. `logs`
+ * collects its JSON log lines (parsed) that carry a `msg`, for tests that read server-side timings.
+ */
+export async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; exited: Promise<number | null>; logs: Array<Record<string, any>> }> {
   const child = spawn(process.execPath, ['bin/vigil.js', 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let stderr = '';
+  const logs: Array<Record<string, any>> = [];
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const baseUrl = await new Promise<string>((resolve, reject) => {
     // A server that never reported listening is killed, so a timed-out test leaves no process behind.
@@ -72,6 +76,13 @@ export async function serve(env: Record<string, string>): Promise<{ child: Child
     }, 180_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (process.env.VIGIL_TEST_SERVER_LOGS) console.log(`[${child.pid}] ${line.slice(0, 400)}`);
+      if (line.startsWith('{') && !line.includes('"request completed"') && !line.includes('"incoming request"')) {
+        try {
+          logs.push(JSON.parse(line) as Record<string, any>);
+        } catch {
+          /* not a JSON log line */
+        }
+      }
       const m = /Vigil listening on (http:\/\/[^"\s]+)/.exec(line);
       if (m) {
         clearTimeout(timer);
@@ -80,6 +91,6 @@ export async function serve(env: Record<string, string>): Promise<{ child: Child
     });
     child.on('exit', () => reject(new Error(`server exited: ${stderr}`)));
   });
-  return { child, baseUrl, exited };
+  return { child, baseUrl, exited, logs };
 }
 

@@ -62,6 +62,30 @@ export interface SessionCheckpoint {
    * after it (re-scoring ones the old owner logged gives the same sequence numbers, stored once).
    */
   cursor?: string;
+  /**
+   * Set only by a graceful hand-over (SIGTERM of a process in a cluster) whose log flush succeeded:
+   * every row up to `seq` is in the database and `total` / `anomalies` are exact, so the new owner
+   * continues from the checkpoint without replaying journals or counting rows. The times (epoch ms)
+   * are when the old owner stopped scoring and released the lease; the new owner logs the phases.
+   */
+  handedOver?: { stoppedAt: number; releasedAt: number };
+}
+
+/** When each step of a takeover happened (epoch ms), for the `detection session taken over` log line. */
+export interface TakeoverTiming {
+  /** The release (or, for a sweep, the sweep's start) reached this process. */
+  noticedAt: number;
+  /** This process holds the lease and has read the checkpoint. */
+  claimedAt: number;
+  /** Detector restored and session listed; set by adopt. */
+  restoredAt?: number;
+  /** Subscribed to the device (its stream followed), and the stream's entries after the checkpoint read. */
+  subscribedAt?: number;
+  readAt?: number;
+  /** Readings the stream held after the checkpoint are scored: the session is live here. */
+  caughtUpAt?: number;
+  /** Readings scored by the catch-up (between owners). */
+  caughtUp?: number;
 }
 
 /** What one process asks of the process that owns a session. */

@@ -2,14 +2,17 @@ import { Redis } from 'ioredis';
 import type { Reading } from '../../detectors/index.ts';
 import type { SessionRow } from './detection.repository.ts';
 import { createDeviceStreams } from './device-streams.ts';
-import type { ClusterOp, SessionCheckpoint, SessionCluster } from './live-session.ts';
+import type { ClusterOp, SessionCheckpoint, SessionCluster, TakeoverTiming } from './live-session.ts';
 
 /** The parts of the detection service the cluster drives. */
 export interface ClusterMember {
   checkpoints(): SessionCheckpoint[];
   isLive(sessionId: number): boolean;
-  adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined): Promise<void>;
+  /** Resolves false when the process does not take the session after all (it runs it, or is closing). */
+  adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined, timing?: TakeoverTiming): Promise<boolean>;
   runningElsewhere(): Promise<SessionRow[]>;
+  /** The session's row while it is `running`. */
+  runningRow(sessionId: number): Promise<SessionRow | undefined>;
   /** Runs a command another process sent for a session this process owns. */
   command(sessionId: number, op: ClusterOp): Promise<unknown>;
   abandon(sessionId: number): void;
@@ -32,6 +35,9 @@ export interface SessionClusterDeps {
 const CHECKPOINT_TTL_MS = 24 * 3600 * 1000;
 /** How long a command waits for the owner's answer. */
 const COMMAND_TIMEOUT_MS = 3000;
+/** A process younger than this leaves handed-over sessions to older ones for `YOUNG_CLAIM_DELAY_MS`. */
+const YOUNG_MS = 20_000;
+const YOUNG_CLAIM_DELAY_MS = 150;
 /** A status question waits less: a dead owner's session is then reported from the database. */
 const INFO_TIMEOUT_MS = 500;
 
@@ -48,6 +54,8 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  */
 export function createSessionCluster(deps: SessionClusterDeps) {
   const { instanceId, leaseMs, logger } = deps;
+  /** When this process joined the cluster (start). */
+  let bornAt = Date.now();
   const ns = `${deps.prefix}:${deps.namespace}`;
   const leaseKey = (id: number) => `${ns}:session:${id}:lease`;
   const checkpointKey = (id: number) => `${ns}:session:${id}:checkpoint`;
@@ -64,8 +72,8 @@ export function createSessionCluster(deps: SessionClusterDeps) {
   let member: ClusterMember | undefined;
   let closed = false;
   let sweeping: Promise<void> | undefined;
-  /** Sessions released by a stopping process, for the next sweep. */
-  const handedOver = new Set<number>();
+  /** Hand-overs being taken (a stopping process waits for them before it hands its own sessions over). */
+  const taking = new Set<Promise<void>>();
 
   sub.on('error', (err: unknown) => logger.warn({ err }, 'session cluster subscriber error'));
   sub.on('message', (channel, text) => {
@@ -88,8 +96,12 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     } else if (channel === REPLIES && typeof msg.requestId === 'string') {
       pending.get(msg.requestId)?.(msg.result ?? undefined);
     } else if (channel === RELEASED && msg.from !== instanceId) {
+      const noticedAt = Date.now();
       const handed = Array.isArray(msg.sessions) ? msg.sessions.filter((x): x is number => typeof x === 'number') : [];
-      void sweep(handed).catch((err: unknown) => logger.warn({ err }, 'session takeover sweep failed'));
+      const p = takeHandedOver(handed, noticedAt)
+        .catch((err: unknown) => logger.warn({ err }, 'taking over handed-over sessions failed'))
+        .finally(() => taking.delete(p));
+      taking.add(p);
     }
   });
 
@@ -112,42 +124,89 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     });
   }
 
-  /** `handed`: sessions a stopping process just released (taken at once, however young). */
-  function sweep(handed: readonly number[] = []): Promise<void> {
-    for (const id of handed) handedOver.add(id);
+  function sweep(): Promise<void> {
     if (!member || closed) return Promise.resolve();
-    if (sweeping) return sweeping.then(() => (closed ? undefined : sweepOnce()));
-    return sweepOnce();
-  }
-
-  function sweepOnce(): Promise<void> {
-    if (!sweeping) {
-      const handed = new Set(handedOver);
-      handedOver.clear();
-      sweeping = runSweep(handed).finally(() => (sweeping = undefined));
-    }
+    sweeping ??= runSweep().finally(() => (sweeping = undefined));
     return sweeping;
   }
 
-  async function runSweep(handed: ReadonlySet<number>) {
-    if (!member || closed) return;
-    {
-      for (const row of await member.runningElsewhere()) {
-        // A session just started elsewhere may not hold its lease yet.
-        if (!handed.has(row.id) && Date.now() - Date.parse(`${row.startedAt.replace(' ', 'T')}Z`) < leaseMs) continue;
-        // A stopping process takes nothing over (it would exit holding the lease).
-        if (closed) return;
-        if ((await redis.set(leaseKey(row.id), instanceId, 'PX', leaseMs, 'NX')) !== 'OK') continue;
-        try {
-          const text = await redis.get(checkpointKey(row.id));
-          const cp = text ? (JSON.parse(text) as SessionCheckpoint) : undefined;
-          await member.adopt(row, cp);
-          logger.info({ session_id: row.id, user_id: row.userId, device_id: row.deviceId, fromCheckpoint: cp !== undefined }, 'detection session taken over');
-        } catch (err) {
-          logger.error({ err, sessionId: row.id }, 'session takeover failed');
-          await redis.eval(RELEASE, 1, leaseKey(row.id), instanceId);
-        }
+  /**
+   * Takes a session over: the lease (`SET NX`) and the checkpoint in one round trip, then the
+   * detector restored and the stream caught up. False when another process (or this one) got the
+   * lease first.
+   */
+  async function take(id: number, row: SessionRow | (() => Promise<SessionRow | undefined>), noticedAt: number): Promise<boolean> {
+    // A stopping process takes nothing over (it would exit holding the lease).
+    if (!member || closed || member.isLive(id)) return false;
+    // The row is read meanwhile (one hop less on the hand-over's path).
+    const rowRead = typeof row === 'function' ? row() : Promise.resolve(row);
+    rowRead.catch(() => undefined);
+    const [[setErr, set] = [], [getErr, text] = []] = (await redis.pipeline().set(leaseKey(id), instanceId, 'PX', leaseMs, 'NX').get(checkpointKey(id)).exec()) ?? [];
+    if (setErr) throw setErr;
+    if (set !== 'OK') return false;
+    const timing: TakeoverTiming = { noticedAt, claimedAt: Date.now() };
+    try {
+      if (getErr) throw getErr;
+      const cp = typeof text === 'string' ? (JSON.parse(text) as SessionCheckpoint) : undefined;
+      // Its counters are exact only for the first owner after the hand-over: should this process die
+      // before its first heartbeat, the next one counts from the log.
+      if (cp?.handedOver) void redis.set(checkpointKey(id), JSON.stringify({ ...cp, handedOver: undefined }), 'PX', CHECKPOINT_TTL_MS).catch(() => undefined);
+      const r = await rowRead;
+      if (!r || !(await member.adopt(r, cp, timing))) {
+        await redis.eval(RELEASE, 1, leaseKey(id), instanceId);
+        return false;
       }
+      const h = cp?.handedOver;
+      logger.info(
+        {
+          session_id: r.id,
+          user_id: r.userId,
+          device_id: r.deviceId,
+          fromCheckpoint: cp !== undefined,
+          handed_over: h !== undefined,
+          // Phases in ms. Across hosts the first two include the clocks' difference.
+          ...(h && {
+            handover_ms: (timing.caughtUpAt ?? timing.claimedAt) - h.stoppedAt,
+            stop_to_release_ms: h.releasedAt - h.stoppedAt,
+            release_to_notice_ms: noticedAt - h.releasedAt,
+          }),
+          notice_to_claim_ms: timing.claimedAt - noticedAt,
+          claim_to_restore_ms: (timing.restoredAt ?? timing.claimedAt) - timing.claimedAt,
+          catch_up_ms: (timing.caughtUpAt ?? timing.claimedAt) - (timing.restoredAt ?? timing.claimedAt),
+          ...(timing.subscribedAt !== undefined && timing.readAt !== undefined && timing.restoredAt !== undefined && timing.caughtUpAt !== undefined && {
+            catch_up_phases_ms: { subscribe: timing.subscribedAt - timing.restoredAt, read: timing.readAt - timing.subscribedAt, score: timing.caughtUpAt - timing.readAt },
+          }),
+          caught_up: timing.caughtUp ?? 0,
+        },
+        'detection session taken over',
+      );
+      return true;
+    } catch (err) {
+      logger.error({ err, sessionId: id }, 'session takeover failed');
+      await redis.eval(RELEASE, 1, leaseKey(id), instanceId);
+      return false;
+    }
+  }
+
+  /**
+   * Sessions a stopping process just released: taken at once, however young, without a sweep. A
+   * process that joined the cluster less than `YOUNG_MS` ago (in a rolling restart, the one that replaces the
+   * stopping process) lets older ones claim first: its catch-up ran 3-10 times slower on a loaded
+   * machine (its code still interpreted, not yet optimised by V8).
+   */
+  async function takeHandedOver(ids: readonly number[], noticedAt: number): Promise<void> {
+    if (Date.now() - bornAt < YOUNG_MS) await new Promise((r) => setTimeout(r, YOUNG_CLAIM_DELAY_MS));
+    for (const id of ids) await take(id, () => member!.runningRow(id), noticedAt);
+  }
+
+  async function runSweep() {
+    if (!member || closed) return;
+    const noticedAt = Date.now();
+    for (const row of await member.runningElsewhere()) {
+      // A session just started elsewhere may not hold its lease yet.
+      if (Date.now() - Date.parse(`${row.startedAt.replace(' ', 'T')}Z`) < leaseMs) continue;
+      if (closed) return;
+      await take(row.id, row, noticedAt);
     }
   }
 
@@ -185,6 +244,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     /** Starts heartbeats and takeover sweeps for the given detection service. */
     async start(m: ClusterMember): Promise<void> {
       member = m;
+      bornAt = Date.now();
       // Subscribing before the connection is ready races ioredis's ready check (INFO), which Redis
       // refuses on a subscribed connection: the connection drops and the subscription is lost.
       if (sub.status !== 'ready') {
@@ -213,14 +273,16 @@ export function createSessionCluster(deps: SessionClusterDeps) {
       closed = true;
       for (const t of timers) clearInterval(t);
       timers.length = 0;
-      await sweeping?.catch(() => undefined);
+      await Promise.all([sweeping?.catch(() => undefined), ...taking]);
     },
     /** Final checkpoints of sessions handed over on a graceful stop; their leases are freed at once and the others told. */
     async handOver(cps: SessionCheckpoint[]): Promise<void> {
       if (cps.length === 0) return;
       const p = redis.pipeline();
+      const releasedAt = Date.now();
       for (const c of cps) {
-        p.set(checkpointKey(c.sessionId), JSON.stringify(c), 'PX', CHECKPOINT_TTL_MS);
+        const cp = c.handedOver ? { ...c, handedOver: { ...c.handedOver, releasedAt } } : c;
+        p.set(checkpointKey(c.sessionId), JSON.stringify(cp), 'PX', CHECKPOINT_TTL_MS);
         p.eval(RELEASE, 1, leaseKey(c.sessionId), instanceId);
       }
       p.publish(RELEASED, JSON.stringify({ from: instanceId, sessions: cps.map((c) => c.sessionId) }));

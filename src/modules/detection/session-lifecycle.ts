@@ -93,18 +93,20 @@ export function createSessionLifecycle(ctx: SessionContext) {
    * Subscribes a listed session to its device's readings. With `after` (a takeover of a session on
    * a streamed device), the stream's entries after that cursor are scored first, in order; readings
    * the device delivers meanwhile wait, and those the catch-up already covered are skipped.
+   * Resolves with the number of readings the catch-up scored.
    */
-  async function attach(s: Live, arrivedAt: (at: number | undefined) => number, after?: string): Promise<void> {
+  async function attach(s: Live, arrivedAt: (at: number | undefined) => number, after?: string, timing?: { subscribedAt?: number; readAt?: number }): Promise<number> {
     const cluster = deps.cluster;
     if (after === undefined || !cluster) {
       s.unsubscribe = await hub.subscribe(s.deviceId, { onReading: (r, at, c) => onReading(s, r, arrivedAt(at), c), onStatus: (st) => onStatus(s, st) });
-      return;
+      return 0;
     }
     const held: Array<{ r: Reading; at: number; c: string | undefined }> = [];
     let holding = true;
     // The catch-up's last entry: the device's own follower may still deliver entries up to it (it lags), and those are skipped.
     let floor = after;
     const covered = (c: string | undefined) => c !== undefined && compareStreamIds(c, floor) <= 0;
+    let caughtUp = 0;
     s.unsubscribe = await hub.subscribe(s.deviceId, {
       onReading: (r, at, c) => {
         if (covered(c)) return;
@@ -113,12 +115,15 @@ export function createSessionLifecycle(ctx: SessionContext) {
       },
       onStatus: (st) => onStatus(s, st),
     });
+    if (timing) timing.subscribedAt = Date.now();
     try {
       const { entries, trimmed } = await cluster.readingsSince(s.deviceId, after);
+      if (timing) timing.readAt = Date.now();
       if (trimmed) logger.warn({ sessionId: s.id, deviceId: s.deviceId, after }, 'device stream trimmed past the checkpoint: some readings between owners are lost');
       const now = performance.now();
       for (const e of entries) {
         for (const r of e.readings) onReading(s, r, now, e.id);
+        caughtUp += e.readings.length;
         floor = e.id;
       }
     } catch (err) {
@@ -127,6 +132,7 @@ export function createSessionLifecycle(ctx: SessionContext) {
       holding = false;
       for (const h of held) if (!covered(h.c)) onReading(s, h.r, arrivedAt(h.at), h.c);
     }
+    return caughtUp;
   }
 
   async function stopLive(s: Live, reason: StopReason): Promise<FinalAnalysis> {
