@@ -15,6 +15,12 @@
  * that share of the devices produces anomalies (a 1 V level shift for one second every five), so
  * alarms open, update and resolve (ALARM_RESOLVE_AFTER=2): issue 13 wants the reading path's p99
  * within 10 % of the window without.
+ *
+ * `--retention-backlog ROWS` (decision 0016, "the live path's p99 must not move while retention
+ * runs"): before the sessions start, ROWS log rows 60 days old are written into old sessions (in
+ * SQL, one anomaly per 1,000 rows); after the first window a second one is measured while the
+ * retention job deletes that backlog, and a third after it is stopped. `--retention-mode fixed`
+ * runs the job as it was before its gentle mode (RETENTION_BATCH rows, 20 ms apart).
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +30,7 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import { createApp } from '../src/app.ts';
 import { freshDatabase } from './support/fresh-database.ts';
 import { summariseProfile } from './support/profile-summary.ts';
@@ -31,6 +38,9 @@ import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createTokenService } from '../src/modules/auth/tokens.ts';
 import { mqttTopic } from '../src/modules/devices/sources/mqtt-connection.ts';
+import { createRetentionRepository } from '../src/modules/retention/retention.repository.ts';
+import { createRetention } from '../src/modules/retention/retention.service.ts';
+import { systemClock } from '../src/lib/clock.ts';
 import type { SimulatorSource } from '../src/modules/devices/sources/simulator.source.ts';
 
 const { values } = parseArgs({
@@ -49,6 +59,9 @@ const { values } = parseArgs({
     journal: { type: 'string', default: 'true' },
     // Share of devices (0–1) that produce anomalies in a second measured window (alarms firing).
     alarms: { type: 'string' },
+    'retention-backlog': { type: 'string', default: '0' },
+    // gentle: the server's own job; fixed: batches of RETENTION_BATCH, 20 ms apart (before gentle mode).
+    'retention-mode': { type: 'string', default: 'gentle' },
     // QoS the MQTT publisher uses: 1 exercises the acknowledgement path (PUBACK once journaled).
     'mqtt-qos': { type: 'string', default: '1' },
   },
@@ -57,6 +70,7 @@ const N = Number(values.devices);
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const RATE = Number(values['rate-hz']);
+const BACKLOG = Number(values['retention-backlog']);
 const ALARM_SHARE = values.alarms !== undefined ? Number(values.alarms) : undefined;
 /** Each anomalous device shifts its level by 1 V for one second in every such period (staggered). */
 const ALARM_PERIOD_MS = 5000;
@@ -66,6 +80,8 @@ interface Result {
   source: string;
   /** `off`, or the share of devices producing anomalies and the alarms opened / updated / resolved in the window. */
   alarms: string;
+  /** '-' (not running), or what the retention job deleted during the window. */
+  retention: string;
   devices: number;
   offered: number;
   published_per_s: number | null;
@@ -116,6 +132,8 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
     DB_POOL_SIZE: '10',
     ACCESS_TOKEN_TTL: '3600',
     LOG_JOURNAL: values.journal!,
+    // Retention runs only when the benchmark starts it (--retention-backlog).
+    RETENTION_INTERVAL: '0',
     // Alarms resolve after 2 quiet seconds, so a measured window sees them open, update and resolve.
     ...(ALARM_SHARE !== undefined && { ALARM_RESOLVE_AFTER: '2' }),
   };
@@ -140,6 +158,8 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
     const dev = await devices.create(id, source === 'mqtt' ? { name: 'mqtt', kind: 'mqtt' } : { name: 'sim', kind: 'simulator', config: { seed: i + 1 } });
     users.push({ id, token: (await tokens.signAccess({ userId: id, username })).token, deviceId: dev.id, ...(dev.token && { deviceToken: dev.token }) });
   }
+
+  const oldSessions = BACKLOG > 0 ? await writeBacklog(app, dialect, users[0]!.id, BACKLOG) : [];
 
   phase('connecting sockets');
   // Socket clients and the MQTT publisher run in their own processes, so the server's CPU is its own.
@@ -230,7 +250,7 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
     };
   }
 
-  const windows = [await measure('off')];
+  const windows = [{ ...(await measure('off')), retention: '-' }];
   if (ALARM_SHARE !== undefined) {
     const share = `${Math.round(ALARM_SHARE * 100)} % of devices`;
     phase(`anomalies on ${share}; warming up`);
@@ -252,8 +272,29 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       }, 50);
     }
     await sleep(Math.max(WARMUP, 3) * 1000);
-    windows.push(await measure(share));
+    windows.push({ ...(await measure(share)), retention: '-' });
     if (injector) clearInterval(injector);
+  }
+
+  if (BACKLOG > 0) {
+    phase('measuring again while retention deletes the backlog');
+    const backlogRows = async () => Number((await app.database.db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('session_id', 'in', oldSessions).executeTakeFirstOrThrow()).n);
+    const rowsBefore = await backlogRows();
+    const t0 = performance.now();
+    let finishedAt: number | undefined;
+    const job =
+      values['retention-mode'] === 'fixed'
+        ? createRetention({ repo: createRetentionRepository(app.database.db), clock: systemClock, logger: createLogger(config.log), config: { ...config.retention, batchMs: undefined, pauseMs: 20, maxRunMs: 10 * 60_000 } })
+        : app.retention;
+    const run = job.runOnce().finally(() => (finishedAt = performance.now()));
+    windows.push({ ...(await measure('off')), retention: finishedAt === undefined ? 'running' : `finished after ${((finishedAt - t0) / 1000).toFixed(1)} s` });
+    await job.stop();
+    const stats = await run;
+    const deleted = rowsBefore - (await backlogRows());
+    windows[windows.length - 1]!.retention = `${values['retention-mode']}, ${windows[windows.length - 1]!.retention}: ${deleted} rows deleted in ${stats.batches} batches (${Math.round(deleted / SECONDS)}/s)`;
+    // A third window without retention brackets the second: the shared machine's state drifts.
+    phase('measuring again after retention');
+    windows.push({ ...(await measure('off')), retention: '- (after)' });
   }
 
   phase('measured; stopping');
@@ -261,15 +302,53 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
   if (publisher) await ask(publisher, { type: 'close' }, 'closed');
   await detection.stopAll('stopped');
   await logWriter.flush();
+  // The backlog's sessions are not the live ones.
+  const notOld = oldSessions.length > 0 ? oldSessions : [0];
   const predictions = await app.database.db
     .selectFrom('detection_sessions')
     .select((eb) => eb.fn.sum<number>('total_predictions').as('n'))
+    .where('id', 'not in', notOld)
     .executeTakeFirstOrThrow();
-  const rows = await app.database.db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const rows = await app.database.db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('session_id', 'not in', notOld).executeTakeFirstOrThrow();
   await app.stop();
   await db.drop();
   // Rows are counted over the whole run (both windows).
   return windows.map((w) => ({ ...w, predictions: Number(predictions.n), log_rows: Number(rows.n), lost_rows: Number(predictions.n) - Number(rows.n) }));
+}
+
+/**
+ * `rows` log rows, 60 days old, spread over sessions of 100,000 rows, written in SQL (a recursive
+ * counter) so a backlog of millions takes seconds: normal rows with one anomaly per 1,000.
+ */
+async function writeBacklog(app: Awaited<ReturnType<typeof createApp>>, dialect: string, userId: number, rows: number): Promise<number[]> {
+  process.stderr.write(`  ${new Date().toISOString().slice(11, 19)} writing a backlog of ${rows} old log rows\n`);
+  const db = app.database.db;
+  const start = Date.now() - 60 * 86_400_000;
+  const ids: number[] = [];
+  const PER_SESSION = 100_000;
+  // MariaDB stops a recursive CTE at max_recursive_iterations (1,000 by default here).
+  const CHUNK = dialect === 'sqlite' ? 50_000 : 1000;
+  for (let done = 0; done < rows; done += PER_SESSION) {
+    const n = Math.min(PER_SESSION, rows - done);
+    const t = new Date(start + done * 100).toISOString().replace('T', ' ').slice(0, 23);
+    const s = await db
+      .insertInto('detection_sessions')
+      .values({ user_id: userId, model_id: null, device_id: null, status: 'stopped', threshold: 0.5, started_at: t, ended_at: t, total_predictions: n, anomaly_count: Math.floor(n / 1000), created_at: t })
+      .executeTakeFirstOrThrow();
+    const id = Number(s.insertId);
+    ids.push(id);
+    const t0 = (start + done * 100) / 1000;
+    for (let lo = 1; lo <= n; lo += CHUNK) {
+      const hi = Math.min(n, lo + CHUNK - 1);
+      const ts = dialect === 'sqlite' ? sql`strftime('%Y-%m-%d %H:%M:%f', ${t0} + x / 10.0, 'unixepoch')` : sql`from_unixtime(${t0} + x / 10.0)`;
+      await sql`insert into detection_logs (session_id, seq, ${sql.ref('timestamp')}, value, anomaly_score, is_anomaly, confidence, ${sql.ref('signal')}, explanation)
+        with recursive c(x) as (select ${lo} union all select x + 1 from c where x < ${hi})
+        select ${id}, x, ${ts}, 3.3, 0.1, case when x % 1000 = 0 then 1 else 0 end, 0.9, 'normal', case when x % 1000 = 0 then '{}' else null end from c`.execute(db);
+    }
+  }
+  // The bulk insert left a large WAL: checkpoint it now, not at the first commit of a measured window.
+  if (dialect === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+  return ids;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
@@ -286,11 +365,11 @@ for (const dialect of values.dialects!.split(',')) {
 }
 console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}`);
 console.log('targets: e2e p99 < 20 ms, server CPU ≤ 35 % of one core, event-loop delay p99 < 10 ms, 0 lost rows\n');
-console.log('| db | source | anomalies: alarms opened / updated / resolved | offered/s | scored/s | e2e p50 / p99 ms | server CPU | event-loop p99 / max ms | arrival → emit p99 ms | clients recv/s | RSS MB | lost rows |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| db | source | anomalies: alarms opened / updated / resolved | retention | offered/s | scored/s | e2e p50 / p99 ms | server CPU | event-loop p99 / max ms | arrival → emit p99 ms | clients recv/s | RSS MB | lost rows |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.dialect} | ${r.source} | ${r.alarms} | ${r.offered}${r.published_per_s !== null ? ` (published ${r.published_per_s})` : ''} | ${r.scored_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.loop_p99_ms} / ${r.loop_max_ms} | ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.rss_mb} | ${r.lost_rows} of ${r.predictions} |`,
+    `| ${r.dialect} | ${r.source} | ${r.alarms} | ${r.retention} | ${r.offered}${r.published_per_s !== null ? ` (published ${r.published_per_s})` : ''} | ${r.scored_per_s} | ${r.client_p50_ms} / ${r.client_p99_ms} | ${r.server_cpu_pct} % | ${r.loop_p99_ms} / ${r.loop_max_ms} | ${r.server_p99_ms} | ${r.client_received_per_s} | ${r.rss_mb} | ${r.lost_rows} of ${r.predictions} |`,
   );
 }
 if (ALARM_SHARE !== undefined) {

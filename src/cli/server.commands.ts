@@ -106,7 +106,7 @@ export function registerServerCommands(program: Command) {
           repo: createRetentionRepository(database.db),
           clock: systemClock,
           logger: createLogger({ ...config.log, level: 'warn' }),
-          config: { ...config.retention, pauseMs: 0, maxRunMs: Number.POSITIVE_INFINITY },
+          config: { ...config.retention, batchMs: undefined, pauseMs: 0, maxRunMs: Number.POSITIVE_INFINITY },
         });
         const r = await retention.runOnce({ dryRun: opts.dryRun ?? false });
         if (opts.json) console.log(JSON.stringify(r));

@@ -54,6 +54,7 @@ const EnvSchema = Type.Object({
   ROLLUP_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400 }),
   RETENTION_INTERVAL: Type.Integer({ minimum: 0, maximum: 7 * 86_400, default: 3600 }),
   RETENTION_BATCH: Type.Integer({ minimum: 100, maximum: 100_000, default: 5000 }),
+  RETENTION_BATCH_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 5 }),
   RETENTION_CONTEXT: Type.Integer({ minimum: 0, maximum: 100_000, default: 50 }),
   ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
   SESSION_LEASE_MS: Type.Integer({ minimum: 300, maximum: 600_000, default: 5000 }),
@@ -144,6 +145,8 @@ export interface Config {
     /** Seconds between two retention runs; 0 = no timer (run `vigil retention` instead). */
     intervalSeconds: number;
     batchRows: number;
+    /** Target duration of one delete on the server's timer (the batch size adapts to it). */
+    batchMs: number;
     /** Readings kept on each side of an anomalous reading. */
     contextReadings: number;
   };
@@ -367,6 +370,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       rollupDays: env.ROLLUP_RETENTION_DAYS,
       intervalSeconds: env.RETENTION_INTERVAL,
       batchRows: env.RETENTION_BATCH,
+      batchMs: env.RETENTION_BATCH_MS,
       contextReadings: env.RETENTION_CONTEXT,
     },
     training: {

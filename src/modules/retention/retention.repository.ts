@@ -60,12 +60,15 @@ export function createRetentionRepository(db: Kysely<DB>) {
     /**
      * Deletes (or, with `dryRun`, counts) the session's normal rows older than `cutoff` whose seq
      * lies in one of `ranges` (the time test also protects rows whose device clock ran backwards).
+     * One statement per range: with several ranges OR-ed, SQLite's planner chose the
+     * (session, timestamp) index and read every row of the session past the cutoff for each batch
+     * (1.8 s per 5,000-row batch on a 100,000-row session); one range is a seek on
+     * (session, is_anomaly, seq).
      */
     async pruneRanges(sessionId: number, cutoff: string, ranges: ReadonlyArray<readonly [number, number]>, dryRun: boolean): Promise<number> {
       let n = 0;
-      for (let i = 0; i < ranges.length; i += 200) {
-        const part = ranges.slice(i, i + 200);
-        const where = sql<boolean>`session_id = ${sessionId} and is_anomaly = 0 and ${sql.ref('timestamp')} < ${cutoff} and (${sql.join(part.map(([lo, hi]) => sql`seq between ${lo} and ${hi}`), sql` or `)})`;
+      for (const [lo, hi] of ranges) {
+        const where = sql<boolean>`session_id = ${sessionId} and is_anomaly = 0 and seq >= ${lo} and seq <= ${hi} and ${sql.ref('timestamp')} < ${cutoff}`;
         if (dryRun) {
           const r = await db.selectFrom('detection_logs').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow();
           n += Number(r.n);

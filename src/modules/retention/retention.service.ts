@@ -7,6 +7,8 @@ import { prunableRanges } from './retention-ranges.ts';
 const DAY = 86_400_000;
 /** The smallest per-device `log_retention_days`: sessions younger than this never hold rows to prune. */
 const MIN_DAYS = 1;
+/** The smallest batch in gentle mode (fewer rows per delete would spend the time on probes). */
+const MIN_BATCH = 100;
 
 export interface RetentionConfig {
   /** Raw detection logs are kept this many days (devices may override it with `config.log_retention_days`). */
@@ -19,6 +21,14 @@ export interface RetentionConfig {
   contextReadings: number;
   /** Pause between two batches, so the live path gets the database and the event loop. */
   pauseMs: number;
+  /**
+   * Gentle mode (the server's timer; decision 0016): each delete should take about this long, so
+   * the batch size adapts (from 100 rows up to `batchRows`, halving or at most doubling per batch),
+   * and the pause after a batch is at least `(1 / busyShare - 1)` times its duration, so deletes
+   * take at most `busyShare` of the time. Unset: fixed batches of `batchRows` (`vigil retention`).
+   */
+  batchMs?: number;
+  busyShare?: number;
   /** A run stops after this long and continues at the next one. */
   maxRunMs: number;
 }
@@ -76,6 +86,16 @@ export function createRetention(deps: RetentionDeps) {
     const stats: RetentionStats = { dryRun, sessions: 0, logRows: 0, rollupRows: 0, batches: 0, durationMs: 0, partial: false };
     const outOfTime = () => stopping || performance.now() - t0 > config.maxRunMs;
     const now = clock.now().getTime();
+    const gentle = config.batchMs !== undefined && config.batchMs > 0;
+    let batch = gentle ? Math.min(config.batchRows, MIN_BATCH) : config.batchRows;
+    /** The pause after a batch that took `ms`; in gentle mode the next batch is sized to take `batchMs`. */
+    const pace = (ms: number): number => {
+      if (!gentle) return config.pauseMs;
+      const factor = Math.min(2, Math.max(0.5, config.batchMs! / Math.max(ms, 0.1)));
+      batch = Math.max(MIN_BATCH, Math.min(config.batchRows, Math.round(batch * factor)));
+      const share = config.busyShare ?? 1;
+      return Math.max(config.pauseMs, share < 1 ? (ms * (1 - share)) / share : 0);
+    };
 
     for (const s of await repo.sessionsStartedBefore(toDbTime(now - MIN_DAYS * DAY))) {
       if (outOfTime()) return { ...stats, partial: true };
@@ -86,14 +106,15 @@ export function createRetention(deps: RetentionDeps) {
       stats.sessions++;
       for (let lo = (await repo.firstSeqAfter(s.id, s.prunedSeq)) ?? boundary + 1; lo <= boundary; ) {
         if (outOfTime()) return { ...stats, partial: true };
-        const hi = Math.min(lo + config.batchRows - 1, boundary);
+        const hi = Math.min(lo + batch - 1, boundary);
         const k = config.contextReadings;
+        const t = performance.now();
         const anomalies = await repo.anomalySeqs(s.id, lo - k, hi + k);
         const ranges = prunableRanges(lo, hi, anomalies, k);
         stats.logRows += dryRun ? await repo.pruneRanges(s.id, cutoff, ranges, true) : await repo.pruneBatch(s.id, cutoff, ranges, hi);
         stats.batches++;
         lo = (await repo.firstSeqAfter(s.id, hi)) ?? boundary + 1;
-        await sleep(config.pauseMs);
+        await sleep(pace(performance.now() - t));
       }
     }
 
