@@ -241,7 +241,8 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
     expect(() => validateArtifact(bad)).toThrow(/state\.seen/);
     const { artifact } = await fittedAuto();
     const tampered = round(artifact);
-    (tampered.state as { channelCalibration: Record<string, unknown> }).channelCalibration.spike = { center: 1 };
+    (tampered.state as Record<string, unknown>).channelCalibration = { spike: { center: 1 } };
+    (tampered.state as Record<string, unknown>).faultHoldoff = [0, 0, ''];
     expect(() => validateArtifact(tampered)).toThrow(/channelCalibration\.spike/);
   });
 });

@@ -91,6 +91,10 @@ const SELF_FIT_MAX_INTERVAL_MS = 10_000;
 /** Readings after a fault-channel alarm during which the same channel alarms again only when clearly larger (log-odds margin). */
 const FAULT_HOLDOFF = 100;
 const FAULT_HOLDOFF_MARGIN = 1;
+/** Whether `fit` puts each fault channel on its own scale (off: see `fitSteps`). */
+const PER_CHANNEL_SCALES = false as boolean;
+/** Readings after a spike alarm during which swing, burst and collapse alarms are its echo (three of their averaging horizons). */
+const SPIKE_ECHO = 48;
 type FaultChannel = keyof Surprises;
 type ChannelCalibration = Partial<Record<FaultChannel, Calibration>>;
 
@@ -162,6 +166,8 @@ export class AutoDetector implements Detector {
   private faultPeak = 0;
   private faultAge = Number.MAX_SAFE_INTEGER;
   private faultChannel = '';
+  /** Readings since the spike channel last alarmed (see SPIKE_ECHO). */
+  private spikeAge = Number.MAX_SAFE_INTEGER;
   /**
    * Never fitted: the readings seen so far (at most the last SELF_FIT_MAX), on which the detector
    * fits itself after `selfFit` readings and again at each doubling up to SELF_FIT_MAX.
@@ -235,6 +241,7 @@ export class AutoDetector implements Detector {
     // The hold-out follows the training part directly: no pause, so no re-baselining. Each
     // channel group is calibrated on it separately (half the false-alarm budget each), so a
     // channel whose normal scores have a heavy tail must be correspondingly more surprised.
+    const rawFaultGroup: number[] = [];
     const rawNovelty: number[] = [];
     const rawShape: number[] = [];
     const rawChannels: Record<FaultChannel, number[]> = Object.fromEntries(SURPRISE_KEYS.map((k) => [k, []])) as unknown as Record<FaultChannel, number[]>;
@@ -243,6 +250,7 @@ export class AutoDetector implements Detector {
       if (c) {
         const parts = this.members.robust.lastSurprises;
         for (const k of SURPRISE_KEYS) rawChannels[k].push(parts[k] > SURPRISE_FLOOR ? Math.log(parts[k]) : LN_SURPRISE_FLOOR);
+        rawFaultGroup.push(c.fault);
         rawNovelty.push(c.novelty);
         rawShape.push(c.shape);
       }
@@ -263,10 +271,13 @@ export class AutoDetector implements Detector {
       const cal = fitTailCalibration(finite, far / groups);
       return { ...cal, scale: Math.max(cal.scale, 0.05) };
     };
-    // Each fault channel on its own held-out scale, then the group's maximum calibrated as before.
+    // Each fault channel on its own held-out scale, then the group's maximum calibrated as before:
+    // OFF for now (PER_CHANNEL_SCALES). On the live simulator the swing channel, which averages over
+    // a spike, then alarms as "variance" after a spike the user had suppressed as not an anomaly
+    // (test/e2e/feedback.e2e.test.ts); artifacts fitted with the scales still load and score.
     const n = rawNovelty.length;
-    let rawFault: number[] = [];
-    if (n >= 20) {
+    let rawFault: number[] = rawFaultGroup;
+    if (PER_CHANNEL_SCALES && n >= 20) {
       const cals: ChannelCalibration = {};
       for (const k of SURPRISE_KEYS) {
         const cal = fitTailCalibration(rawChannels[k], far / groups);
@@ -347,6 +358,7 @@ export class AutoDetector implements Detector {
   private channelMax(surprise: (k: FaultChannel) => number, isLog = false): number {
     const cals = this.channelCalibration as ChannelCalibration;
     let max = -Infinity;
+    let spikeLogit = -Infinity;
     for (const k of SURPRISE_KEYS) {
       const cal = cals[k];
       if (!cal) continue;
@@ -358,7 +370,11 @@ export class AutoDetector implements Detector {
         max = v;
         this.maxChannel = k;
       }
+      if (k === 'spike') spikeLogit = v;
     }
+    // A reading that is itself far out is best explained as a spike, whichever of the channels
+    // that average over it (swing, burst, collapse) rose further: name it so (the score is the same).
+    if (spikeLogit >= 0 && (this.maxChannel === 'swing' || this.maxChannel === 'burst' || this.maxChannel === 'collapse')) this.maxChannel = 'spike';
     return max;
   }
 
@@ -488,8 +504,15 @@ export class AutoDetector implements Detector {
     // only when clearly larger (a growing stuck run grows its score, so it keeps alarming).
     if (this.channelCalibration) {
       this.faultAge++;
+      this.spikeAge++;
+      // The channels that average over a spike (swing, burst, collapse) stay up for a while after
+      // it: within SPIKE_ECHO readings of a spike alarm they are its echo, not a new event.
+      if (m.group === 'fault' && p >= this.threshold && channel !== 'spike' && holdoffFamily(channel) === 'point' && this.spikeAge <= SPIKE_ECHO) p = Math.min(p, this.threshold * 0.99);
+      if (m.group === 'fault' && p >= this.threshold && channel === 'spike') this.spikeAge = 0;
       if (m.group === 'fault' && p >= this.threshold) {
-        if (this.faultAge <= FAULT_HOLDOFF && channel === this.faultChannel && m.logit <= this.faultPeak + FAULT_HOLDOFF_MARGIN) p = Math.min(p, this.threshold * 0.99);
+        if (this.faultAge <= FAULT_HOLDOFF && holdoffFamily(channel) === holdoffFamily(this.faultChannel) && m.logit <= this.faultPeak + FAULT_HOLDOFF_MARGIN) {
+          p = Math.min(p, this.threshold * 0.99);
+        }
         else {
           this.faultPeak = m.logit;
           this.faultAge = 0;
@@ -559,7 +582,7 @@ export class AutoDetector implements Detector {
         noveltyCalibration: this.noveltyCalibration ?? null,
         shapeCalibration: this.shapeCalibration ?? null,
         ...(this.seen && { seen: { ts: [...this.seen.ts], value: [...this.seen.value], total: this.seen.total } }),
-        ...(this.channelCalibration && { channelCalibration: this.channelCalibration, faultHoldoff: [this.faultPeak, Math.min(this.faultAge, Number.MAX_SAFE_INTEGER), this.faultChannel] }),
+        ...(this.channelCalibration && { channelCalibration: this.channelCalibration, faultHoldoff: [this.faultPeak, Math.min(this.faultAge, Number.MAX_SAFE_INTEGER), this.faultChannel, Math.min(this.spikeAge, Number.MAX_SAFE_INTEGER)] }),
         shape: this.members.shape.toJSON(),
         seasonal: this.members.seasonal ? { ...this.members.seasonal.toJSON(), interval: this.sampleInterval, lastTs: this.lastTs ?? null } : null,
         holdoff: [this.peak, this.peakAge],
@@ -580,7 +603,10 @@ export class AutoDetector implements Detector {
     this.channelCalibration = state.channelCalibration;
     // A detector that fitted (or fitted itself to the end) keeps no readings.
     this.seen = state.seen && (this.params.selfFit as number) > 0 ? { ts: [...state.seen.ts], value: [...state.seen.value], total: state.seen.total } : undefined;
-    if (state.faultHoldoff) [this.faultPeak, this.faultAge, this.faultChannel] = state.faultHoldoff;
+    if (state.faultHoldoff) {
+      [this.faultPeak, this.faultAge, this.faultChannel] = state.faultHoldoff;
+      this.spikeAge = state.faultHoldoff[3] ?? Number.MAX_SAFE_INTEGER;
+    }
     if (Array.isArray(state.shapeHoldoff)) [this.shapePeak, this.shapeAge] = state.shapeHoldoff;
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
@@ -590,6 +616,16 @@ export class AutoDetector implements Detector {
     this.lastTs = typeof seasonal?.lastTs === 'number' ? seasonal.lastTs : undefined;
     this.metrics = { ...(metrics ?? {}) };
   }
+}
+
+/**
+ * Channels whose alarms echo one another within the fault hold-off: a spike lifts the swing, burst
+ * and collapse channels that average over it for a while after, and a level change lifts drift.
+ */
+function holdoffFamily(channel: string): string {
+  if (channel === 'spike' || channel === 'swing' || channel === 'burst' || channel === 'collapse') return 'point';
+  if (channel === 'level' || channel === 'drift') return 'level';
+  return channel;
 }
 
 /** Typical spacing of readings' timestamps (ms): the mean of the steps near the median; 0 when it cannot be told. */
@@ -646,7 +682,7 @@ interface ValidState {
   shapeCalibration: Calibration | null;
   /** Absent in artifacts written before each fault channel had its own scale. */
   channelCalibration?: ChannelCalibration;
-  faultHoldoff?: [number, number, string];
+  faultHoldoff?: [number, number, string, number?];
   /** A never-fitted detector's readings so far (absent once fitted, and in older artifacts). */
   seen?: { ts: number[]; value: number[]; total: number };
   shape: unknown;
@@ -673,8 +709,9 @@ function validateState(state: unknown, params: Params): ValidState {
       if (!(SURPRISE_KEYS as readonly string[]).includes(k) || !isCalibration(v)) throw invalidArtifact(KIND, `state.channelCalibration.${k} is not a channel calibration`);
     }
     const fh = s.faultHoldoff;
-    if (!Array.isArray(fh) || fh.length !== 3 || !Number.isFinite(fh[0]) || !(typeof fh[1] === 'number' && fh[1] >= 0) || typeof fh[2] !== 'string' || fh[2].length > 32) {
-      throw invalidArtifact(KIND, 'state.faultHoldoff must be [peak, age ≥ 0, channel]');
+    const okAge = (v: unknown): boolean => typeof v === 'number' && v >= 0;
+    if (!Array.isArray(fh) || fh.length < 3 || fh.length > 4 || !Number.isFinite(fh[0]) || !okAge(fh[1]) || typeof fh[2] !== 'string' || fh[2].length > 32 || (fh.length === 4 && !okAge(fh[3]))) {
+      throw invalidArtifact(KIND, 'state.faultHoldoff must be [peak, age ≥ 0, channel, spike age ≥ 0]');
     }
   }
   if (s.seen !== undefined) {
