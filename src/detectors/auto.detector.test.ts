@@ -233,16 +233,17 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
     expect(calibrated(b)).toBe(true);
   });
 
-  it('rejects stored readings and channel scales that are malformed', async () => {
+  it('rejects malformed stored readings, and artifacts fitted with per-channel scales with a retrain path', async () => {
     const a = createDetector('auto');
     for (const x of trace(300, 25)) a.score(x);
     const bad = round(a.serialize());
     (bad.state as { seen: { ts: unknown[] } }).seen.ts.push('x');
     expect(() => validateArtifact(bad)).toThrow(/state\.seen/);
     const { artifact } = await fittedAuto();
+    // Artifacts of the builds that fitted each fault channel on its own scale: a retrain path, not wrong scores.
     const tampered = round(artifact);
-    (tampered.state as Record<string, unknown>).channelCalibration = { spike: { center: 1 } };
+    (tampered.state as Record<string, unknown>).channelCalibration = { spike: { center: 1, scale: 1 } };
     (tampered.state as Record<string, unknown>).faultHoldoff = [0, 0, ''];
-    expect(() => validateArtifact(tampered)).toThrow(/channelCalibration\.spike/);
+    expect(() => validateArtifact(tampered)).toThrow(/per-channel fault scales.*retrain/);
   });
 });

@@ -35,7 +35,7 @@ import { contextFactory, type ContextDetector } from './context.detector.ts';
 import { asRecord, assertEnoughData, fitTailCalibration, holdoutSize, invalidArtifact, logit, readParams, runStepsAsync, runStepsNow, throwIfAborted, type FitSteps, type Params } from './ml-shared.ts';
 import { deriveSeed } from './random.ts';
 import type { DetectorFactory } from './registry.ts';
-import { robustFactory, SIGNAL_OF, SURPRISE_KEYS, type RobustDetector, type Surprises } from './robust.detector.ts';
+import { robustFactory, type RobustDetector } from './robust.detector.ts';
 import {
   type CreateDetectorOptions,
   type Detector,
@@ -72,32 +72,10 @@ const SHAPE_CENTER = 2;
 const SHAPE_SLOPE = 4;
 /** After fit, the shape channel's calibrated 0.5 is at least at this raw log-odds (twice the top of normal). */
 const SHAPE_FLOOR = 0;
-/**
- * After fit, each fault channel's ln-surprise is put on its own scale (its held-out tail): a channel
- * whose normal surprises run high (swing on a wandering signal) no longer sets the bar for a quiet
- * one (spikes on Gaussian noise). Floors keep a channel that never spoke on the hold-out (stuck,
- * dropout) from alarming on its first small surprise.
- */
-const CHANNEL_CENTER_FLOOR = Math.log(10);
-/** The spike channel is memoryless, so its held-out tail is trustworthy: a lower floor (spikes of 1–3 readings are short evidence). */
-const SPIKE_CENTER_FLOOR = Math.log(2);
-const CHANNEL_SCALE_FLOOR = 0.2;
-const SURPRISE_FLOOR = 1e-3;
-const LN_SURPRISE_FLOOR = Math.log(SURPRISE_FLOOR);
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
 const SELF_FIT_MAX = 4096;
 /** A never-fitted detector fits itself only when its readings come at least this often (ms): sensor streams. */
 const SELF_FIT_MAX_INTERVAL_MS = 10_000;
-/** Readings after a fault-channel alarm during which the same channel alarms again only when clearly larger (log-odds margin). */
-const FAULT_HOLDOFF = 100;
-const FAULT_HOLDOFF_MARGIN = 1;
-/** Whether `fit` puts each fault channel on its own scale (off: see `fitSteps`). */
-const PER_CHANNEL_SCALES = false as boolean;
-/** Readings after a spike alarm during which swing, burst and collapse alarms are its echo (three of their averaging horizons). */
-const SPIKE_ECHO = 48;
-type FaultChannel = keyof Surprises;
-type ChannelCalibration = Partial<Record<FaultChannel, Calibration>>;
-
 /** The fault member's parameters (besides `adaptLevel`). */
 export const AUTO_ROBUST_PARAMS: Readonly<Record<string, number | boolean>> = { rarityHorizon: 100_000, rarityUntilFit: true };
 /** Changes to the fault member's parameters when it sees a deseasonalised signal. */
@@ -160,14 +138,6 @@ export class AutoDetector implements Detector {
   threshold: number;
   /** Calibration of the fault channels' log-odds (after fit). */
   private calibration: Calibration | undefined;
-  /** Each fault channel's own scale (after fit; absent in artifacts written before it). */
-  private channelCalibration: ChannelCalibration | undefined;
-  /** The fault group's hold-off (with channel calibration): last alarm's log-odds, readings since, channel. */
-  private faultPeak = 0;
-  private faultAge = Number.MAX_SAFE_INTEGER;
-  private faultChannel = '';
-  /** Readings since the spike channel last alarmed (see SPIKE_ECHO). */
-  private spikeAge = Number.MAX_SAFE_INTEGER;
   /**
    * Never fitted: the readings seen so far (at most the last SELF_FIT_MAX), on which the detector
    * fits itself after `selfFit` readings and again at each doubling up to SELF_FIT_MAX.
@@ -216,7 +186,6 @@ export class AutoDetector implements Detector {
     const metrics: Record<string, number> = {};
     const { context, shape } = this.members;
     this.calibration = undefined;
-    this.channelCalibration = undefined;
     this.noveltyCalibration = undefined;
     this.shapeCalibration = undefined;
     // The shape channel learns the cycle and its normal distance scale from the training part.
@@ -241,16 +210,13 @@ export class AutoDetector implements Detector {
     // The hold-out follows the training part directly: no pause, so no re-baselining. Each
     // channel group is calibrated on it separately (half the false-alarm budget each), so a
     // channel whose normal scores have a heavy tail must be correspondingly more surprised.
-    const rawFaultGroup: number[] = [];
+    const rawFault: number[] = [];
     const rawNovelty: number[] = [];
     const rawShape: number[] = [];
-    const rawChannels: Record<FaultChannel, number[]> = Object.fromEntries(SURPRISE_KEYS.map((k) => [k, []])) as unknown as Record<FaultChannel, number[]>;
     for (const r of hold) {
       const c = this.combine(r);
       if (c) {
-        const parts = this.members.robust.lastSurprises;
-        for (const k of SURPRISE_KEYS) rawChannels[k].push(parts[k] > SURPRISE_FLOOR ? Math.log(parts[k]) : LN_SURPRISE_FLOOR);
-        rawFaultGroup.push(c.fault);
+        rawFault.push(c.fault);
         rawNovelty.push(c.novelty);
         rawShape.push(c.shape);
       }
@@ -271,22 +237,6 @@ export class AutoDetector implements Detector {
       const cal = fitTailCalibration(finite, far / groups);
       return { ...cal, scale: Math.max(cal.scale, 0.05) };
     };
-    // Each fault channel on its own held-out scale, then the group's maximum calibrated as before:
-    // OFF for now (PER_CHANNEL_SCALES). On the live simulator the swing channel, which averages over
-    // a spike, then alarms as "variance" after a spike the user had suppressed as not an anomaly
-    // (test/e2e/feedback.e2e.test.ts); artifacts fitted with the scales still load and score.
-    const n = rawNovelty.length;
-    let rawFault: number[] = rawFaultGroup;
-    if (PER_CHANNEL_SCALES && n >= 20) {
-      const cals: ChannelCalibration = {};
-      for (const k of SURPRISE_KEYS) {
-        const cal = fitTailCalibration(rawChannels[k], far / groups);
-        const floor = k === 'spike' ? SPIKE_CENTER_FLOOR : CHANNEL_CENTER_FLOOR;
-        cals[k] = { ...cal, center: Math.max(cal.center, floor), scale: Math.max(cal.scale, CHANNEL_SCALE_FLOOR) };
-      }
-      this.channelCalibration = cals;
-      rawFault = Array.from({ length: n }, (_, i) => this.channelMax((k) => rawChannels[k][i] as number, true) + (this.params.faultBias as number));
-    }
     this.calibration = fitCal(rawFault);
     const nov = fitCal(rawNovelty);
     // The novelty channel's hold-out rarely holds a new pattern, so its tail says little: it must
@@ -347,40 +297,9 @@ export class AutoDetector implements Detector {
    * Scores both members: their log-odds (after the per-member bias), the member scores; undefined
    * while the fault member re-baselines or warms up.
    */
-  /** Set by `channelMax`: the winning fault channel (avoids an allocation per reading). */
-  private maxChannel: FaultChannel = 'spike';
-
-  /**
-   * The largest fault channel on its own scale (log-odds); the channel is left in `maxChannel`.
-   * `surprise(k)` is the channel's surprise, or with `isLog` already its ln (the hold-out's).
-   * Needs `channelCalibration`.
-   */
-  private channelMax(surprise: (k: FaultChannel) => number, isLog = false): number {
-    const cals = this.channelCalibration as ChannelCalibration;
-    let max = -Infinity;
-    let spikeLogit = -Infinity;
-    for (const k of SURPRISE_KEYS) {
-      const cal = cals[k];
-      if (!cal) continue;
-      const x = surprise(k);
-      // Most channels are quiet most of the time: skip the logarithm at the floor.
-      const ln = isLog ? x : x > SURPRISE_FLOOR ? Math.log(x) : LN_SURPRISE_FLOOR;
-      const v = (ln - cal.center) / cal.scale;
-      if (v > max) {
-        max = v;
-        this.maxChannel = k;
-      }
-      if (k === 'spike') spikeLogit = v;
-    }
-    // A reading that is itself far out is best explained as a spike, whichever of the channels
-    // that average over it (swing, burst, collapse) rose further: name it so (the score is the same).
-    if (spikeLogit >= 0 && (this.maxChannel === 'swing' || this.maxChannel === 'burst' || this.maxChannel === 'collapse')) this.maxChannel = 'spike';
-    return max;
-  }
-
   private combine(
     reading: Reading,
-  ): { fault: number; faultChannel: string | undefined; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined; seasonal: number } | undefined {
+  ): { fault: number; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined; seasonal: number } | undefined {
     const { robust, context, shape, seasonal } = this.members;
     let faultReading = reading;
     let warming = false;
@@ -408,17 +327,11 @@ export class AutoDetector implements Detector {
     const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
     const shapeRaw = mapped === undefined ? 0 : shape.update(mapped);
     if (robust.warmup().status !== 'ml_ready') return undefined;
-    let fault: number;
-    let faultChannel: string | undefined;
-    if (this.channelCalibration) {
-      const parts = robust.lastSurprises;
-      fault = this.channelMax((k) => parts[k]) + (this.params.faultBias as number);
-      faultChannel = this.maxChannel;
-    } else fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
+    const fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
     const novelty = noveltyScore && noveltyScore.anomaly_score > 0 ? logit(noveltyScore.anomaly_score) + (this.params.noveltyBias as number) : -Infinity;
     // Without a cycle the channel's fixed-length windows are discords of noise: it speaks only on periodic data.
     const shapeLogit = shape.ready && shape.periodic && shapeRaw > 0 ? SHAPE_SLOPE * Math.log(shapeRaw / SHAPE_CENTER) + (this.params.shapeBias as number) : -Infinity;
-    return { fault, faultChannel, novelty, shape: shapeLogit, faultScore, noveltyScore, seasonal: seasonal?.seasonal ?? 0 };
+    return { fault, novelty, shape: shapeLogit, faultScore, noveltyScore, seasonal: seasonal?.seasonal ?? 0 };
   }
 
   /** The combined log-odds (each group through its own calibration after fit) and the group that won. */
@@ -474,7 +387,7 @@ export class AutoDetector implements Detector {
       // Data this fit cannot use (it checks its own minimums): keep scoring online, as before.
       this.members = before;
       this.seen = undefined;
-      this.calibration = this.channelCalibration = this.noveltyCalibration = this.shapeCalibration = undefined;
+      this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
     }
   }
 
@@ -482,7 +395,7 @@ export class AutoDetector implements Detector {
     const c = this.combine(reading);
     if (!c) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const m = this.mix(c.fault, c.novelty, c.shape);
-    const faultChannel = c.faultChannel ?? (c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point');
+    const faultChannel = c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     const channel = m.group !== 'fault' ? m.group : faultChannel;
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
     // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
@@ -497,27 +410,6 @@ export class AutoDetector implements Detector {
           this.peakAge = 0;
           this.peakChannel = channel;
         } else p = Math.min(p, this.threshold * 0.99);
-      }
-    }
-    // With each fault channel on its own scale, the fault member's hold-off (in raw surprise) is
-    // bypassed: after a fault alarm, the same channel alarms again within FAULT_HOLDOFF readings
-    // only when clearly larger (a growing stuck run grows its score, so it keeps alarming).
-    if (this.channelCalibration) {
-      this.faultAge++;
-      this.spikeAge++;
-      // The channels that average over a spike (swing, burst, collapse) stay up for a while after
-      // it: within SPIKE_ECHO readings of a spike alarm they are its echo, not a new event.
-      if (m.group === 'fault' && p >= this.threshold && channel !== 'spike' && holdoffFamily(channel) === 'point' && this.spikeAge <= SPIKE_ECHO) p = Math.min(p, this.threshold * 0.99);
-      if (m.group === 'fault' && p >= this.threshold && channel === 'spike') this.spikeAge = 0;
-      if (m.group === 'fault' && p >= this.threshold) {
-        if (this.faultAge <= FAULT_HOLDOFF && holdoffFamily(channel) === holdoffFamily(this.faultChannel) && m.logit <= this.faultPeak + FAULT_HOLDOFF_MARGIN) {
-          p = Math.min(p, this.threshold * 0.99);
-        }
-        else {
-          this.faultPeak = m.logit;
-          this.faultAge = 0;
-          this.faultChannel = channel;
-        }
       }
     }
     // One event, one alarm on the shape channel: its windows span up to a cycle, so they keep
@@ -536,8 +428,7 @@ export class AutoDetector implements Detector {
     }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
-    const namedFault = m.group === 'fault' && c.faultChannel !== undefined ? SIGNAL_OF[c.faultChannel as FaultChannel] : undefined;
-    const signal = m.group === 'shape' ? 'pattern' : (namedFault ?? (driver.signal === 'none' ? 'pattern' : driver.signal));
+    const signal = m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
     const score: Score = {
       anomaly_score: p,
       is_anomaly: isAnomaly,
@@ -582,7 +473,6 @@ export class AutoDetector implements Detector {
         noveltyCalibration: this.noveltyCalibration ?? null,
         shapeCalibration: this.shapeCalibration ?? null,
         ...(this.seen && { seen: { ts: [...this.seen.ts], value: [...this.seen.value], total: this.seen.total } }),
-        ...(this.channelCalibration && { channelCalibration: this.channelCalibration, faultHoldoff: [this.faultPeak, Math.min(this.faultAge, Number.MAX_SAFE_INTEGER), this.faultChannel, Math.min(this.spikeAge, Number.MAX_SAFE_INTEGER)] }),
         shape: this.members.shape.toJSON(),
         seasonal: this.members.seasonal ? { ...this.members.seasonal.toJSON(), interval: this.sampleInterval, lastTs: this.lastTs ?? null } : null,
         holdoff: [this.peak, this.peakAge],
@@ -600,13 +490,8 @@ export class AutoDetector implements Detector {
     this.calibration = state.calibration ?? undefined;
     this.noveltyCalibration = state.noveltyCalibration ?? undefined;
     this.shapeCalibration = state.shapeCalibration ?? undefined;
-    this.channelCalibration = state.channelCalibration;
     // A detector that fitted (or fitted itself to the end) keeps no readings.
     this.seen = state.seen && (this.params.selfFit as number) > 0 ? { ts: [...state.seen.ts], value: [...state.seen.value], total: state.seen.total } : undefined;
-    if (state.faultHoldoff) {
-      [this.faultPeak, this.faultAge, this.faultChannel] = state.faultHoldoff;
-      this.spikeAge = state.faultHoldoff[3] ?? Number.MAX_SAFE_INTEGER;
-    }
     if (Array.isArray(state.shapeHoldoff)) [this.shapePeak, this.shapeAge] = state.shapeHoldoff;
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
@@ -616,16 +501,6 @@ export class AutoDetector implements Detector {
     this.lastTs = typeof seasonal?.lastTs === 'number' ? seasonal.lastTs : undefined;
     this.metrics = { ...(metrics ?? {}) };
   }
-}
-
-/**
- * Channels whose alarms echo one another within the fault hold-off: a spike lifts the swing, burst
- * and collapse channels that average over it for a while after, and a level change lifts drift.
- */
-function holdoffFamily(channel: string): string {
-  if (channel === 'spike' || channel === 'swing' || channel === 'burst' || channel === 'collapse') return 'point';
-  if (channel === 'level' || channel === 'drift') return 'level';
-  return channel;
 }
 
 /** Typical spacing of readings' timestamps (ms): the mean of the steps near the median; 0 when it cannot be told. */
@@ -680,9 +555,6 @@ interface ValidState {
   calibration: Calibration | null;
   noveltyCalibration: Calibration | null;
   shapeCalibration: Calibration | null;
-  /** Absent in artifacts written before each fault channel had its own scale. */
-  channelCalibration?: ChannelCalibration;
-  faultHoldoff?: [number, number, string, number?];
   /** A never-fitted detector's readings so far (absent once fitted, and in older artifacts). */
   seen?: { ts: number[]; value: number[]; total: number };
   shape: unknown;
@@ -703,17 +575,9 @@ function validateState(state: unknown, params: Params): ValidState {
   if (s.calibration !== null && !isCalibration(s.calibration)) throw invalidArtifact(KIND, 'state.calibration is malformed');
   if (s.noveltyCalibration !== null && !isCalibration(s.noveltyCalibration)) throw invalidArtifact(KIND, 'state.noveltyCalibration is malformed');
   if (s.shapeCalibration !== null && !isCalibration(s.shapeCalibration)) throw invalidArtifact(KIND, 'state.shapeCalibration is malformed');
-  if (s.channelCalibration !== undefined) {
-    const cc = asRecord(KIND, s.channelCalibration, 'state.channelCalibration');
-    for (const [k, v] of Object.entries(cc)) {
-      if (!(SURPRISE_KEYS as readonly string[]).includes(k) || !isCalibration(v)) throw invalidArtifact(KIND, `state.channelCalibration.${k} is not a channel calibration`);
-    }
-    const fh = s.faultHoldoff;
-    const okAge = (v: unknown): boolean => typeof v === 'number' && v >= 0;
-    if (!Array.isArray(fh) || fh.length < 3 || fh.length > 4 || !Number.isFinite(fh[0]) || !okAge(fh[1]) || typeof fh[2] !== 'string' || fh[2].length > 32 || (fh.length === 4 && !okAge(fh[3]))) {
-      throw invalidArtifact(KIND, 'state.faultHoldoff must be [peak, age ≥ 0, channel, spike age ≥ 0]');
-    }
-  }
+  // A few builds fitted each fault channel on its own scale; the fault calibration of those artifacts
+  // is on that scale, so they cannot score here.
+  if (s.channelCalibration !== undefined) throw invalidArtifact(KIND, 'this model was fitted with per-channel fault scales, which this version no longer uses; retrain it (POST /models/:id/retrain or vigil train)');
   if (s.seen !== undefined) {
     const seen = asRecord(KIND, s.seen, 'state.seen');
     const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length <= SELF_FIT_MAX && a.every((v) => typeof v === 'number' && Number.isFinite(v));

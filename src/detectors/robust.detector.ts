@@ -302,11 +302,6 @@ export class RobustDetector implements Detector {
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
   }
 
-  /** Every channel's surprise for the last reading scored (before the hold-off; a view, overwritten by the next reading). */
-  get lastSurprises(): Readonly<Surprises> {
-    return this.parts;
-  }
-
   resume(): void {
     this.resumeGap = true;
     if (this.p.adaptLevel && this.adaptRef) {
@@ -687,7 +682,7 @@ export class RobustDetector implements Detector {
 }
 
 /** The signal each channel names. */
-export const SIGNAL_OF: Readonly<Record<keyof Surprises, Signal>> = {
+const SIGNAL_OF: Readonly<Record<keyof Surprises, Signal>> = {
   spike: 'spike',
   level: 'level_shift',
   drift: 'drift',
@@ -698,7 +693,7 @@ export const SIGNAL_OF: Readonly<Record<keyof Surprises, Signal>> = {
   dropout: 'dropout',
 };
 
-export const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as ReadonlyArray<keyof Surprises>;
+const SURPRISE_KEYS = Object.keys(SIGNAL_OF) as ReadonlyArray<keyof Surprises>;
 
 /** The z at which a standard normal's upper tail has surprise `s` (−log10 p), by bisection. */
 export function zForSurprise(s: number): number {
