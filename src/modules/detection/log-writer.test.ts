@@ -126,3 +126,59 @@ describe('log writer flush under a steady inflow', () => {
     ]);
   });
 });
+
+describe('log writer bound (maxBuffer)', () => {
+  it('drops rows of a batch in flight that the bound overtook, and writes the rest once, in order', async () => {
+    const written: number[][] = [];
+    let release: () => void = () => undefined;
+    let first = true;
+    const w = createLogWriter({
+      insert: async (rows) => {
+        if (first) {
+          first = false;
+          await new Promise<void>((r) => (release = r));
+        }
+        written.push(rows.map((r) => r.value));
+      },
+      batchSize: 4,
+      flushMs: 5,
+      maxBuffer: 10,
+      logger: quiet,
+    });
+    for (let i = 0; i < 4; i++) w.push(row(i));
+    // Rows 0-3 are being written; 4-11 arrive meanwhile and the bound of 10 drops 0 and 1 (the
+    // batch's rows 2 and 3 are still queued and must not be written twice).
+    for (let i = 4; i < 12; i++) w.push(row(i));
+    expect(w.stats()).toMatchObject({ buffered: 10, dropped: 2 });
+    release();
+    await w.flush();
+    expect(written).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+    ]);
+    expect(w.stats()).toMatchObject({ buffered: 0, written: 12 });
+  });
+
+  it('keeps the newest maxBuffer rows, in order, through many thousands of drops', async () => {
+    const w = createLogWriter({
+      insert: async () => {
+        throw new Error('down');
+      },
+      batchSize: 100_000,
+      flushMs: 60_000,
+      maxBuffer: 3000,
+      logger: quiet,
+    });
+    for (let i = 0; i < 50_000; i++) w.push(row(i));
+    expect(w.stats()).toMatchObject({ buffered: 3000, dropped: 47_000 });
+    let up = false;
+    const got: number[] = [];
+    const v = createLogWriter({ insert: async (rows) => void (up ? got.push(...rows.map((r) => r.value)) : Promise.reject(new Error('down'))), batchSize: 100_000, flushMs: 60_000, maxBuffer: 3000, logger: quiet, retry: { initialMs: 1, maxMs: 1 } });
+    for (let i = 0; i < 50_000; i++) v.push(row(i));
+    up = true;
+    await v.flush();
+    expect(got).toEqual(Array.from({ length: 3000 }, (_, i) => 47_000 + i));
+    await w.close(1).catch(() => undefined);
+  });
+});

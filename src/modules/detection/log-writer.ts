@@ -32,7 +32,7 @@ export interface LogWriterStats {
  */
 export function createLogWriter(deps: LogWriterDeps) {
   const retry = deps.retry ?? { initialMs: 200, maxMs: 5000 };
-  const buffer: LogInsert[] = [];
+  const buffer = new RowQueue();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let failing = false;
@@ -62,7 +62,8 @@ export function createLogWriter(deps: LogWriterDeps) {
       // A synchronous driver (better-sqlite3) never yields between batches by itself: a backlog
       // written in one go held every push and timer behind it for seconds.
       if (!first) await new Promise((r) => setImmediate(r));
-      const batch = buffer.slice(0, Math.min(deps.batchSize, remaining));
+      const batchStart = buffer.base;
+      const batch = buffer.peek(Math.min(deps.batchSize, remaining));
       remaining -= batch.length;
       try {
         await deps.insert(batch, { fresh: uncertain === 0 && !batch.some((r) => r.rescored) });
@@ -73,9 +74,8 @@ export function createLogWriter(deps: LogWriterDeps) {
         failing = true;
         return false;
       }
-      // Rows pushed meanwhile were appended; the batch is still at the front unless trimmed by the bound.
-      const start = buffer.indexOf(batch[0]!);
-      if (start >= 0) buffer.splice(start, batch.length);
+      // Rows pushed meanwhile were appended; the batch is still at the front unless the bound dropped it.
+      buffer.dropThrough(batchStart + batch.length);
       stats.written += batch.length;
       stats.flushes++;
       front += batch.length;
@@ -113,7 +113,7 @@ export function createLogWriter(deps: LogWriterDeps) {
       pushed++;
       if (buffer.length > deps.maxBuffer) {
         const excess = buffer.length - deps.maxBuffer;
-        buffer.splice(0, excess);
+        buffer.dropThrough(buffer.base + excess);
         stats.dropped += excess;
         keepJournal = true;
         if (stats.dropped === excess || stats.dropped % 10_000 < excess) {
@@ -179,3 +179,44 @@ export function createLogWriter(deps: LogWriterDeps) {
 }
 
 export type LogWriter = ReturnType<typeof createLogWriter>;
+
+/**
+ * The buffered rows, oldest first, with O(1) removal at the front: a full buffer drops its oldest
+ * row on every push, and a plain array's `splice(0, 1)` moved all half a million rows each time
+ * (measured: the process spent its whole core on it at 1,000 devices while the database lagged).
+ */
+class RowQueue {
+  private rows: LogInsert[] = [];
+  private head = 0;
+  /** Rows ever removed from the front (written or dropped): the position of the oldest row held. */
+  base = 0;
+
+  get length(): number {
+    return this.rows.length - this.head;
+  }
+
+  push(row: LogInsert): void {
+    this.rows.push(row);
+  }
+
+  /** The oldest `n` rows (a copy; they stay queued). */
+  peek(n: number): LogInsert[] {
+    return this.rows.slice(this.head, this.head + n);
+  }
+
+  /** Removes every row before position `end` (rows already gone are skipped). */
+  dropThrough(end: number): void {
+    const k = Math.min(this.length, end - this.base);
+    if (k <= 0) return;
+    this.head += k;
+    this.base += k;
+    // Compact once the removed front outweighs what is held: amortised O(1) per row.
+    if (this.head >= 1024 && this.head * 2 >= this.rows.length) {
+      this.rows = this.rows.slice(this.head);
+      this.head = 0;
+    } else if (this.head === this.rows.length) {
+      this.rows = [];
+      this.head = 0;
+    }
+  }
+}
