@@ -127,7 +127,7 @@ describe('log writer flush under a steady inflow', () => {
   });
 });
 
-describe('log writer bound (maxBuffer)', () => {
+describe('log writer bound and backlog', () => {
   it('drops rows of a batch in flight that the bound overtook, and writes the rest once, in order', async () => {
     const written: number[][] = [];
     let release: () => void = () => undefined;
@@ -181,4 +181,35 @@ describe('log writer bound (maxBuffer)', () => {
     expect(got).toEqual(Array.from({ length: 3000 }, (_, i) => 47_000 + i));
     await w.close(1).catch(() => undefined);
   });
+
+  it('catches up on a backlog in batches of up to catchUpBatch rows, then returns to batchSize', async () => {
+    const sizes: number[] = [];
+    let release: () => void = () => undefined;
+    let first = true;
+    const w = createLogWriter({
+      insert: async (rows) => {
+        sizes.push(rows.length);
+        if (first) {
+          first = false;
+          await new Promise<void>((r) => (release = r));
+        }
+      },
+      batchSize: 4,
+      catchUpBatch: 16,
+      flushMs: 5,
+      maxBuffer: 1000,
+      logger: quiet,
+    });
+    for (let i = 0; i < 4; i++) w.push(row(i));
+    for (let i = 4; i < 44; i++) w.push(row(i));
+    release();
+    await w.flush();
+    // 40 rows waited behind the first batch: 16 + 16 + the 8 left (still at least 2 x batchSize).
+    expect(sizes).toEqual([4, 16, 16, 8]);
+    for (let i = 0; i < 6; i++) w.push(row(100 + i));
+    await w.flush();
+    expect(sizes.slice(4)).toEqual([4, 2]);
+    expect(w.stats()).toMatchObject({ buffered: 0, written: 50 });
+  });
 });
+

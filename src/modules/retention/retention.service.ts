@@ -69,6 +69,20 @@ export function deviceRetentionDays(config: string | null): number | undefined {
 }
 
 /**
+ * Gentle mode's pacing after a delete of `batch` rows that took `ms`: the next batch is sized to
+ * take `batchMs` (halved at most, doubled at most, between MIN_BATCH and `batchRows` rows), and the
+ * pause keeps deletes to `busyShare` of the time (never under `pauseMs`).
+ */
+export function gentlePace(config: Pick<RetentionConfig, 'batchMs' | 'batchRows' | 'busyShare' | 'pauseMs'>, batch: number, ms: number): { batch: number; pauseMs: number } {
+  const factor = Math.min(2, Math.max(0.5, (config.batchMs ?? ms) / Math.max(ms, 0.1)));
+  const share = config.busyShare ?? 1;
+  return {
+    batch: Math.max(MIN_BATCH, Math.min(config.batchRows, Math.round(batch * factor))),
+    pauseMs: Math.max(config.pauseMs, share < 1 ? (ms * (1 - share)) / share : 0),
+  };
+}
+
+/**
  * Bounded storage: deletes raw detection logs older than their retention (keeping anomalous
  * readings and `contextReadings` on each side of them) and rollups older than theirs, in batches of
  * at most `batchRows` rows by seq range, pausing between batches. Each session's progress is a
@@ -91,10 +105,9 @@ export function createRetention(deps: RetentionDeps) {
     /** The pause after a batch that took `ms`; in gentle mode the next batch is sized to take `batchMs`. */
     const pace = (ms: number): number => {
       if (!gentle) return config.pauseMs;
-      const factor = Math.min(2, Math.max(0.5, config.batchMs! / Math.max(ms, 0.1)));
-      batch = Math.max(MIN_BATCH, Math.min(config.batchRows, Math.round(batch * factor)));
-      const share = config.busyShare ?? 1;
-      return Math.max(config.pauseMs, share < 1 ? (ms * (1 - share)) / share : 0);
+      const next = gentlePace(config, batch, ms);
+      batch = next.batch;
+      return next.pauseMs;
     };
 
     for (const s of await repo.sessionsStartedBefore(toDbTime(now - MIN_DAYS * DAY))) {
