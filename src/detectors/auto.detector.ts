@@ -244,6 +244,8 @@ export class AutoDetector implements Detector {
     this.noveltyCalibration = nov && { ...nov, center: Math.max(nov.center, NOVELTY_FLOOR) };
     const shp = fitCal(rawShape);
     this.shapeCalibration = shp && { ...shp, center: Math.max(shp.center, SHAPE_FLOOR) };
+    // Without its calibration the shape channel cannot speak until the next fit (see `mix`).
+    if (!this.shapeCalibration) shape.sleep();
     let alarms = 0;
     for (let i = 0; i < rawFault.length; i++) if (sigmoid(this.mix(rawFault[i] as number, rawNovelty[i] as number, rawShape[i] as number).logit) >= this.threshold) alarms++;
     this.metrics = {
@@ -386,6 +388,7 @@ export class AutoDetector implements Detector {
     } catch {
       // Data this fit cannot use (it checks its own minimums): keep scoring online, as before.
       this.members = before;
+      this.members.shape.sleep();
       this.seen = undefined;
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
     }
@@ -544,10 +547,13 @@ function createRobust(params: Params, seed: number, seasonal: boolean): RobustDe
 
 function createMembers(params: Params, seed: number): Members {
   const mp = memberParams(params);
+  // Never fitted, the shape channel has no calibration and cannot speak (see `mix`): `fit` wakes it.
+  const shape = new SubsequenceChannel();
+  shape.sleep();
   return {
     robust: createRobust(params, seed, false),
     context: contextFactory.create({ seed: deriveSeed(seed, 1), params: mp.context }) as ContextDetector,
-    shape: new SubsequenceChannel(),
+    shape,
   };
 }
 
@@ -586,7 +592,7 @@ function validateState(state: unknown, params: Params): ValidState {
     }
   }
   try {
-    SubsequenceChannel.fromJSON(s.shape);
+    SubsequenceChannel.fromJSON(s.shape, { asleep: true });
   } catch (e) {
     throw invalidArtifact(KIND, `state.shape: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -638,7 +644,7 @@ export const autoFactory: DetectorFactory = {
     const members: Members = {
       robust: robustFactory.restore(state.robust) as RobustDetector,
       context: contextFactory.restore(state.context) as ContextDetector,
-      shape: SubsequenceChannel.fromJSON(state.shape),
+      shape: SubsequenceChannel.fromJSON(state.shape, { asleep: state.shapeCalibration === null }),
       ...(state.seasonal ? { seasonal: SeasonalRemover.fromJSON(state.seasonal) } : {}),
     };
     const d = new AutoDetector(params, artifact.seed, artifact.threshold, members);

@@ -177,3 +177,47 @@ describe('SubsequenceChannel: anomalous windows are no neighbours', () => {
     expect(median(perBeat.slice(-20))).toBeLessThan(1.5);
   });
 });
+
+describe('SubsequenceChannel asleep', () => {
+  const train = beats(30, 80, 1).values;
+
+  it('asleep, keeps the history and period checks an awake channel keeps, and fits to the same scores', () => {
+    const awake = new SubsequenceChannel();
+    const asleep = new SubsequenceChannel();
+    asleep.sleep();
+    // Unfitted on a beat train: the online period check finds the cycle in both.
+    const online = beats(25, 80, 3).values;
+    run(awake, online);
+    expect(run(asleep, online).every((s) => s === 0)).toBe(true);
+    expect(asleep.periodic).toBe(true);
+    expect(asleep.period).toBe(awake.period);
+    expect(asleep.decimation).toBe(awake.decimation);
+    const a = awake.toJSON();
+    const b = asleep.toJSON();
+    expect(b.points).toEqual(a.points);
+    expect(b.roughness).toEqual(a.roughness);
+    expect([b.acc, b.accN, b.racc, b.prev, b.sinceCheck]).toEqual([a.acc, a.accN, a.racc, a.prev, a.sinceCheck]);
+    // Fit wakes it; from then on it scores exactly as the channel that never slept.
+    awake.fit(train);
+    asleep.fit(train);
+    expect(asleep.asleep).toBe(false);
+    const test = beats(12, 80, 4, { at: 6, kind: 'distorted' }).values;
+    const scores = run(awake, test);
+    expect(Math.max(...scores)).toBeGreaterThan(1.5);
+    expect(run(asleep, test)).toEqual(scores);
+  });
+
+  it('restored asleep from JSON, keeps the same history as when restored awake', () => {
+    const ch = new SubsequenceChannel();
+    ch.fit(train);
+    run(ch, beats(5, 80, 5).values);
+    const state = JSON.parse(JSON.stringify(ch.toJSON())) as unknown;
+    const awake = SubsequenceChannel.fromJSON(state);
+    const asleep = SubsequenceChannel.fromJSON(state, { asleep: true });
+    expect(asleep.asleep).toBe(true);
+    const more = beats(10, 80, 6).values;
+    run(awake, more);
+    run(asleep, more);
+    expect(asleep.toJSON().points).toEqual(awake.toJSON().points);
+  });
+});

@@ -68,6 +68,7 @@ const DEFAULTS: Required<SubsequenceOptions> = {
 };
 
 const MIN_LENGTH = 4;
+const EMPTY = new Float64Array(0);
 /** Sub-scores per window length: z-normalised distance, mean-removed distance, extra roughness. */
 const SUBSCORES = 3;
 const STATE_VERSION = 1;
@@ -165,6 +166,8 @@ export class SubsequenceChannel {
   private badCount = 0;
   /** Set when anomalous windows filled half the history (a lasting change): none is excluded until all have left the history and a window scores normal again. */
   private saturated = false;
+  /** See {@link SubsequenceChannel.sleep}. */
+  private dormant = false;
 
   constructor(options: SubsequenceOptions = {}) {
     const o = { ...DEFAULTS, ...options };
@@ -236,6 +239,24 @@ export class SubsequenceChannel {
     return this.lastScore;
   }
 
+  /** True after {@link SubsequenceChannel.sleep} until the next `fit`. */
+  get asleep(): boolean {
+    return this.dormant;
+  }
+
+  /**
+   * For a caller that will not use the scores until it fits the channel again: from now on
+   * `update` only keeps the history, the period checks and the running block (everything `fit`
+   * carries over), skips the nearest-neighbour search and returns 0, and the search's buffers are
+   * released. The last score, `expected`, the distance scale's collection and the excluded windows
+   * (and whether they had saturated, which `fit` keeps) stay as they were. `fit` wakes the channel.
+   */
+  sleep(): void {
+    if (this.dormant) return;
+    this.dormant = true;
+    for (const L of this.lens) L.rs = L.qt = L.mu = L.va = L.sf = EMPTY;
+  }
+
   private nextExpectedForReading = Number.NaN;
 
   /**
@@ -259,6 +280,7 @@ export class SubsequenceChannel {
     this.offset = mean;
     this.offsetSet = true;
     this.floor = Math.max(1e-9, 0.02 * sd);
+    this.dormant = false;
     this.configure(estimate?.period, estimate?.strength ?? 0, this.decimationFor(estimate?.period), [], []);
     this.fitted = true;
     this.refs = undefined;
@@ -281,13 +303,13 @@ export class SubsequenceChannel {
    */
   update(value: number): number {
     this.lastFresh = false;
-    if (!Number.isFinite(value)) return this.lastScore;
+    if (!Number.isFinite(value)) return this.dormant ? 0 : this.lastScore;
     if (!this.offsetSet) {
       this.offset = value;
       this.offsetSet = true;
     }
     this.push(value, false);
-    return this.lastScore;
+    return this.dormant ? 0 : this.lastScore;
   }
 
   private push(value: number, fitting: boolean): void {
@@ -305,9 +327,11 @@ export class SubsequenceChannel {
     this.acc = 0;
     this.accN = 0;
     this.racc = 0;
-    const sub = this.step(point, rough);
+    const sub = this.dormant ? this.track(point, rough) : this.step(point, rough);
     this.lastFresh = true;
-    if (sub === undefined) {
+    if (this.dormant) {
+      // Asleep: no score (see `sleep`).
+    } else if (sub === undefined) {
       this.lastScore = 0;
     } else if (this.refs === undefined) {
       for (let k = 0; k < sub.length; k++) this.refBuf[k]?.push(sub[k] as number);
@@ -389,16 +413,17 @@ export class SubsequenceChannel {
     this.rx = new Float64Array(this.cap);
     this.bad = new Uint8Array(this.cap);
     this.badCount = 0;
+    const size = this.dormant ? 0 : this.cap;
     this.lens = ms.map((m) => ({
       m,
       sum: 0,
       sumsq: 0,
       rsum: 0,
-      rs: new Float64Array(this.cap),
-      qt: new Float64Array(this.cap),
-      mu: new Float64Array(this.cap),
-      va: new Float64Array(this.cap),
-      sf: new Float64Array(this.cap),
+      rs: new Float64Array(size),
+      qt: new Float64Array(size),
+      mu: new Float64Array(size),
+      va: new Float64Array(size),
+      sf: new Float64Array(size),
     }));
     this.t = -1;
     this.first = 0;
@@ -412,7 +437,7 @@ export class SubsequenceChannel {
       this.x[this.t % this.cap] = p;
       this.rx[this.t % this.cap] = keptRough[i] ?? 0;
     }
-    this.rebuild();
+    if (!this.dormant) this.rebuild();
   }
 
   /** Recomputes running sums, window statistics and dot products exactly from the stored points. */
@@ -476,6 +501,18 @@ export class SubsequenceChannel {
     let s = 0;
     for (let k = 0; k < m; k++) s += (this.x[(a - k) % C] as number) * (this.x[(b - k) % C] as number);
     return s;
+  }
+
+  /** Asleep: adds one decimated point to the history only (as `step` does, without the search). */
+  private track(p: number, rough: number): undefined {
+    const it = ++this.t % this.cap;
+    if (this.bad[it] === 1) {
+      this.bad[it] = 0;
+      this.badCount--;
+    }
+    this.x[it] = p;
+    this.rx[it] = rough;
+    return undefined;
   }
 
   /**
@@ -671,7 +708,7 @@ export class SubsequenceChannel {
   }
 
   /** Rebuilds a channel from {@link SubsequenceChannel.toJSON}'s output; throws `TypeError` on malformed state. */
-  static fromJSON(state: unknown): SubsequenceChannel {
+  static fromJSON(state: unknown, options: { asleep?: boolean } = {}): SubsequenceChannel {
     const s = state as Partial<SubsequenceState> | null;
     const fail = (what: string): never => {
       throw new TypeError(`invalid subsequence channel state: ${what}`);
@@ -701,6 +738,7 @@ export class SubsequenceChannel {
     ch.offsetSet = true;
     ch.floor = s.floor as number;
     ch.fitted = s.fitted === true;
+    if (options.asleep === true) ch.sleep();
     ch.configure(s.period === null ? undefined : (s.period as number), s.strength as number, d as number, s.points as number[], s.roughness as number[]);
     if (s.refs !== null && (s.refs as number[]).length !== SUBSCORES * ch.lens.length) fail('refs length');
     ch.refs = s.refs === null ? undefined : Float64Array.from(s.refs as number[]);
