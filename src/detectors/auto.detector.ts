@@ -213,9 +213,9 @@ export class AutoDetector implements Detector {
     const rawFault: number[] = [];
     const rawNovelty: number[] = [];
     const rawShape: number[] = [];
+    const c = this.combined;
     for (const r of hold) {
-      const c = this.combine(r);
-      if (c) {
+      if (this.combine(r)) {
         rawFault.push(c.fault);
         rawNovelty.push(c.novelty);
         rawShape.push(c.shape);
@@ -247,7 +247,10 @@ export class AutoDetector implements Detector {
     // Without its calibration the shape channel cannot speak until the next fit (see `mix`).
     if (!this.shapeCalibration) shape.sleep();
     let alarms = 0;
-    for (let i = 0; i < rawFault.length; i++) if (sigmoid(this.mix(rawFault[i] as number, rawNovelty[i] as number, rawShape[i] as number).logit) >= this.threshold) alarms++;
+    for (let i = 0; i < rawFault.length; i++) {
+      this.mix(rawFault[i] as number, rawNovelty[i] as number, rawShape[i] as number);
+      if (sigmoid(this.mixed.logit) >= this.threshold) alarms++;
+    }
     this.metrics = {
       ...metrics,
       holdout_rows: rawFault.length,
@@ -295,13 +298,16 @@ export class AutoDetector implements Detector {
     return out;
   }
 
+  /** The last `combine` (reused: one per detector, not one per reading). */
+  private readonly combined: Combined = { fault: 0, novelty: 0, shape: 0, faultScore: QUIET, noveltyScore: undefined, seasonal: 0 };
+  /** The last `mix`. */
+  private readonly mixed: { logit: number; group: 'fault' | 'novelty' | 'shape' } = { logit: 0, group: 'fault' };
+
   /**
-   * Scores both members: their log-odds (after the per-member bias), the member scores; undefined
-   * while the fault member re-baselines or warms up.
+   * Scores both members into `combined`: their log-odds (after the per-member bias), the member
+   * scores; false while the fault member re-baselines or warms up.
    */
-  private combine(
-    reading: Reading,
-  ): { fault: number; novelty: number; shape: number; faultScore: Score; noveltyScore: Score | undefined; seasonal: number } | undefined {
+  private combine(reading: Reading): boolean {
     const { robust, context, shape, seasonal } = this.members;
     let faultReading = reading;
     let warming = false;
@@ -321,30 +327,43 @@ export class AutoDetector implements Detector {
         context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
         shape.update(mapped);
       }
-      return undefined;
+      return false;
     }
     const faultScore = robust.score(faultReading);
     const mapped = robust.trainingFrameValue(reading.value);
     // While re-baselining, the novelty and shape channels wait for the device's level (they would see every reading as new).
     const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
     const shapeRaw = mapped === undefined ? 0 : shape.update(mapped);
-    if (robust.warmup().status !== 'ml_ready') return undefined;
-    const fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
-    const novelty = noveltyScore && noveltyScore.anomaly_score > 0 ? logit(noveltyScore.anomaly_score) + (this.params.noveltyBias as number) : -Infinity;
+    if (!robust.warmedUp) return false;
+    const c = this.combined;
+    c.fault = logit(faultScore.anomaly_score) + (this.params.faultBias as number);
+    c.novelty = noveltyScore && noveltyScore.anomaly_score > 0 ? logit(noveltyScore.anomaly_score) + (this.params.noveltyBias as number) : -Infinity;
     // Without a cycle the channel's fixed-length windows are discords of noise: it speaks only on periodic data.
-    const shapeLogit = shape.ready && shape.periodic && shapeRaw > 0 ? SHAPE_SLOPE * Math.log(shapeRaw / SHAPE_CENTER) + (this.params.shapeBias as number) : -Infinity;
-    return { fault, novelty, shape: shapeLogit, faultScore, noveltyScore, seasonal: seasonal?.seasonal ?? 0 };
+    c.shape = shape.ready && shape.periodic && shapeRaw > 0 ? SHAPE_SLOPE * Math.log(shapeRaw / SHAPE_CENTER) + (this.params.shapeBias as number) : -Infinity;
+    c.faultScore = faultScore;
+    c.noveltyScore = noveltyScore;
+    c.seasonal = seasonal?.seasonal ?? 0;
+    return true;
   }
 
-  /** The combined log-odds (each group through its own calibration after fit) and the group that won. */
-  private mix(fault: number, novelty: number, shape: number): { logit: number; group: 'fault' | 'novelty' | 'shape' } {
+  /** The combined log-odds (each group through its own calibration after fit) and the group that won, into `mixed`. */
+  private mix(fault: number, novelty: number, shape: number): void {
     const f = this.calibration ? logit(calibrate(fault, this.calibration)) : fault;
     const n = this.noveltyCalibration ? logit(calibrate(novelty, this.noveltyCalibration)) : novelty;
     // The shape channel speaks only after a fit found a cycle in the training data: a cycle it finds
     // online in aperiodic data (noise, NAB's business series) has no calibration and alarms on noise.
     const h = this.shapeCalibration ? logit(calibrate(shape, this.shapeCalibration)) : -Infinity;
-    if (h > f && h > n) return { logit: h, group: 'shape' };
-    return n > f ? { logit: n, group: 'novelty' } : { logit: f, group: 'fault' };
+    const m = this.mixed;
+    if (h > f && h > n) {
+      m.logit = h;
+      m.group = 'shape';
+    } else if (n > f) {
+      m.logit = n;
+      m.group = 'novelty';
+    } else {
+      m.logit = f;
+      m.group = 'fault';
+    }
   }
 
   score(reading: Reading): Score {
@@ -395,9 +414,10 @@ export class AutoDetector implements Detector {
   }
 
   private scoreOne(reading: Reading): Score {
-    const c = this.combine(reading);
-    if (!c) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
-    const m = this.mix(c.fault, c.novelty, c.shape);
+    if (!this.combine(reading)) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
+    const c = this.combined;
+    this.mix(c.fault, c.novelty, c.shape);
+    const m = this.mixed;
     const faultChannel = c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     const channel = m.group !== 'fault' ? m.group : faultChannel;
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
@@ -432,17 +452,17 @@ export class AutoDetector implements Detector {
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
     const signal = m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
+    const fault = { name: 'fault', weight: Math.round(c.faultScore.anomaly_score * 1000) / 1000 };
+    const novelty = { name: 'novelty', weight: Math.round((c.noveltyScore?.anomaly_score ?? 0) * 1000) / 1000 };
     const score: Score = {
       anomaly_score: p,
       is_anomaly: isAnomaly,
       confidence: confidenceOf(p, this.threshold),
-      method: `${KIND}:${channel}`,
+      method: methodOf(channel),
       signal: isAnomaly ? signal : 'none',
       channel,
-      contributions: [
-        { name: 'fault', weight: Math.round(c.faultScore.anomaly_score * 1000) / 1000 },
-        { name: 'novelty', weight: Math.round((c.noveltyScore?.anomaly_score ?? 0) * 1000) / 1000 },
-      ].sort((a, b) => b.weight - a.weight),
+      // Largest first; a tie keeps the fault member first.
+      contributions: novelty.weight > fault.weight ? [novelty, fault] : [fault, novelty],
     };
     if (c.faultScore.expected !== undefined) {
       // On a cycle the fault channels' band is around the level: move it onto the cycle's shape.
@@ -504,6 +524,26 @@ export class AutoDetector implements Detector {
     this.lastTs = typeof seasonal?.lastTs === 'number' ? seasonal.lastTs : undefined;
     this.metrics = { ...(metrics ?? {}) };
   }
+}
+
+/** What `combine` leaves for `mix` and `scoreOne`. */
+interface Combined {
+  fault: number;
+  novelty: number;
+  shape: number;
+  faultScore: Score;
+  noveltyScore: Score | undefined;
+  seasonal: number;
+}
+
+const QUIET: Score = { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none' };
+
+/** `auto:<channel>` for the channels there are, built once rather than per reading. */
+const METHODS: ReadonlyMap<string, string> = new Map(
+  ['point', 'spike', 'level', 'drift', 'swing', 'burst', 'collapse', 'stuck', 'dropout', 'novelty', 'shape'].map((c) => [c, `${KIND}:${c}`]),
+);
+function methodOf(channel: string): string {
+  return METHODS.get(channel) ?? `${KIND}:${channel}`;
 }
 
 /** Typical spacing of readings' timestamps (ms): the mean of the steps near the median; 0 when it cannot be told. */

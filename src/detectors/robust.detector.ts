@@ -455,15 +455,14 @@ export class RobustDetector implements Detector {
       const zc = Math.min(Math.abs(z), 1e3);
       // The learned distributions alone are too optimistic for heavy-tailed noise; a reading must
       // also be far out in absolute robust-z terms (unless disabled, as for rarity mode).
-      const abs = (zeq: number): number => (p.absoluteZScale > 0 ? normalTailSurprise(zeq / p.absoluteZScale) : Infinity);
-      let spike = Math.min(this.spike.surprise(zc, true), abs(zc));
+      let spike = Math.min(this.spike.surprise(zc, true), absoluteSurprise(zc, p.absoluteZScale));
       // Heavy-tailed noise: a spike must also be rare under the tail of |z| seen in training.
       if (this.spikeTail) spike = Math.min(spike, powerTailSurprise(zc, this.spikeTail));
       parts.spike = p.spikeWeight * spike;
       this.absZ = zc;
       const sh = 1 / p.short;
       this.shortResidual += sh * (Math.max(-50, Math.min(50, z)) - this.shortResidual);
-      parts.level = p.levelWeight * Math.min(this.level.surprise(Math.abs(this.shortResidual), true), abs(Math.abs(this.shortResidual) * Math.sqrt(2 * p.short - 1)));
+      parts.level = p.levelWeight * Math.min(this.level.surprise(Math.abs(this.shortResidual), true), absoluteSurprise(Math.abs(this.shortResidual) * Math.sqrt(2 * p.short - 1), p.absoluteZScale));
       const ratio = Math.log((this.shortStep + 1e-12) / (this.stepSize.mean + 1e-12));
       parts.burst = p.varianceWeight * this.burst.surprise(ratio, false);
       parts.collapse = p.varianceWeight * this.variance.surprise(-ratio, false);
@@ -576,6 +575,11 @@ export class RobustDetector implements Detector {
     }
     if (s >= this.p.alarmSurprise) this.driftArmed = false;
     return s;
+  }
+
+  /** True when `warmup().status` is `ml_ready` (without building the state). */
+  get warmedUp(): boolean {
+    return !this.adaptCollecting && this.n > this.p.warmup;
   }
 
   warmup(): WarmupState {
@@ -713,20 +717,49 @@ function quietScore(): Score {
   return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none' };
 }
 
+function round(w: number): number {
+  return Math.round(w * 1000) / 1000;
+}
+
+/** The surprise of a robust z (or its equivalent) in absolute terms: the guard against heavy tails (none when `scale` is 0). */
+function absoluteSurprise(zeq: number, scale: number): number {
+  return scale > 0 ? normalTailSurprise(zeq / scale) : Infinity;
+}
+
 /** The three largest positive channel surprises, largest first (ties keep channel order). */
 function topParts(parts: Surprises): Array<{ name: string; weight: number }> {
-  const out: Array<{ name: string; weight: number }> = [];
+  let k0: keyof Surprises = 'spike';
+  let k1: keyof Surprises = 'spike';
+  let k2: keyof Surprises = 'spike';
+  let v0 = 0;
+  let v1 = 0;
+  let v2 = 0;
+  let count = 0;
   for (const k of SURPRISE_KEYS) {
     const v = parts[k];
     if (!(v > 0)) continue;
-    let at = out.length;
-    while (at > 0 && (out[at - 1] as { weight: number }).weight < v) at--;
-    if (at >= 3) continue;
-    out.splice(at, 0, { name: k, weight: v });
-    if (out.length > 3) out.pop();
+    if (count === 0 || v > v0) {
+      k2 = k1;
+      v2 = v1;
+      k1 = k0;
+      v1 = v0;
+      k0 = k;
+      v0 = v;
+    } else if (count === 1 || v > v1) {
+      k2 = k1;
+      v2 = v1;
+      k1 = k;
+      v1 = v;
+    } else if (count === 2 || v > v2) {
+      k2 = k;
+      v2 = v;
+    }
+    if (count < 3) count++;
   }
-  for (const c of out) c.weight = Math.round(c.weight * 1000) / 1000;
-  return out;
+  if (count === 0) return [];
+  if (count === 1) return [{ name: k0, weight: round(v0) }];
+  if (count === 2) return [{ name: k0, weight: round(v0) }, { name: k1, weight: round(v1) }];
+  return [{ name: k0, weight: round(v0) }, { name: k1, weight: round(v1) }, { name: k2, weight: round(v2) }];
 }
 
 

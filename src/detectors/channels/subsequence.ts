@@ -168,6 +168,9 @@ export class SubsequenceChannel {
   private saturated = false;
   /** See {@link SubsequenceChannel.sleep}. */
   private dormant = false;
+  /** `minHistory()` for the current configuration, and the sub-scores of the last window (see `step`). */
+  private minHist = 0;
+  private sub = new Float64Array(0);
 
   constructor(options: SubsequenceOptions = {}) {
     const o = { ...DEFAULTS, ...options };
@@ -425,6 +428,8 @@ export class SubsequenceChannel {
       va: new Float64Array(size),
       sf: new Float64Array(size),
     }));
+    this.minHist = this.minHistory();
+    this.sub = new Float64Array(SUBSCORES * ms.length);
     this.t = -1;
     this.first = 0;
     this.sinceRefresh = 0;
@@ -519,7 +524,7 @@ export class SubsequenceChannel {
    * Adds one decimated point and returns the sub-scores (per length: z-normalised distance per
    * point, mean-removed RMS distance), or `undefined` when there is not yet enough history.
    */
-  private step(p: number, rough: number): number[] | undefined {
+  private step(p: number, rough: number): Float64Array | undefined {
     const C = this.cap;
     const H = this.opts.history;
     const t = ++this.t;
@@ -528,13 +533,17 @@ export class SubsequenceChannel {
       this.bad[it] = 0;
       this.badCount--;
     }
-    this.x[it] = p;
+    const x = this.x;
+    x[it] = p;
     this.rx[it] = rough;
     const n = t - this.first + 1;
-    const out: number[] = [];
+    const out = this.sub;
     let enough = true;
     let expected = Number.NaN;
     const primary = this.lens.length - 1;
+    const minHistory = this.minHist;
+    const bad = this.bad;
+    const anyBad = this.badCount > 0;
     for (let li = 0; li < this.lens.length; li++) {
       const L = this.lens[li] as LengthState;
       const m = L.m;
@@ -542,7 +551,7 @@ export class SubsequenceChannel {
       L.sumsq += p * p;
       L.rsum += rough;
       if (n > m) {
-        const old = this.x[(t - m) % C] as number;
+        const old = x[(t - m) % C] as number;
         L.sum -= old;
         L.sumsq -= old * old;
         L.rsum -= this.rx[(t - m) % C] as number;
@@ -560,14 +569,15 @@ export class SubsequenceChannel {
       const mu = L.mu;
       const va = L.va;
       const sf = L.sf;
-      const x = this.x;
       const xt = p;
       const xtm = n > m ? (x[(t - m) % C] as number) : 0;
       const muq = mu[it] as number;
       const vaq = va[it] as number;
       const sfq = sf[it] as number;
       // The nearest neighbour among windows that did not score as anomalous (and among all, as a
-      // fallback when too few clean ones are left).
+      // fallback when too few clean ones are left). Windows are visited newest first (ties keep
+      // the newest), and the dot product of each with the newest window is carried over from the
+      // previous step (the window one older), except for the oldest window of the series.
       let bestCorr = Number.NEGATIVE_INFINITY;
       let bestC2 = Number.POSITIVE_INFINITY;
       let bestE = -1;
@@ -575,29 +585,52 @@ export class SubsequenceChannel {
       let allC2 = Number.POSITIVE_INFINITY;
       let allE = -1;
       let clean = 0;
-      const bad = this.bad;
       let ie = it;
       let iem = (t - m) % C;
       if (iem < 0) iem += C;
-      for (let e = t; e >= lo; e--) {
+      const carriedTo = Math.max(lo, firstEnd + 1);
+      // Windows overlapping the newest: only their dot products.
+      const overlapTo = Math.max(carriedTo, hi + 1);
+      let e = t;
+      for (; e >= overlapTo; e--) {
+        const ie1 = ie === 0 ? C - 1 : ie - 1;
+        qt[ie] = (qt[ie1] as number) - (x[iem] as number) * xtm + (x[ie] as number) * xt;
+        ie = ie1;
+        iem = iem === 0 ? C - 1 : iem - 1;
+      }
+      for (; e >= lo; e--) {
         const ie1 = ie === 0 ? C - 1 : ie - 1;
         let q: number;
-        if (e > firstEnd) q = (qt[ie1] as number) - (x[iem] as number) * xtm + (x[ie] as number) * xt;
+        if (e >= carriedTo) q = (qt[ie1] as number) - (x[iem] as number) * xtm + (x[ie] as number) * xt;
         else q = this.dot(e, t, m);
         qt[ie] = q;
         if (e <= hi) {
-          const mue = mu[ie] as number;
-          const cov = q / m - muq * mue;
-          const corr = cov / (sfq * (sf[ie] as number));
+          const cov = q / m - muq * (mu[ie] as number);
           const c2 = vaq + (va[ie] as number) - 2 * cov;
-          if (corr > allCorr) allCorr = corr;
-          if (c2 < allC2) {
-            allC2 = c2;
-            allE = e;
-          }
-          if (bad[ie] === 0) {
-            clean++;
-            if (corr > bestCorr) bestCorr = corr;
+          if (anyBad) {
+            // A correlation is computed only when it can beat the best so far (a non-positive cov
+            // gives a non-positive correlation).
+            if (cov > 0 || !(bestCorr > 0)) {
+              const corr = cov / (sfq * (sf[ie] as number));
+              if (corr > allCorr) allCorr = corr;
+              if (bad[ie] === 0 && corr > bestCorr) bestCorr = corr;
+            }
+            if (c2 < allC2) {
+              allC2 = c2;
+              allE = e;
+            }
+            if (bad[ie] === 0) {
+              clean++;
+              if (c2 < bestC2) {
+                bestC2 = c2;
+                bestE = e;
+              }
+            }
+          } else {
+            if (cov > 0 || !(bestCorr > 0)) {
+              const corr = cov / (sfq * (sf[ie] as number));
+              if (corr > bestCorr) bestCorr = corr;
+            }
             if (c2 < bestC2) {
               bestC2 = c2;
               bestE = e;
@@ -608,15 +641,23 @@ export class SubsequenceChannel {
         iem = iem === 0 ? C - 1 : iem - 1;
       }
       const candidates = hi - lo + 1;
-      if (candidates < this.minHistory()) enough = false;
-      if (clean < this.minHistory()) {
+      if (!anyBad) {
+        clean = Math.max(0, candidates);
+        allCorr = bestCorr;
+        allC2 = bestC2;
+        allE = bestE;
+      }
+      if (candidates < minHistory) enough = false;
+      if (clean < minHistory) {
         bestCorr = allCorr;
         bestC2 = allC2;
         bestE = allE;
       }
       // Roughness beyond that of the best match (same phase of the cycle): a noise burst.
       const extraRough = bestE >= 0 ? (L.rsum - (L.rs[bestE % C] as number)) / m : 0;
-      out.push(Math.sqrt(Math.max(0, 2 * (1 - Math.min(1, bestCorr)))), Math.sqrt(Math.max(0, bestC2)), Math.sqrt(Math.max(0, extraRough)));
+      out[SUBSCORES * li] = Math.sqrt(Math.max(0, 2 * (1 - Math.min(1, bestCorr))));
+      out[SUBSCORES * li + 1] = Math.sqrt(Math.max(0, bestC2));
+      out[SUBSCORES * li + 2] = Math.sqrt(Math.max(0, extraRough));
       if (li === primary && bestE >= 0) {
         expected = (x[(bestE + 1) % C] as number) - (mu[bestE % C] as number) + muq + this.offset;
       }
