@@ -598,6 +598,61 @@ export class SubsequenceChannel {
         ie = ie1;
         iem = iem === 0 ? C - 1 : iem - 1;
       }
+      // The candidates with carried products (all but the series' oldest window), in runs over
+      // which the older window's first point does not wrap round the ring.
+      for (let k = e <= hi ? e - carriedTo + 1 : 0; k > 0; ) {
+        const run = Math.min(k, iem + 1);
+        k -= run;
+        if (anyBad) {
+          for (let r = 0; r < run; r++, e--) {
+            const ie1 = ie === 0 ? C - 1 : ie - 1;
+            const q = (qt[ie1] as number) - (x[iem] as number) * xtm + (x[ie] as number) * xt;
+            qt[ie] = q;
+            const cov = q / m - muq * (mu[ie] as number);
+            const c2 = vaq + (va[ie] as number) - 2 * cov;
+            const ok = bad[ie] === 0;
+            // A correlation is computed only when it can win (a non-positive cov gives a non-positive one).
+            if (cov > 0 || !(bestCorr > 0)) {
+              const corr = cov / (sfq * (sf[ie] as number));
+              if (corr > allCorr) allCorr = corr;
+              if (ok && corr > bestCorr) bestCorr = corr;
+            }
+            if (c2 < allC2) {
+              allC2 = c2;
+              allE = e;
+            }
+            if (ok) {
+              clean++;
+              if (c2 < bestC2) {
+                bestC2 = c2;
+                bestE = e;
+              }
+            }
+            ie = ie1;
+            iem--;
+          }
+        } else {
+          for (let r = 0; r < run; r++, e--) {
+            const ie1 = ie === 0 ? C - 1 : ie - 1;
+            const q = (qt[ie1] as number) - (x[iem] as number) * xtm + (x[ie] as number) * xt;
+            qt[ie] = q;
+            const cov = q / m - muq * (mu[ie] as number);
+            const c2 = vaq + (va[ie] as number) - 2 * cov;
+            if (cov > 0 || !(bestCorr > 0)) {
+              const corr = cov / (sfq * (sf[ie] as number));
+              if (corr > bestCorr) bestCorr = corr;
+            }
+            if (c2 < bestC2) {
+              bestC2 = c2;
+              bestE = e;
+            }
+            ie = ie1;
+            iem--;
+          }
+        }
+        if (iem < 0) iem = C - 1;
+      }
+      // The rest (the series' oldest window, and the start-up before a full history).
       for (; e >= lo; e--) {
         const ie1 = ie === 0 ? C - 1 : ie - 1;
         let q: number;
