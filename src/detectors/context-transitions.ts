@@ -131,6 +131,9 @@ export class TransitionMemory {
   private readonly growth: number;
   /** Scratch: entries of the current context, longest first. */
   private readonly found: Array<ContextEntry | undefined> = [];
+  /** The levels `found` was looked up for, while no context has been added or removed since (`learn` after `predict` reuses it). */
+  private readonly foundFor: number[] = [];
+  private foundFresh = false;
 
   constructor(readonly options: TransitionMemoryOptions) {
     this.growth = options.horizon > 0 ? 1 / (1 - 1 / options.horizon) : 1;
@@ -176,14 +179,21 @@ export class TransitionMemory {
     const cap = this.options.factsPerContext;
     for (let f = 0; f < FAMILY_COUNT; f++) (this.marginal[f] as FactTable).add(facts[f] as number, w, MARGINAL_FACTS);
     this.marginalTotal += w;
+    // Right after `predict` on the same history the contexts' entries are known (and an absent one is still absent).
+    let known = this.foundFresh && this.foundFor.length === orders;
+    for (let o = 0; known && o < orders; o++) if (this.foundFor[o] !== history[o]) known = false;
+    this.foundFresh = false;
     const ctx: number[] = [];
     for (let o = 0; o < orders; o++) {
       ctx.push(history[o] as number);
-      const key = keyOf(ctx);
-      let e = this.entries.get(key);
+      let e = known ? this.found[o] : undefined;
       if (!e) {
-        e = { ctx: ctx.slice(), total: 0, tables: FAMILIES.map(() => new FactTable()) };
-        this.entries.set(key, e);
+        const key = keyOf(ctx);
+        e = known ? undefined : this.entries.get(key);
+        if (!e) {
+          e = { ctx: ctx.slice(), total: 0, tables: FAMILIES.map(() => new FactTable()) };
+          this.entries.set(key, e);
+        }
       }
       e.total += w;
       for (let f = 0; f < FAMILY_COUNT; f++) (e.tables[f] as FactTable).add(facts[f] as number, w, cap);
@@ -198,6 +208,7 @@ export class TransitionMemory {
    * contexts and facts that become equal.
    */
   remapLevels(map: (level: number) => number): void {
+    this.foundFresh = false;
     const old = [...this.entries.values()];
     this.entries.clear();
     const cap = this.options.factsPerContext;
@@ -226,11 +237,14 @@ export class TransitionMemory {
 
   private lookup(history: readonly number[], orders: number): void {
     this.found.length = 0;
+    this.foundFor.length = 0;
     const ctx: number[] = [];
     for (let o = 0; o < orders; o++) {
       ctx.push(history[o] as number);
+      this.foundFor.push(history[o] as number);
       this.found.push(this.entries.get(keyOf(ctx)));
     }
+    this.foundFresh = true;
   }
 
   /** Drops the least used tenth of the contexts (ties: the longer remembered goes first). */
@@ -259,6 +273,7 @@ export class TransitionMemory {
 
   /** Loads a state already checked by {@link checkTransitionMemoryState}. */
   load(s: TransitionMemoryState): void {
+    this.foundFresh = false;
     this.entries.clear();
     for (const [ctx, total, ...tables] of s.entries) {
       this.entries.set(keyOf(ctx), { ctx: ctx.slice(), total, tables: tables.map((t) => FactTable.from(t)) });
