@@ -611,12 +611,9 @@ export class SubsequenceChannel {
             const cov = q / m - muq * (mu[ie] as number);
             const c2 = vaq + (va[ie] as number) - 2 * cov;
             const ok = bad[ie] === 0;
-            // A correlation is computed only when it can win (a non-positive cov gives a non-positive one).
-            if (cov > 0 || !(bestCorr > 0)) {
-              const corr = cov / (sfq * (sf[ie] as number));
-              if (corr > allCorr) allCorr = corr;
-              if (ok && corr > bestCorr) bestCorr = corr;
-            }
+            const corr = cov / (sfq * (sf[ie] as number));
+            if (corr > allCorr) allCorr = corr;
+            if (ok && corr > bestCorr) bestCorr = corr;
             if (c2 < allC2) {
               allC2 = c2;
               allE = e;
@@ -638,10 +635,8 @@ export class SubsequenceChannel {
             qt[ie] = q;
             const cov = q / m - muq * (mu[ie] as number);
             const c2 = vaq + (va[ie] as number) - 2 * cov;
-            if (cov > 0 || !(bestCorr > 0)) {
-              const corr = cov / (sfq * (sf[ie] as number));
-              if (corr > bestCorr) bestCorr = corr;
-            }
+            const corr = cov / (sfq * (sf[ie] as number));
+            if (corr > bestCorr) bestCorr = corr;
             if (c2 < bestC2) {
               bestC2 = c2;
               bestE = e;
@@ -662,14 +657,10 @@ export class SubsequenceChannel {
         if (e <= hi) {
           const cov = q / m - muq * (mu[ie] as number);
           const c2 = vaq + (va[ie] as number) - 2 * cov;
+          const corr = cov / (sfq * (sf[ie] as number));
           if (anyBad) {
-            // A correlation is computed only when it can beat the best so far (a non-positive cov
-            // gives a non-positive correlation).
-            if (cov > 0 || !(bestCorr > 0)) {
-              const corr = cov / (sfq * (sf[ie] as number));
-              if (corr > allCorr) allCorr = corr;
-              if (bad[ie] === 0 && corr > bestCorr) bestCorr = corr;
-            }
+            if (corr > allCorr) allCorr = corr;
+            if (bad[ie] === 0 && corr > bestCorr) bestCorr = corr;
             if (c2 < allC2) {
               allC2 = c2;
               allE = e;
@@ -682,10 +673,7 @@ export class SubsequenceChannel {
               }
             }
           } else {
-            if (cov > 0 || !(bestCorr > 0)) {
-              const corr = cov / (sfq * (sf[ie] as number));
-              if (corr > bestCorr) bestCorr = corr;
-            }
+            if (corr > bestCorr) bestCorr = corr;
             if (c2 < bestC2) {
               bestC2 = c2;
               bestE = e;
