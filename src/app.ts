@@ -54,6 +54,7 @@ import { registerDetectionRoutes } from './modules/detection/detection.routes.ts
 import { createDetectionService } from './modules/detection/detection.service.ts';
 import { createLogJournal, replayJournals as replayOrphanJournals } from './modules/detection/log-journal.ts';
 import { createLogWriter } from './modules/detection/log-writer.ts';
+import { createTickScheduler } from './modules/devices/sources/tick-scheduler.ts';
 import { createRetentionRepository } from './modules/retention/retention.repository.ts';
 import { createRetention } from './modules/retention/retention.service.ts';
 import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
@@ -234,6 +235,7 @@ export async function createApp(options: AppOptions) {
     lookup: (id) => devicesRepo.findById(id),
     openSource: createSourceFactory({
       simulatorRateHz: config.devices.simulatorRateHz,
+      ticks: createTickScheduler(),
       mqtt,
       mqttTrustBroker: config.devices.mqttTrustBrokerAuth,
       maxBatch: config.devices.httpBatchMax,

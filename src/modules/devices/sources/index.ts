@@ -4,6 +4,7 @@ import { createMqttSource } from './mqtt.source.ts';
 import type { MqttConnection } from './mqtt-connection.ts';
 import { createSerialSource, type SerialPortFactory } from './serial.source.ts';
 import { createSimulatorSource } from './simulator.source.ts';
+import type { TickScheduler } from './tick-scheduler.ts';
 import type { Source, SourceSink } from './source.ts';
 
 export type { Source, SourceSink } from './source.ts';
@@ -27,6 +28,8 @@ export interface SourceDevice {
 
 export interface SourceFactoryDeps {
   simulatorRateHz: number;
+  /** One scheduler for every simulated device (fair to I/O when they need more CPU than there is). */
+  ticks: TickScheduler;
   mqtt: MqttConnection;
   mqttTrustBroker: boolean;
   maxBatch: number;
@@ -49,6 +52,7 @@ export function createSourceFactory(deps: SourceFactoryDeps) {
           level: num(c.level, 3.3),
           noise: num(c.noise, 0.02),
           seed: num(c.seed, device.id),
+          ticks: deps.ticks,
         });
       case 'serial':
         return createSerialSource(sink, {

@@ -1,5 +1,6 @@
 import { Rng } from '../../../detectors/random.ts';
 import type { Source, SourceSink } from './source.ts';
+import { createTickScheduler, type TickScheduler } from './tick-scheduler.ts';
 
 export const ANOMALY_KINDS = ['spike', 'dip', 'level_shift', 'drift', 'noise', 'stuck', 'dropout'] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
@@ -14,6 +15,8 @@ export interface SimulatorOptions {
   /** Makes the value sequence reproducible. */
   seed: number;
   now?: () => number;
+  /** The scheduler shared by every simulated device of the process (default: one of its own). */
+  ticks?: TickScheduler;
 }
 
 export interface InjectOptions {
@@ -85,12 +88,12 @@ export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) 
   const values = createSimulatorSignal(opts);
   const now = opts.now ?? Date.now;
   const periodMs = 1000 / opts.rateHz;
-  let timer: NodeJS.Timeout | undefined;
+  const ticks = opts.ticks ?? createTickScheduler();
+  let remove: (() => void) | undefined;
   let next = 0;
 
-  function tick() {
-    // Catch up on missed ticks (a busy event loop) so the average rate holds.
-    const t = performance.now();
+  /** Emits what is due at `t` (catching up on missed ticks so the average rate holds); returns the next due time. */
+  function tick(t: number): number {
     let emitted = 0;
     const wall = now();
     while (next <= t && emitted < 100) {
@@ -100,21 +103,21 @@ export function createSimulatorSource(sink: SourceSink, opts: SimulatorOptions) 
       emitted++;
     }
     if (next <= t) next = t + periodMs;
-    timer = setTimeout(tick, Math.max(0, next - performance.now()));
+    return next;
   }
 
   const source: Source & { inject(kind: AnomalyKind, o?: InjectOptions): void } = {
     port: 'simulator',
     async start(signal) {
-      if (timer) return;
+      if (remove) return;
       signal.addEventListener('abort', () => void source.stop(), { once: true });
       sink.status({ connected: true, message: `Simulator streaming at ${opts.rateHz} Hz` });
       next = performance.now() + periodMs;
-      timer = setTimeout(tick, periodMs);
+      remove = ticks.add({ run: tick }, next);
     },
     async stop() {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      remove?.();
+      remove = undefined;
     },
     inject(kind, o = {}) {
       values.inject(kind, o);
