@@ -2,7 +2,7 @@
  * Real-time pipeline benchmark: N devices at 10 Hz, each with a live logged detection session
  * and a Socket.IO subscriber, over the in-process simulator and over MQTT, on SQLite and MariaDB.
  *
- *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1]
+ *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1 --model preset|trained]
  *
  * Reports sustained readings/s scored, end-to-end latency seen by the clients (from the reading's
  * creation — the simulator's due time or the MQTT publisher's clock — to the client's receipt),
@@ -11,6 +11,9 @@
  * event-loop delay (`monitorEventLoopDelay`) and memory, and checks that every scored reading
  * became exactly one log row. `--profile DIR` writes a CPU profile of each measured window
  * (`.cpuprofile`, open in Chrome DevTools) and prints its top functions by self time.
+ * `--model trained` runs every session on its user's own model of the default kind (`auto`, fitted
+ * on 8 minutes of 10 Hz simulator data and stored per user as training stores it) instead of the
+ * default preset.
  * `--alarms SHARE` measures a second window right after the first, on the same sessions, in which
  * that share of the devices produces anomalies (a 1 V level shift for one second every five), so
  * alarms open, update and resolve (ALARM_RESOLVE_AFTER=2): issue 13 wants the reading path's p99
@@ -41,7 +44,8 @@ import { mqttTopic } from '../src/modules/devices/sources/mqtt-connection.ts';
 import { createRetentionRepository } from '../src/modules/retention/retention.repository.ts';
 import { createRetention } from '../src/modules/retention/retention.service.ts';
 import { systemClock } from '../src/lib/clock.ts';
-import type { SimulatorSource } from '../src/modules/devices/sources/simulator.source.ts';
+import { createSimulatorSignal, type SimulatorSource } from '../src/modules/devices/sources/simulator.source.ts';
+import { createDetector } from '../src/detectors/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,9 +68,13 @@ const { values } = parseArgs({
     'retention-mode': { type: 'string', default: 'gentle' },
     // QoS the MQTT publisher uses: 1 exercises the acknowledgement path (PUBACK once journaled).
     'mqtt-qos': { type: 'string', default: '1' },
+    // preset: sessions use the default preset; trained: each user gets a default-kind (auto) model
+    // fitted on 8 minutes of 10 Hz simulator data (stored per user, as training stores it).
+    model: { type: 'string', default: 'preset' },
   },
 });
 const N = Number(values.devices);
+if (values.model !== 'preset' && values.model !== 'trained') throw new Error('--model must be preset or trained');
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const RATE = Number(values['rate-hz']);
@@ -172,10 +180,28 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
     await ask(publisher, { type: 'connect', setup: { baseUrl, tokens: [], mqtt: { url: values['mqtt-url'], rateHz: RATE, qos: Number(values['mqtt-qos']), devices: devicesForMqtt } } }, 'connected');
   }
 
+  let modelIds: number[] | undefined;
+  if (values.model === 'trained') {
+    phase('fitting one auto model on 8 minutes of 10 Hz data, stored as each user\'s own model');
+    const signal = createSimulatorSignal({ rateHz: RATE, level: 3.3, noise: 0.02, seed: 424_242 });
+    const t0 = Date.now() - 8 * 60_000;
+    const normal = Array.from({ length: 8 * 60 * RATE }, (_, i) => ({ ts: t0 + (i * 1000) / RATE, value: signal.next() }));
+    const detector = createDetector('auto');
+    const fitStart = performance.now();
+    await detector.fit(normal);
+    phase(`fitted in ${Math.round(performance.now() - fitStart)} ms`);
+    const artifactText = JSON.stringify(detector.serialize());
+    modelIds = [];
+    for (const u of users) {
+      const m = await app.services.models.storeUserArtifact(u.id, { artifactText, name: 'bench auto', materialType: 'voltage', description: null, origin: 'trained' });
+      modelIds.push(m.id);
+    }
+  }
+
   phase('starting sessions');
   // In waves of 25: one by one, 1,000 starts (model load, rows, subscriptions) took minutes on a busy machine.
   for (let i = 0; i < users.length; i += 25) {
-    await Promise.all(users.slice(i, i + 25).map((u) => detection.start({ userId: u.id }, { device_id: u.deviceId, log: true })));
+    await Promise.all(users.slice(i, i + 25).map((u, k) => detection.start({ userId: u.id }, { device_id: u.deviceId, log: true, ...(modelIds && { model_id: modelIds[i + k] }) })));
   }
   // MQTT devices start publishing once every session listens (a live stream during 1,000 sequential
   // broker subscriptions delays the SUBACKs behind the readings).
@@ -363,7 +389,7 @@ for (const dialect of values.dialects!.split(',')) {
     }
   }
 }
-console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}`);
+console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${values.model === 'trained' ? "each session on its user's own trained auto model" : 'sessions on the default preset'}, ${SECONDS} s measured after ${WARMUP} s warm-up, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}`);
 console.log('targets: e2e p99 < 20 ms, server CPU ≤ 35 % of one core, event-loop delay p99 < 10 ms, 0 lost rows\n');
 console.log('| db | source | anomalies: alarms opened / updated / resolved | retention | offered/s | scored/s | e2e p50 / p99 ms | server CPU | event-loop p99 / max ms | arrival → emit p99 ms | clients recv/s | RSS MB | lost rows |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
