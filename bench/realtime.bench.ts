@@ -71,6 +71,8 @@ const { values } = parseArgs({
     // preset: sessions use the default preset; trained: each user gets a default-kind (auto) model
     // fitted on 8 minutes of 10 Hz simulator data (stored per user, as training stores it).
     model: { type: 'string', default: 'preset' },
+    // MQTT_CONNECTIONS of the server (default: the server's default).
+    'mqtt-connections': { type: 'string' },
   },
 });
 const N = Number(values.devices);
@@ -137,6 +139,7 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
     LOG_PRETTY: 'false',
     SIMULATOR_RATE_HZ: String(RATE),
     MQTT_URL: values['mqtt-url']!,
+    ...(values['mqtt-connections'] !== undefined && { MQTT_CONNECTIONS: values['mqtt-connections'] }),
     DB_POOL_SIZE: '10',
     ACCESS_TOKEN_TTL: '3600',
     LOG_JOURNAL: values.journal!,
