@@ -2,7 +2,7 @@
  * Real-time pipeline benchmark: N devices at 10 Hz, each with a live logged detection session
  * and a Socket.IO subscriber, over the in-process simulator and over MQTT, on SQLite and MariaDB.
  *
- *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1 --model preset|trained]
+ *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1 --mqtt-connections N --model preset|trained]
  *
  * Reports sustained readings/s scored, end-to-end latency seen by the clients (from the reading's
  * creation — the simulator's due time or the MQTT publisher's clock — to the client's receipt),
