@@ -62,6 +62,7 @@ function messageBytes(args: unknown[]): number {
 export function createRealtimeGateway(deps: GatewayDeps) {
   const { io, bus, hub, detection, logger } = deps;
   const latency = createLatencyRing();
+  const sinceCreated = createLatencyRing();
   const { handlers, emitError, currentModelId, disconnectDevice } = createClientHandlers(deps);
 
   io.use((socket, next) => {
@@ -139,12 +140,17 @@ export function createRealtimeGateway(deps: GatewayDeps) {
       }
     })();
   });
-  const unsubs = subscribePushes({ io, bus, hub, latency, ...(deps.followerIds && { followerIds: deps.followerIds }) });
+  const unsubs = subscribePushes({ io, bus, hub, latency, sinceCreated, ...(deps.followerIds && { followerIds: deps.followerIds }) });
 
   return {
     /** Latency from reading arrival to `arduino_data` emit (ms). */
     latency: () => latency.snapshot(),
-    resetLatency: () => latency.reset(),
+    /** Latency from the reading's creation (its timestamp) to the `arduino_data` emit (ms): arrival lag included. */
+    createdLatency: () => sinceCreated.snapshot(),
+    resetLatency: () => {
+      latency.reset();
+      sinceCreated.reset();
+    },
     /**
      * Tells this process's clients the server is going away, then closes their sockets. Local
      * only: with the Redis adapter a plain `io.emit` would disconnect every client of the cluster.

@@ -9,6 +9,8 @@ export interface PushDeps {
   hub: DeviceHubImpl;
   followerIds?(userId: number): Promise<number[]>;
   latency: LatencyRing;
+  /** From the reading's creation (its timestamp: a device's clock, the simulator's due time) to the emit. */
+  sinceCreated?: LatencyRing;
 }
 
 /** Turns bus events into pushes to the right rooms; returns the unsubscribers. */
@@ -63,6 +65,7 @@ export function subscribePushes(deps: PushDeps): Array<() => void> {
         device_id: e.deviceId,
       });
       latency.add(performance.now() - e.arrivedAt);
+      deps.sinceCreated?.add(Date.now() - e.reading.ts);
     }),
     bus.on('detection.alert', (e) => {
       io.to(ownerRoom(e.owner)).emit('anomaly_alert', {
