@@ -53,6 +53,7 @@ import { createDetectionRepository } from './modules/detection/detection.reposit
 import { registerDetectionRoutes } from './modules/detection/detection.routes.ts';
 import { createDetectionService } from './modules/detection/detection.service.ts';
 import { createLogJournal, replayJournals as replayOrphanJournals } from './modules/detection/log-journal.ts';
+import { createLogInsertThread } from './modules/detection/log-insert-thread.ts';
 import { createLogWriter } from './modules/detection/log-writer.ts';
 import { createTickScheduler } from './modules/devices/sources/tick-scheduler.ts';
 import { createRetentionRepository } from './modules/retention/retention.repository.ts';
@@ -284,11 +285,19 @@ export async function createApp(options: AppOptions) {
   const journalDir = config.detection.journal.dir;
   // Before a takeover too, but never this process's own live journal (its directory appears on the first write).
   const journal = config.detection.journal.enabled ? createLogJournal({ dir: journalDir, fsyncMs: config.detection.journal.fsyncMs, logger }) : undefined;
-  const replayJournals = () => replayOrphanJournals(journalDir, (rows) => detectionRepo.insertLogs(rows), logger, journal?.dir);
+  // On a SQLite file, log inserts run in a worker thread on a second connection, off the event loop
+  // (decision 0015). A `:memory:` database cannot be opened twice: its inserts stay on this thread.
+  const dbConfig = config.database;
+  const logThread =
+    dbConfig.dialect === 'sqlite' && dbConfig.file !== ':memory:' && config.detection.sqliteLogThread
+      ? createLogInsertThread({ file: dbConfig.file, fallback: (rows, opts) => detectionRepo.insertLogs(rows, opts), logger })
+      : undefined;
+  const insertLogs = logThread ? logThread.insert : (rows: Parameters<typeof detectionRepo.insertLogs>[0], opts: { fresh: boolean }) => detectionRepo.insertLogs(rows, opts);
+  const replayJournals = () => replayOrphanJournals(journalDir, (rows) => insertLogs(rows, { fresh: false }), logger, journal?.dir);
   await replayJournals();
   const logWriter = createLogWriter({
     ...(journal && { journal }),
-    insert: metrics.timeFlush((rows, opts) => detectionRepo.insertLogs(rows, opts)),
+    insert: metrics.timeFlush(insertLogs),
     batchSize: config.detection.logBatchSize,
     // MariaDB inserts wait off the event loop: a lagging writer catches up in batches of up to 8x
     // (at most 5,000 rows). better-sqlite3 runs them on the loop, where a larger batch is a longer stall.
@@ -453,7 +462,7 @@ export async function createApp(options: AppOptions) {
     /** The realtime feature sets `modelUsage.current` so model deletion can ask whether a live session uses a model. */
     modelUsage,
     /** Devices, detection and the Socket.IO gateway (also used by the realtime benchmark). */
-    realtime: { hub, devices, detection, logWriter, gateway, io },
+    realtime: { hub, devices, detection, logWriter, logThread, gateway, io },
     /** The retention job (its timer runs when RETENTION_INTERVAL > 0). */
     retention,
     /** The Prometheus registry and its hooks. */
@@ -482,6 +491,7 @@ export async function createApp(options: AppOptions) {
         await retention.stop();
         if (!cluster) await detection.stopAll('shutdown');
         await logWriter.close().catch((err: unknown) => logger.error({ err }, 'detection logs not fully flushed'));
+        await logThread?.close();
         await alarms.stop();
         feedback.stop();
         alarmsGateway.close();
