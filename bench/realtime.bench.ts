@@ -2,7 +2,7 @@
  * Real-time pipeline benchmark: N devices at 10 Hz, each with a live logged detection session
  * and a Socket.IO subscriber, over the in-process simulator and over MQTT, on SQLite and MariaDB.
  *
- *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1 --mqtt-connections N --model preset|trained --sqlite-thread true]
+ *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1 --mqtt-connections N --model preset|trained --sqlite-thread false]
  *
  * Reports sustained readings/s scored, end-to-end latency seen by the clients (from the reading's
  * creation — the simulator's due time or the MQTT publisher's clock — to the client's receipt),
@@ -61,8 +61,8 @@ const { values } = parseArgs({
     top: { type: 'string', default: '15' },
     // The default path journals every log row (LOG_JOURNAL); `--journal false` measures without it.
     journal: { type: 'string', default: 'true' },
-    // SQLite: log inserts in a worker thread (SQLITE_LOG_THREAD); `--sqlite-thread false` keeps them on the event loop.
-    'sqlite-thread': { type: 'string', default: 'true' },
+    // SQLite: `--sqlite-thread true` runs log inserts in a worker thread (SQLITE_LOG_THREAD, off by default).
+    'sqlite-thread': { type: 'string', default: 'false' },
     // Share of devices (0–1) that produce anomalies in a second measured window (alarms firing).
     alarms: { type: 'string' },
     'retention-backlog': { type: 'string', default: '0' },

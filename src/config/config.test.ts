@@ -28,6 +28,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('runs SQLite log inserts in a thread only with SQLITE_LOG_THREAD=true, and rejects other values', () => {
+    expect(loadConfig({ env: { DATA_DIR: tmp() } }).detection.sqliteLogThread).toBe(false);
+    expect(loadConfig({ env: { DATA_DIR: tmp(), SQLITE_LOG_THREAD: 'true' } }).detection.sqliteLogThread).toBe(true);
+    expect(() => loadConfig({ env: { DATA_DIR: tmp(), SQLITE_LOG_THREAD: 'sometimes' } })).toThrow(/SQLITE_LOG_THREAD/);
+  });
+
   it("uses MySQL from the seed's DB_* keys when DATABASE_URL is not set", () => {
     const c = loadConfig({
       env: { DATA_DIR: tmp(), DB_HOST: 'db.local', DB_USER: 'vigil', DB_PASSWORD: 'p@ss:word', DB_NAME: 'anomaly_detection', DB_PORT: '3307' },

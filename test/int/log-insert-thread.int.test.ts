@@ -10,6 +10,7 @@ import { createLogInsertThread } from '../../src/modules/detection/log-insert-th
 import { createLogWriter } from '../../src/modules/detection/log-writer.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { quietLogger } from '../support/log-rows.ts';
+import { startTestServer } from '../support/server.ts';
 
 // SQLite only: the thread exists for better-sqlite3 (MariaDB's driver already waits off the loop).
 describe('SQLite log-insert thread', () => {
@@ -209,5 +210,62 @@ describe('SQLite log-insert thread', () => {
     expect(t.stats().fallbackBatches).toBeGreaterThan(0);
     const { logs } = await stored(database);
     expect(logs).toHaveLength(30_000);
+  });
+
+  it('is what the app writes logs through with SQLITE_LOG_THREAD=true, and is closed by app.stop()', async () => {
+    const server = await startTestServer('sqlite', { SQLITE_LOG_THREAD: 'true' });
+    const { logWriter, logThread } = server.app.realtime;
+    try {
+      expect(logThread).toBeDefined();
+      const now = '2026-01-01 00:00:00.000';
+      const u = await server.app.database.db
+        .insertInto('users')
+        .values({
+          username: 'a',
+          username_key: 'a',
+          email: 'a@example.test',
+          password_hash: 'x',
+          created_at: now,
+          updated_at: now,
+        })
+        .executeTakeFirstOrThrow();
+      for (let s = 0; s < 3; s++) {
+        await server.app.database.db
+          .insertInto('detection_sessions')
+          .values({
+            user_id: Number(u.insertId),
+            model_id: null,
+            device_id: null,
+            status: 'stopped',
+            threshold: 0.5,
+            started_at: now,
+            total_predictions: 0,
+            anomaly_count: 0,
+            created_at: now,
+          })
+          .execute();
+      }
+      for (const r of rows(2000)) logWriter.push(r);
+      await logWriter.flush();
+      expect(logThread!.stats()).toMatchObject({ rows: 2000, fallbackBatches: 0, deaths: 0 });
+    } finally {
+      await server.stop();
+    }
+    expect(logThread!.stats().deaths).toBe(0);
+  });
+
+  it('is not used on the main-thread setting or on a :memory: database', async () => {
+    const off = await startTestServer('sqlite');
+    const memory = await startTestServer('sqlite', {
+      DATABASE_URL: 'sqlite::memory:',
+      SQLITE_LOG_THREAD: 'true',
+    });
+    try {
+      expect(off.app.realtime.logThread).toBeUndefined();
+      expect(memory.app.realtime.logThread).toBeUndefined();
+    } finally {
+      await off.stop();
+      await memory.stop();
+    }
   });
 });
