@@ -286,3 +286,42 @@ describe('robust: stuck runs on a coarsely quantised signal', () => {
     else expect(stuck.at(-1)!.channel).toBe('stuck');
   });
 });
+
+describe('robust: noise below one ADC step', () => {
+  // 10 Hz, a level just below the boundary between two 20 mV codes with noise a tenth of a step:
+  // the reading flickers between the two codes and the rolling IQR is often 0.
+  const STEP = 0.02;
+  const make = (n: number, t0: number, seed: number): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 100, value: Math.round((2.009 + 0.1 * STEP * rng.normal()) / STEP) * STEP }));
+  };
+
+  it('judges a reading at least at the resolution: a one-step flicker is no spike or level shift, a spike of eight steps is', async () => {
+    const d = createDetector('robust', { seed: 1 });
+    await d.fit(make(4000, 0, 3));
+    const live = make(3000, 1_000_000, 4);
+    const normal = live.map((r) => d.score(r));
+    expect(normal.filter((s) => s.is_anomaly && (s.signal === 'spike' || s.signal === 'level_shift'))).toEqual([]);
+    const last = live.at(-1)!;
+    const spike = d.score({ ts: last.ts + 100, value: last.value + 8 * STEP });
+    expect(spike.is_anomaly).toBe(true);
+    // A lone far-out reading is named a spike or the start of a level change (as above).
+    expect(['spike', 'level_shift']).toContain(spike.signal);
+  });
+
+  it('keeps the learned resolution in its artifact, and loads artifacts written before it', async () => {
+    const d = createDetector('robust', { seed: 1 });
+    await d.fit(make(4000, 0, 3));
+    const artifact = JSON.parse(JSON.stringify(d.serialize())) as ReturnType<Detector['serialize']>;
+    expect((artifact.state as { quantum?: number }).quantum).toBeCloseTo(STEP, 9);
+    const live = make(200, 1_000_000, 4);
+    const restored = restoreDetector(artifact);
+    expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => d.score(r)));
+    const older = JSON.parse(JSON.stringify(artifact)) as typeof artifact;
+    delete (older.state as { quantum?: number }).quantum;
+    expect(() => validateArtifact(older)).not.toThrow();
+    const bad = JSON.parse(JSON.stringify(artifact)) as typeof artifact;
+    (bad.state as { quantum?: number }).quantum = -1;
+    expect(() => validateArtifact(bad)).toThrow(/quantum/);
+  });
+});

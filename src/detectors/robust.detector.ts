@@ -55,6 +55,7 @@ const IQR_TO_SIGMA = 1.349;
 /** Readings the drift channel's smoothed level (EWMA, weight 0.1) needs after a resume before it is a reference: 0.9^30 ≈ 4 %. */
 const DRIFT_SETTLE = 30;
 const MEAN_ABS_TO_SIGMA = 1.2533;
+const SQRT12 = Math.sqrt(12);
 
 const PARAM_SPECS = [
   { name: 'window', type: 'integer', default: 128, min: 8, max: 4096, description: 'Readings in the rolling median / inter-quartile window.' },
@@ -153,6 +154,8 @@ export interface RobustState {
   repeatRate: number;
   /** Absent in artifacts written before runs were judged as a Markov chain (then: repeatRate). */
   persistRate?: number;
+  /** Smallest non-zero step seen (the ADC resolution of a quantised signal); absent until one is seen, and in older artifacts. */
+  quantum?: number;
   run: number;
   window: number[];
   stepSize: number[];
@@ -197,6 +200,8 @@ export class RobustDetector implements Detector {
   private repeatRate = 0.5;
   /** Chance that a repeat is followed by another (runs of a quantised signal); see `step`. */
   private persistRate = 0.5;
+  /** Smallest non-zero step between readings so far: the resolution of a quantised signal (see `step`). */
+  private quantum = Infinity;
   private run = 1;
   private window: RollingWindow;
   private readonly stepSize: Ewm;
@@ -382,6 +387,8 @@ export class RobustDetector implements Detector {
     this.interval.load([0, 0, 0]);
     this.repeatRate = repeatFraction(values);
     this.persistRate = persistFraction(values);
+    // The resolution in the training frame changes with the re-baseline's gain: learn it afresh.
+    this.quantum = Infinity;
     for (const r of live) this.step(r);
   }
 
@@ -445,7 +452,11 @@ export class RobustDetector implements Detector {
     const ready = this.window.length >= Math.min(8, p.window);
     const iqr = ready ? (this.window.quantile(0.75) - this.window.quantile(0.25)) / IQR_TO_SIGMA : 0;
     const stepSigma = this.stepSize.mean * MEAN_ABS_TO_SIGMA;
-    const scale = Math.max(iqr, 0.25 * stepSigma, 1e-9 * (Math.abs(med) + 1), 1e-12);
+    // A reading quantised to steps of q is only known to within q: its error has a standard
+    // deviation of at least q/√12 (Sheppard). Without this floor, noise below one ADC step leaves an
+    // IQR of 0, every one-step flicker scores |z| ≈ 1000 and the learned |z| spread swallows real spikes.
+    const resolution = Number.isFinite(this.quantum) ? this.quantum / SQRT12 : 0;
+    const scale = Math.max(iqr, 0.25 * stepSigma, resolution, 1e-9 * (Math.abs(med) + 1), 1e-12);
     this.bandMedian = ready ? med : NaN;
     this.bandScale = ready ? scale : 0;
     const z = ready ? (x - med) / scale : 0;
@@ -510,6 +521,7 @@ export class RobustDetector implements Detector {
         if (wasRun) this.persistRate += (1 / p.horizon) * ((repeated ? 1 : 0) - this.persistRate);
         this.repeatRate += (1 / p.horizon) * ((repeated ? 1 : 0) - this.repeatRate);
       }
+      if (step > 0 && step < this.quantum) this.quantum = step;
       const cap = this.stepSize.count >= 10 ? 8 * this.stepSize.mean + 1e-12 : Infinity;
       this.shortStep += (1 / p.short) * (step - this.shortStep);
       this.stepSize.update(Math.min(step, cap));
@@ -602,6 +614,7 @@ export class RobustDetector implements Detector {
       interval: this.interval.toJSON(),
       repeatRate: this.repeatRate,
       persistRate: this.persistRate,
+      ...(Number.isFinite(this.quantum) && { quantum: this.quantum }),
       run: this.run,
       window: this.window.values(),
       stepSize: this.stepSize.toJSON(),
@@ -645,6 +658,7 @@ export class RobustDetector implements Detector {
     this.interval.load(s.interval);
     this.repeatRate = s.repeatRate;
     this.persistRate = s.persistRate ?? s.repeatRate;
+    this.quantum = s.quantum ?? Infinity;
     this.run = s.run;
     this.window = RollingWindow.from(this.p.window, s.window);
     this.stepSize.load(s.stepSize);
@@ -782,6 +796,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   if (s.peakChannel !== undefined && s.peakChannel !== '' && !(SURPRISE_KEYS as readonly unknown[]).includes(s.peakChannel)) fail('"peakChannel" must name a channel');
   if ((s.repeatRate as number) < 0 || (s.repeatRate as number) > 1) fail('"repeatRate" must be in [0, 1]');
   if (s.persistRate !== undefined && !(isNum(s.persistRate) && s.persistRate >= 0 && s.persistRate <= 1)) fail('"persistRate" must be in [0, 1]');
+  if (s.quantum !== undefined && !(isNum(s.quantum) && s.quantum > 0)) fail('"quantum" must be a positive number');
   if (!isTriple(s.interval) || !isTriple(s.stepSize)) fail('"interval" and "stepSize" must be [mean, variance, count]');
   const windowSize = typeof params.window === 'number' ? params.window : 4096;
   if (!Array.isArray(s.window) || s.window.length > windowSize || !s.window.every(isNum)) fail(`"window" must hold at most ${windowSize} finite numbers`);
