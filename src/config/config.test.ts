@@ -28,9 +28,9 @@ describe('loadConfig', () => {
     }
   });
 
-  it('runs SQLite log inserts in a thread only with SQLITE_LOG_THREAD=true, and rejects other values', () => {
-    expect(loadConfig({ env: { DATA_DIR: tmp() } }).detection.sqliteLogThread).toBe(false);
-    expect(loadConfig({ env: { DATA_DIR: tmp(), SQLITE_LOG_THREAD: 'true' } }).detection.sqliteLogThread).toBe(true);
+  it('runs SQLite log inserts in a thread unless SQLITE_LOG_THREAD=false, and rejects other values', () => {
+    expect(loadConfig({ env: { DATA_DIR: tmp() } }).detection.sqliteLogThread).toBe(true);
+    expect(loadConfig({ env: { DATA_DIR: tmp(), SQLITE_LOG_THREAD: 'false' } }).detection.sqliteLogThread).toBe(false);
     expect(() => loadConfig({ env: { DATA_DIR: tmp(), SQLITE_LOG_THREAD: 'sometimes' } })).toThrow(/SQLITE_LOG_THREAD/);
   });
 

@@ -50,7 +50,7 @@ const EnvSchema = Type.Object({
   LOG_BUFFER_MAX: Type.Integer({ minimum: 100, default: 500_000 }),
   LOG_JOURNAL: Type.Boolean({ default: true }),
   LOG_JOURNAL_FSYNC_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
-  SQLITE_LOG_THREAD: Type.Boolean({ default: false }),
+  SQLITE_LOG_THREAD: Type.Boolean({ default: true }),
   LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 30 }),
   ROLLUP_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400 }),
   RETENTION_INTERVAL: Type.Integer({ minimum: 0, maximum: 7 * 86_400, default: 3600 }),
