@@ -254,8 +254,14 @@ describe('SQLite log-insert thread', () => {
     expect(logThread!.stats().deaths).toBe(0);
   });
 
-  it('is not used on the main-thread setting or on a :memory: database', async () => {
-    const off = await startTestServer('sqlite');
+  it('is used by default on a SQLite file, and not with SQLITE_LOG_THREAD=false or on a :memory: database', async () => {
+    const byDefault = await startTestServer('sqlite');
+    try {
+      expect(byDefault.app.realtime.logThread).toBeDefined();
+    } finally {
+      await byDefault.stop();
+    }
+    const off = await startTestServer('sqlite', { SQLITE_LOG_THREAD: 'false' });
     const memory = await startTestServer('sqlite', {
       DATABASE_URL: 'sqlite::memory:',
       SQLITE_LOG_THREAD: 'true',
