@@ -290,9 +290,9 @@ export async function createApp(options: AppOptions) {
   const dbConfig = config.database;
   const logThread =
     dbConfig.dialect === 'sqlite' && dbConfig.file !== ':memory:' && config.detection.sqliteLogThread
-      ? createLogInsertThread({ file: dbConfig.file, fallback: (rows, opts) => detectionRepo.insertLogs(rows, opts), logger })
+      ? createLogInsertThread({ file: dbConfig.file, fallback: detectionRepo.insertLogs, logger })
       : undefined;
-  const insertLogs = logThread ? logThread.insert : (rows: Parameters<typeof detectionRepo.insertLogs>[0], opts: { fresh: boolean }) => detectionRepo.insertLogs(rows, opts);
+  const insertLogs = logThread ? logThread.insert : detectionRepo.insertLogs;
   const replayJournals = () => replayOrphanJournals(journalDir, (rows) => insertLogs(rows, { fresh: false }), logger, journal?.dir);
   await replayJournals();
   const logWriter = createLogWriter({

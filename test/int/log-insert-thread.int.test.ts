@@ -157,20 +157,17 @@ describe('SQLite log-insert thread', () => {
     expect(sa).toEqual(sb);
   });
 
+  /** A log writer over the thread in large batches, retrying quickly (as after a thread's death). */
+  const writerThrough = (t: { insert: Parameters<typeof createLogWriter>[0]['insert'] }) =>
+    createLogWriter({ insert: t.insert, batchSize: 5000, flushMs: 5, maxBuffer: 1_000_000, logger: quietLogger, retry: { initialMs: 10, maxMs: 50 } });
+
   it('loses no row when the thread dies with a batch in flight: it restarts and the writer retries', async () => {
     const { database, file } = await sqliteFile();
     const errors: string[] = [];
     const t = thread(file, database, {
       logger: { error: (_o: object, m: string) => void errors.push(m), warn() {} },
     });
-    const writer = createLogWriter({
-      insert: t.insert,
-      batchSize: 5000,
-      flushMs: 5,
-      maxBuffer: 1_000_000,
-      logger: quietLogger,
-      retry: { initialMs: 10, maxMs: 50 },
-    });
+    const writer = writerThrough(t);
     const all = rows(60_000);
     for (const r of all) writer.push(r);
     while (t.stats().batches < 2) await new Promise((r) => setTimeout(r, 1));
@@ -194,14 +191,7 @@ describe('SQLite log-insert thread', () => {
       maxRestarts: 0,
       logger: { error: (_o: object, m: string) => void errors.push(m), warn() {} },
     });
-    const writer = createLogWriter({
-      insert: t.insert,
-      batchSize: 5000,
-      flushMs: 5,
-      maxBuffer: 1_000_000,
-      logger: quietLogger,
-      retry: { initialMs: 10, maxMs: 50 },
-    });
+    const writer = writerThrough(t);
     for (const r of rows(30_000)) writer.push(r);
     while (t.stats().batches < 1) await new Promise((r) => setTimeout(r, 1));
     await t.kill();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logRow, quietLogger } from '../../../test/support/log-rows.ts';
+import type { LogInsert } from './detection.repository.ts';
 import { createLogWriter } from './log-writer.ts';
 
 const row = logRow;
@@ -127,19 +128,26 @@ describe('log writer flush under a steady inflow', () => {
   });
 });
 
+/** An insert whose first call waits until `release()`; `seen` records every batch's values at the call. */
+function firstInsertWaits() {
+  const seen: number[][] = [];
+  let release: () => void = () => undefined;
+  let first = true;
+  const insert = async (rows: readonly LogInsert[]) => {
+    seen.push(rows.map((r) => r.value));
+    if (first) {
+      first = false;
+      await new Promise<void>((r) => (release = r));
+    }
+  };
+  return { seen, insert, release: () => release() };
+}
+
 describe('log writer bound and backlog', () => {
   it('drops rows of a batch in flight that the bound overtook, and writes the rest once, in order', async () => {
-    const written: number[][] = [];
-    let release: () => void = () => undefined;
-    let first = true;
+    const { seen: written, insert, release } = firstInsertWaits();
     const w = createLogWriter({
-      insert: async (rows) => {
-        if (first) {
-          first = false;
-          await new Promise<void>((r) => (release = r));
-        }
-        written.push(rows.map((r) => r.value));
-      },
+      insert,
       batchSize: 4,
       flushMs: 5,
       maxBuffer: 10,
@@ -183,17 +191,9 @@ describe('log writer bound and backlog', () => {
   });
 
   it('catches up on a backlog in batches of up to catchUpBatch rows, then returns to batchSize', async () => {
-    const sizes: number[] = [];
-    let release: () => void = () => undefined;
-    let first = true;
+    const { seen, insert, release } = firstInsertWaits();
     const w = createLogWriter({
-      insert: async (rows) => {
-        sizes.push(rows.length);
-        if (first) {
-          first = false;
-          await new Promise<void>((r) => (release = r));
-        }
-      },
+      insert,
       batchSize: 4,
       catchUpBatch: 16,
       flushMs: 5,
@@ -205,10 +205,10 @@ describe('log writer bound and backlog', () => {
     release();
     await w.flush();
     // 40 rows waited behind the first batch: 16 + 16 + the 8 left (still at least 2 x batchSize).
-    expect(sizes).toEqual([4, 16, 16, 8]);
+    expect(seen.map((b) => b.length)).toEqual([4, 16, 16, 8]);
     for (let i = 0; i < 6; i++) w.push(row(100 + i));
     await w.flush();
-    expect(sizes.slice(4)).toEqual([4, 2]);
+    expect(seen.slice(4).map((b) => b.length)).toEqual([4, 2]);
     expect(w.stats()).toMatchObject({ buffered: 0, written: 50 });
   });
 });
