@@ -48,9 +48,11 @@ describe('tick scheduler', () => {
       createSimulatorSource({ reading: () => busy(0.7), status: () => undefined, invalid: () => undefined }, { rateHz: 10, level: 3.3, noise: 0.02, seed: i + 1, ticks }),
     );
     const ac = new AbortController();
-    const server = net.createServer((s) => s.on('data', (d) => s.write(d)));
+    // Both ends ignore ECONNRESET: the client is destroyed while echoes may still be in flight.
+    const server = net.createServer((s) => s.on('data', (d) => s.write(d)).on('error', () => undefined));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    client.on('error', () => undefined);
     await new Promise<void>((r) => client.once('connect', r));
     let echoes = 0;
     client.on('data', (d) => void (echoes += d.length));
@@ -62,7 +64,7 @@ describe('tick scheduler', () => {
     ac.abort();
     for (const s of sources) await s.stop();
     client.destroy();
-    server.close();
+    await new Promise<void>((r) => server.close(() => r()));
     expect(sent).toBeGreaterThanOrEqual(10);
     expect(echoes).toBeGreaterThanOrEqual(sent - 3);
     expect(ticks.size).toBe(0);
