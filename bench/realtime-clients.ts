@@ -9,6 +9,8 @@ import { io, type Socket } from 'socket.io-client';
 interface Setup {
   baseUrl: string;
   tokens: string[];
+  /** With two server processes: the URL each token's socket connects to (else `baseUrl`). */
+  baseUrls?: string[];
   mqtt?: { url: string; devices: Array<{ topic: string; token: string }>; rateHz: number; qos?: 0 | 1 };
 }
 
@@ -41,9 +43,9 @@ async function handle(msg: Message) {
   if (msg.type === 'connect') {
     setup = msg.setup!;
     // In waves: a thousand simultaneous handshakes on a busy machine run into the connect timeout.
-    const connectOne = (token: string) =>
+    const connectOne = (token: string, i: number) =>
       new Promise<void>((resolve, reject) => {
-        const s = io(setup!.baseUrl, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false, timeout: 60_000 });
+        const s = io(setup!.baseUrls?.[i] ?? setup!.baseUrl, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false, timeout: 60_000 });
         s.on('arduino_data', (d: { timestamp: number }) => {
           received++;
           if (latencies.length < 200_000) latencies.push(Date.now() - d.timestamp * 1000);
@@ -52,7 +54,7 @@ async function handle(msg: Message) {
         s.once('connect_error', reject);
         sockets.push(s);
       });
-    for (let i = 0; i < setup.tokens.length; i += 50) await Promise.all(setup.tokens.slice(i, i + 50).map(connectOne));
+    for (let i = 0; i < setup.tokens.length; i += 50) await Promise.all(setup.tokens.slice(i, i + 50).map((t, k) => connectOne(t, i + k)));
     process.send!({ type: 'connected' });
   } else if (msg.type === 'publish') {
     if (setup?.mqtt) {
