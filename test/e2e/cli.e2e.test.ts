@@ -43,7 +43,8 @@ describe('vigil CLI', () => {
     const bad = vigil(['user', 'create', '-u', 'x', '-e', 'nope', '--password', 'short'], env);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/username/);
-  });
+    // Three CLI processes, each migrating a fresh SQLite file: ~36 s on a loaded 2-core machine.
+  }, 90_000);
 
   it('serves on the embedded default and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
