@@ -46,8 +46,9 @@ import { createDeviceHub } from './modules/devices/device-hub.ts';
 import { createDevicesRepository } from './modules/devices/devices.repository.ts';
 import { registerDevicesRoutes } from './modules/devices/devices.routes.ts';
 import { createDevicesService } from './modules/devices/devices.service.ts';
-import { createSourceFactory } from './modules/devices/sources/index.ts';
+import { createSourceFactory, tokenMatches } from './modules/devices/sources/index.ts';
 import { createMqttConnection } from './modules/devices/sources/mqtt-connection.ts';
+import { createMqttIntake } from './modules/devices/sources/mqtt-intake.ts';
 import type { SerialPortFactory, SerialPortLister } from './modules/devices/sources/serial.source.ts';
 import { createDetectionRepository } from './modules/detection/detection.repository.ts';
 import { registerDetectionRoutes } from './modules/detection/detection.routes.ts';
@@ -221,11 +222,12 @@ export async function createApp(options: AppOptions) {
   const devicesRepo = createDevicesRepository(database.db);
   const mqtt = createMqttConnection({ url: config.devices.mqttUrl, logger, clientId: config.devices.mqttClientId, connections: config.devices.mqttConnections, persisted: () => logWriter.written() });
   // With REDIS_URL, several processes share sessions: leases, checkpoints and takeover (decision 0008).
+  const namespace = createHash('sha256').update(config.database.dialect === 'sqlite' ? config.database.file : config.database.url).digest('hex').slice(0, 12);
   const cluster = config.training.redisUrl
     ? createSessionCluster({
         redisUrl: config.training.redisUrl,
         prefix: config.redisKeyPrefix,
-        namespace: createHash('sha256').update(config.database.dialect === 'sqlite' ? config.database.file : config.database.url).digest('hex').slice(0, 12),
+        namespace,
         instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
         leaseMs: config.detection.sessionLeaseMs,
         stream: { maxLen: config.detection.readingsStream.maxLen, retentionMs: config.detection.readingsStream.retentionMs },
@@ -244,6 +246,8 @@ export async function createApp(options: AppOptions) {
       ...(options.createSerialPort && { createSerialPort: options.createSerialPort }),
       // With REDIS_URL, HTTP batches go through a Redis Stream per device (kept between session owners).
       ...(cluster && { followHttpReadings: cluster.followReadings }),
+      // With MQTT_URL too, MQTT readings go through the same streams, filled by the MQTT intake below.
+      ...(cluster && config.devices.mqttUrl && { followMqttReadings: cluster.followReadings }),
     }),
     bus,
     logger,
@@ -260,6 +264,21 @@ export async function createApp(options: AppOptions) {
     durable: () => logWriter.durable(),
   });
   await devices.ensureSystemDevices();
+  // In a cluster, one process at a time takes every MQTT reading from the deployment's persistent
+  // broker session into the device streams; the broker keeps them while the intake changes hands.
+  const mqttIntake =
+    cluster && config.devices.mqttUrl
+      ? createMqttIntake({
+          url: config.devices.mqttUrl,
+          ...cluster.mqttIntake,
+          lookup: (id) => devicesRepo.findById(id),
+          tokenMatches,
+          trustBroker: config.devices.mqttTrustBrokerAuth,
+          maxBatch: config.devices.httpBatchMax,
+          invalid: (deviceId, n) => hub.countInvalid(deviceId, 'mqtt', n),
+          logger,
+        })
+      : undefined;
 
   // Outgoing webhooks never reach private, loopback, link-local or metadata addresses unless allow-listed.
   const notifyGuard = createDestinationGuard(config.notifications.allowHosts);
@@ -374,6 +393,7 @@ export async function createApp(options: AppOptions) {
   if (cluster) {
     await detection.warmUp().catch((err: unknown) => logger.warn({ err }, 'detector warm-up before joining the cluster failed'));
     await cluster.start(detection);
+    await mqttIntake?.start();
   } else {
     const orphans = await detection.closeOrphans();
     if (orphans > 0) logger.warn({ count: orphans }, 'detection sessions interrupted by a restart were closed');
@@ -486,8 +506,11 @@ export async function createApp(options: AppOptions) {
         // of all: every millisecond until the release is a pause in their scoring (decision 0008).
         if (cluster) {
           const stoppedAt = Date.now();
+          // The MQTT intake changes hands meanwhile (the broker keeps the messages): not waited for here.
+          const intakeStopped = mqttIntake?.stop();
           await cluster.quiesce();
           await cluster.handOver(await detection.detachAll(stoppedAt));
+          await intakeStopped;
         }
         await hub.closeAll();
         await retention.stop();

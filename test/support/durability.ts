@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
 import { openDatabase } from '../../src/db/database.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { httpClient } from './http.ts';
@@ -85,3 +87,50 @@ export function lossAndDuplicates(acked: Set<number>, logged: { rows: number; va
   const lost = [...acked].filter((v) => !logged.values.has(v)).length;
   return { lost, duplicated: logged.rows - logged.values.size };
 }
+
+/**
+ * An MQTT device publishing `{value, ts, token}` at `hz` with QoS 1, values 0, 1, 2, …, `ts` the
+ * time of publishing: `acked` holds the values the broker acknowledged (PUBACK), `sent` every value
+ * published, `ackedAt` when each acknowledgement came (Date.now()).
+ */
+export async function mqttDevice(url: string, topic: string, token: string, hz: number) {
+  const client = await mqtt.connectAsync(url, { clientId: `vigil-test-device-${randomBytes(3).toString('hex')}`, clean: true });
+  const acked = new Set<number>();
+  const ackedAt = new Map<number, number>();
+  const sent = new Set<number>();
+  const inflight = new Set<Promise<void>>();
+  let next = 0;
+  let running = true;
+  const loop = (async () => {
+    const start = Date.now();
+    while (running) {
+      const value = next++;
+      sent.add(value);
+      const p = client
+        .publishAsync(topic, JSON.stringify({ value, ts: Date.now(), token }), { qos: 1 })
+        .then(
+          () => {
+            acked.add(value);
+            ackedAt.set(value, Date.now());
+          },
+          () => undefined,
+        )
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+      await sleep(Math.max(0, start + (next * 1000) / hz - Date.now()));
+    }
+  })();
+  return {
+    acked,
+    ackedAt,
+    sent,
+    /** Stops publishing; resolves once every message in flight is acknowledged (or failed). */
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.all([...inflight]);
+      await client.endAsync();
+    },
+  };
+}
+

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Reading } from '../../detectors/index.ts';
 
-/** One HTTP batch as stored in a device's stream: its entry id (the cursor) and its readings. */
+/** One HTTP batch or MQTT message as stored in a device's stream: its entry id (the cursor) and its readings. */
 export interface StreamEntry {
   id: string;
   readings: Reading[];
@@ -21,6 +21,9 @@ export interface DeviceStreamsDeps {
   logger: { warn(obj: object, msg: string): void };
 }
 
+/** Creates a device's stream (empty) when it does not exist, and renews its expiry. */
+const KEEP = `if redis.call('exists', KEYS[1]) == 0 then redis.call('xadd', KEYS[1], '*', 'k', '1'); redis.call('xtrim', KEYS[1], 'MAXLEN', 0) end return redis.call('pexpire', KEYS[1], ARGV[1])`;
+
 /** Orders two stream entry ids (`<ms>-<n>`): negative when a comes first. */
 export function compareStreamIds(a: string, b: string): number {
   const [am = 0, an = 0] = a.split('-').map(Number);
@@ -37,11 +40,14 @@ function toEntry([id, fields]: RawEntry): StreamEntry {
 }
 
 const XREAD_BLOCK_MS = 200;
+/** Marks of the last appended MQTT messages kept: more than a broker has in flight to one client. */
+const MARKS = 256;
 const PAGE = 1000;
 
 /**
- * With REDIS_URL, HTTP readings travel through a Redis Stream per device instead of pub/sub: the
- * process that receives a batch appends it (and answers 202 once Redis has it), every process with
+ * With REDIS_URL, HTTP readings (and MQTT readings, with MQTT_URL) travel through a Redis Stream per
+ * device instead of pub/sub: the process that receives a batch or message appends it (and answers
+ * 202, or acknowledges the MQTT message, once Redis has it), every process with
  * the device open follows the stream, and a process that takes a session over reads what arrived
  * since the dead or stopping owner's last checkpoint (decision 0005). Nothing arriving between two
  * owners is lost, within the stream's bounds.
@@ -57,10 +63,18 @@ export function createDeviceStreams(deps: DeviceStreamsDeps) {
   const following = new Map<string, Follower>();
   let loop: Promise<void> | undefined;
   let closed = false;
+  let keptAt = Date.now();
 
   async function readLoop(): Promise<void> {
     while (!closed && following.size > 0) {
       const keys = [...following.keys()];
+      // A followed stream stays (MQTT appends only go to streams that exist, and do not extend them).
+      if (Date.now() - keptAt > deps.retentionMs / 2) {
+        keptAt = Date.now();
+        const p = redis.pipeline();
+        for (const k of keys) p.eval(KEEP, 1, k, deps.retentionMs * 2);
+        await p.exec().catch((err: unknown) => logger.warn({ err }, 'renewing device streams failed'));
+      }
       let res: Array<[string, RawEntry[]]> | null;
       try {
         res = (await reader.call('XREAD', 'COUNT', PAGE, 'BLOCK', XREAD_BLOCK_MS, 'STREAMS', ...keys, ...keys.map((k) => following.get(k)!.cursor))) as Array<[string, RawEntry[]]> | null;
@@ -90,9 +104,13 @@ export function createDeviceStreams(deps: DeviceStreamsDeps) {
     });
   }
 
-  async function lastId(deviceId: number): Promise<string> {
-    const r = (await redis.xrevrange(key(deviceId), '+', '-', 'COUNT', 1)) as RawEntry[];
-    return r[0]?.[0] ?? '0-0';
+  /** Makes sure the stream exists (and stays for a while), and returns its last entry's id. */
+  async function keepAndLastId(deviceId: number): Promise<string> {
+    const k = key(deviceId);
+    const [[keepErr] = [], [err, r] = []] = (await redis.pipeline().eval(KEEP, 1, k, deps.retentionMs * 2).xrevrange(k, '+', '-', 'COUNT', 1).exec()) ?? [];
+    if (keepErr) throw keepErr;
+    if (err) throw err;
+    return (r as RawEntry[])[0]?.[0] ?? '0-0';
   }
 
   return {
@@ -111,17 +129,41 @@ export function createDeviceStreams(deps: DeviceStreamsDeps) {
     },
 
     /**
+     * Appends one MQTT message's readings, but only to a stream that exists: one some process
+     * follows, or followed within twice the retention (a session between owners). Readings of a
+     * device nobody follows are not kept. `mark` joins the list of the last marks (`MARKS`) in the
+     * same transaction. Resolves with the entry id, or undefined when not kept.
+     */
+    async appendIfFollowed(deviceId: number, readings: readonly Reading[], mark?: { key: string; value: string }): Promise<string | undefined> {
+      const k = key(deviceId);
+      const tx = redis
+        .multi()
+        .xadd(k, 'NOMKSTREAM', 'MAXLEN', '~', deps.maxLen, '*', 'r', JSON.stringify(readings.map((r) => [r.ts, r.value])))
+        .xtrim(k, 'MINID', '~', Date.now() - deps.retentionMs);
+      if (mark) tx.lpush(mark.key, mark.value).ltrim(mark.key, 0, MARKS - 1).pexpire(mark.key, deps.retentionMs * 2);
+      const res = await tx.exec();
+      const [err, id] = res?.[0] ?? [new Error('no reply from Redis')];
+      if (err) throw err;
+      return (id as string | null) ?? undefined;
+    },
+
+    /**
      * Follows a device's stream from its current end: each new entry goes to `deliver`, in order.
      * Resolves (with the function that stops following) once the starting point is fixed.
      */
     async follow(deviceId: number, deliver: (entry: StreamEntry) => void): Promise<() => void> {
       const k = key(deviceId);
-      const f: Follower = { deviceId, cursor: await lastId(deviceId), deliver };
+      const f: Follower = { deviceId, cursor: await keepAndLastId(deviceId), deliver };
       following.set(k, f);
       kick();
       return () => {
         if (following.get(k) === f) following.delete(k);
       };
+    },
+
+    /** Whether `value` is among the last marks appended with `appendIfFollowed`. */
+    async hasMark(markKey: string, value: string): Promise<boolean> {
+      return (await redis.lpos(markKey, value)) !== null;
     },
 
     /** The id of the last entry handed on for a followed device (undefined when not followed here). */

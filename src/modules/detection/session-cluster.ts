@@ -44,6 +44,8 @@ const INFO_TIMEOUT_MS = 500;
 /** Renews (PEXPIRE) or deletes a key only while this instance holds it. */
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** Takes a key that is free or held by ARGV[1] (a holder known to be gone). */
+const TAKE = `local v = redis.call('get', KEYS[1]) if (not v) or (ARGV[1] ~= '' and v == ARGV[1]) then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
 
 /**
  * Session ownership across Vigil processes sharing one Redis (see docs/decisions/0008):
@@ -263,7 +265,26 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     },
     /** Appends an HTTP batch to its device's stream; resolves once Redis holds it. */
     appendReadings: (deviceId: number, readings: readonly Reading[]) => streams.append(deviceId, readings),
-    /** Follows a device's stream from its end (the source of an HTTP device in a cluster). */
+    /**
+     * The cluster's MQTT intake (mqtt-intake.ts): its lease, its broker session's client id and
+     * control topic, and appends to the device streams marked with the message they came in.
+     */
+    mqttIntake: {
+      clientId: `vigil-${deps.prefix}-${deps.namespace}-intake`,
+      controlTopic: `vigil-cluster/${deps.prefix}-${deps.namespace}/intake`,
+      lease: {
+        holder: instanceId,
+        acquire: async (from?: string) => (await redis.eval(TAKE, 1, `${ns}:mqtt-intake:lease`, from ?? '', instanceId, String(leaseMs))) === 1,
+        renew: async () => (await redis.eval(RENEW, 1, `${ns}:mqtt-intake:lease`, instanceId, String(leaseMs))) === 1,
+        release: async () => {
+          await redis.eval(RELEASE, 1, `${ns}:mqtt-intake:lease`, instanceId);
+        },
+      },
+      append: (deviceId: number, readings: readonly Reading[], mark: string) => streams.appendIfFollowed(deviceId, readings, { key: `${ns}:mqtt-intake:marks`, value: mark }),
+      appended: (mark: string) => streams.hasMark(`${ns}:mqtt-intake:marks`, mark),
+      checkMs: Math.max(100, Math.floor(leaseMs / 3)),
+    },
+    /** Follows a device's stream from its end (the source of an HTTP or MQTT device in a cluster). */
     followReadings: streams.follow,
     /**
      * First step of a graceful stop: no more heartbeats or takeovers here (a sweep in flight is

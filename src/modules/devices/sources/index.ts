@@ -37,6 +37,8 @@ export interface SourceFactoryDeps {
   defaultBaudRate: number;
   /** With REDIS_URL: HTTP devices follow their Redis Stream. */
   followHttpReadings?: FollowReadings;
+  /** With REDIS_URL and MQTT_URL: MQTT devices follow their Redis Stream (filled by the cluster's MQTT intake). */
+  followMqttReadings?: FollowReadings;
 }
 
 const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
@@ -67,6 +69,7 @@ export function createSourceFactory(deps: SourceFactoryDeps) {
           verifyToken: (t) => tokenMatches(t, device.tokenHash),
           trustBroker: deps.mqttTrustBroker,
           maxBatch: deps.maxBatch,
+          ...(deps.followMqttReadings && { follow: deps.followMqttReadings }),
         });
       case 'http':
         return createHttpSource(sink, { deviceId: device.id, ...(deps.followHttpReadings && { follow: deps.followHttpReadings }) });

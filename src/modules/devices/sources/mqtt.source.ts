@@ -1,4 +1,5 @@
 import { parseMqttPayload } from '../readings.ts';
+import type { FollowReadings } from './http.source.ts';
 import { mqttTopic, type MqttConnection } from './mqtt-connection.ts';
 import type { Source, SourceSink } from './source.ts';
 
@@ -11,6 +12,11 @@ export interface MqttSourceOptions {
   trustBroker: boolean;
   maxBatch: number;
   now?: () => number;
+  /**
+   * With REDIS_URL: the device's Redis Stream, which the cluster's MQTT intake fills
+   * (mqtt-intake.ts, tokens checked there); the source follows it instead of subscribing.
+   */
+  follow?: FollowReadings;
 }
 
 /**
@@ -21,6 +27,7 @@ export function createMqttSource(sink: SourceSink, opts: MqttSourceOptions): Sou
   const topic = mqttTopic(opts.deviceId);
   const now = opts.now ?? Date.now;
   let unsubscribe: (() => Promise<void>) | undefined;
+  let unfollow: (() => void) | undefined;
   let verified: string | undefined;
 
   function onMessage(payload: Buffer) {
@@ -41,6 +48,14 @@ export function createMqttSource(sink: SourceSink, opts: MqttSourceOptions): Sou
     port: topic,
     async start(signal) {
       signal.addEventListener('abort', () => void source.stop(), { once: true });
+      if (opts.follow) {
+        // As for HTTP devices, a Redis that cannot be followed fails the opening (no silent session).
+        unfollow = await opts.follow(opts.deviceId, (e) => {
+          for (const r of e.readings) sink.reading(r, e.id);
+        });
+        sink.status({ connected: true, message: `Following ${topic} through Redis` });
+        return;
+      }
       try {
         unsubscribe = await opts.connection.subscribe(topic, onMessage, (connected, error) =>
           sink.status(connected ? { connected, message: `Subscribed to ${topic}` } : { connected, message: `MQTT broker unreachable`, error }),
@@ -51,6 +66,8 @@ export function createMqttSource(sink: SourceSink, opts: MqttSourceOptions): Sou
       }
     },
     async stop() {
+      unfollow?.();
+      unfollow = undefined;
       const u = unsubscribe;
       unsubscribe = undefined;
       await u?.();
