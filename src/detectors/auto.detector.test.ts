@@ -168,6 +168,61 @@ describe('auto on a cycle (seasonal removal)', () => {
   });
 });
 
+describe('auto: one incident, one alarm', () => {
+  async function incident(episode?: number): Promise<{ d: ReturnType<typeof createDetector>; scores: Score[] }> {
+    const { train } = await fittedAuto();
+    const d = createDetector('auto', { seed: 1, ...(episode !== undefined && { params: { episode } }) });
+    await d.fit(train);
+    const r = trace(3000, 4, train.at(-1)!.ts + 60_000);
+    r[1000]!.value += 0.5; // a spike,
+    r[1120]!.value += 0.8; // another 12 s later,
+    for (let i = 1200; i < 1260; i++) r[i]!.value = r[1199]!.value; // a stuck run 8 s after that,
+    r[2000]!.value += 0.5; // and spikes 74 s and 40 s after the last alarm
+    r[2400]!.value += 0.3;
+    return { d, scores: r.map((x) => d.score(x)) };
+  }
+
+  it('keeps the averaging channels\' echoes of an event quiet for 20 s after its last alarm-level reading, not the event\'s own channel, a stuck run or a later event', async () => {
+    const { scores } = await incident();
+    const first = alarmsIn(scores, 1000, 1000);
+    expect(first).toHaveLength(1);
+    expect(alarmsIn(scores, 1001, 1119)).toEqual([]);
+    // The second spike is named like the first: the same kind of event alarms again.
+    expect(alarmsIn(scores, 1120, 1120).map((s) => s.channel)).toEqual([first[0]!.channel]);
+    expect(alarmsIn(scores, 1121, 1199)).toEqual([]);
+    const stuck = alarmsIn(scores, 1200, 1259);
+    expect(stuck.length).toBeGreaterThan(20);
+    expect(stuck.every((s) => s.channel === 'stuck')).toBe(true);
+    expect(alarmsIn(scores, 1260, 1999)).toEqual([]);
+    expect(alarmsIn(scores, 2000, 2005).length).toBeGreaterThan(0);
+    expect(alarmsIn(scores, 2400, 2405).length).toBeGreaterThan(0);
+  });
+
+  it('raises the echoes as alarms with episode 0', async () => {
+    const { scores } = await incident(0);
+    expect(alarmsIn(scores, 1001, 1119).length).toBeGreaterThan(0);
+    expect(alarmsIn(scores, 1260, 1999).length).toBeGreaterThan(0);
+  });
+
+  it('carries an incident across serialize and restore, and scores a model written before incidents as it did', async () => {
+    const { d } = await incident();
+    const restored = restoreDetector(validateArtifact(round(d.serialize())));
+    expect((restored.serialize().state as { episode: unknown }).episode).toEqual((d.serialize().state as { episode: unknown }).episode);
+    const { artifact } = await fittedAuto();
+    const old = round(artifact);
+    delete (old.params as Record<string, unknown>).episode;
+    delete (old.state as Record<string, unknown>).episode;
+    const before = restoreDetector(validateArtifact(old));
+    expect(before.serialize().params.episode).toBe(0);
+    const off = createDetector('auto', { seed: 1, params: { episode: 0 } });
+    await off.fit(trace(3000, 1));
+    const live = trace(1500, 4, T0 + 10_000_000);
+    live[1000]!.value += 0.5;
+    live[1120]!.value += 0.8;
+    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => off.score(r)));
+  });
+});
+
 describe('auto: one alarm per shape event', () => {
   it('does not alarm again while its windows still span a distorted cycle that is over', async () => {
     // 10 Hz, a 4 s cycle with sharp features; one cycle replaced by a flattened one.

@@ -72,6 +72,14 @@ const SHAPE_CENTER = 2;
 const SHAPE_SLOPE = 4;
 /** After fit, the shape channel's calibrated 0.5 is at least at this raw log-odds (twice the top of normal). */
 const SHAPE_FLOOR = 0;
+/**
+ * One incident, one alarm: an event's aftermath (a long level shift's return, a cycle whose phase
+ * moved, the seasonal residual relearning the cycle) keeps channels at alarm level after the event.
+ * Below the 30 s that separates events in the sensor-fault benchmark, so it does not merge them.
+ */
+const EPISODE_SECONDS = 20;
+/** The fault channels that average over readings: after another channel's alarm, theirs may be its echo. */
+const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse']);
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
 const SELF_FIT_MAX = 4096;
 /** A never-fitted detector fits itself only when its readings come at least this often (ms): sensor streams. */
@@ -94,6 +102,15 @@ const PARAM_SPECS = [
     description: 'Added to the novelty channel calibrated log-odds when the training data had a cycle (the shape channel is calibrated): on periodic data a new pattern is the shape channel\'s to judge.',
   },
   { name: 'holdoff', type: 'integer', default: 0, min: 0, max: 1_000_000, description: 'Readings after an alarm during which only a different channel or a larger score alarms again.' },
+  {
+    name: 'episode',
+    type: 'number',
+    default: EPISODE_SECONDS,
+    min: 0,
+    max: 86_400,
+    description:
+      'Seconds (by reading timestamps) an incident lasts after its last alarm-level reading: within it a shape alarm, or an averaging channel (level, drift, swing, burst, collapse) other than the last alarm\'s, alarms only when larger (its echo otherwise; 0: off).',
+  },
   {
     name: 'falseAlarmRate',
     type: 'number',
@@ -163,6 +180,11 @@ export class AutoDetector implements Detector {
   /** The last shape alarm's log-odds and the readings since (see `score`). */
   private shapePeak = 0;
   private shapeAge = Number.MAX_SAFE_INTEGER;
+  /** The current incident (see the `episode` parameter): when it ends (reading time, ms), its largest alarm's log-odds and that alarm's channel. */
+  private episodeEnd = Number.NEGATIVE_INFINITY;
+  private episodePeak = 0;
+  private episodeChannel = '';
+  private readonly episodeMs: number;
   /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
   private sampleInterval = 0;
   private lastTs: number | undefined;
@@ -174,6 +196,7 @@ export class AutoDetector implements Detector {
     private members: Members,
   ) {
     this.threshold = threshold;
+    this.episodeMs = (params.episode as number) * 1000;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
   }
@@ -234,6 +257,9 @@ export class AutoDetector implements Detector {
     this.peakChannel = '';
     this.shapePeak = 0;
     this.shapeAge = Number.MAX_SAFE_INTEGER;
+    this.episodeEnd = Number.NEGATIVE_INFINITY;
+    this.episodePeak = 0;
+    this.episodeChannel = '';
     // Live data follows after a pause: the members must not call it a dropout (and re-baseline when
     // asked). A self-fit continues the stream it has just seen: no pause.
     if (!continuing) this.resume();
@@ -459,6 +485,20 @@ export class AutoDetector implements Detector {
         }
       }
     }
+    // One incident, one alarm: every alarm-level reading extends the incident. Within it, a shape
+    // alarm, or an alarm of a channel that averages over readings (level, drift, swing, burst,
+    // collapse) that the incident's last alarm did not come from, is an echo unless it is larger.
+    // The event's own channel keeps alarming, so the readings of a spike, a stuck run or a dropout
+    // still count as anomalies one by one (the alarm rules count them).
+    if (this.episodeMs > 0 && p >= this.threshold) {
+      const echo = m.group === 'shape' || (channel !== this.episodeChannel && AVERAGING_CHANNELS.has(channel));
+      if (echo && reading.ts <= this.episodeEnd && m.logit <= this.episodePeak) p = Math.min(p, this.threshold * 0.99);
+      else {
+        this.episodePeak = m.logit;
+        this.episodeChannel = channel;
+      }
+      this.episodeEnd = reading.ts + this.episodeMs;
+    }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
     const signal = m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
@@ -510,6 +550,7 @@ export class AutoDetector implements Detector {
         seasonal: this.members.seasonal ? { ...this.members.seasonal.toJSON(), interval: this.sampleInterval, lastTs: this.lastTs ?? null } : null,
         holdoff: [this.peak, this.peakAge],
         shapeHoldoff: [this.shapePeak, Math.min(this.shapeAge, Number.MAX_SAFE_INTEGER)],
+        episode: Number.isFinite(this.episodeEnd) ? [this.episodeEnd, this.episodePeak, this.episodeChannel] : null,
         peakChannel: this.peakChannel,
         robust: this.members.robust.serialize(),
         context: this.members.context.serialize(),
@@ -526,6 +567,7 @@ export class AutoDetector implements Detector {
     // A detector that fitted (or fitted itself to the end) keeps no readings.
     this.seen = state.seen && (this.params.selfFit as number) > 0 ? { ts: [...state.seen.ts], value: [...state.seen.value], total: state.seen.total } : undefined;
     if (Array.isArray(state.shapeHoldoff)) [this.shapePeak, this.shapeAge] = state.shapeHoldoff;
+    if (Array.isArray(state.episode)) [this.episodeEnd, this.episodePeak, this.episodeChannel] = state.episode;
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
     this.peakChannel = state.peakChannel;
@@ -619,6 +661,8 @@ interface ValidState {
   holdoff: [number, number];
   /** Absent in artifacts written before the shape channel's hold-off. */
   shapeHoldoff?: [number, number];
+  /** The current incident [end (ms), peak log-odds, channel]; null when none, absent in artifacts written before incidents. */
+  episode?: [number, number, string] | null;
   peakChannel: string;
   robust: DetectorArtifact;
   context: DetectorArtifact;
@@ -662,6 +706,10 @@ function validateState(state: unknown, params: Params): ValidState {
     throw invalidArtifact(KIND, 'state.shapeHoldoff must be [peak, age ≥ 0]');
   }
   if (typeof s.peakChannel !== 'string' || s.peakChannel.length > 32) throw invalidArtifact(KIND, 'state.peakChannel must be a short string');
+  const ep = s.episode;
+  if (ep !== undefined && ep !== null && (!Array.isArray(ep) || ep.length !== 3 || !Number.isFinite(ep[0]) || !Number.isFinite(ep[1]) || typeof ep[2] !== 'string' || ep[2].length > 32)) {
+    throw invalidArtifact(KIND, 'state.episode must be null or [end, peak, channel]');
+  }
   const mp = memberParams(params, s.seasonal !== undefined && s.seasonal !== null);
   for (const name of ['robust', 'context'] as const) {
     const a = asRecord(KIND, s[name], `state.${name}`);
@@ -689,7 +737,8 @@ export const autoFactory: DetectorFactory = {
     return new AutoDetector(params, seed, options.threshold ?? 0.5, createMembers(params, seed));
   },
   restore(artifact: DetectorArtifact): AutoDetector {
-    const params = readParams(KIND, descriptor.params, artifact.params);
+    // Models written before incidents (no `episode` parameter) score as they did.
+    const params = readParams(KIND, descriptor.params, { ...(artifact.params.episode === undefined && { episode: 0 }), ...artifact.params });
     const state = validateState(artifact.state, params);
     const members: Members = {
       robust: robustFactory.restore(state.robust) as RobustDetector,
