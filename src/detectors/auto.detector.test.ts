@@ -155,6 +155,25 @@ describe('auto on a cycle (seasonal removal)', () => {
     for (const i of [1500, 1510, 1520]) expect(Math.abs(scores[i]!.expected! - (2.5 + 0.5 * Math.sin((2 * Math.PI * i) / 37.4)))).toBeLessThan(0.05);
   });
 
+  it('loads a model written before a spike could be a shape incident\'s echo with that off, and scores as such a model does', async () => {
+    const train = cycle(4000, 3);
+    const on = createDetector('auto', { seed: 1 });
+    await on.fit(train);
+    expect(on.serialize().params.pointEchoOfShape).toBe(true);
+    const off = createDetector('auto', { seed: 1, params: { pointEchoOfShape: false } });
+    await off.fit(train);
+    const old = round(on.serialize());
+    delete (old.params as Record<string, unknown>).pointEchoOfShape;
+    const before = restoreDetector(validateArtifact(old));
+    expect(before.serialize().params.pointEchoOfShape).toBe(false);
+    const live = cycle(2000, 4, T0 + 4000 * 50);
+    // The cycle runs a third faster for 20 s and comes back at another phase: a shape incident.
+    for (let i = 1000; i < 2000; i++) live[i] = { ...live[i]!, value: live[i]!.value + 0.5 * (Math.sin((2 * Math.PI * (i + (Math.min(i, 1400) - 1000) / 3)) / 37.4) - Math.sin((2 * Math.PI * i) / 37.4)) };
+    live[1100] = { ...live[1100]!, value: live[1100]!.value + 0.15 };
+    const offRestored = restoreDetector(validateArtifact(round(off.serialize())));
+    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => offRestored.score(r)));
+  });
+
   it('waits for the cycle again after a pause, and its artifact restores', async () => {
     const d = createDetector('auto', { seed: 1 });
     await d.fit(cycle(4000, 5));
@@ -219,7 +238,8 @@ describe('auto: one incident, one alarm', () => {
     const live = trace(1500, 4, T0 + 10_000_000);
     live[1000]!.value += 0.5;
     live[1120]!.value += 0.8;
-    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => off.score(r)));
+    const offRestored = restoreDetector(validateArtifact(round(off.serialize())));
+    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => offRestored.score(r)));
   });
 });
 

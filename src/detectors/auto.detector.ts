@@ -112,6 +112,13 @@ const PARAM_SPECS = [
       'Seconds (by reading timestamps) an incident lasts after its last alarm-level reading: within it a shape alarm, or an averaging channel (level, drift, swing, burst, collapse) other than the last alarm\'s, alarms only when larger (its echo otherwise; 0: off).',
   },
   {
+    name: 'pointEchoOfShape',
+    type: 'boolean',
+    default: true,
+    description:
+      'Within an incident the shape channel raised, a point (spike/dip) alarm is also an echo unless larger: after a cycle moved, the deseasonalised residual shows its new phase as spikes (off in models written before it).',
+  },
+  {
     name: 'falseAlarmRate',
     type: 'number',
     default: 0.0001,
@@ -185,6 +192,7 @@ export class AutoDetector implements Detector {
   private episodePeak = 0;
   private episodeChannel = '';
   private readonly episodeMs: number;
+  private readonly pointEchoOfShape: boolean;
   /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
   private sampleInterval = 0;
   private lastTs: number | undefined;
@@ -197,6 +205,7 @@ export class AutoDetector implements Detector {
   ) {
     this.threshold = threshold;
     this.episodeMs = (params.episode as number) * 1000;
+    this.pointEchoOfShape = params.pointEchoOfShape === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
   }
@@ -487,11 +496,15 @@ export class AutoDetector implements Detector {
     }
     // One incident, one alarm: every alarm-level reading extends the incident. Within it, a shape
     // alarm, or an alarm of a channel that averages over readings (level, drift, swing, burst,
-    // collapse) that the incident's last alarm did not come from, is an echo unless it is larger.
+    // collapse) that the incident's last alarm did not come from, is an echo unless it is larger;
+    // so is a spike alarm in an incident the shape channel raised (`pointEchoOfShape`: after a
+    // cycle moved, the deseasonalised residual shows the new phase as spikes).
     // The event's own channel keeps alarming, so the readings of a spike, a stuck run or a dropout
     // still count as anomalies one by one (the alarm rules count them).
     if (this.episodeMs > 0 && p >= this.threshold) {
-      const echo = m.group === 'shape' || (channel !== this.episodeChannel && AVERAGING_CHANNELS.has(channel));
+      const echo =
+        m.group === 'shape' ||
+        (channel !== this.episodeChannel && (AVERAGING_CHANNELS.has(channel) || (this.pointEchoOfShape && channel === 'spike' && this.episodeChannel === 'shape')));
       if (echo && reading.ts <= this.episodeEnd && m.logit <= this.episodePeak) p = Math.min(p, this.threshold * 0.99);
       else {
         this.episodePeak = m.logit;
@@ -737,8 +750,10 @@ export const autoFactory: DetectorFactory = {
     return new AutoDetector(params, seed, options.threshold ?? 0.5, createMembers(params, seed));
   },
   restore(artifact: DetectorArtifact): AutoDetector {
-    // Models written before incidents (no `episode` parameter) score as they did.
-    const params = readParams(KIND, descriptor.params, { ...(artifact.params.episode === undefined && { episode: 0 }), ...artifact.params });
+    // Models written before incidents (no `episode` parameter), or before a point alarm could be a
+    // shape incident's echo (no `pointEchoOfShape`), score as they did.
+    const legacy = { ...(artifact.params.episode === undefined && { episode: 0 }), ...(artifact.params.pointEchoOfShape === undefined && { pointEchoOfShape: false }) };
+    const params = readParams(KIND, descriptor.params, { ...legacy, ...artifact.params });
     const state = validateState(artifact.state, params);
     const members: Members = {
       robust: robustFactory.restore(state.robust) as RobustDetector,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseArtifact, validateArtifact } from './artifact.ts';
 import { Rng } from './random.ts';
 import { createDetector, restoreDetector } from './registry.ts';
+import { fitPowerTail } from './rolling.ts';
 import type { Detector, Reading, Score, Signal } from './types.ts';
 
 const LSB = 5 / 1023;
@@ -323,5 +324,54 @@ describe('robust: noise below one ADC step', () => {
     const bad = JSON.parse(JSON.stringify(artifact)) as typeof artifact;
     (bad.state as { quantum?: number }).quantum = -1;
     expect(() => validateArtifact(bad)).toThrow(/quantum/);
+  });
+});
+
+describe('robust: the spike guards follow the training noise', () => {
+  // 10 Hz at 2.5 V, continuous values; `heavy` mixes in one reading in 50 at eight times the noise.
+  const make = (n: number, t0: number, seed: number, heavy = false): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 100, value: 2.5 + 0.01 * rng.normal() * (heavy && rng.next() < 0.02 ? 8 : 1) }));
+  };
+  const state = (d: Detector): { spikeTail: number[] | null; spikeGaussian?: boolean } => d.serialize().state as { spikeTail: number[] | null; spikeGaussian?: boolean };
+
+  it('drops the power-tail guard on Gaussian training noise, keeps it on heavy-tailed noise and with adaptLevel', async () => {
+    const gaussian = createDetector('robust', { seed: 1 });
+    await gaussian.fit(make(4000, 0, 3));
+    expect(state(gaussian)).toMatchObject({ spikeTail: null, spikeGaussian: true });
+    const heavy = createDetector('robust', { seed: 1 });
+    await heavy.fit(make(4000, 0, 3, true));
+    expect(state(heavy).spikeGaussian).toBeUndefined();
+    expect(state(heavy).spikeTail).toHaveLength(3);
+    const adapting = createDetector('robust', { seed: 1, params: { adaptLevel: true } });
+    await adapting.fit(make(4000, 0, 3));
+    expect(state(adapting).spikeGaussian).toBeUndefined();
+  });
+
+  it('gives a 10σ spike on Gaussian noise a higher spike surprise and a narrower band than an artifact written before', async () => {
+    const d = createDetector('robust', { seed: 1 });
+    await d.fit(make(4000, 0, 3));
+    const artifact = JSON.parse(JSON.stringify(d.serialize())) as ReturnType<Detector['serialize']>;
+    const older = JSON.parse(JSON.stringify(artifact)) as typeof artifact;
+    delete (older.state as { spikeGaussian?: boolean }).spikeGaussian;
+    // Before, fit learned a power-law tail from the same Gaussian |z| (about α 5).
+    const rng = new Rng(5);
+    const tail = fitPowerTail(Array.from({ length: 3000 }, () => Math.abs(rng.normal())))!;
+    (older.state as { spikeTail: number[] | null }).spikeTail = [tail.u, tail.p, tail.alpha];
+    const now = restoreDetector(artifact);
+    const before = restoreDetector(validateArtifact(older));
+    const live = make(600, 1_000_000, 4);
+    live[500] = { ...live[500]!, value: live[500]!.value + 0.1 };
+    const a = live.map((r) => now.score(r));
+    const b = live.map((r) => before.score(r));
+    const spikeOf = (s: Score): number => s.contributions?.find((c) => c.name === 'spike')?.weight ?? 0;
+    expect(a[500]!.is_anomaly).toBe(true);
+    // Surprise is −log10 p: at least a thousand times rarer than the power tail made it.
+    expect(spikeOf(a[500]!)).toBeGreaterThan(spikeOf(b[500]!) + 3);
+    // The band in which a reading is no spike narrows with the milder guard.
+    expect(a[499]!.upper! - a[499]!.lower!).toBeLessThan(b[499]!.upper! - b[499]!.lower!);
+    const bad = JSON.parse(JSON.stringify(artifact)) as typeof artifact;
+    (bad.state as { spikeGaussian?: unknown }).spikeGaussian = 'yes';
+    expect(() => validateArtifact(bad)).toThrow(/spikeGaussian/);
   });
 });

@@ -56,6 +56,14 @@ const IQR_TO_SIGMA = 1.349;
 const DRIFT_SETTLE = 30;
 const MEAN_ABS_TO_SIGMA = 1.2533;
 const SQRT12 = Math.sqrt(12);
+/**
+ * Training |robust z| with a kurtosis (fourth moment over squared second) below this is
+ * Gaussian-like (a normal's is 3; Student-t noise with 4 or fewer degrees of freedom, and glitches,
+ * lie far above): the spike channel then keeps no power-law tail guard and a milder absolute guard.
+ */
+const GAUSSIAN_KURTOSIS = 4;
+/** The spike channel's absolute guard on Gaussian-like training noise, as a share of `absoluteZScale`. */
+const GAUSSIAN_GUARD_SHARE = 0.75;
 
 const PARAM_SPECS = [
   { name: 'window', type: 'integer', default: 128, min: 8, max: 4096, description: 'Readings in the rolling median / inter-quartile window.' },
@@ -177,6 +185,8 @@ export interface RobustState {
   swing?: { energy: number; stats: number[] };
   /** Power-law tail [u, p, alpha] of |robust z| learned by `fit`, or null. */
   spikeTail?: number[] | null;
+  /** True when `fit` found the training |robust z| Gaussian-like (milder spike guards); absent in older artifacts and otherwise. */
+  spikeGaussian?: boolean;
   /**
    * `adaptLevel` only, after `fit`: the training frame `ref` [centre, scale]; the live frame
    * `live` once re-baselined (null before); `collecting` while the re-baseline window fills,
@@ -227,6 +237,7 @@ export class RobustDetector implements Detector {
   private swingEnergy = 0;
   private readonly swing: Channel;
   private spikeTail: PowerTail | undefined;
+  private spikeGaussian = false;
   private absZ = 0;
   /** True once `fit` has run (`rarityUntilFit` then stops re-expressing surprises as rarity). */
   private fitted = false;
@@ -278,6 +289,7 @@ export class RobustDetector implements Detector {
     const raw: number[] = [];
     const absZ: number[] = [];
     this.spikeTail = undefined;
+    this.spikeGaussian = false;
     this.fitted = true;
     for (const [i, r] of normal.entries()) {
       if (options.signal?.aborted) {
@@ -287,7 +299,12 @@ export class RobustDetector implements Detector {
       }
       const s = this.step(r);
       if (i < split && this.n > this.p.warmup) absZ.push(this.absZ);
-      if (i === split - 1) this.spikeTail = fitPowerTail(absZ);
+      if (i === split - 1) {
+        // With `adaptLevel` the model scores other devices than the one it was trained on (presets),
+        // whose noise tails its training data cannot vouch for: keep the guards.
+        this.spikeGaussian = this.p.adaptLevel !== true && isGaussianLike(absZ);
+        this.spikeTail = this.spikeGaussian ? undefined : fitPowerTail(absZ);
+      }
       if (i >= split && this.n > this.p.warmup) raw.push(logSurprise(s.surprise));
       if (i % 10_000 === 0) options.onProgress?.(i / normal.length, 'warm-start');
     }
@@ -344,7 +361,12 @@ export class RobustDetector implements Detector {
   }
 
   /** The surprise that scores at the threshold, and the |robust z| that reaches it through the spike channel's absolute guard (cached per calibration). */
-  private bandFor: { center: number; scale: number; threshold: number; z: number } | undefined;
+  private bandFor: { center: number; scale: number; threshold: number; guard: number; z: number } | undefined;
+
+  /** The spike channel's absolute guard scale: milder once `fit` found Gaussian-like noise. */
+  private spikeZScale(): number {
+    return this.spikeGaussian ? GAUSSIAN_GUARD_SHARE * this.p.absoluteZScale : this.p.absoluteZScale;
+  }
 
   /**
    * `expected` (the rolling median) and the normal band: readings beyond `z` robust sigmas of the
@@ -354,11 +376,12 @@ export class RobustDetector implements Detector {
     if (!(this.bandScale > 0) || !Number.isFinite(this.bandMedian)) return;
     const cal = this.calibration;
     let b = this.bandFor;
-    if (!b || b.center !== cal.center || b.scale !== cal.scale || b.threshold !== this.threshold) {
+    const guard = this.spikeZScale();
+    if (!b || b.center !== cal.center || b.scale !== cal.scale || b.threshold !== this.threshold || b.guard !== guard) {
       const t = Math.min(Math.max(this.threshold, 1e-6), 1 - 1e-6);
       const surpriseAt = Math.exp(cal.center + cal.scale * Math.log(t / (1 - t)));
-      const zGuard = this.p.absoluteZScale > 0 ? this.p.absoluteZScale * zForSurprise(surpriseAt) : zForSurprise(surpriseAt);
-      b = { center: cal.center, scale: cal.scale, threshold: this.threshold, z: zGuard };
+      const zGuard = guard > 0 ? guard * zForSurprise(surpriseAt) : zForSurprise(surpriseAt);
+      b = { center: cal.center, scale: cal.scale, threshold: this.threshold, guard, z: zGuard };
       this.bandFor = b;
     }
     const live = this.adaptLive;
@@ -466,8 +489,9 @@ export class RobustDetector implements Detector {
       const zc = Math.min(Math.abs(z), 1e3);
       // The learned distributions alone are too optimistic for heavy-tailed noise; a reading must
       // also be far out in absolute robust-z terms (unless disabled, as for rarity mode).
-      let spike = Math.min(this.spike.surprise(zc, true), absoluteSurprise(zc, p.absoluteZScale));
-      // Heavy-tailed noise: a spike must also be rare under the tail of |z| seen in training.
+      let spike = Math.min(this.spike.surprise(zc, true), absoluteSurprise(zc, this.spikeZScale()));
+      // Heavy-tailed noise: a spike must also be rare under the tail of |z| seen in training
+      // (on Gaussian-like training noise that tail is no power law and would cap a 10σ spike at ~5).
       if (this.spikeTail) spike = Math.min(spike, powerTailSurprise(zc, this.spikeTail));
       parts.spike = p.spikeWeight * spike;
       this.absZ = zc;
@@ -637,6 +661,7 @@ export class RobustDetector implements Detector {
       },
       swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
       spikeTail: this.spikeTail ? [this.spikeTail.u, this.spikeTail.p, this.spikeTail.alpha] : null,
+      ...(this.spikeGaussian && { spikeGaussian: true }),
       ...(this.adaptRef && {
         adapt: {
           ref: [this.adaptRef.center, this.adaptRef.scale],
@@ -688,6 +713,7 @@ export class RobustDetector implements Detector {
     }
     const t = s.spikeTail;
     this.spikeTail = t ? { u: t[0] as number, p: t[1] as number, alpha: t[2] as number } : undefined;
+    this.spikeGaussian = s.spikeGaussian === true;
     const a = s.adapt;
     if (a) {
       this.adaptRef = { center: a.ref[0] as number, scale: a.ref[1] as number };
@@ -733,6 +759,19 @@ function quietScore(): Score {
 
 function round(w: number): number {
   return Math.round(w * 1000) / 1000;
+}
+
+/** Whether training |robust z| values look Gaussian (kurtosis below `GAUSSIAN_KURTOSIS`; too few to tell: no). */
+function isGaussianLike(absZ: readonly number[], minValues = 200): boolean {
+  if (absZ.length < minValues) return false;
+  let m2 = 0;
+  let m4 = 0;
+  for (const v of absZ) {
+    const v2 = v * v;
+    m2 += v2;
+    m4 += v2 * v2;
+  }
+  return m2 > 0 && (m4 * absZ.length) / (m2 * m2) < GAUSSIAN_KURTOSIS;
 }
 
 /** The surprise of a robust z (or its equivalent) in absolute terms: the guard against heavy tails (none when `scale` is 0). */
@@ -834,6 +873,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
       fail('"spikeTail" must be null or [u > 0, p in (0, 1], alpha > 0]');
     }
   }
+  if (s.spikeGaussian !== undefined && typeof s.spikeGaussian !== 'boolean') fail('"spikeGaussian" must be a boolean');
   if (s.adapt !== undefined) {
     if (params.adaptLevel !== true) fail('"adapt" is only valid with the adaptLevel parameter on');
     const a = s.adapt as Record<string, unknown> | null;
