@@ -359,7 +359,14 @@ export async function createApp(options: AppOptions) {
   const nc = config.notifications;
   const guard = notifyGuard;
   const queueOptions = { attempts: nc.attempts, backoffMs: nc.retryMs, concurrency: 4, logger };
-  const emailSender = nc.smtpUrl ? createEmailSender({ smtpUrl: nc.smtpUrl, from: nc.smtpFrom, readings: (a) => alarms.readingsNearPeak(a) }) : undefined;
+  // An alarm that opens early in a session (or right after a flush) has its readings still in the
+  // log buffer: the mail writes them first, so "readings around the peak" has the peak. Best effort:
+  // a failing database leaves the mail without readings rather than holding it back.
+  const nearPeak = async (a: Parameters<typeof alarms.readingsNearPeak>[0]) => {
+    await logWriter.flush(1).catch(() => undefined);
+    return alarms.readingsNearPeak(a);
+  };
+  const emailSender = nc.smtpUrl ? createEmailSender({ smtpUrl: nc.smtpUrl, from: nc.smtpFrom, readings: nearPeak }) : undefined;
   const notifications = createNotificationsService({
     repo: createChannelsRepository(database.db),
     queue: config.training.redisUrl

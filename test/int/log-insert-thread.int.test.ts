@@ -263,5 +263,6 @@ describe('SQLite log-insert thread', () => {
       await off.stop();
       await memory.stop();
     }
-  });
+    // Three app starts, each installing the preset models: over 30 s on a loaded 2-core machine.
+  }, 120_000);
 });
