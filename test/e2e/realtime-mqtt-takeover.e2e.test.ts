@@ -83,7 +83,7 @@ describe.each(testDialects())('MQTT sessions between owners, with Redis [%s]', (
     const id = started.body.session_id as number;
 
     const pushes = await pushLatencies(b.baseUrl, u.token);
-    // The broker hands each message to A or B (shared subscription); B runs the session.
+    // B holds the MQTT intake (it started first) and runs the session; readings travel through the device's stream.
     const device = await mqttDevice(MQTT_URL, dev.mqtt_topic, dev.token, HZ);
     await eventually(async () => (await totalOf(apiB, u.token, id)).total >= 200, 30_000, 100);
 
