@@ -230,6 +230,7 @@ export async function createApp(options: AppOptions) {
         namespace,
         instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
         leaseMs: config.detection.sessionLeaseMs,
+        checkpointMs: config.detection.sessionCheckpointMs,
         stream: { maxLen: config.detection.readingsStream.maxLen, retentionMs: config.detection.readingsStream.retentionMs },
         logger,
       })

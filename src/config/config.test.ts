@@ -99,6 +99,13 @@ describe('loadConfig', () => {
     expect(load({ VAPID_SUBJECT: 'ops@example.com' })).toThrow(/VAPID_SUBJECT/);
   });
 
+  it('checkpoints sessions every 30 s by default and refuses an interval the readings stream would not outlive', () => {
+    expect(loadConfig({ env: { DATA_DIR: tmp() } }).detection.sessionCheckpointMs).toBe(30_000);
+    const load = (env: Record<string, string>) => () => loadConfig({ env: { DATA_DIR: tmp(), ...env } });
+    expect(load({ SESSION_CHECKPOINT_MS: '56000' })).toThrow(/SESSION_CHECKPOINT_MS: 2 x SESSION_CHECKPOINT_MS \+ 2 x SESSION_LEASE_MS must not exceed READINGS_STREAM_RETENTION_MS \(120000\)/);
+    expect(loadConfig({ env: { DATA_DIR: tmp(), SESSION_CHECKPOINT_MS: '55000' } }).detection.sessionCheckpointMs).toBe(55_000);
+  });
+
   it('rejects a mysql URL without a database name', () => {
     expect(() => loadConfig({ env: { DATA_DIR: tmp(), DATABASE_URL: 'mysql://root@localhost:3306' } })).toThrow(/must name a database/);
   });

@@ -59,6 +59,7 @@ const EnvSchema = Type.Object({
   RETENTION_CONTEXT: Type.Integer({ minimum: 0, maximum: 100_000, default: 50 }),
   ALERT_INTERVAL: Type.Number({ minimum: 0, default: 5 }),
   SESSION_LEASE_MS: Type.Integer({ minimum: 300, maximum: 600_000, default: 5000 }),
+  SESSION_CHECKPOINT_MS: Type.Integer({ minimum: 300, maximum: 3_600_000, default: 30_000 }),
   READINGS_STREAM_MAXLEN: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
   READINGS_STREAM_RETENTION_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 120_000 }),
   TRAINING_WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
@@ -138,6 +139,8 @@ export interface Config {
     alertIntervalSeconds: number;
     /** With REDIS_URL: a session whose process stops renewing its lease this long is taken over. */
     sessionLeaseMs: number;
+    /** With REDIS_URL: how often each live session's detector checkpoint is written (staggered, not all at once). */
+    sessionCheckpointMs: number;
     /** With REDIS_URL: bounds of each HTTP device's Redis Stream of batches (entries, age in ms). */
     readingsStream: { maxLen: number; retentionMs: number };
   };
@@ -313,6 +316,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (env.ROLLUP_RETENTION_DAYS < env.LOG_RETENTION_DAYS) {
     problems.push(`ROLLUP_RETENTION_DAYS: must be at least LOG_RETENTION_DAYS (${env.LOG_RETENTION_DAYS}) (got ${env.ROLLUP_RETENTION_DAYS})`);
   }
+  // A takeover scores a streamed device from its checkpoint's cursor: the stream must still hold
+  // it (a checkpoint is at most two intervals old when the next owner reads it, plus the lease).
+  if (2 * env.SESSION_CHECKPOINT_MS + 2 * env.SESSION_LEASE_MS > env.READINGS_STREAM_RETENTION_MS) {
+    problems.push(
+      `SESSION_CHECKPOINT_MS: 2 x SESSION_CHECKPOINT_MS + 2 x SESSION_LEASE_MS must not exceed READINGS_STREAM_RETENTION_MS (${env.READINGS_STREAM_RETENTION_MS}), or a takeover may find the readings after the checkpoint gone (got ${env.SESSION_CHECKPOINT_MS}, lease ${env.SESSION_LEASE_MS})`,
+    );
+  }
   if ((env.VAPID_PUBLIC_KEY === undefined) !== (env.VAPID_PRIVATE_KEY === undefined)) {
     problems.push('VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY: set both or neither (neither: a key pair is generated once in DATA_DIR)');
   } else if (env.VAPID_PRIVATE_KEY !== undefined && vapidPublicOf(env.VAPID_PRIVATE_KEY) !== env.VAPID_PUBLIC_KEY) {
@@ -367,6 +377,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       sqliteLogThread: env.SQLITE_LOG_THREAD,
       alertIntervalSeconds: env.ALERT_INTERVAL,
       sessionLeaseMs: env.SESSION_LEASE_MS,
+      sessionCheckpointMs: env.SESSION_CHECKPOINT_MS,
       readingsStream: { maxLen: env.READINGS_STREAM_MAXLEN, retentionMs: env.READINGS_STREAM_RETENTION_MS },
     },
     retention: {

@@ -6,7 +6,10 @@ import type { ClusterOp, SessionCheckpoint, SessionCluster, TakeoverTiming } fro
 
 /** The parts of the detection service the cluster drives. */
 export interface ClusterMember {
-  checkpoints(): SessionCheckpoint[];
+  /** Sessions this process owns and checkpoints (logged, with an owner, not stopping). */
+  checkpointedIds(): number[];
+  /** Checkpoints of the given sessions (all of them without `ids`); ids no longer live are skipped. */
+  checkpoints(ids?: Iterable<number>): SessionCheckpoint[];
   isLive(sessionId: number): boolean;
   /** Resolves false when the process does not take the session after all (it runs it, or is closing). */
   adopt(row: SessionRow, checkpoint: SessionCheckpoint | undefined, timing?: TakeoverTiming): Promise<boolean>;
@@ -27,12 +30,21 @@ export interface SessionClusterDeps {
   instanceId: string;
   /** A session whose owner stops renewing for this long is taken over by another process. */
   leaseMs: number;
+  /**
+   * How old a session's checkpoint may get (default 30 s). Written apart from the lease renewal:
+   * serialising a detector costs milliseconds, so checkpoints are spread over the interval.
+   */
+  checkpointMs?: number;
   /** Bounds of each device's stream of HTTP readings (entries, and age in ms). */
   stream: { maxLen: number; retentionMs: number };
   logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
 const CHECKPOINT_TTL_MS = 24 * 3600 * 1000;
+/** Checkpoints are written on this tick, a few sessions at a time. */
+const CHECKPOINT_TICK_MS = 100;
+/** Time one tick may spend serialising detectors beyond the sessions it must write to keep up. */
+const CHECKPOINT_BUDGET_MS = 4;
 /** How long a command waits for the owner's answer. */
 const COMMAND_TIMEOUT_MS = 3000;
 /** A process younger than this leaves handed-over sessions to older ones for `YOUNG_CLAIM_DELAY_MS`. */
@@ -56,6 +68,7 @@ const TAKE = `local v = redis.call('get', KEYS[1]) if (not v) or (ARGV[1] ~= '' 
  */
 export function createSessionCluster(deps: SessionClusterDeps) {
   const { instanceId, leaseMs, logger } = deps;
+  const checkpointMs = deps.checkpointMs ?? 30_000;
   /** When this process joined the cluster (start). */
   let bornAt = Date.now();
   const ns = `${deps.prefix}:${deps.namespace}`;
@@ -107,23 +120,65 @@ export function createSessionCluster(deps: SessionClusterDeps) {
     }
   });
 
+  /** When each live session's checkpoint was last written here (absent: not yet: due at once). */
+  const checkpointedAt = new Map<number, number>();
+
+  /** Renews the leases of every session this process owns (cheap: no detector is serialised). */
   async function heartbeat() {
     if (!member || closed) return;
-    const cps = member.checkpoints();
-    if (cps.length === 0) return;
+    const ids = member.checkpointedIds();
+    if (ids.length === 0) return;
     const p = redis.pipeline();
-    for (const c of cps) {
-      p.eval(RENEW, 1, leaseKey(c.sessionId), instanceId, String(leaseMs));
-      p.set(checkpointKey(c.sessionId), JSON.stringify(c), 'PX', CHECKPOINT_TTL_MS);
-    }
+    for (const id of ids) p.eval(RENEW, 1, leaseKey(id), instanceId, String(leaseMs));
     const res = (await p.exec()) ?? [];
-    cps.forEach((c, i) => {
+    ids.forEach((id, i) => {
       // Another process holds the lease now (this one stalled past it): stop scoring here.
-      if (res[i * 2]?.[1] === 0) {
-        logger.warn({ sessionId: c.sessionId, reply: res[i * 2] }, 'session lease lost');
-        member?.abandon(c.sessionId);
+      if (res[i]?.[1] === 0) {
+        logger.warn({ sessionId: id, reply: res[i] }, 'session lease lost');
+        checkpointedAt.delete(id);
+        member?.abandon(id);
       }
     });
+  }
+
+  /**
+   * Writes the checkpoints that are due: a session new here at once, then each every
+   * `checkpointMs`, oldest first. Serialising a detector costs 1-3 ms, so one tick writes at
+   * least its share of the live sessions (n x tick / interval) and more only within a small time
+   * budget: the event loop never stalls for all of them at once (at 100 sessions a process every
+   * lease / 3 used to cost more CPU than scoring them, issue 15).
+   */
+  let writing = false;
+  async function writeCheckpoints() {
+    if (!member || closed || writing) return;
+    writing = true;
+    try {
+      await writeDueCheckpoints(member);
+    } finally {
+      writing = false;
+    }
+  }
+
+  async function writeDueCheckpoints(member: ClusterMember) {
+    const ids = member.checkpointedIds();
+    const now = Date.now();
+    const liveIds = new Set(ids);
+    for (const id of checkpointedAt.keys()) if (!liveIds.has(id)) checkpointedAt.delete(id);
+    const due = ids.filter((id) => (checkpointedAt.get(id) ?? -Infinity) + checkpointMs <= now).sort((a, b) => (checkpointedAt.get(a) ?? -Infinity) - (checkpointedAt.get(b) ?? -Infinity));
+    if (due.length === 0) return;
+    const share = Math.ceil((ids.length * CHECKPOINT_TICK_MS) / checkpointMs);
+    const t0 = performance.now();
+    const p = redis.pipeline();
+    let n = 0;
+    for (const id of due) {
+      if (n >= share && performance.now() - t0 >= CHECKPOINT_BUDGET_MS) break;
+      const [c] = member.checkpoints([id]);
+      if (!c) continue;
+      p.set(checkpointKey(id), JSON.stringify(c), 'PX', CHECKPOINT_TTL_MS);
+      checkpointedAt.set(id, now);
+      n++;
+    }
+    if (n > 0) await p.exec();
   }
 
   function sweep(): Promise<void> {
@@ -261,6 +316,7 @@ export function createSessionCluster(deps: SessionClusterDeps) {
       await sub.subscribe(COMMANDS, REPLIES, RELEASED);
       const guard = (f: () => Promise<void>, what: string) => () => void f().catch((err: unknown) => logger.warn({ err }, `${what} failed`));
       timers.push(setInterval(guard(heartbeat, 'session heartbeat'), Math.max(100, Math.floor(leaseMs / 3))));
+      timers.push(setInterval(guard(writeCheckpoints, 'session checkpoints'), Math.min(CHECKPOINT_TICK_MS, checkpointMs)));
       timers.push(setInterval(guard(() => sweep(), 'session takeover sweep'), Math.max(100, Math.floor(leaseMs / 2))));
     },
     /** Appends an HTTP batch to its device's stream; resolves once Redis holds it. */

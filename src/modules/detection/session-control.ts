@@ -112,11 +112,15 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
     return results.filter((r) => r !== undefined);
   }
 
-  /** Checkpoints of every logged live session (for scale-out takeover). */
-  function checkpoints(): SessionCheckpoint[] {
+  /** A logged live session of a signed-in owner, not stopping: what scale-out checkpoints and leases. */
+  const checkpointed = (s: Live | undefined): s is Live & { id: number; owner: { userId: number } } => s !== undefined && typeof s.id === 'number' && s.owner.userId !== null && !s.stopping;
+
+  /** Checkpoints of the given live sessions, or of every one (for scale-out takeover). */
+  function checkpoints(ids?: Iterable<number>): SessionCheckpoint[] {
     const out: SessionCheckpoint[] = [];
-    for (const s of live.values()) {
-      if (typeof s.id !== 'number' || s.owner.userId === null || s.stopping) continue;
+    const sessions = ids ? Array.from(ids, (id) => live.get(id)) : live.values();
+    for (const s of sessions) {
+      if (!checkpointed(s)) continue;
       out.push({
         sessionId: s.id,
         userId: s.owner.userId,
@@ -171,6 +175,7 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
     },
 
     checkpoints,
+    checkpointedIds: (): number[] => [...live.values()].filter(checkpointed).map((s) => s.id),
 
     isLive: (sessionId: SessionId) => live.has(sessionId),
 
