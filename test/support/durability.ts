@@ -13,39 +13,61 @@ import { sleep } from './realtime.ts';
  * answered (so the server sees them in order; the rate may then fall below `hz`).
  */
 export function httpDevice(baseUrl: () => string, deviceId: number, token: string, hz: number, opts: { retry?: boolean; sequential?: boolean } = {}) {
-  const acked = new Set<number>();
-  const ackedAt = new Map<number, number>();
-  const sent = new Set<number>();
-  let next = 0;
-  let running = true;
   const t0 = Date.now();
-  const inflight = new Set<Promise<void>>();
-  async function send(value: number): Promise<void> {
+  let running = true;
+  const device = pacedDevice(hz, { sequential: opts.sequential }, async (value) => {
     for (;;) {
-      sent.add(value);
       try {
         const api = httpClient(baseUrl());
         const r = await api.request('POST', `/devices/${deviceId}/readings`, { body: { readings: [{ value, ts: t0 + value * 10 }] }, headers: { 'x-device-token': token } });
-        if (r.status === 202 && r.body.delivered === true) {
-          acked.add(value);
-          ackedAt.set(value, Date.now());
-          return;
-        }
+        if (r.status === 202 && r.body.delivered === true) return true;
       } catch {
         /* connection refused or reset: not accepted */
       }
-      if (!opts.retry || !running) return;
+      if (!opts.retry || !running) return false;
       await sleep(100);
     }
-  }
+  });
+  return {
+    ...device,
+    async stop() {
+      running = false;
+      await device.stop();
+    },
+  };
+}
+
+/**
+ * Sends values 0, 1, 2, … at `hz` through `send` (true: acknowledged), without waiting for the
+ * answers unless `sequential`: `acked` holds the acknowledged values, `sent` every value sent,
+ * `ackedAt` when each acknowledgement came (Date.now()). `stop` ends the loop and waits for the
+ * answers in flight.
+ */
+function pacedDevice(hz: number, opts: { sequential?: boolean }, send: (value: number) => Promise<boolean>) {
+  const acked = new Set<number>();
+  const ackedAt = new Map<number, number>();
+  const sent = new Set<number>();
+  const inflight = new Set<Promise<void>>();
+  let next = 0;
+  let running = true;
   const loop = (async () => {
     const start = Date.now();
     while (running) {
-      const p = send(next++).finally(() => inflight.delete(p));
+      const value = next++;
+      sent.add(value);
+      const p = send(value)
+        .then(
+          (ok) => {
+            if (!ok) return;
+            acked.add(value);
+            ackedAt.set(value, Date.now());
+          },
+          () => undefined,
+        )
+        .finally(() => inflight.delete(p));
       inflight.add(p);
       if (opts.sequential) await p;
-      const due = start + (next * 1000) / hz;
-      await sleep(Math.max(0, due - Date.now()));
+      await sleep(Math.max(0, start + (next * 1000) / hz - Date.now()));
     }
   })();
   return {
@@ -95,42 +117,16 @@ export function lossAndDuplicates(acked: Set<number>, logged: { rows: number; va
  */
 export async function mqttDevice(url: string, topic: string, token: string, hz: number) {
   const client = await mqtt.connectAsync(url, { clientId: `vigil-test-device-${randomBytes(3).toString('hex')}`, clean: true });
-  const acked = new Set<number>();
-  const ackedAt = new Map<number, number>();
-  const sent = new Set<number>();
-  const inflight = new Set<Promise<void>>();
-  let next = 0;
-  let running = true;
-  const loop = (async () => {
-    const start = Date.now();
-    while (running) {
-      const value = next++;
-      sent.add(value);
-      const p = client
-        .publishAsync(topic, JSON.stringify({ value, ts: Date.now(), token }), { qos: 1 })
-        .then(
-          () => {
-            acked.add(value);
-            ackedAt.set(value, Date.now());
-          },
-          () => undefined,
-        )
-        .finally(() => inflight.delete(p));
-      inflight.add(p);
-      await sleep(Math.max(0, start + (next * 1000) / hz - Date.now()));
-    }
-  })();
+  const device = pacedDevice(hz, {}, async (value) => {
+    await client.publishAsync(topic, JSON.stringify({ value, ts: Date.now(), token }), { qos: 1 });
+    return true;
+  });
   return {
-    acked,
-    ackedAt,
-    sent,
+    ...device,
     /** Stops publishing; resolves once every message in flight is acknowledged (or failed). */
     async stop() {
-      running = false;
-      await loop;
-      await Promise.all([...inflight]);
+      await device.stop();
       await client.endAsync();
     },
   };
 }
-
