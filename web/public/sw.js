@@ -24,17 +24,19 @@ self.addEventListener('push', (event) => {
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const url = new URL((event.notification.data && event.notification.data.url) || '/app/live', self.location.origin).href;
-  event.waitUntil(
-    (async () => {
-      const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      const same = open.find((c) => new URL(c.url).origin === self.location.origin);
-      if (same) {
-        await same.focus();
-        if ('navigate' in same) return same.navigate(url);
-        return undefined;
-      }
-      return self.clients.openWindow(url);
-    })(),
-  );
+  event.waitUntil(openAlarm(event.notification.data));
 });
+
+/** Focuses an open dashboard tab and takes it to the alarm's page, or opens one there. */
+async function openAlarm(data) {
+  const url = new URL((data && data.url) || '/app/live', self.location.origin).href;
+  const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const same = open.find((c) => new URL(c.url).origin === self.location.origin);
+  if (same) {
+    // Focusing can be refused (no user activation); the tab is still taken to the alarm.
+    await same.focus().catch(() => undefined);
+    if ('navigate' in same) return same.navigate(url);
+    return undefined;
+  }
+  return self.clients.openWindow(url);
+}
