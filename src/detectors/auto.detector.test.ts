@@ -322,3 +322,29 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
     expect(() => validateArtifact(tampered)).toThrow(/per-channel fault scales.*retrain/);
   });
 });
+
+describe('auto: the drift channel judges time', () => {
+  it('passes driftSeconds to the fault member, and scores a model written before it with the reading-based drift channel', async () => {
+    const { train, artifact } = await fittedAuto();
+    expect(artifact.params.driftSeconds).toBe(20);
+    expect((artifact.state as { robust: DetectorArtifact }).robust.params.driftSeconds).toBe(20);
+    // A model fitted with driftSeconds 0 is what the build before it fitted; strip what that build did not write.
+    const off = createDetector('auto', { seed: 1, params: { driftSeconds: 0 } });
+    await off.fit(train);
+    const offArtifact = round(off.serialize());
+    const old = round(offArtifact);
+    delete (old.params as Record<string, unknown>).driftSeconds;
+    delete ((old.state as { robust: DetectorArtifact }).robust.params as Record<string, unknown>).driftSeconds;
+    expect((old.state as { robust: { state: Record<string, unknown> } }).robust.state.timeDrift).toBeUndefined();
+    const before = restoreDetector(validateArtifact(old));
+    expect(before.serialize().params.driftSeconds).toBe(0);
+    const live = trace(3000, 4, T0 + 10_000_000);
+    for (let k = 0; k < 1200; k++) live[1000 + k]!.value += 0.15 * (1 - Math.abs(k - 600) / 600);
+    const offRestored = restoreDetector(validateArtifact(offArtifact));
+    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => offRestored.score(r)));
+    // A stored member made with another drift setting than its parent's is refused.
+    const mixed = round(artifact);
+    delete (mixed.params as Record<string, unknown>).driftSeconds;
+    expect(() => validateArtifact(mixed)).toThrow(/other parameters/);
+  });
+});

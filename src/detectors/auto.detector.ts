@@ -88,6 +88,11 @@ const SELF_FIT_MAX_INTERVAL_MS = 10_000;
 export const AUTO_ROBUST_PARAMS: Readonly<Record<string, number | boolean>> = { rarityHorizon: 100_000, rarityUntilFit: true };
 /** Changes to the fault member's parameters when it sees a deseasonalised signal. */
 export const AUTO_SEASONAL_ROBUST_PARAMS: Readonly<Record<string, number>> = { levelWeight: 0, driftWeight: 0 };
+/**
+ * Default `driftSeconds`: a ramp is slow in time, not in readings (300 readings are 3 s at 100 Hz
+ * and 5 min at 1 Hz); 20 s is the shortest rise of the sensor-fault benchmark's ramps (decision 0014).
+ */
+const DRIFT_SECONDS = 20;
 
 const PARAM_SPECS = [
   { name: 'noveltyBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the novelty channel log-odds before the channels are combined (negative: it must be more surprised to win).' },
@@ -117,6 +122,15 @@ const PARAM_SPECS = [
     default: true,
     description:
       'Within an incident the shape channel raised, a point (spike/dip) alarm is also an echo unless larger: after a cycle moved, the deseasonalised residual shows its new phase as spikes (off in models written before it).',
+  },
+  {
+    name: 'driftSeconds',
+    type: 'number',
+    default: DRIFT_SECONDS,
+    min: 0,
+    max: 86_400,
+    description:
+      'The drift channel compares the level now with the level this many seconds earlier (ramps are slow in time, whatever the sampling rate; 0: 300 readings earlier, as in models written before it).',
   },
   {
     name: 'falseAlarmRate',
@@ -641,7 +655,12 @@ function medianInterval(readings: readonly Reading[]): number {
  */
 function memberParams(params: Params, seasonal = false): { robust: Record<string, unknown>; context: Record<string, unknown> } {
   return {
-    robust: { ...AUTO_ROBUST_PARAMS, adaptLevel: params.adaptLevel === true, ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}) },
+    robust: {
+      ...AUTO_ROBUST_PARAMS,
+      adaptLevel: params.adaptLevel === true,
+      ...((params.driftSeconds as number) > 0 && { driftSeconds: params.driftSeconds }),
+      ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}),
+    },
     context: { ...AUTO_CONTEXT_PARAMS },
   };
 }
@@ -730,7 +749,14 @@ function validateState(state: unknown, params: Params): ValidState {
     if (typeof a.seed !== 'number' || typeof a.threshold !== 'number' || typeof a.params !== 'object' || a.params === null) {
       throw invalidArtifact(KIND, `state.${name} lacks seed, threshold or params`);
     }
-    if (JSON.stringify(a.params) !== JSON.stringify(readMemberParams(name, mp[name]))) throw invalidArtifact(KIND, `state.${name} was made with other parameters than this build uses; retrain`);
+    // Compared complete (defaults filled in): a member written before a parameter existed stores none for it.
+    let stored: Record<string, unknown>;
+    try {
+      stored = readMemberParams(name, a.params as Record<string, unknown>);
+    } catch (e) {
+      throw invalidArtifact(KIND, `state.${name}.params: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (JSON.stringify(stored) !== JSON.stringify(readMemberParams(name, mp[name]))) throw invalidArtifact(KIND, `state.${name} was made with other parameters than this build uses; retrain`);
     const art = a as unknown as DetectorArtifact;
     MEMBER_KINDS[name].validateState?.(art.state, art);
   }
@@ -742,6 +768,21 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
   return MEMBER_KINDS[name].create({ params: raw }).serialize().params;
 }
 
+/**
+ * An artifact's parameters. Models written before incidents (no `episode` parameter), before a
+ * point alarm could be a shape incident's echo (no `pointEchoOfShape`), or before the drift
+ * channel judged time (no `driftSeconds`) score as they did.
+ */
+function artifactParams(artifact: DetectorArtifact): Params {
+  const a = artifact.params;
+  const legacy = {
+    ...(a.episode === undefined && { episode: 0 }),
+    ...(a.pointEchoOfShape === undefined && { pointEchoOfShape: false }),
+    ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
+  };
+  return readParams(KIND, descriptor.params, { ...legacy, ...a });
+}
+
 export const autoFactory: DetectorFactory = {
   descriptor,
   create(options: CreateDetectorOptions): AutoDetector {
@@ -750,10 +791,7 @@ export const autoFactory: DetectorFactory = {
     return new AutoDetector(params, seed, options.threshold ?? 0.5, createMembers(params, seed));
   },
   restore(artifact: DetectorArtifact): AutoDetector {
-    // Models written before incidents (no `episode` parameter), or before a point alarm could be a
-    // shape incident's echo (no `pointEchoOfShape`), score as they did.
-    const legacy = { ...(artifact.params.episode === undefined && { episode: 0 }), ...(artifact.params.pointEchoOfShape === undefined && { pointEchoOfShape: false }) };
-    const params = readParams(KIND, descriptor.params, { ...legacy, ...artifact.params });
+    const params = artifactParams(artifact);
     const state = validateState(artifact.state, params);
     const members: Members = {
       robust: robustFactory.restore(state.robust) as RobustDetector,
@@ -766,6 +804,6 @@ export const autoFactory: DetectorFactory = {
     return d;
   },
   validateState(state: unknown, artifact: DetectorArtifact): void {
-    validateState(state, readParams(KIND, descriptor.params, artifact.params));
+    validateState(state, artifactParams(artifact));
   },
 };

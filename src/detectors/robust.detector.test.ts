@@ -375,3 +375,46 @@ describe('robust: the spike guards follow the training noise', () => {
     expect(() => validateArtifact(bad)).toThrow(/spikeGaussian/);
   });
 });
+
+describe('robust: the drift channel by time (driftSeconds)', () => {
+  const HZ = 50;
+  const noise = (n: number, seed: number, t0: number): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + Math.round((i * 1000) / HZ), value: 2.5 + 0.01 * rng.normal() }));
+  };
+  /** 300 s of training at 50 Hz, then 200 s live with a 0.1 V ramp up and back over 80 s from 60 s on. */
+  async function ramp(params: Record<string, unknown>): Promise<{ d: Detector; live: Reading[]; scores: Score[] }> {
+    const d = createDetector('robust', { seed: 1, params });
+    const train = noise(300 * HZ, 1, 1_700_000_000_000);
+    await d.fit(train);
+    const live = noise(200 * HZ, 2, train.at(-1)!.ts + 60_000);
+    for (let k = 0; k < 80 * HZ; k++) live[60 * HZ + k] = { ...live[60 * HZ + k]!, value: live[60 * HZ + k]!.value + 0.1 * (1 - Math.abs(k - 40 * HZ) / (40 * HZ)) };
+    return { d, live, scores: scoreAll(d, live) };
+  }
+
+  it('alarms on a slow ramp at a high sampling rate by its change over seconds, quiet before it', async () => {
+    const { scores } = await ramp({ driftSeconds: 20 });
+    const driftAlarms = scores.flatMap((x, i) => (x.is_anomaly && x.signal === 'drift' ? [i / HZ] : []));
+    expect(driftAlarms[0]).toBeGreaterThan(60);
+    expect(driftAlarms[0]).toBeLessThan(100); // before the ramp's peak
+    expect(alarmsIn(scores, 0, 60 * HZ - 1)).toEqual([]);
+  });
+
+  it('carries its state across serialize and restore; an artifact without it validates and scores', async () => {
+    const { d, live } = await ramp({ driftSeconds: 20 });
+    const art = JSON.parse(JSON.stringify(d.serialize())) as ReturnType<Detector['serialize']>;
+    const state = art.state as { timeDrift?: { kept: number[]; flags: number[] } };
+    expect(state.timeDrift?.kept).toHaveLength(8);
+    const more = noise(2000, 3, live.at(-1)!.ts + 20);
+    const restored = restoreDetector(parseArtifact(JSON.stringify(art)));
+    expect(scoreAll(restored, more)).toEqual(scoreAll(d, more));
+    const bad = JSON.parse(JSON.stringify(art)) as typeof art;
+    (bad.state as { timeDrift: { flags: number[] } }).timeDrift.flags = [2];
+    expect(() => validateArtifact(bad)).toThrow(/timeDrift/);
+    const older = JSON.parse(JSON.stringify(art)) as typeof art;
+    delete (older.state as { timeDrift?: unknown }).timeDrift;
+    expect(scoreAll(restoreDetector(validateArtifact(older)), more)).toHaveLength(2000);
+    // Without driftSeconds (older models, and the default) the state has no timeDrift.
+    expect((createDetector('robust').serialize().state as { timeDrift?: unknown }).timeDrift).toBeUndefined();
+  });
+});

@@ -54,6 +54,8 @@ const MAX_SURPRISE = 300;
 const IQR_TO_SIGMA = 1.349;
 /** Readings the drift channel's smoothed level (EWMA, weight 0.1) needs after a resume before it is a reference: 0.9^30 ≈ 4 %. */
 const DRIFT_SETTLE = 30;
+/** Levels the time-based drift channel keeps over `driftSeconds` (one per eighth of it). */
+const TIME_DRIFT_STEPS = 8;
 const MEAN_ABS_TO_SIGMA = 1.2533;
 const SQRT12 = Math.sqrt(12);
 /**
@@ -89,6 +91,15 @@ const PARAM_SPECS = [
   { name: 'levelWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the level-shift/drift channel surprise.' },
   { name: 'varianceWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the variance (burst/collapse) channel surprise.' },
   { name: 'driftLag', type: 'integer', default: 300, min: 10, max: 100_000, description: 'Readings between the two smoothed levels the drift channel compares (ramps, slow shifts).' },
+  {
+    name: 'driftSeconds',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 86_400,
+    description:
+      'When > 0, the drift channel compares the smoothed level now with the level this many seconds earlier (by the readings\' timestamps: a ramp is slow in time, not in readings) instead of driftLag readings earlier.',
+  },
   { name: 'driftWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the drift channel surprise; 0 disables it.' },
   { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared residual from the rolling median: oscillations).' },
   { name: 'swingWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the swing channel surprise; 0 disables it.' },
@@ -181,6 +192,13 @@ export interface RobustState {
   calibration: Calibration;
   /** Drift channel: smoothed level, its last `driftLag` values (oldest first) and their lagged-difference statistics. Absent in older artifacts. */
   drift?: { fast: number; lagged: number[]; stats: number[]; flags?: number[]; armed?: boolean; settle?: number };
+  /**
+   * Drift channel by time (`driftSeconds` > 0): smoothed level, the time of the last reading and of
+   * the last level kept, the levels kept (oldest first, one per `driftSeconds / 8`), flags (1: an
+   * alarm in that stretch, no reference), the lagged-difference statistics and the armed flag.
+   * Absent in older artifacts and with `driftSeconds` 0.
+   */
+  timeDrift?: { level: number; ts: number; keptTs: number; kept: number[]; flags: number[]; pending: number; stats: number[]; armed: boolean };
   /** Swing channel: short mean of squared robust residuals and the statistics of its log. */
   swing?: { energy: number; stats: number[] };
   /** Power-law tail [u, p, alpha] of |robust z| learned by `fit`, or null. */
@@ -234,6 +252,15 @@ export class RobustDetector implements Detector {
   /** Readings after a resume whose smoothed level has not settled yet (flagged as no reference). */
   private driftSettle = 0;
   private readonly drift: Ewm;
+  /** Drift channel by time (`driftSeconds` > 0); see `timeDriftSurprise`. */
+  private tdLevel = NaN;
+  private tdTs = NaN;
+  private tdKeptTs = NaN;
+  private tdKept = new RollingRing(TIME_DRIFT_STEPS);
+  private tdFlags = new RollingRing(TIME_DRIFT_STEPS);
+  private tdPending = 0;
+  private readonly tdStats = new Ewm(10 * TIME_DRIFT_STEPS);
+  private tdArmed = true;
   private swingEnergy = 0;
   private readonly swing: Channel;
   private spikeTail: PowerTail | undefined;
@@ -462,6 +489,7 @@ export class RobustDetector implements Detector {
       this.driftFlags = new RollingRing(p.driftLag);
       this.driftFast = x;
       this.driftSettle = DRIFT_SETTLE;
+      this.resetTimeDrift();
     } else if (!first) {
       const dt = reading.ts - this.lastTs;
       const typical = this.interval.mean;
@@ -516,7 +544,7 @@ export class RobustDetector implements Detector {
         if (sw < p.alarmSurprise) this.swing.stats.update(e);
         parts.swing = p.swingWeight * sw;
       }
-      parts.drift = p.driftWeight * this.driftSurprise(xc);
+      parts.drift = p.driftWeight * (p.driftSeconds > 0 ? this.timeDriftSurprise(xc, reading.ts) : this.driftSurprise(xc));
       // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input
       // (judged in the device's own units: the mapping moves 0 V and the baseline).
       const rawMed = this.adaptLive && this.adaptRef ? this.adaptLive.center + (med - this.adaptRef.center) / this.adaptGain : med;
@@ -559,6 +587,7 @@ export class RobustDetector implements Detector {
     for (const k of SURPRISE_KEYS) if (parts[k] > parts[best]) best = k;
     let surprise = Math.min(MAX_SURPRISE, parts[best]);
     if (surprise >= p.alarmSurprise && this.driftFlags.length > 0) this.driftFlags.setNewest(1);
+    if (surprise >= p.alarmSurprise) this.tdPending = 1;
     if (p.rarityHorizon > 0 && this.n > p.warmup && !(p.rarityUntilFit && this.fitted)) surprise = this.rarity.surprise(surprise);
 
     if (p.holdoff > 0) {
@@ -613,6 +642,61 @@ export class RobustDetector implements Detector {
     return s;
   }
 
+  /**
+   * The drift channel by time (`driftSeconds` > 0): a level smoothed over an eighth of
+   * `driftSeconds` (by timestamps) against the level kept `driftSeconds` earlier, two-sided, against
+   * the learned spread of that difference (learned once per kept level, from unsurprising ones, so
+   * its memory is in time, not readings). A stretch that held an alarm is no reference. One alarm
+   * per change, as the reading-based drift channel.
+   */
+  private timeDriftSurprise(x: number, ts: number): number {
+    const step = (this.p.driftSeconds * 1000) / TIME_DRIFT_STEPS;
+    if (!Number.isFinite(this.tdLevel)) {
+      this.tdLevel = x;
+      this.tdTs = ts;
+      this.tdKeptTs = ts;
+    } else {
+      const dt = Math.max(0, ts - this.tdTs);
+      this.tdLevel += (1 - Math.exp(-dt / step)) * (x - this.tdLevel);
+      if (ts > this.tdTs) this.tdTs = ts;
+    }
+    const kept = this.tdKept;
+    const st = this.tdStats;
+    let s = 0;
+    let d = NaN;
+    if (kept.full && this.tdFlags.oldest === 0) {
+      d = this.tdLevel - kept.oldest;
+      if (st.count >= 10) {
+        const sd = Math.max(st.std, 1e-9 + Math.abs(st.mean) * 1e-3);
+        s = normalTailSurprise(Math.abs(d - st.mean) / sd);
+      }
+    }
+    if (ts - this.tdKeptTs >= step) {
+      if (Number.isFinite(d) && s < this.p.alarmSurprise) st.update(d);
+      kept.push(this.tdLevel);
+      this.tdFlags.push(this.tdPending);
+      this.tdPending = 0;
+      this.tdKeptTs = ts;
+    }
+    if (!this.tdArmed) {
+      if (s < 1) this.tdArmed = true;
+      return 0;
+    }
+    if (s >= this.p.alarmSurprise) this.tdArmed = false;
+    return s;
+  }
+
+  /** After a pause the time-based drift channel compares live levels only. */
+  private resetTimeDrift(): void {
+    this.tdLevel = NaN;
+    this.tdTs = NaN;
+    this.tdKeptTs = NaN;
+    this.tdKept = new RollingRing(TIME_DRIFT_STEPS);
+    this.tdFlags = new RollingRing(TIME_DRIFT_STEPS);
+    this.tdPending = 0;
+    this.tdArmed = true;
+  }
+
   /** True when `warmup().status` is `ml_ready` (without building the state). */
   get warmedUp(): boolean {
     return !this.adaptCollecting && this.n > this.p.warmup;
@@ -659,6 +743,19 @@ export class RobustDetector implements Detector {
         armed: this.driftArmed,
         ...(this.driftSettle > 0 && { settle: this.driftSettle }),
       },
+      ...(this.p.driftSeconds > 0 &&
+        Number.isFinite(this.tdLevel) && {
+          timeDrift: {
+            level: this.tdLevel,
+            ts: this.tdTs,
+            keptTs: this.tdKeptTs,
+            kept: this.tdKept.values(),
+            flags: this.tdFlags.values(),
+            pending: this.tdPending,
+            stats: this.tdStats.toJSON(),
+            armed: this.tdArmed,
+          },
+        }),
       swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
       spikeTail: this.spikeTail ? [this.spikeTail.u, this.spikeTail.p, this.spikeTail.alpha] : null,
       ...(this.spikeGaussian && { spikeGaussian: true }),
@@ -706,6 +803,17 @@ export class RobustDetector implements Detector {
       this.driftFlags = RollingRing.from(this.p.driftLag, s.drift.flags ?? new Array<number>(this.driftLagged.length).fill(0));
       this.driftArmed = s.drift.armed ?? true;
       this.driftSettle = s.drift.settle ?? 0;
+    }
+    const td = s.timeDrift;
+    if (td) {
+      this.tdLevel = td.level;
+      this.tdTs = td.ts;
+      this.tdKeptTs = td.keptTs;
+      this.tdKept = RollingRing.from(TIME_DRIFT_STEPS, td.kept);
+      this.tdFlags = RollingRing.from(TIME_DRIFT_STEPS, td.flags);
+      this.tdPending = td.pending;
+      this.tdStats.load(td.stats);
+      this.tdArmed = td.armed;
     }
     if (s.swing) {
       this.swingEnergy = s.swing.energy;
@@ -862,6 +970,25 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     if (d?.settle !== undefined && (!Number.isInteger(d.settle) || (d.settle as number) < 0 || (d.settle as number) > DRIFT_SETTLE)) {
       fail(`"drift.settle" must be an integer in [0, ${DRIFT_SETTLE}]`);
     }
+  }
+  if (s.timeDrift !== undefined) {
+    const t = s.timeDrift as Record<string, unknown> | null;
+    const ok =
+      typeof t === 'object' &&
+      t !== null &&
+      isNum(t.level) &&
+      isNum(t.ts) &&
+      isNum(t.keptTs) &&
+      isTriple(t.stats) &&
+      (t.pending === 0 || t.pending === 1) &&
+      typeof t.armed === 'boolean' &&
+      Array.isArray(t.kept) &&
+      t.kept.length <= TIME_DRIFT_STEPS &&
+      t.kept.every(isNum) &&
+      Array.isArray(t.flags) &&
+      t.flags.length === t.kept.length &&
+      t.flags.every((f) => f === 0 || f === 1);
+    if (!ok) fail(`"timeDrift" must hold level, ts, keptTs, pending, armed, stats and at most ${TIME_DRIFT_STEPS} kept levels with one 0/1 flag each`);
   }
   if (s.swing !== undefined) {
     const w = s.swing as Record<string, unknown> | null;
