@@ -174,6 +174,31 @@ describe('auto on a cycle (seasonal removal)', () => {
     expect(live.map((r) => before.score(r))).toEqual(live.map((r) => offRestored.score(r)));
   });
 
+  it('loads a model written before the reference cycles and the variance channels\' step back on cycles as such a model, and scores as one', async () => {
+    const train = cycle(4000, 3);
+    const now = createDetector('auto', { seed: 1 });
+    await now.fit(train);
+    expect(now.serialize().params.cycleVarianceBias).toBe(-2);
+    const off = createDetector('auto', { seed: 1, params: { cycleVarianceBias: 0 } });
+    await off.fit(train);
+    // What an older build wrote: no parameter, no reference in the shape channel's state.
+    const strip = (a: DetectorArtifact, param: boolean): DetectorArtifact => {
+      const r = round(a);
+      if (param) delete (r.params as Record<string, unknown>).cycleVarianceBias;
+      const shape = (r.state as { shape: Record<string, unknown> }).shape;
+      delete shape.reference;
+      delete shape.referenceRoughness;
+      return r;
+    };
+    const before = restoreDetector(validateArtifact(strip(now.serialize(), true)));
+    expect(before.serialize().params.cycleVarianceBias).toBe(0);
+    const offRestored = restoreDetector(validateArtifact(strip(off.serialize(), false)));
+    const live = cycle(2000, 4, T0 + 4000 * 50);
+    const rng = new Rng(9);
+    for (let i = 1000; i < 1100; i++) live[i] = { ...live[i]!, value: live[i]!.value + 0.05 * rng.normal() }; // a noise burst
+    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => offRestored.score(r)));
+  });
+
   it('waits for the cycle again after a pause, and its artifact restores', async () => {
     const d = createDetector('auto', { seed: 1 });
     await d.fit(cycle(4000, 5));

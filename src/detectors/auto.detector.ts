@@ -99,6 +99,15 @@ const PARAM_SPECS = [
   { name: 'faultBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the fault channels log-odds before the channels are combined.' },
   { name: 'shapeBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the shape (subsequence) channel log-odds before the channels are combined.' },
   {
+    name: 'cycleVarianceBias',
+    type: 'number',
+    default: -2,
+    min: -20,
+    max: 20,
+    description:
+      'Added to the fault channels calibrated log-odds when the burst or collapse channel drives them and the training data had a cycle: their variance of the deseasonalised residual follows the cycle\'s phase and tempo, and bursts or amplitude changes of cycles are the shape channel\'s to judge (0 in models written before it).',
+  },
+  {
     name: 'cycleNoveltyBias',
     type: 'number',
     default: -2,
@@ -404,8 +413,9 @@ export class AutoDetector implements Detector {
   }
 
   /** The combined log-odds (each group through its own calibration after fit) and the group that won, into `mixed`. */
-  private mix(fault: number, novelty: number, shape: number): void {
-    const f = this.calibration ? logit(calibrate(fault, this.calibration)) : fault;
+  /** `cycleFault` is added to the fault group's calibrated log-odds (see `cycleVarianceBias`). */
+  private mix(fault: number, novelty: number, shape: number, cycleFault = 0): void {
+    const f = (this.calibration ? logit(calibrate(fault, this.calibration)) : fault) + cycleFault;
     // On periodic data the novelty channel's sub-threshold noise outranked the shape channel's
     // evidence of a distorted cycle (12 of 19 wrong periodic dev series, decision 0014).
     const n = (this.noveltyCalibration ? logit(calibrate(novelty, this.noveltyCalibration)) : novelty) + (this.shapeCalibration ? (this.params.cycleNoveltyBias as number) : 0);
@@ -475,7 +485,11 @@ export class AutoDetector implements Detector {
   private scoreOne(reading: Reading): Score {
     if (!this.combine(reading)) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const c = this.combined;
-    this.mix(c.fault, c.novelty, c.shape);
+    // On a cycle the burst and collapse channels read the deseasonalised residual, whose variance
+    // changes with the cycle's phase and tempo; a noise burst or an amplitude change of cycles is
+    // the shape channel's to judge (its roughness and mean-removed distances, phase by phase).
+    const fc = c.faultScore.channel;
+    this.mix(c.fault, c.novelty, c.shape, this.shapeCalibration && (fc === 'burst' || fc === 'collapse') ? (this.params.cycleVarianceBias as number) : 0);
     const m = this.mixed;
     const faultChannel = c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     const channel = m.group !== 'fault' ? m.group : faultChannel;
@@ -779,6 +793,8 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.episode === undefined && { episode: 0 }),
     ...(a.pointEchoOfShape === undefined && { pointEchoOfShape: false }),
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
+    // Models written before the variance channels stepped back on cycles score as they did.
+    ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
   };
   return readParams(KIND, descriptor.params, { ...legacy, ...a });
 }

@@ -178,6 +178,57 @@ describe('SubsequenceChannel: anomalous windows are no neighbours', () => {
   });
 });
 
+describe('SubsequenceChannel: a reference of training cycles', () => {
+  const normal = beats(60, 64, 31).values;
+  /** The highest score of each beat of `values` (64 readings a beat). */
+  const perBeat = (ch: SubsequenceChannel, values: readonly number[]): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < values.length; i += 64) out.push(Math.max(...run(ch, values.slice(i, i + 64))));
+    return out;
+  };
+  const distorted = (n: number, seed: number): number[] => {
+    const out: number[] = [];
+    for (let c = 0; c < n; c++) out.push(...beats(1, 64, seed + c, { at: 0, kind: 'distorted' }).values);
+    return out;
+  };
+
+  it('finds normal neighbours again right after an event longer than its whole history', () => {
+    const scores = (reference: number): number[] => {
+      const ch = new SubsequenceChannel({ reference });
+      ch.fit(normal);
+      run(ch, beats(5, 64, 32).values);
+      // 24 distorted beats (the history holds 16): no normal cycle is left in it afterwards.
+      run(ch, distorted(24, 300));
+      return perBeat(ch, beats(3, 64, 34).values);
+    };
+    // The first beat's windows still span the event; the second is normal again only with the reference.
+    expect(scores(0)[1]).toBeGreaterThan(2.5);
+    expect(scores(128)[1]).toBeLessThan(1.5);
+  });
+
+  it('keeps the reference in its state; a state without one (older) scores as a channel without one', () => {
+    const ch = new SubsequenceChannel();
+    ch.fit(normal);
+    const state = JSON.parse(JSON.stringify(ch.toJSON())) as Record<string, unknown>;
+    expect((state.reference as number[]).length).toBe(128);
+    const test = [...beats(6, 64, 35).values, ...distorted(20, 400), ...beats(4, 64, 36).values];
+    const restored = SubsequenceChannel.fromJSON(state);
+    // The same up to rounding (a restored channel recomputes its products from the points).
+    const a = run(restored, test);
+    const b = run(ch, test);
+    expect(Math.max(...a.map((s, i) => Math.abs(s - (b[i] as number))))).toBeLessThan(1e-9);
+    const none = new SubsequenceChannel({ reference: 0 });
+    none.fit(normal);
+    const older = { ...state };
+    delete older.reference;
+    delete older.referenceRoughness;
+    const noneRestored = SubsequenceChannel.fromJSON(JSON.parse(JSON.stringify(none.toJSON())));
+    expect(run(SubsequenceChannel.fromJSON(older), test)).toEqual(run(noneRestored, test));
+    expect(() => SubsequenceChannel.fromJSON({ ...state, reference: [1, 'x'] })).toThrow(/reference/);
+    expect(() => SubsequenceChannel.fromJSON({ ...state, referenceRoughness: [] })).toThrow(/referenceRoughness/);
+  });
+});
+
 describe('SubsequenceChannel asleep', () => {
   const train = beats(30, 80, 1).values;
 

@@ -54,6 +54,12 @@ export interface SubsequenceOptions {
   refSamples?: number;
   /** Scored windows between online period checks (default: `history`). */
   recheckEvery?: number;
+  /**
+   * Decimated training points kept by `fit` as a reference that never leaves the history
+   * (default 128; 0: none): its windows are neighbours for every later window, so normal cycles
+   * stay available during and after a long event. Cost per scored window is O(reference × lengths).
+   */
+  reference?: number;
 }
 
 const DEFAULTS: Required<SubsequenceOptions> = {
@@ -65,6 +71,7 @@ const DEFAULTS: Required<SubsequenceOptions> = {
   refQuantile: 0.99,
   refSamples: 256,
   recheckEvery: 512,
+  reference: 128,
 };
 
 const MIN_LENGTH = 4;
@@ -100,6 +107,9 @@ export interface SubsequenceState {
   /** 1 where the window ending at that point was kept out of the neighbours (aligned with `points`); absent in older states. */
   excluded?: number[];
   saturated?: boolean;
+  /** The reference training points (see `reference`) and their roughness; absent in older states (no reference). */
+  reference?: number[];
+  referenceRoughness?: number[];
 }
 
 interface LengthState {
@@ -115,6 +125,13 @@ interface LengthState {
   va: Float64Array;
   /** Standard deviation floored at the channel's `floor`, for z-normalisation. */
   sf: Float64Array;
+  /** The same for the reference windows (indexed by their end in the reference), and the newest window whose products `rq` holds. */
+  rq: Float64Array;
+  rmu: Float64Array;
+  rva: Float64Array;
+  rsf: Float64Array;
+  rrs: Float64Array;
+  rqFor: number;
 }
 
 function quantileOf(values: readonly number[], q: number): number {
@@ -171,6 +188,9 @@ export class SubsequenceChannel {
   /** `minHistory()` for the current configuration, and the sub-scores of the last window (see `step`). */
   private minHist = 0;
   private sub = new Float64Array(0);
+  /** Reference training points (see the `reference` option) and their roughness; empty when none. */
+  private refPts = EMPTY;
+  private refRx = EMPTY;
 
   constructor(options: SubsequenceOptions = {}) {
     const o = { ...DEFAULTS, ...options };
@@ -180,6 +200,7 @@ export class SubsequenceChannel {
     if (!Number.isInteger(o.pointsPerCycle) || o.pointsPerCycle < 4) throw new RangeError('pointsPerCycle must be an integer >= 4');
     if (!Number.isInteger(o.fallbackLength) || o.fallbackLength < MIN_LENGTH) throw new RangeError('fallbackLength must be an integer >= 4');
     if (!(o.refQuantile > 0 && o.refQuantile <= 1)) throw new RangeError('refQuantile must be in (0, 1]');
+    if (!Number.isInteger(o.reference) || o.reference < 0 || o.reference > 65536) throw new RangeError('reference must be an integer from 0 to 65536');
     o.lengths = [...o.lengths].sort((a, b) => a - b);
     this.opts = o;
     this.configure(undefined, 0, 1, [], []);
@@ -257,7 +278,7 @@ export class SubsequenceChannel {
   sleep(): void {
     if (this.dormant) return;
     this.dormant = true;
-    for (const L of this.lens) L.rs = L.qt = L.mu = L.va = L.sf = EMPTY;
+    for (const L of this.lens) L.rs = L.qt = L.mu = L.va = L.sf = L.rq = L.rmu = L.rva = L.rsf = L.rrs = EMPTY;
   }
 
   private nextExpectedForReading = Number.NaN;
@@ -284,6 +305,7 @@ export class SubsequenceChannel {
     this.offsetSet = true;
     this.floor = Math.max(1e-9, 0.02 * sd);
     this.dormant = false;
+    this.refPts = this.refRx = EMPTY;
     this.configure(estimate?.period, estimate?.strength ?? 0, this.decimationFor(estimate?.period), [], []);
     this.fitted = true;
     this.refs = undefined;
@@ -293,6 +315,7 @@ export class SubsequenceChannel {
     const start = Math.max(clean.length % d, clean.length - steps * d);
     for (let i = start; i < clean.length; i++) this.push(clean[i] as number, true);
     this.setRefs(true);
+    this.takeReference();
     this.acc = 0;
     this.accN = 0;
     this.lastScore = 0;
@@ -383,6 +406,59 @@ export class SubsequenceChannel {
     return Array.from({ length: SUBSCORES * this.lens.length }, () => []);
   }
 
+  /**
+   * After `fit`: keeps the last `reference` training points that end a longest window before the
+   * end of training (so no reference window overlaps a scored one) as the reference set.
+   */
+  private takeReference(): void {
+    this.refPts = this.refRx = EMPTY;
+    const mMax = this.maxLength();
+    const end = this.t - mMax;
+    const start = Math.max(this.first, this.t - this.cap + 1, end - this.opts.reference + 1);
+    if (this.opts.reference === 0 || end - start + 1 < 2 * mMax) return;
+    const pts = new Float64Array(end - start + 1);
+    const rough = new Float64Array(end - start + 1);
+    for (let e = start; e <= end; e++) {
+      pts[e - start] = this.x[e % this.cap] as number;
+      rough[e - start] = this.rx[e % this.cap] as number;
+    }
+    this.refPts = pts;
+    this.refRx = rough;
+    this.prepareReference();
+  }
+
+  /** Window statistics of the reference set for every length (nothing while asleep). */
+  private prepareReference(): void {
+    const K = this.refPts.length;
+    for (const L of this.lens) {
+      const size = this.dormant || K < L.m ? 0 : K;
+      L.rq = new Float64Array(size);
+      L.rmu = new Float64Array(size);
+      L.rva = new Float64Array(size);
+      L.rsf = new Float64Array(size);
+      L.rrs = new Float64Array(size);
+      L.rqFor = -2;
+      if (size === 0) continue;
+      for (let e = L.m - 1; e < K; e++) {
+        let sum = 0;
+        let sq = 0;
+        let r = 0;
+        for (let k = e - L.m + 1; k <= e; k++) {
+          const v = this.refPts[k] as number;
+          sum += v;
+          sq += v * v;
+          r += this.refRx[k] as number;
+        }
+        const mu = sum / L.m;
+        const va = Math.max(0, sq / L.m - mu * mu);
+        L.rmu[e] = mu;
+        L.rva[e] = va;
+        L.rsf[e] = Math.sqrt(Math.max(va, this.floor * this.floor));
+        L.rrs[e] = r;
+      }
+    }
+  }
+
   private decimationFor(period: number | undefined): number {
     if (period === undefined) return 1;
     let d = 1;
@@ -427,6 +503,12 @@ export class SubsequenceChannel {
       mu: new Float64Array(size),
       va: new Float64Array(size),
       sf: new Float64Array(size),
+      rq: EMPTY,
+      rmu: EMPTY,
+      rva: EMPTY,
+      rsf: EMPTY,
+      rrs: EMPTY,
+      rqFor: -2,
     }));
     this.minHist = this.minHistory();
     this.sub = new Float64Array(SUBSCORES * ms.length);
@@ -443,6 +525,7 @@ export class SubsequenceChannel {
       this.rx[this.t % this.cap] = keptRough[i] ?? 0;
     }
     if (!this.dormant) this.rebuild();
+    this.prepareReference();
   }
 
   /** Recomputes running sums, window statistics and dot products exactly from the stored points. */
@@ -474,6 +557,7 @@ export class SubsequenceChannel {
       }
       const hlo = Math.max(lo, t - this.opts.history + 1);
       for (let e = hlo; e <= t; e++) L.qt[e % C] = this.dot(e, t, m);
+      L.rqFor = -2;
     }
     this.sinceRefresh = 0;
   }
@@ -541,6 +625,7 @@ export class SubsequenceChannel {
     let enough = true;
     let expected = Number.NaN;
     const primary = this.lens.length - 1;
+    let refUsed = false;
     const minHistory = this.minHist;
     const bad = this.bad;
     const anyBad = this.badCount > 0;
@@ -690,6 +775,43 @@ export class SubsequenceChannel {
         allC2 = bestC2;
         allE = bestE;
       }
+      // The reference windows (training cycles that never leave): always clean neighbours.
+      let refC2 = Number.POSITIVE_INFINITY;
+      let refE = -1;
+      const K = L.rq.length;
+      if (K > 0 && n >= m) {
+        const R = this.refPts;
+        const rq = L.rq;
+        const carry = L.rqFor === t - 1 && n > m;
+        L.rqFor = t;
+        const rmu = L.rmu;
+        const rva = L.rva;
+        const rsf = L.rsf;
+        let refCorr = Number.NEGATIVE_INFINITY;
+        // Newest reference window first, so each product is carried from the one before it (the
+        // previous step's product with the window one older), which is not yet overwritten.
+        for (let e = K - 1; e >= m - 1; e--) {
+          let q: number;
+          if (carry && e >= m) q = (rq[e - 1] as number) - (R[e - m] as number) * xtm + (R[e] as number) * xt;
+          else {
+            q = 0;
+            for (let k = 0; k < m; k++) q += (R[e - k] as number) * (x[(t - k) % C] as number);
+          }
+          rq[e] = q;
+          const cov = q / m - muq * (rmu[e] as number);
+          const c2 = vaq + (rva[e] as number) - 2 * cov;
+          const corr = cov / (sfq * (rsf[e] as number));
+          if (corr > refCorr) refCorr = corr;
+          if (c2 < refC2) {
+            refC2 = c2;
+            refE = e;
+          }
+        }
+        // Merged into both the clean and the fallback search below (which of them is used still
+        // depends on the clean live windows alone, as without a reference).
+        if (refCorr > bestCorr) bestCorr = refCorr;
+        if (refCorr > allCorr) allCorr = refCorr;
+      }
       if (candidates < minHistory) enough = false;
       if (clean < minHistory) {
         bestCorr = allCorr;
@@ -697,11 +819,21 @@ export class SubsequenceChannel {
         bestE = allE;
       }
       // Roughness beyond that of the best match (same phase of the cycle): a noise burst.
-      const extraRough = bestE >= 0 ? (L.rsum - (L.rs[bestE % C] as number)) / m : 0;
+      let extraRough = bestE >= 0 ? (L.rsum - (L.rs[bestE % C] as number)) / m : 0;
+      if (refE >= 0 && refC2 < bestC2) {
+        // A closer reference window: the roughness excess is the smaller of the two matches', so
+        // the reference only adds neighbours (no score rises because of it).
+        bestC2 = refC2;
+        extraRough = Math.min(bestE >= 0 ? extraRough : Number.POSITIVE_INFINITY, (L.rsum - (L.rrs[refE] as number)) / m);
+        if (li === primary && refE + 1 < K) {
+          expected = (this.refPts[refE + 1] as number) - (L.rmu[refE] as number) + muq + this.offset;
+          refUsed = true;
+        }
+      }
       out[SUBSCORES * li] = Math.sqrt(Math.max(0, 2 * (1 - Math.min(1, bestCorr))));
       out[SUBSCORES * li + 1] = Math.sqrt(Math.max(0, bestC2));
       out[SUBSCORES * li + 2] = Math.sqrt(Math.max(0, extraRough));
-      if (li === primary && bestE >= 0) {
+      if (li === primary && bestE >= 0 && !refUsed) {
         expected = (x[(bestE + 1) % C] as number) - (mu[bestE % C] as number) + muq + this.offset;
       }
     }
@@ -752,6 +884,8 @@ export class SubsequenceChannel {
       for (const v of points) sd += (v - mean) * (v - mean);
       this.floor = Math.max(1e-9, 0.02 * Math.sqrt(sd / points.length));
     }
+    // The reference was decimated for the old cycle: drop it.
+    this.refPts = this.refRx = EMPTY;
     this.configure(found, est.strength, newD, merged, mergedRough);
     this.refs = undefined;
     this.refBuf = this.emptyRefBuf();
@@ -788,6 +922,7 @@ export class SubsequenceChannel {
       sinceCheck: this.sinceCheck,
       excluded: Array.from({ length: n }, (_, i) => this.bad[(this.t - n + 1 + i) % this.cap] as number),
       saturated: this.saturated,
+      ...(this.refPts.length > 0 && { reference: [...this.refPts], referenceRoughness: [...this.refRx] }),
     };
   }
 
@@ -847,6 +982,14 @@ export class SubsequenceChannel {
       }
     }
     ch.saturated = s.saturated === true;
+    if (s.reference !== undefined) {
+      if (!Array.isArray(s.reference) || s.reference.length > 65536 || !s.reference.every(isPlainNumber)) fail('reference');
+      const rr = s.referenceRoughness;
+      if (!Array.isArray(rr) || rr.length !== (s.reference as number[]).length || !rr.every((r) => isPlainNumber(r) && r >= 0)) fail('referenceRoughness');
+      ch.refPts = Float64Array.from(s.reference as number[]);
+      ch.refRx = Float64Array.from(rr as number[]);
+      ch.prepareReference();
+    }
     return ch;
   }
 }
