@@ -61,7 +61,7 @@ import { createRetentionRepository } from './modules/retention/retention.reposit
 import { createRetention } from './modules/retention/retention.service.ts';
 import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
 import { createSessionCluster } from './modules/detection/session-cluster.ts';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createAlarmsRepository } from './modules/alarms/alarms.repository.ts';
 import { registerAlarmsRoutes } from './modules/alarms/alarms.routes.ts';
 import { createAlarmsService } from './modules/alarms/alarms.service.ts';
@@ -440,8 +440,12 @@ export async function createApp(options: AppOptions) {
     transports: ['polling', 'websocket'],
     maxHttpBufferSize: SOCKET_TRANSPORT_MAX_BYTES,
   });
-  const adapterClients = cluster?.adapterClients();
-  if (adapterClients) io.adapter(createAdapter(adapterClients.pub, adapterClients.sub, { key: adapterClients.key }));
+  const adapterClients = await cluster?.adapterClients();
+  if (adapterClients) {
+    const { pub, sub, key, sharded } = adapterClients;
+    io.adapter(sharded ? createShardedAdapter(pub, sub, { channelPrefix: key }) : createAdapter(pub, sub, { key }));
+    logger.info({ sharded }, 'Socket.IO Redis adapter');
+  }
   const gateway = createRealtimeGateway({
     io,
     bus,

@@ -397,10 +397,18 @@ export function createSessionCluster(deps: SessionClusterDeps) {
       }
     },
     /** Redis clients and channel prefix for the Socket.IO adapter. */
-    // The adapter publishes every room broadcast (each `arduino_data`): auto-pipelining sends the
-    // publishes of one event-loop turn in one socket write instead of one write each (the writes
-    // were 12 % of a process's CPU in the two-process bench).
-    adapterClients: () => ({ pub: redis.duplicate({ enableAutoPipelining: true }), sub: redis.duplicate(), key: `${ns}:socket.io` }),
+    /**
+     * Redis clients and channel prefix for the Socket.IO adapter. The adapter publishes every room
+     * broadcast (each `arduino_data`): auto-pipelining sends the publishes of one event-loop turn
+     * in one socket write instead of one each (the writes were 12 % of a process's CPU in the
+     * two-process bench). `sharded` (Redis 7+): the sharded adapter's per-room channels, so a
+     * process receives only broadcasts to rooms it has sockets in, instead of decoding every one.
+     */
+    adapterClients: async () => {
+      const info = await redis.info('server').catch(() => '');
+      const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
+      return { pub: redis.duplicate({ enableAutoPipelining: true }), sub: redis.duplicate(), key: `${ns}:socket.io`, sharded: major >= 7 };
+    },
   };
 }
 
