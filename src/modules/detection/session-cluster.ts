@@ -396,7 +396,6 @@ export function createSessionCluster(deps: SessionClusterDeps) {
         clearTimeout(timer);
       }
     },
-    /** Redis clients and channel prefix for the Socket.IO adapter. */
     /**
      * Redis clients and channel prefix for the Socket.IO adapter. The adapter publishes every room
      * broadcast (each `arduino_data`): auto-pipelining sends the publishes of one event-loop turn
