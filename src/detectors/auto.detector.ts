@@ -412,8 +412,10 @@ export class AutoDetector implements Detector {
     return true;
   }
 
-  /** The combined log-odds (each group through its own calibration after fit) and the group that won, into `mixed`. */
-  /** `cycleFault` is added to the fault group's calibrated log-odds (see `cycleVarianceBias`). */
+  /**
+   * The combined log-odds (each group through its own calibration after fit) and the group that
+   * won, into `mixed`; `cycleFault` is added to the fault group's calibrated log-odds (see `cycleVarianceBias`).
+   */
   private mix(fault: number, novelty: number, shape: number, cycleFault = 0): void {
     const f = (this.calibration ? logit(calibrate(fault, this.calibration)) : fault) + cycleFault;
     // On periodic data the novelty channel's sub-threshold noise outranked the shape channel's
