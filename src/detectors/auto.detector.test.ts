@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArtifact, validateArtifact } from './artifact.ts';
+import { SubsequenceChannel } from './channels/subsequence.ts';
 import { Rng } from './random.ts';
 import { createDetector, describeDetectors, restoreDetector } from './registry.ts';
 import { DEFAULT_DETECTOR_KIND, DetectorError, type DetectorArtifact, type Reading, type Score } from './types.ts';
@@ -197,6 +198,68 @@ describe('auto on a cycle (seasonal removal)', () => {
     const rng = new Rng(9);
     for (let i = 1000; i < 1100; i++) live[i] = { ...live[i]!, value: live[i]!.value + 0.05 * rng.normal() }; // a noise burst
     expect(live.map((r) => before.score(r))).toEqual(live.map((r) => offRestored.score(r)));
+  });
+
+  it('on a cycle, steps the fault channels back below the threshold only: the same alarms, lower near misses', async () => {
+    const train = cycle(4000, 3);
+    const now = createDetector('auto', { seed: 1 });
+    await now.fit(train);
+    expect(now.serialize().params.cycleQuietBias).toBe(-4);
+    const off = createDetector('auto', { seed: 1, params: { cycleQuietBias: 0 } });
+    await off.fit(train);
+    const live = cycle(3000, 4, T0 + 4000 * 50);
+    for (const [at, size] of [[1000, 0.12], [2000, 0.03]] as const) live[at] = { ...live[at]!, value: live[at]!.value + size };
+    const a = live.map((r) => now.score(r));
+    const b = live.map((r) => off.score(r));
+    expect(a.map((s) => s.is_anomaly)).toEqual(b.map((s) => s.is_anomaly));
+    expect(alarmsIn(a, 1000, 1005).length).toBeGreaterThan(0);
+    let lower = 0;
+    for (const [i, s] of a.entries()) {
+      const o = b[i]!;
+      if (o.is_anomaly) expect(s.anomaly_score).toBe(o.anomaly_score);
+      else expect(s.anomaly_score).toBeLessThanOrEqual(o.anomaly_score);
+      if (s.anomaly_score < o.anomaly_score) lower++;
+    }
+    expect(lower).toBeGreaterThan(1000);
+    // Without a cycle nothing changes.
+    const flat = Array.from({ length: 4000 }, (_, i) => ({ ts: T0 + i * 50, value: 2.5 + 0.01 * new Rng(i).normal() }));
+    const f1 = createDetector('auto', { seed: 1 });
+    const f0 = createDetector('auto', { seed: 1, params: { cycleQuietBias: 0 } });
+    await f1.fit(flat.slice(0, 3000));
+    await f0.fit(flat.slice(0, 3000));
+    expect(flat.slice(3000).map((r) => f1.score(r))).toEqual(flat.slice(3000).map((r) => f0.score(r)));
+  });
+
+  it('loads a model written before the near misses stepped back on cycles with that off, and scores as such a model does', async () => {
+    const train = cycle(4000, 3);
+    const now = createDetector('auto', { seed: 1 });
+    await now.fit(train);
+    const off = createDetector('auto', { seed: 1, params: { cycleQuietBias: 0 } });
+    await off.fit(train);
+    const old = round(now.serialize());
+    delete (old.params as Record<string, unknown>).cycleQuietBias;
+    const before = restoreDetector(validateArtifact(old));
+    expect(before.serialize().params.cycleQuietBias).toBe(0);
+    const offRestored = restoreDetector(validateArtifact(round(off.serialize())));
+    const live = cycle(2000, 4, T0 + 4000 * 50);
+    live[1500] = { ...live[1500]!, value: live[1500]!.value + 0.05 };
+    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => offRestored.score(r)));
+  });
+
+  it('fits its shape channel again on the whole training part, hold-out included, with the scale it was calibrated on', async () => {
+    const train = cycle(4000, 3);
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    const shape = (d.serialize().state as { shape: { points: number[]; refs: number[]; reference?: number[] } }).shape;
+    const alone = new SubsequenceChannel();
+    alone.fit(train.map((r) => r.value));
+    // The same history and reference as a channel fitted on every training reading …
+    expect(shape.points).toEqual(alone.toJSON().points);
+    expect(shape.reference).toEqual(alone.toJSON().reference);
+    // … and the scale of one fitted on the part before the hold-out.
+    const head = new SubsequenceChannel();
+    head.fit(train.slice(0, 3000).map((r) => r.value));
+    expect(shape.refs).toEqual(head.toJSON().refs);
   });
 
   it('waits for the cycle again after a pause, and its artifact restores', async () => {

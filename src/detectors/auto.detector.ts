@@ -108,6 +108,15 @@ const PARAM_SPECS = [
       'Added to the fault channels calibrated log-odds when the burst or collapse channel drives them and the training data had a cycle: their variance of the deseasonalised residual follows the cycle\'s phase and tempo, and bursts or amplitude changes of cycles are the shape channel\'s to judge (0 in models written before it).',
   },
   {
+    name: 'cycleQuietBias',
+    type: 'number',
+    default: -4,
+    min: -20,
+    max: 0,
+    description:
+      'Added to the fault channels calibrated log-odds while they stay below the alarm threshold, when the training data had a cycle: their near misses on the deseasonalised residual rank below the shape channel\'s evidence of a changed cycle. Alarms are unchanged (0 in models written before it).',
+  },
+  {
     name: 'cycleNoveltyBias',
     type: 'number',
     default: -2,
@@ -312,6 +321,14 @@ export class AutoDetector implements Detector {
     this.shapeCalibration = shp && { ...shp, center: Math.max(shp.center, SHAPE_FLOOR) };
     // Without its calibration the shape channel cannot speak until the next fit (see `mix`).
     if (!this.shapeCalibration) shape.sleep();
+    else {
+      // Calibrated, the channel is fitted again on every normal reading, the hold-out too, keeping
+      // the distance scale its calibration was measured on: its history and reference cycles then
+      // end where live data begins (decision 0014). A fit that finds another cycle is not used.
+      const whole = new SubsequenceChannel();
+      whole.fit(normal.map((r) => r.value));
+      if (whole.adoptScaleOf(shape)) this.members.shape = whole;
+    }
     let alarms = 0;
     for (let i = 0; i < rawFault.length; i++) {
       this.mix(rawFault[i] as number, rawNovelty[i] as number, rawShape[i] as number);
@@ -417,7 +434,12 @@ export class AutoDetector implements Detector {
    * won, into `mixed`; `cycleFault` is added to the fault group's calibrated log-odds (see `cycleVarianceBias`).
    */
   private mix(fault: number, novelty: number, shape: number, cycleFault = 0): void {
-    const f = (this.calibration ? logit(calibrate(fault, this.calibration)) : fault) + cycleFault;
+    let f = (this.calibration ? logit(calibrate(fault, this.calibration)) : fault) + cycleFault;
+    // On a cycle the fault channels read the deseasonalised residual, whose near misses (a beat a
+    // little early, an edge a little late) are noisier evidence than the shape channel's. Below the
+    // threshold they step back (`cycleQuietBias`), so the highest score of a quiet stretch points at
+    // the changed cycle; at or above it nothing changes, so neither do alarms (decision 0014).
+    if (this.shapeCalibration && f < logit(this.threshold)) f += this.params.cycleQuietBias as number;
     // On periodic data the novelty channel's sub-threshold noise outranked the shape channel's
     // evidence of a distorted cycle (12 of 19 wrong periodic dev series, decision 0014).
     const n = (this.noveltyCalibration ? logit(calibrate(novelty, this.noveltyCalibration)) : novelty) + (this.shapeCalibration ? (this.params.cycleNoveltyBias as number) : 0);
@@ -797,6 +819,8 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
+    // … and before their near misses stepped back on cycles.
+    ...(a.cycleQuietBias === undefined && { cycleQuietBias: 0 }),
   };
   return readParams(KIND, descriptor.params, { ...legacy, ...a });
 }

@@ -272,3 +272,36 @@ describe('SubsequenceChannel asleep', () => {
     expect(asleep.toJSON().points).toEqual(awake.toJSON().points);
   });
 });
+
+describe('SubsequenceChannel.adoptScaleOf', () => {
+  it('takes the distance scale of a channel fitted on part of the same cycle, and so scores on that scale', () => {
+    const { values } = beats(60, 40, 21);
+    const part = new SubsequenceChannel();
+    part.fit(values.slice(0, 1800));
+    const whole = new SubsequenceChannel();
+    whole.fit(values);
+    const plain = SubsequenceChannel.fromJSON(whole.toJSON());
+    expect(whole.toJSON().refs).not.toEqual(part.toJSON().refs);
+    expect(whole.adoptScaleOf(part)).toBe(true);
+    expect(whole.toJSON().refs).toEqual(part.toJSON().refs);
+    // Every score is the same distance divided by the adopted scale instead of its own.
+    const live = beats(12, 40, 22, { at: 6, kind: 'distorted' }).values;
+    const adopted = run(whole, live);
+    const own = run(plain, live);
+    expect(adopted).not.toEqual(own);
+    expect(argmax(adopted)).toBeGreaterThan(6 * 40 - 40);
+    expect(argmax(adopted)).toBeLessThan(7 * 40 + 40);
+  });
+
+  it('refuses, changing nothing, a channel that found another cycle or has no scale', () => {
+    const fast = new SubsequenceChannel();
+    fast.fit(beats(60, 40, 23).values);
+    const slow = new SubsequenceChannel();
+    slow.fit(beats(30, 80, 24).values);
+    const refs = fast.toJSON().refs;
+    expect(fast.adoptScaleOf(slow)).toBe(false);
+    expect(fast.toJSON().refs).toEqual(refs);
+    expect(fast.adoptScaleOf(new SubsequenceChannel())).toBe(false);
+    expect(fast.toJSON().refs).toEqual(refs);
+  });
+});

@@ -221,6 +221,21 @@ export class SubsequenceChannel {
     return this.periodRaw !== undefined;
   }
 
+  /**
+   * Takes `other`'s distance scale when both fitted the same cycle (decimation and window lengths
+   * equal, periods within 5 %): scores then keep the scale a calibration measured on `other`.
+   * Returns false, changing nothing, otherwise or when `other` has no scale yet.
+   */
+  adoptScaleOf(other: SubsequenceChannel): boolean {
+    const mine = this.periodRaw;
+    const theirs = other.periodRaw;
+    if (mine === undefined || theirs === undefined || other.refs === undefined || this.refs === undefined) return false;
+    if (this.decimationFactor !== other.decimationFactor || Math.abs(mine - theirs) > 0.05 * theirs) return false;
+    if (this.lens.length !== other.lens.length || this.lens.some((l, i) => l.m !== other.lens[i]?.m)) return false;
+    this.refs = Float64Array.from(other.refs);
+    return true;
+  }
+
   /** Readings averaged into one point of the decimated series; a new score comes once per block. */
   get decimation(): number {
     return this.decimationFactor;
