@@ -36,6 +36,8 @@ export interface Live {
   cursor?: string;
   /** Readings up to this sequence number were already logged and pushed by a previous owner: re-scored silently. */
   quietUpTo?: number;
+  /** Listed but not yet subscribed to its device (its cursor not yet known): not checkpointed until it is. */
+  attaching?: boolean;
 }
 
 /** What another process needs to continue a session: the detector's state and the running sums. */

@@ -117,10 +117,17 @@ export function createSessionControl(ctx: SessionContext, lifecycle: SessionLife
 
   /** Checkpoints of the given live sessions, or of every one (for scale-out takeover). */
   function checkpoints(ids?: Iterable<number>): SessionCheckpoint[] {
+    // A checkpoint's seq must not run ahead of what a crash leaves: every row pushed so far goes to
+    // the journal file first (a page-cache write), so the next owner, replaying it, finds every row
+    // up to that seq. Without it, a kill -9 within LOG_JOURNAL_FSYNC_MS of a checkpoint lost the
+    // rows still waiting for the journal's next write, and the session's counts stayed short.
+    writer.written().catch((err: unknown) => logger.warn({ err }, 'detection log journal not written before a checkpoint'));
     const out: SessionCheckpoint[] = [];
     const sessions = ids ? Array.from(ids, (id) => live.get(id)) : live.values();
     for (const s of sessions) {
-      if (!checkpointed(s)) continue;
+      // A session still subscribing has no cursor yet: a checkpoint without one made its takeover
+      // skip the readings between owners (it waits for the next tick instead).
+      if (!checkpointed(s) || s.attaching) continue;
       out.push({
         sessionId: s.id,
         userId: s.owner.userId,

@@ -96,6 +96,17 @@ export function createSessionLifecycle(ctx: SessionContext) {
    * Resolves with the number of readings the catch-up scored.
    */
   async function attach(s: Live, arrivedAt: (at: number | undefined) => number, after?: string, timing?: { subscribedAt?: number; readAt?: number }): Promise<number> {
+    s.attaching = true;
+    try {
+      return await subscribeAndCatchUp(s, arrivedAt, after, timing);
+    } finally {
+      // Where the device's stream stands once subscribed: a takeover before the first reading starts here.
+      s.cursor ??= deps.cluster?.cursor(s.deviceId);
+      s.attaching = false;
+    }
+  }
+
+  async function subscribeAndCatchUp(s: Live, arrivedAt: (at: number | undefined) => number, after?: string, timing?: { subscribedAt?: number; readAt?: number }): Promise<number> {
     const cluster = deps.cluster;
     if (after === undefined || !cluster) {
       s.unsubscribe = await hub.subscribe(s.deviceId, { onReading: (r, at, c) => onReading(s, r, arrivedAt(at), c), onStatus: (st) => onStatus(s, st) });
@@ -210,8 +221,6 @@ export function createSessionLifecycle(ctx: SessionContext) {
     live.set(id, s);
     try {
       await attach(s, (at) => at ?? performance.now());
-      // Where the device's stream stands as the session begins: a takeover before its first reading starts here.
-      s.cursor ??= deps.cluster?.cursor(s.deviceId);
     } catch (err) {
       live.delete(id);
       if (typeof id === 'number') {
