@@ -67,9 +67,10 @@ describe.each(testDialects())('MQTT sessions between owners, with Redis [%s]', (
   it(`kill -9 of the owner while a device publishes at ${HZ} Hz (QoS 1): after the takeover every reading the broker acknowledged is scored once, in order`, async () => {
     const db = await createTestDatabase(dialect);
     dbs.push(db);
-    // The journal written only every 2 s: a checkpoint taken before the rows it covers reach the
-    // journal would lose them with the kill (rows up to a checkpoint's seq must survive it).
-    const env = { ...clusterEnv(db), LOG_JOURNAL_FSYNC_MS: '2000' };
+    // Checkpoints every 300 ms, the journal written only every 2 s and the database every 5 s: a
+    // checkpoint published before the rows it covers reach the journal loses them with the kill
+    // (rows up to a checkpoint's seq must survive it, so taking one writes them first).
+    const env = { ...clusterEnv(db), SESSION_CHECKPOINT_MS: '300', LOG_JOURNAL_FSYNC_MS: '2000', LOG_FLUSH_MS: '5000', LOG_BATCH_SIZE: '1000' };
     // B starts first: it holds the MQTT intake as well as the session, so the kill moves both.
     const b = await serve(env);
     children.push(b);
