@@ -18,6 +18,7 @@ function trace(n: number, seed: number, t0 = T0, level = 2.5, noise = 0.01): Arr
   });
 }
 
+const AVERAGING: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse']);
 const alarmsIn = (scores: Score[], from: number, to: number): Score[] => scores.slice(from, to + 1).filter((s) => s.is_anomaly);
 
 async function fittedAuto(): Promise<{ train: Reading[]; artifact: DetectorArtifact }> {
@@ -343,9 +344,51 @@ describe('auto: one alarm per shape event', () => {
     for (let i = 1600; i < 1640; i++) live[i] = { ...live[i]!, value: 2 + 0.1 * (wave(i) - 2) };
     const scores = live.map((r) => d.score(r));
     const shapeAlarms = scores.map((s, i) => (s.is_anomaly && s.channel === 'shape' ? i : -1)).filter((i) => i >= 0);
-    expect(shapeAlarms.some((i) => i >= 1600 && i < 1680)).toBe(true);
+    // The incident is raised (the step into the flattened cycle alarms on the point channel first;
+    // the shape channel's alarms inside that incident are then its echo, see `echoRuns`).
+    expect(scores.slice(1600, 1680).some((s) => s.is_anomaly)).toBe(true);
     // The windows that still span the flattened cycle (up to a cycle after it) raise no new alarm.
     expect(shapeAlarms.filter((i) => i > 1640 && i < 1700)).toEqual([]);
+  });
+});
+
+describe('auto: within an incident, the windowed channels alarm once (echoRuns)', () => {
+  /** Variance bursts of 4 s at 100, 110 and 140 s of live data: the second 6 s after the first, inside its incident. */
+  async function bursts(params: Record<string, unknown>): Promise<Score[]> {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(trace(3000, 1));
+    const live = trace(1500, 4, T0 + 10_000_000);
+    const rng = new Rng(9);
+    for (const a of [1000, 1100, 1400]) for (let i = a; i < a + 40; i++) live[i]!.value += 0.08 * rng.normal();
+    return live.map((r) => d.score(r));
+  }
+
+  it('treats a later run of an averaging channel inside the incident as its echo, and alarms again once the incident is over', async () => {
+    const on = await bursts({});
+    expect(alarmsIn(on, 1000, 1060).length).toBeGreaterThan(0);
+    expect(alarmsIn(on, 1000, 1060).every((s) => AVERAGING.has(s.channel ?? ''))).toBe(true);
+    expect(alarmsIn(on, 1061, 1160)).toEqual([]);
+    expect(alarmsIn(on, 1400, 1460).length).toBeGreaterThan(0);
+    // Suppressed readings still score just below the threshold (they are logged, and rank, as near misses).
+    expect(Math.max(...on.slice(1100, 1160).map((s) => s.anomaly_score))).toBeGreaterThan(0.45);
+    // Before the rule the same channel alarmed again inside the incident.
+    const off = await bursts({ echoRuns: false });
+    expect(alarmsIn(off, 1061, 1160).length).toBeGreaterThan(0);
+  });
+
+  it('loads models written before the rule with it off, scoring exactly as they did', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(trace(3000, 1));
+    const old = round(d.serialize());
+    delete (old.params as Record<string, unknown>).echoRuns;
+    const before = restoreDetector(validateArtifact(old));
+    expect(before.serialize().params.echoRuns).toBe(false);
+    const off = createDetector('auto', { seed: 1, params: { echoRuns: false } });
+    await off.fit(trace(3000, 1));
+    const live = trace(1500, 4, T0 + 10_000_000);
+    const rng = new Rng(9);
+    for (const a of [1000, 1100]) for (let i = a; i < a + 40; i++) live[i]!.value += 0.08 * rng.normal();
+    expect(live.map((r) => before.score(r))).toEqual(live.map((r) => off.score(r)));
   });
 });
 

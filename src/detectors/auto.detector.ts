@@ -78,6 +78,8 @@ const SHAPE_FLOOR = 0;
  * Below the 30 s that separates events in the sensor-fault benchmark, so it does not merge them.
  */
 const EPISODE_SECONDS = 20;
+/** Within an incident, a break longer than this (or 2.5 readings) ends a channel's run of alarm-level readings (see `echoRuns`). */
+const RUN_GAP_MS = 1000;
 /** The fault channels that average over readings: after another channel's alarm, theirs may be its echo. */
 const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse']);
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
@@ -140,6 +142,13 @@ const PARAM_SPECS = [
     default: true,
     description:
       'Within an incident the shape channel raised, a point (spike/dip) alarm is also an echo unless larger: after a cycle moved, the deseasonalised residual shows its new phase as spikes (off in models written before it).',
+  },
+  {
+    name: 'echoRuns',
+    type: 'boolean',
+    default: true,
+    description:
+      'Within an incident, a shape alarm is an echo, and the channels that average over readings (level, drift, swing, burst, collapse) alarm only while they continue the incident\'s own run of alarm-level readings: any other alarm of theirs in the incident is its echo, however large (off in models written before it: larger alarms alarmed again).',
   },
   {
     name: 'driftSeconds',
@@ -225,6 +234,7 @@ export class AutoDetector implements Detector {
   private episodeChannel = '';
   private readonly episodeMs: number;
   private readonly pointEchoOfShape: boolean;
+  private readonly echoRuns: boolean;
   /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
   private sampleInterval = 0;
   private lastTs: number | undefined;
@@ -238,6 +248,7 @@ export class AutoDetector implements Detector {
     this.threshold = threshold;
     this.episodeMs = (params.episode as number) * 1000;
     this.pointEchoOfShape = params.pointEchoOfShape === true;
+    this.echoRuns = params.echoRuns === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
   }
@@ -547,17 +558,30 @@ export class AutoDetector implements Detector {
       }
     }
     // One incident, one alarm: every alarm-level reading extends the incident. Within it, a shape
-    // alarm, or an alarm of a channel that averages over readings (level, drift, swing, burst,
-    // collapse) that the incident's last alarm did not come from, is an echo unless it is larger;
-    // so is a spike alarm in an incident the shape channel raised (`pointEchoOfShape`: after a
-    // cycle moved, the deseasonalised residual shows the new phase as spikes).
-    // The event's own channel keeps alarming, so the readings of a spike, a stuck run or a dropout
-    // still count as anomalies one by one (the alarm rules count them).
+    // alarm is an echo, and so is an alarm of a channel that averages over readings (level, drift,
+    // swing, burst, collapse) unless it continues the incident's own run: the same channel with no
+    // break longer than RUN_GAP_MS (or 2.5 readings) since the last alarm-level reading
+    // (`echoRuns`; in models written before it such an alarm was an echo only when it was not
+    // larger and, for the averaging channels, came from another channel). Their windows and
+    // averages still hold the event's readings after it ended, and their calibrated log-odds
+    // saturate near 1, so "larger" could not tell an echo from a new event. A spike alarm in an incident the shape channel raised is an
+    // echo unless larger (`pointEchoOfShape`: after a cycle moved, the deseasonalised residual shows
+    // the new phase as spikes). The point, stuck, dropout and novelty channels are never echoes of
+    // another channel, so the readings of a spike, a stuck run or a dropout still count as anomalies
+    // one by one (the alarm rules count them).
     if (this.episodeMs > 0 && p >= this.threshold) {
-      const echo =
-        m.group === 'shape' ||
-        (channel !== this.episodeChannel && (AVERAGING_CHANNELS.has(channel) || (this.pointEchoOfShape && channel === 'spike' && this.episodeChannel === 'shape')));
-      if (echo && reading.ts <= this.episodeEnd && m.logit <= this.episodePeak) p = Math.min(p, this.threshold * 0.99);
+      const within = reading.ts <= this.episodeEnd;
+      const windowed = m.group === 'shape' || AVERAGING_CHANNELS.has(channel);
+      let echo: boolean;
+      if (this.echoRuns && windowed) {
+        const lastAlarmLevel = this.episodeEnd - this.episodeMs;
+        const continues = channel === this.episodeChannel && reading.ts - lastAlarmLevel <= Math.max(RUN_GAP_MS, 2.5 * this.sampleInterval);
+        echo = within && (m.group === 'shape' || !continues);
+      } else {
+        const candidate = windowed ? m.group === 'shape' || channel !== this.episodeChannel : this.pointEchoOfShape && channel === 'spike' && this.episodeChannel === 'shape';
+        echo = candidate && within && m.logit <= this.episodePeak;
+      }
+      if (echo) p = Math.min(p, this.threshold * 0.99);
       else {
         this.episodePeak = m.logit;
         this.episodeChannel = channel;
@@ -808,7 +832,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
 
 /**
  * An artifact's parameters. Models written before incidents (no `episode` parameter), before a
- * point alarm could be a shape incident's echo (no `pointEchoOfShape`), or before the drift
+ * point alarm could be a shape incident's echo (no `pointEchoOfShape`), before an incident's
+ * windowed channels alarmed once (no `echoRuns`), or before the drift
  * channel judged time (no `driftSeconds`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
@@ -816,6 +841,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
   const legacy = {
     ...(a.episode === undefined && { episode: 0 }),
     ...(a.pointEchoOfShape === undefined && { pointEchoOfShape: false }),
+    ...(a.echoRuns === undefined && { echoRuns: false }),
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
