@@ -376,6 +376,17 @@ describe('auto: within an incident, the windowed channels alarm once (echoRuns)'
     expect(alarmsIn(off, 1061, 1160).length).toBeGreaterThan(0);
   });
 
+  it('scores a slow stream (0.5 Hz) the same fitted and restored from its artifact (the run gap comes from the state, not from the fit)', async () => {
+    const slow = (n: number, seed: number, t0: number): Reading[] => trace(n, seed, t0).map((r, i) => ({ ts: t0 + i * 2000, value: r.value }));
+    const fitted = createDetector('auto', { seed: 1 });
+    await fitted.fit(slow(3000, 1, T0));
+    const restored = restoreDetector(validateArtifact(round(fitted.serialize())));
+    const live = slow(400, 4, T0 + 100_000_000).map((r, i) => (i >= 200 && i < 260 ? { ...r, value: r.value + 0.1 } : r));
+    const a = live.map((r) => fitted.score(r));
+    expect(live.map((r) => restored.score(r))).toEqual(a);
+    expect(alarmsIn(a, 200, 262).length).toBeGreaterThan(0);
+  });
+
   it('loads models written before the rule with it off, scoring exactly as they did', async () => {
     const d = createDetector('auto', { seed: 1 });
     await d.fit(trace(3000, 1));

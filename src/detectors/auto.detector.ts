@@ -575,7 +575,9 @@ export class AutoDetector implements Detector {
       let echo: boolean;
       if (this.echoRuns && windowed) {
         const lastAlarmLevel = this.episodeEnd - this.episodeMs;
-        const continues = channel === this.episodeChannel && reading.ts - lastAlarmLevel <= Math.max(RUN_GAP_MS, 2.5 * this.sampleInterval);
+        // The fault member's learned interval, not the fit's: it is part of every artifact, so a
+        // restored model (every live session) judges runs exactly as the fitted one did.
+        const continues = channel === this.episodeChannel && reading.ts - lastAlarmLevel <= Math.max(RUN_GAP_MS, 2.5 * this.members.robust.typicalInterval);
         echo = within && (m.group === 'shape' || !continues);
       } else {
         const candidate = windowed ? m.group === 'shape' || channel !== this.episodeChannel : this.pointEchoOfShape && channel === 'spike' && this.episodeChannel === 'shape';

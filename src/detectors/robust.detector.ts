@@ -702,6 +702,11 @@ export class RobustDetector implements Detector {
     return !this.adaptCollecting && this.n > this.p.warmup;
   }
 
+  /** The learned sampling interval (ms; a long-run mean, part of the state); 0 until 10 intervals were seen. */
+  get typicalInterval(): number {
+    return this.interval.count >= 10 ? this.interval.mean : 0;
+  }
+
   warmup(): WarmupState {
     if (this.adaptCollecting) {
       const size = this.p.adaptWindow;
