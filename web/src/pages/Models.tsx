@@ -3,8 +3,8 @@ import { api, download, errorText } from '../api.ts';
 import { ErrorNote, Loading, fmtDate } from '../components/ui.tsx';
 import { getSocket, useSocketEvent } from '../socket.ts';
 import type { BacktestMetrics, ModelCard, Recording, TrainingJob } from '../types.ts';
-
-const KINDS = ['ensemble', 'robust', 'iforest', 'rcf', 'context', 'autoencoder'] as const;
+// The server's own list (a constants-only module), so the form offers exactly the kinds it trains.
+import { DEFAULT_DETECTOR_KIND, DETECTOR_KINDS } from '../../../src/detectors/types.ts';
 
 interface ModelDetail extends ModelCard {
   kind: string;
@@ -326,10 +326,10 @@ function TrainForm(props: { recordings: Recording[]; onStarted: (j: TrainingJob)
       </label>
       <label>
         Detector
-        <select name="kind" defaultValue="robust">
-          {KINDS.map((k) => (
+        <select name="kind" defaultValue={DEFAULT_DETECTOR_KIND}>
+          {DETECTOR_KINDS.map((k) => (
             <option key={k} value={k}>
-              {k}
+              {k === DEFAULT_DETECTOR_KIND ? `${k} (default)` : k}
             </option>
           ))}
         </select>
