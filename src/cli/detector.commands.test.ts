@@ -145,7 +145,9 @@ describe('vigil usage and input errors', () => {
     ['a retired kind', ['detect', '--type', 'ensemble', '--input', 'data.csv', '--out', 'x.csv'], /"ensemble" was retired.*"auto"/],
     ['a model that is not JSON', ['detect', '--model', 'data.csv', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model/],
     ['a model that is not an artifact', ['detect', '--model', 'fake-model.json', '--input', 'data.csv', '--out', 'x.csv'], /not a usable Vigil model: .*/],
-    ['a missing input file', ['detect', '--type', 'iforest', '--input', 'missing.csv', '--out', 'x.csv'], /cannot read missing\.csv: no such file/],
+    ['a missing input file', ['detect', '--type', 'robust', '--input', 'missing.csv', '--out', 'x.csv'], /cannot read missing\.csv: no such file/],
+    ['a legacy kind to train', ['train', '--type', 'iforest', '--input', 'data.csv', '--out', 'x.json'], /"iforest" is retired for new models.*keep working/],
+    ['a legacy kind to score online', ['detect', '--type', 'rcf', '--input', 'data.csv', '--out', 'x.csv'], /"rcf" is retired for new models/],
     ['a bad seed', ['train', '--input', 'normal.csv', '--out', 'x.json', '--seed', '-1'], /--seed/],
     ['a bad --traces', ['bench', 'synthetic', '--traces', '0'], /--traces/],
     ['an unknown --split', ['bench', 'synthetic', '--split', 'test'], /--split/],
@@ -167,6 +169,12 @@ describe('vigil detectors', () => {
     const parsed = JSON.parse(r.stdout) as { default: string; detectors: Array<{ kind: string; params: unknown[] }> };
     expect(parsed.detectors.map((d) => d.kind)).toEqual(describeDetectors().map((d) => d.kind));
     expect(parsed.detectors.every((d) => Array.isArray(d.params))).toBe(true);
+    // Legacy kinds are listed (their stored models load) but train nothing new.
+    const legacy = parsed.detectors.filter((d) => (d as { legacy?: unknown }).legacy);
+    expect(legacy.map((d) => [d.kind, d])).toEqual([
+      ['iforest', expect.objectContaining({ trainable: false, online: false, legacy: { successor: 'auto' } })],
+      ['rcf', expect.objectContaining({ trainable: false, online: false, legacy: { successor: 'auto' } })],
+    ]);
   });
 
   it('lists kinds and parameters as text', async () => {

@@ -10,6 +10,8 @@ import {
   DetectorError,
   parseArtifact,
   restoreDetector,
+  LEGACY_DETECTOR_KINDS,
+  legacyKindMessage,
   retiredKindMessage,
   type Detector,
   type DetectorDescriptor,
@@ -115,6 +117,13 @@ function detectorFor(kind: string, seed: number | undefined): Detector {
     throw new CliInputError(retiredKindMessage(kind) ?? `detector kind "${kind}" is not available; available kinds: ${describeKinds()}.`);
   }
   return createDetector(kind, seed === undefined ? {} : { seed });
+}
+
+/** `detectorFor` for a model a user trains or scores online: legacy kinds are refused (benches may still run them). */
+function newDetectorFor(kind: string, seed: number | undefined): Detector {
+  const legacy = legacyKindMessage(kind);
+  if (legacy) throw new CliInputError(legacy);
+  return detectorFor(kind, seed);
 }
 
 async function readSeries(path: string, skipBad: boolean): Promise<ParseTimeseriesCsvResult> {
@@ -250,7 +259,7 @@ interface DetectOptions {
 }
 
 async function train(opts: TrainOptions): Promise<void> {
-  const detector = detectorFor(opts.type, opts.seed);
+  const detector = newDetectorFor(opts.type, opts.seed);
   const { rows } = await readSeries(opts.input, opts.skipBad === true);
   const progress = createProgress(`training ${detector.kind}`);
   const readings = rows.map((r) => ({ ts: r.ts, value: r.value }));
@@ -282,7 +291,7 @@ async function detect(opts: DetectOptions): Promise<void> {
   else {
     // Without a model: the kind (default: the default kind) scores online, learning as it goes.
     const kind = opts.type ?? DEFAULT_DETECTOR_KIND;
-    detector = detectorFor(kind, undefined);
+    detector = newDetectorFor(kind, undefined);
     const descriptor = describeDetectors().find((d) => d.kind === kind);
     if (descriptor && !descriptor.online) {
       throw new CliInputError(`detector kind "${kind}" cannot score without training; train a model with "vigil train" first.`);
@@ -318,7 +327,11 @@ async function detect(opts: DetectOptions): Promise<void> {
 }
 
 function detectorsList(opts: { json?: boolean }): Promise<void> {
-  const descriptors = describeDetectors();
+  // A legacy kind still loads its stored models but trains nothing new: not trainable, not online.
+  const descriptors = describeDetectors().map((d) => {
+    const successor = Object.hasOwn(LEGACY_DETECTOR_KINDS, d.kind) ? LEGACY_DETECTOR_KINDS[d.kind] : undefined;
+    return successor ? { ...d, trainable: false, online: false, legacy: { successor } } : d;
+  });
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ default: DEFAULT_DETECTOR_KIND, detectors: descriptors }, null, 2)}\n`);
     return Promise.resolve();
@@ -327,8 +340,13 @@ function detectorsList(opts: { json?: boolean }): Promise<void> {
     process.stdout.write('No detector kinds are available in this build.\n');
     return Promise.resolve();
   }
-  const blocks = descriptors.map((d: DetectorDescriptor) => {
-    const flags = [d.trainable ? 'trainable' : '', d.online ? 'online' : '', d.kind === DEFAULT_DETECTOR_KIND ? 'default' : '']
+  const blocks = descriptors.map((d: DetectorDescriptor & { legacy?: { successor: string } }) => {
+    const flags = [
+      d.trainable ? 'trainable' : '',
+      d.online ? 'online' : '',
+      d.kind === DEFAULT_DETECTOR_KIND ? 'default' : '',
+      d.legacy ? `legacy: stored models still load; train ${d.legacy.successor} instead` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     const params = d.params.map((p) => {

@@ -23,6 +23,26 @@ export const DEFAULT_DETECTOR_KIND: DetectorKind = 'auto';
  */
 export const RETIRED_DETECTOR_KINDS: Readonly<Record<string, DetectorKind>> = { ensemble: 'auto' };
 
+/**
+ * Kinds the default supersedes (worse than it on every benchmark, decision 0014) whose stored models
+ * still load and score, with the kind to train instead. No new model of them is trained (`vigil
+ * train`, `vigil detect --type`, `POST /models/train`, retraining); benches may still run them.
+ */
+export const LEGACY_DETECTOR_KINDS: Readonly<Record<string, DetectorKind>> = { iforest: 'auto', rcf: 'auto' };
+
+/** The kinds a user can train or score online: every kind but the legacy ones. */
+export const TRAINABLE_DETECTOR_KINDS: readonly DetectorKind[] = DETECTOR_KINDS.filter((k) => !Object.hasOwn(LEGACY_DETECTOR_KINDS, k));
+
+/** The message for a request to train (or score online) a legacy kind; undefined when `kind` is not legacy. */
+export function legacyKindMessage(kind: string): string | undefined {
+  const successor = Object.hasOwn(LEGACY_DETECTOR_KINDS, kind) ? LEGACY_DETECTOR_KINDS[kind] : undefined;
+  if (!successor) return undefined;
+  return (
+    `Detector kind "${kind}" is retired for new models: the default kind "${successor}" scores better on every benchmark. ` +
+    `Models of this kind you already have keep working; to replace one, train a "${successor}" model on the same recordings (POST /models/train without "kind", or vigil train --input normal.csv --out model.json).`
+  );
+}
+
 /** The message for an artifact or request naming a retired kind (undefined when `kind` is not retired). */
 export function retiredKindMessage(kind: string): string | undefined {
   const successor = Object.hasOwn(RETIRED_DETECTOR_KINDS, kind) ? RETIRED_DETECTOR_KINDS[kind] : undefined;

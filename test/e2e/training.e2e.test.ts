@@ -6,6 +6,8 @@ import { openDatabase } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
 import { httpClient, registerUser } from '../support/http.ts';
+import { generateTrace } from '../../src/bench/synthetic/index.ts';
+import { createDetector } from '../../src/detectors/index.ts';
 import { traceCsv, uploadRecording } from '../support/recordings.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -111,7 +113,7 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
 
   it('retrains a model in place and records the job in its history', async () => {
     const u = await userWithData();
-    const first = await api.post('/models/train', { name: 'R', material_type: 'wood', kind: 'iforest', recording_ids: [u.normalId] }, u.token);
+    const first = await api.post('/models/train', { name: 'R', material_type: 'wood', kind: 'context', recording_ids: [u.normalId] }, u.token);
     const job = await waitForJob(api, u.token, first.body.job_id, finished);
     expect(job.status).toBe('succeeded');
     const before = await api.get(`/models/${job.model_id}`, u.token);
@@ -127,6 +129,29 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
     expect(after.body.accuracy).toBe(after.body.metrics.evaluation.f1);
     expect(after.body.jobs.map((j: any) => j.id).sort()).toEqual([job.id, rjob.id].sort());
     expect((await api.post(`/models/${(await api.get('/api/guest/models')).body[0].id}/retrain`, {}, u.token)).status).toBe(403);
+  });
+
+  it('trains no new model of a legacy kind, while a stored one still loads, scores and is refused a retrain with the way forward', async () => {
+    const u = await userWithData();
+    for (const kind of ['iforest', 'rcf']) {
+      const res = await api.post('/models/train', { name: kind, material_type: 'x', kind, recording_ids: [u.normalId] }, u.token);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('unknown-detector-kind');
+      expect(res.body.message).toContain(`"${kind}" is retired for new models`);
+      expect(res.body.message).toContain('POST /models/train without "kind"');
+    }
+    // A model trained before the kind was retired (built here as older builds did).
+    const old = createDetector('iforest', { seed: 3 });
+    await old.fit(generateTrace({ seed: 5, durationS: 120, normalS: 120, events: 0 }).readings);
+    const up = await uploadModelFile(server.baseUrl, u.token, JSON.stringify(old.serialize()));
+    expect(up.status).toBe(201);
+    expect((await api.post(`/models/${up.body.id}/select`, undefined, u.token)).status).toBe(200);
+    const { detector } = await server.app.services.modelRuntime.loadForSession({ userId: u.id }, up.body.id);
+    expect(detector.kind).toBe('iforest');
+    expect(typeof detector.score({ ts: Date.now(), value: 2.5 }).anomaly_score).toBe('number');
+    const re = await api.post(`/models/${up.body.id}/retrain`, { recording_ids: [u.normalId] }, u.token);
+    expect(re.status).toBe(400);
+    expect(re.body.message).toContain('Models of this kind you already have keep working');
   });
 
   it('cancels a running job: the worker stops and no model is created', async () => {
@@ -149,7 +174,7 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
     const u = await userWithData(8);
     // No kind: the default (auto).
     const slow = await api.post('/models/train', { name: 'Busy', material_type: 'x', recording_ids: [u.normalId] }, u.token);
-    const second = await api.post('/models/train', { name: 'Busy 2', material_type: 'x', kind: 'rcf', recording_ids: [u.normalId] }, u.token);
+    const second = await api.post('/models/train', { name: 'Busy 2', material_type: 'x', kind: 'context', recording_ids: [u.normalId] }, u.token);
     expect(second.status).toBe(202);
     const third = await api.post('/models/train', { name: 'Busy 3', material_type: 'x', kind: 'robust', recording_ids: [u.normalId] }, u.token);
     expect(third.status).toBe(429);
@@ -264,7 +289,7 @@ describe.each(testDialects())('training through BullMQ and Redis [%s]', (dialect
     const u = await registerUser(api);
     const rec = await uploadRecording(a.baseUrl, u.token, traceCsv({ seed: 31, durationS: 300 }));
     const jobs = await Promise.all(
-      ['robust', 'iforest'].map((kind) => api.post('/models/train', { name: kind, material_type: 'x', kind, recording_ids: [rec.body.id] }, u.token)),
+      ['robust', 'context'].map((kind) => api.post('/models/train', { name: kind, material_type: 'x', kind, recording_ids: [rec.body.id] }, u.token)),
     );
     for (const j of jobs) {
       expect(j.status).toBe(202);

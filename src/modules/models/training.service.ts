@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createDetector, DEFAULT_DETECTOR_KIND, describeDetectors, DetectorError, retiredKindMessage } from '../../detectors/index.ts';
+import { createDetector, DEFAULT_DETECTOR_KIND, describeDetectors, DetectorError, legacyKindMessage, retiredKindMessage, TRAINABLE_DETECTOR_KINDS } from '../../detectors/index.ts';
 import { fromDbTime, toDbTime } from '../../db/time.ts';
 import type { AppBus } from '../../events.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -110,8 +110,11 @@ export function createTrainingService(deps: TrainingServiceDeps) {
 
   /** Checks kind, params and data size before anything is queued. */
   async function validate(userId: number, kind: string, params: Record<string, unknown>, recordingIds: number[], evaluationId: number | null) {
+    const legacy = legacyKindMessage(kind);
+    if (legacy) throw new AppError('unknown-detector-kind', legacy);
     if (!describeDetectors().some((d) => d.kind === kind)) {
-      throw new AppError('unknown-detector-kind', retiredKindMessage(kind) ?? `Unknown or unavailable detector kind "${kind}". Available: ${describeDetectors().map((d) => d.kind).join(', ')}.`);
+      const available = describeDetectors().filter((d) => TRAINABLE_DETECTOR_KINDS.includes(d.kind));
+      throw new AppError('unknown-detector-kind', retiredKindMessage(kind) ?? `Unknown or unavailable detector kind "${kind}". Available: ${available.map((d) => d.kind).join(', ')}.`);
     }
     let minimum: number;
     try {

@@ -4,7 +4,7 @@ import { ErrorNote, Loading, fmtDate } from '../components/ui.tsx';
 import { getSocket, useSocketEvent } from '../socket.ts';
 import type { BacktestMetrics, ModelCard, Recording, TrainingJob } from '../types.ts';
 // The server's own list (a constants-only module), so the form offers exactly the kinds it trains.
-import { DEFAULT_DETECTOR_KIND, DETECTOR_KINDS } from '../../../src/detectors/types.ts';
+import { DEFAULT_DETECTOR_KIND, TRAINABLE_DETECTOR_KINDS } from '../../../src/detectors/types.ts';
 
 interface ModelDetail extends ModelCard {
   kind: string;
@@ -327,7 +327,7 @@ function TrainForm(props: { recordings: Recording[]; onStarted: (j: TrainingJob)
       <label>
         Detector
         <select name="kind" defaultValue={DEFAULT_DETECTOR_KIND}>
-          {DETECTOR_KINDS.map((k) => (
+          {TRAINABLE_DETECTOR_KINDS.map((k) => (
             <option key={k} value={k}>
               {k === DEFAULT_DETECTOR_KIND ? `${k} (default)` : k}
             </option>
