@@ -564,11 +564,11 @@ export class AutoDetector implements Detector {
     // (`echoRuns`; in models written before it such an alarm was an echo only when it was not
     // larger and, for the averaging channels, came from another channel). Their windows and
     // averages still hold the event's readings after it ended, and their calibrated log-odds
-    // saturate near 1, so "larger" could not tell an echo from a new event. A spike alarm in an incident the shape channel raised is an
-    // echo unless larger (`pointEchoOfShape`: after a cycle moved, the deseasonalised residual shows
-    // the new phase as spikes). The point, stuck, dropout and novelty channels are never echoes of
-    // another channel, so the readings of a spike, a stuck run or a dropout still count as anomalies
-    // one by one (the alarm rules count them).
+    // saturate near 1, so "larger" could not tell an echo from a new event. A spike alarm in an
+    // incident the shape channel raised is an echo unless larger (`pointEchoOfShape`: after a cycle
+    // moved, the deseasonalised residual shows the new phase as spikes). The point, stuck, dropout
+    // and novelty channels are never echoes of another channel, so the readings of a spike, a stuck
+    // run or a dropout still count as anomalies one by one (the alarm rules count them).
     if (this.episodeMs > 0 && p >= this.threshold) {
       const within = reading.ts <= this.episodeEnd;
       const windowed = m.group === 'shape' || AVERAGING_CHANNELS.has(channel);
