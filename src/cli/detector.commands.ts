@@ -10,8 +10,8 @@ import {
   DetectorError,
   parseArtifact,
   restoreDetector,
-  LEGACY_DETECTOR_KINDS,
   legacyKindMessage,
+  legacySuccessor,
   retiredKindMessage,
   type Detector,
   type DetectorDescriptor,
@@ -329,7 +329,7 @@ async function detect(opts: DetectOptions): Promise<void> {
 function detectorsList(opts: { json?: boolean }): Promise<void> {
   // A legacy kind still loads its stored models but trains nothing new: not trainable, not online.
   const descriptors = describeDetectors().map((d) => {
-    const successor = Object.hasOwn(LEGACY_DETECTOR_KINDS, d.kind) ? LEGACY_DETECTOR_KINDS[d.kind] : undefined;
+    const successor = legacySuccessor(d.kind);
     return successor ? { ...d, trainable: false, online: false, legacy: { successor } } : d;
   });
   if (opts.json) {

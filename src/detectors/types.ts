@@ -30,12 +30,17 @@ export const RETIRED_DETECTOR_KINDS: Readonly<Record<string, DetectorKind>> = { 
  */
 export const LEGACY_DETECTOR_KINDS: Readonly<Record<string, DetectorKind>> = { iforest: 'auto', rcf: 'auto' };
 
+/** The kind to train instead of a legacy `kind`; undefined when `kind` is not legacy. */
+export function legacySuccessor(kind: string): DetectorKind | undefined {
+  return Object.hasOwn(LEGACY_DETECTOR_KINDS, kind) ? LEGACY_DETECTOR_KINDS[kind] : undefined;
+}
+
 /** The kinds a user can train or score online: every kind but the legacy ones. */
-export const TRAINABLE_DETECTOR_KINDS: readonly DetectorKind[] = DETECTOR_KINDS.filter((k) => !Object.hasOwn(LEGACY_DETECTOR_KINDS, k));
+export const TRAINABLE_DETECTOR_KINDS: readonly DetectorKind[] = DETECTOR_KINDS.filter((k) => !legacySuccessor(k));
 
 /** The message for a request to train (or score online) a legacy kind; undefined when `kind` is not legacy. */
 export function legacyKindMessage(kind: string): string | undefined {
-  const successor = Object.hasOwn(LEGACY_DETECTOR_KINDS, kind) ? LEGACY_DETECTOR_KINDS[kind] : undefined;
+  const successor = legacySuccessor(kind);
   if (!successor) return undefined;
   return (
     `Detector kind "${kind}" is retired for new models: the default kind "${successor}" scores better on every benchmark. ` +
