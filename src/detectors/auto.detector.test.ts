@@ -403,6 +403,47 @@ describe('auto: within an incident, the windowed channels alarm once (echoRuns)'
   });
 });
 
+describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
+  const Q = 3.3 / 1024;
+  /** 50 Hz, 10 bits over 3.3 V, noise a quarter of a code: the readings sit on one code and flicker to the next now and then. */
+  const oneCode = (n: number, seed: number, t0: number): Array<{ ts: number; value: number }> => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 20, value: Math.round((1.7338 + 0.25 * Q * rng.normal()) / Q) * Q }));
+  };
+  async function live(params: Record<string, unknown>): Promise<Score[]> {
+    const detector = createDetector('auto', { seed: 1, params });
+    await detector.fit(oneCode(15_000, 1, T0));
+    const readings = oneCode(3000, 2, T0 + 10_000_000);
+    readings[2000]!.value += 10 * Q;
+    return readings.map((r) => detector.score(r));
+  }
+  const bandInCodes = (s: Score): number => ((s.upper as number) - (s.lower as number)) / Q;
+
+  it('keeps a normal band a few codes wide and names a 10-code spike a spike, where the locked swing channel gave a band 10 times wider', async () => {
+    const on = await live({});
+    expect(Math.max(...on.map(bandInCodes))).toBeLessThan(10);
+    expect(on[2000]).toMatchObject({ is_anomaly: true, channel: 'spike' });
+    expect(on.filter((s) => s.is_anomaly)).toHaveLength(1);
+    // Without the floors the first residuals of exactly 0 teach the swing channel a log energy with
+    // no spread; it then sits at an enormous surprise for good and the calibration widens everything.
+    const off = await live({ swingFloors: false });
+    expect(Math.min(...off.map(bandInCodes))).toBeGreaterThan(30);
+    expect(off[2000]?.channel).not.toBe('spike');
+  });
+
+  it('loads models written before the floors with them off, scoring exactly as they did', async () => {
+    // A model written before the parameter: fitted without the floors, no `swingFloors` in its params.
+    const off = createDetector('auto', { seed: 1, params: { swingFloors: false } });
+    await off.fit(oneCode(15_000, 1, T0));
+    const old = round(off.serialize());
+    delete (old.params as Record<string, unknown>).swingFloors;
+    const restored = restoreDetector(validateArtifact(old));
+    expect(restored.serialize().params.swingFloors).toBe(false);
+    const readings = oneCode(3000, 3, T0 + 20_000_000);
+    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => off.score(r)));
+  });
+});
+
 describe('auto without a model: fits itself on the sensor stream it has seen', () => {
   const calibrated = (d: { serialize(): DetectorArtifact }): boolean => (d.serialize().state as { calibration: unknown }).calibration !== null;
 

@@ -95,6 +95,16 @@ export const AUTO_SEASONAL_ROBUST_PARAMS: Readonly<Record<string, number>> = { l
  * and 5 min at 1 Hz); 20 s is the shortest rise of the sensor-fault benchmark's ramps (decision 0014).
  */
 const DRIFT_SECONDS = 20;
+/**
+ * The fault member's swing channel floors (`swingFloors`): its log energy never has a narrower
+ * spread than white noise averaged over its 16 readings gives (an exponential average of 16 has
+ * about 31 degrees of freedom: sd ≈ √(2/31) ≈ 0.25), and its energy never falls below a tenth of
+ * the squared noise scale. Without them a trace sitting on one ADC code (residuals of exactly 0)
+ * taught the channel a log energy of −27.6 with no spread; the next one-code flicker scored a
+ * surprise of ~60,000, the channel stopped learning (it learns only unsurprising energy) and stayed
+ * there, inflating the fault calibration and the normal band 60-fold (decision 0014).
+ */
+const SWING_FLOORS: Readonly<Record<string, number>> = { swingMinSd: 0.25, swingFloor: 0.1 };
 
 const PARAM_SPECS = [
   { name: 'noveltyBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the novelty channel log-odds before the channels are combined (negative: it must be more surprised to win).' },
@@ -149,6 +159,13 @@ const PARAM_SPECS = [
     default: true,
     description:
       'Within an incident, a shape alarm is an echo, and the channels that average over readings (level, drift, swing, burst, collapse) alarm only while they continue the incident\'s own run of alarm-level readings: any other alarm of theirs in the incident is its echo, however large (off in models written before it: larger alarms alarmed again).',
+  },
+  {
+    name: 'swingFloors',
+    type: 'boolean',
+    default: true,
+    description:
+      'The swing channel never trusts a spread of its log energy narrower than white noise gives, nor an energy below a tenth of the squared noise scale, so a signal that sits on one ADC code cannot lock it at a huge surprise (off in models written before it).',
   },
   {
     name: 'driftSeconds',
@@ -723,6 +740,7 @@ function memberParams(params: Params, seasonal = false): { robust: Record<string
       ...AUTO_ROBUST_PARAMS,
       adaptLevel: params.adaptLevel === true,
       ...((params.driftSeconds as number) > 0 && { driftSeconds: params.driftSeconds }),
+      ...(params.swingFloors === true && SWING_FLOORS),
       ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}),
     },
     context: { ...AUTO_CONTEXT_PARAMS },
@@ -835,8 +853,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
 /**
  * An artifact's parameters. Models written before incidents (no `episode` parameter), before a
  * point alarm could be a shape incident's echo (no `pointEchoOfShape`), before an incident's
- * windowed channels alarmed once (no `echoRuns`), or before the drift
- * channel judged time (no `driftSeconds`) score as they did.
+ * windowed channels alarmed once (no `echoRuns`), before the drift channel judged time (no
+ * `driftSeconds`), or before the swing channel's floors (no `swingFloors`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -845,6 +863,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.pointEchoOfShape === undefined && { pointEchoOfShape: false }),
     ...(a.echoRuns === undefined && { echoRuns: false }),
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
+    ...(a.swingFloors === undefined && { swingFloors: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

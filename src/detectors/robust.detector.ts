@@ -104,6 +104,22 @@ const PARAM_SPECS = [
   { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared residual from the rolling median: oscillations).' },
   { name: 'swingWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the swing channel surprise; 0 disables it.' },
   {
+    name: 'swingMinSd',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 10,
+    description: 'Narrowest spread of the swing channel\'s log energy it trusts (0: no floor beyond a relative one).',
+  },
+  {
+    name: 'swingFloor',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 100,
+    description: 'Energy floor of the swing channel as a share of the squared noise scale (0: none).',
+  },
+  {
     name: 'adaptLevel',
     type: 'boolean',
     default: false,
@@ -134,7 +150,11 @@ export function readRobustParams(raw: Record<string, unknown> = {}): RobustParam
 class Channel {
   readonly stats: Ewm;
 
-  constructor(horizon: number) {
+  /** `minSd`: the learned spread is never taken as narrower than this (0: only the relative floor). */
+  constructor(
+    horizon: number,
+    private readonly minSd = 0,
+  ) {
     this.stats = new Ewm(horizon);
   }
 
@@ -142,7 +162,7 @@ class Channel {
   surprise(x: number, learn: boolean): number {
     let s = 0;
     if (this.stats.count >= 10) {
-      const sd = Math.max(this.stats.std, 1e-9 + Math.abs(this.stats.mean) * 1e-3);
+      const sd = Math.max(this.stats.std, this.minSd, 1e-9 + Math.abs(this.stats.mean) * 1e-3);
       s = normalTailSurprise((x - this.stats.mean) / sd);
     }
     if (learn) this.stats.update(x);
@@ -298,7 +318,7 @@ export class RobustDetector implements Detector {
     this.driftFlags = new RollingRing(params.driftLag);
     // Lagged differences of a wandering level are strongly correlated: average over many lags.
     this.drift = new Ewm(Math.max(params.horizon, 10 * params.driftLag));
-    this.swing = new Channel(params.horizon);
+    this.swing = new Channel(params.horizon, params.swingMinSd);
   }
 
   async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
@@ -538,7 +558,7 @@ export class RobustDetector implements Detector {
         const r = Math.min(Math.abs(x - med), 10 * scale);
         if (this.swing.stats.count === 0) this.swingEnergy = r * r;
         this.swingEnergy += (1 / p.swingShort) * (r * r - this.swingEnergy);
-        const e = Math.log(this.swingEnergy + 1e-12);
+        const e = Math.log(this.swingEnergy + p.swingFloor * scale * scale + 1e-12);
         const sw = this.swing.surprise(e, false);
         // Learning only from unsurprising energy keeps a long oscillation from becoming normal.
         if (sw < p.alarmSurprise) this.swing.stats.update(e);
