@@ -444,6 +444,49 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
   });
 });
 
+describe('auto: a coarse ADC signal that sits on one code for long stretches (runGuards)', () => {
+  const Q = 3.3 / 256;
+  /** 10 Hz, 8 bits over 3.3 V, a slow wander and noise a sixth of a code; `flat` readings first hold one code (a settling sensor). */
+  const codes = (n: number, seed: number, t0: number, flat = 0): Array<{ ts: number; value: number }> => {
+    const rng = new Rng(seed);
+    let w = 0;
+    return Array.from({ length: n }, (_, i) => {
+      w += -w / 600 + 0.03 * Q * rng.normal();
+      return { ts: t0 + i * 100, value: i < flat ? Math.round(2.15 / Q) * Q : Math.round((2.15 + w + 0.17 * Q * rng.normal()) / Q) * Q };
+    });
+  };
+  async function live(params: Record<string, unknown>): Promise<Score[]> {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(codes(3000, 1, T0, 150));
+    const readings = codes(4000, 2, T0 + 10_000_000);
+    readings[1000]!.value += 7 * Q;
+    return readings.map((r) => d.score(r));
+  }
+  const bandInCodes = (s: Score): number => ((s.upper as number) - (s.lower as number)) / Q;
+
+  it('finds a 7-code spike as a spike with a band a dozen codes wide, where runs of repeats and the settling start had hidden it', async () => {
+    const on = await live({});
+    expect(on[1000]).toMatchObject({ is_anomaly: true, channel: 'spike' });
+    expect(Math.max(...on.map(bandInCodes))).toBeLessThan(30);
+    // Without the guards the settling start (every change scored |z| = 1000 against no scale) locks
+    // the swing channel and the runs of repeats set the fault channels' alarm point: the spike is missed.
+    const off = await live({ runGuards: false });
+    expect(off[1000]?.is_anomaly).toBe(false);
+    expect(Math.max(...off.map(bandInCodes))).toBeGreaterThan(80);
+  });
+
+  it('loads models written before the guards with them off, scoring exactly as they did', async () => {
+    const off = createDetector('auto', { seed: 1, params: { runGuards: false } });
+    await off.fit(codes(3000, 1, T0, 150));
+    const old = round(off.serialize());
+    delete (old.params as Record<string, unknown>).runGuards;
+    const restored = restoreDetector(validateArtifact(old));
+    expect(restored.serialize().params.runGuards).toBe(false);
+    const readings = codes(2000, 3, T0 + 20_000_000);
+    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => off.score(r)));
+  });
+});
+
 describe('auto without a model: fits itself on the sensor stream it has seen', () => {
   const calibrated = (d: { serialize(): DetectorArtifact }): boolean => (d.serialize().state as { calibration: unknown }).calibration !== null;
 

@@ -105,6 +105,16 @@ const DRIFT_SECONDS = 20;
  * there, inflating the fault calibration and the normal band 60-fold (decision 0014).
  */
 const SWING_FLOORS: Readonly<Record<string, number>> = { swingMinSd: 0.25, swingFloor: 0.1 };
+/**
+ * The fault member's run guards (`runGuards`): on a signal that sits on one ADC code for long
+ * stretches, runs of repeats are normal and their Markov surprise (about 20 on such traces) set the
+ * fault channels' alarm point for every channel; a run is now no rarer than the training part's
+ * longest was until it is twice as long (the Markov surprise applies beyond). And readings judged
+ * against no noise scale (before a signal that started constant first changes) teach the spike and
+ * level channels nothing: one |z| of 1000 kept the spike channel's learned spread at ~5 for
+ * thousands of readings, so a 24σ spike scored like a 5σ one (decision 0014).
+ */
+const RUN_GUARDS: Readonly<Record<string, number | boolean>> = { stuckRunFactor: 2, learnUnscaled: false };
 
 const PARAM_SPECS = [
   { name: 'noveltyBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the novelty channel log-odds before the channels are combined (negative: it must be more surprised to win).' },
@@ -166,6 +176,13 @@ const PARAM_SPECS = [
     default: true,
     description:
       'The swing channel never trusts a spread of its log energy narrower than white noise gives, nor an energy below a tenth of the squared noise scale, so a signal that sits on one ADC code cannot lock it at a huge surprise (off in models written before it).',
+  },
+  {
+    name: 'runGuards',
+    type: 'boolean',
+    default: true,
+    description:
+      'A run of repeated readings is no rarer than the longest run the training part held until it is twice as long, and readings judged before any noise scale was known teach the spike and level channels nothing (off in models written before it).',
   },
   {
     name: 'driftSeconds',
@@ -741,6 +758,7 @@ function memberParams(params: Params, seasonal = false): { robust: Record<string
       adaptLevel: params.adaptLevel === true,
       ...((params.driftSeconds as number) > 0 && { driftSeconds: params.driftSeconds }),
       ...(params.swingFloors === true && SWING_FLOORS),
+      ...(params.runGuards === true && RUN_GUARDS),
       ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}),
     },
     context: { ...AUTO_CONTEXT_PARAMS },
@@ -854,7 +872,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * An artifact's parameters. Models written before incidents (no `episode` parameter), before a
  * point alarm could be a shape incident's echo (no `pointEchoOfShape`), before an incident's
  * windowed channels alarmed once (no `echoRuns`), before the drift channel judged time (no
- * `driftSeconds`), or before the swing channel's floors (no `swingFloors`) score as they did.
+ * `driftSeconds`), before the swing channel's floors (no `swingFloors`) or before the run guards (no
+ * `runGuards`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -864,6 +883,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.echoRuns === undefined && { echoRuns: false }),
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
     ...(a.swingFloors === undefined && { swingFloors: false }),
+    ...(a.runGuards === undefined && { runGuards: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

@@ -66,6 +66,8 @@ const SQRT12 = Math.sqrt(12);
 const GAUSSIAN_KURTOSIS = 4;
 /** The spike channel's absolute guard on Gaussian-like training noise, as a share of `absoluteZScale`. */
 const GAUSSIAN_GUARD_SHARE = 0.75;
+/** Fewest runs of repeats in the training part from which their longest is a reference (see `stuckRunFactor`). */
+const MIN_REFERENCE_RUNS = 20;
 
 const PARAM_SPECS = [
   { name: 'window', type: 'integer', default: 128, min: 8, max: 4096, description: 'Readings in the rolling median / inter-quartile window.' },
@@ -103,6 +105,22 @@ const PARAM_SPECS = [
   { name: 'driftWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the drift channel surprise; 0 disables it.' },
   { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared residual from the rolling median: oscillations).' },
   { name: 'swingWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the swing channel surprise; 0 disables it.' },
+  {
+    name: 'stuckRunFactor',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    description:
+      'When > 0 and fit saw at least 20 runs of one repeated value in the training part, no run of repeats is more surprising than the longest of them was (log10 of the runs seen), until it is this many times as long; beyond that each further repeat adds its Markov surprise. 0: runs are judged by the Markov chain alone.',
+  },
+  {
+    name: 'learnUnscaled',
+    type: 'boolean',
+    default: true,
+    description:
+      'Whether the spike and level channels learn from readings judged against no noise scale at all (before the first change of a signal that started constant, every change scores |z| = 1000). Off: those readings teach nothing.',
+  },
   {
     name: 'swingMinSd',
     type: 'number',
@@ -225,6 +243,8 @@ export interface RobustState {
   spikeTail?: number[] | null;
   /** True when `fit` found the training |robust z| Gaussian-like (milder spike guards); absent in older artifacts and otherwise. */
   spikeGaussian?: boolean;
+  /** `stuckRunFactor`: [longest training run of repeats, runs seen] when fit saw enough runs; absent otherwise and in older artifacts. */
+  runReference?: number[];
   /**
    * `adaptLevel` only, after `fit`: the training frame `ref` [centre, scale]; the live frame
    * `live` once re-baselined (null before); `collecting` while the re-baseline window fills,
@@ -285,6 +305,10 @@ export class RobustDetector implements Detector {
   private readonly swing: Channel;
   private spikeTail: PowerTail | undefined;
   private spikeGaussian = false;
+  /** `stuckRunFactor`: the training part's longest run of repeats and how many runs it held (set by fit). */
+  private runReference: { longest: number; runs: number } | undefined;
+  /** Run lengths collected during fit (undefined otherwise). */
+  private runLog: number[] | undefined;
   private absZ = 0;
   /** True once `fit` has run (`rarityUntilFit` then stops re-expressing surprises as rarity). */
   private fitted = false;
@@ -337,6 +361,8 @@ export class RobustDetector implements Detector {
     const absZ: number[] = [];
     this.spikeTail = undefined;
     this.spikeGaussian = false;
+    this.runReference = undefined;
+    this.runLog = this.p.stuckRunFactor > 0 ? [] : undefined;
     this.fitted = true;
     for (const [i, r] of normal.entries()) {
       if (options.signal?.aborted) {
@@ -351,6 +377,9 @@ export class RobustDetector implements Detector {
         // whose noise tails its training data cannot vouch for: keep the guards.
         this.spikeGaussian = this.p.adaptLevel !== true && isGaussianLike(absZ);
         this.spikeTail = this.spikeGaussian ? undefined : fitPowerTail(absZ);
+        const runs = this.runLog;
+        if (runs && runs.length >= MIN_REFERENCE_RUNS) this.runReference = { longest: Math.max(...runs), runs: runs.length };
+        this.runLog = undefined;
       }
       if (i >= split && this.n > this.p.warmup) raw.push(logSurprise(s.surprise));
       if (i % 10_000 === 0) options.onProgress?.(i / normal.length, 'warm-start');
@@ -535,9 +564,12 @@ export class RobustDetector implements Detector {
 
     if (ready) {
       const zc = Math.min(Math.abs(z), 1e3);
+      // No noise scale yet (a signal that started constant: no spread, no step, no ADC step seen):
+      // |z| is 1000 for any change, which would sit in the learned spreads for thousands of readings.
+      const learnZ = p.learnUnscaled || iqr > 0 || stepSigma > 0 || resolution > 0;
       // The learned distributions alone are too optimistic for heavy-tailed noise; a reading must
       // also be far out in absolute robust-z terms (unless disabled, as for rarity mode).
-      let spike = Math.min(this.spike.surprise(zc, true), absoluteSurprise(zc, this.spikeZScale()));
+      let spike = Math.min(this.spike.surprise(zc, learnZ), absoluteSurprise(zc, this.spikeZScale()));
       // Heavy-tailed noise: a spike must also be rare under the tail of |z| seen in training
       // (on Gaussian-like training noise that tail is no power law and would cap a 10σ spike at ~5).
       if (this.spikeTail) spike = Math.min(spike, powerTailSurprise(zc, this.spikeTail));
@@ -545,15 +577,16 @@ export class RobustDetector implements Detector {
       this.absZ = zc;
       const sh = 1 / p.short;
       this.shortResidual += sh * (Math.max(-50, Math.min(50, z)) - this.shortResidual);
-      parts.level = p.levelWeight * Math.min(this.level.surprise(Math.abs(this.shortResidual), true), absoluteSurprise(Math.abs(this.shortResidual) * Math.sqrt(2 * p.short - 1), p.absoluteZScale));
+      parts.level = p.levelWeight * Math.min(this.level.surprise(Math.abs(this.shortResidual), learnZ), absoluteSurprise(Math.abs(this.shortResidual) * Math.sqrt(2 * p.short - 1), p.absoluteZScale));
       const ratio = Math.log((this.shortStep + 1e-12) / (this.stepSize.mean + 1e-12));
       parts.burst = p.varianceWeight * this.burst.surprise(ratio, false);
       parts.collapse = p.varianceWeight * this.variance.surprise(-ratio, false);
       this.burst.stats.update(ratio);
       this.variance.stats.update(-ratio);
       const xc = Math.max(med - 6 * scale, Math.min(med + 6 * scale, x));
-      // Starts once the median window is full, so its statistics do not learn the start-up transient.
-      if (p.swingWeight > 0 && this.window.length === p.window) {
+      // Starts once the median window is full, so its statistics do not learn the start-up transient
+      // (and, unless `learnUnscaled`, once there is a noise scale: energies against none are 0).
+      if (p.swingWeight > 0 && this.window.length === p.window && learnZ) {
         // Raw residual energy, not z²: the window's IQR widens with an oscillation and would hide it.
         const r = Math.min(Math.abs(x - med), 10 * scale);
         if (this.swing.stats.count === 0) this.swingEnergy = r * r;
@@ -581,11 +614,19 @@ export class RobustDetector implements Detector {
       // on (persistence) is learned apart from the chance one starts, so a run is judged as a
       // two-state Markov chain rather than as independent repeats.
       const wasRun = this.run >= 2;
+      if (this.runLog && !repeated && wasRun) this.runLog.push(this.run);
       this.run = repeated ? this.run + 1 : 1;
       if (this.run >= p.stuckMinRun) {
         const start = Math.min(0.99, Math.max(0.01, this.repeatRate));
         const goOn = Math.min(0.99, Math.max(0.01, this.persistRate, start));
         parts.stuck = -Math.log10(start) - (this.run - 2) * Math.log10(goOn);
+        const ref = this.runReference;
+        if (ref) {
+          // A run no longer than the training part's longest is no rarer than that longest was (one
+          // in `runs`) until it is `stuckRunFactor` times as long; each repeat beyond adds its own surprise.
+          const beyond = Math.max(0, this.run - p.stuckRunFactor * ref.longest);
+          parts.stuck = Math.min(parts.stuck, Math.log10(ref.runs) - beyond * Math.log10(goOn));
+        }
       }
       // A run already surprising is no reference for how long runs last (it would teach the rates
       // that a stuck sensor is normal while it is still stuck).
@@ -784,6 +825,7 @@ export class RobustDetector implements Detector {
       swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
       spikeTail: this.spikeTail ? [this.spikeTail.u, this.spikeTail.p, this.spikeTail.alpha] : null,
       ...(this.spikeGaussian && { spikeGaussian: true }),
+      ...(this.runReference && { runReference: [this.runReference.longest, this.runReference.runs] }),
       ...(this.adaptRef && {
         adapt: {
           ref: [this.adaptRef.center, this.adaptRef.scale],
@@ -847,6 +889,7 @@ export class RobustDetector implements Detector {
     const t = s.spikeTail;
     this.spikeTail = t ? { u: t[0] as number, p: t[1] as number, alpha: t[2] as number } : undefined;
     this.spikeGaussian = s.spikeGaussian === true;
+    this.runReference = s.runReference ? { longest: s.runReference[0] as number, runs: s.runReference[1] as number } : undefined;
     const a = s.adapt;
     if (a) {
       this.adaptRef = { center: a.ref[0] as number, scale: a.ref[1] as number };
@@ -1026,6 +1069,12 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     }
   }
   if (s.spikeGaussian !== undefined && typeof s.spikeGaussian !== 'boolean') fail('"spikeGaussian" must be a boolean');
+  if (s.runReference !== undefined) {
+    const r = s.runReference;
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => isNum(v) && Number.isInteger(v)) || (r[0] as number) < 2 || (r[1] as number) < 1) {
+      fail('"runReference" must be [longest run ≥ 2, runs ≥ 1], whole numbers');
+    }
+  }
   if (s.adapt !== undefined) {
     if (params.adaptLevel !== true) fail('"adapt" is only valid with the adaptLevel parameter on');
     const a = s.adapt as Record<string, unknown> | null;
