@@ -487,6 +487,44 @@ describe('auto: a coarse ADC signal that sits on one code for long stretches (ru
   });
 });
 
+describe('auto: a stuck sensor on a cycle is kept out of the cycle\'s shape (cycleImpute)', () => {
+  /** 1 Hz, a sine of 7.84 s, 10-bit readings; `stuck` readings from 400 repeat reading 399. */
+  const cycle = (n: number, seed: number, t0: number, stuck = 0): Array<{ ts: number; value: number }> => {
+    const rng = new Rng(seed);
+    const out = Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 1000, value: Math.round((4.1 + 0.2 * Math.sin((2 * Math.PI * i) / 7.84) + 0.011 * rng.normal()) / LSB) * LSB }));
+    for (let i = 400; i < 400 + stuck; i++) out[i]!.value = out[399]!.value;
+    return out;
+  };
+  async function live(params: Record<string, unknown>): Promise<Score[]> {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(cycle(1200, 1, T0));
+    // Stuck for 39 s: five cycles, every one the cycle's shape remembers.
+    return cycle(1200, 2, T0 + 1_200_000, 39).map((r) => d.score(r));
+  }
+
+  it('alarms when the sensor sticks and not again when the cycle comes back', async () => {
+    const on = await live({});
+    expect(alarmsIn(on, 400, 438).length).toBeGreaterThan(0);
+    expect(alarmsIn(on, 439, 1199)).toEqual([]);
+    // Learned into the shape, the stuck readings came back as a spike once the signal moved again.
+    const off = await live({ cycleImpute: false });
+    expect(alarmsIn(off, 439, 460).some((s) => s.channel === 'spike')).toBe(true);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const off = createDetector('auto', { seed: 1, params: { cycleImpute: false } });
+    await off.fit(cycle(1200, 1, T0));
+    const old = round(off.serialize());
+    delete (old.params as Record<string, unknown>).cycleImpute;
+    const restored = restoreDetector(validateArtifact(old));
+    expect(restored.serialize().params.cycleImpute).toBe(false);
+    // Compared restored with restored: the shape channel's sums differ from a fitted one's in the last bits.
+    const explicit = restoreDetector(validateArtifact(round(off.serialize())));
+    const readings = cycle(1200, 3, T0 + 2_400_000, 39);
+    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => explicit.score(r)));
+  });
+});
+
 describe('auto without a model: fits itself on the sensor stream it has seen', () => {
   const calibrated = (d: { serialize(): DetectorArtifact }): boolean => (d.serialize().state as { calibration: unknown }).calibration !== null;
 

@@ -115,6 +115,8 @@ const SWING_FLOORS: Readonly<Record<string, number>> = { swingMinSd: 0.25, swing
  * thousands of readings, so a 24σ spike scored like a 5σ one (decision 0014).
  */
 const RUN_GUARDS: Readonly<Record<string, number | boolean>> = { stuckRunFactor: 2, learnUnscaled: false };
+/** The fault member's stuck or dropout surprise (its alarm level) from which a reading is kept out of the cycle's shape (`cycleImpute`). */
+const IMPUTE_SURPRISE = 3;
 
 const PARAM_SPECS = [
   { name: 'noveltyBias', type: 'number', default: 0, min: -20, max: 20, description: 'Added to the novelty channel log-odds before the channels are combined (negative: it must be more surprised to win).' },
@@ -176,6 +178,13 @@ const PARAM_SPECS = [
     default: true,
     description:
       'The swing channel never trusts a spread of its log energy narrower than white noise gives, nor an energy below a tenth of the squared noise scale, so a signal that sits on one ADC code cannot lock it at a huge surprise (off in models written before it).',
+  },
+  {
+    name: 'cycleImpute',
+    type: 'boolean',
+    default: true,
+    description:
+      'On a cycle, a reading the stuck or dropout channel finds surprising enters the cycle\'s remembered shape as the shape\'s own value at its phase, not as read, so a stuck sensor or a dropout is not learned as part of the cycle (off in models written before it).',
   },
   {
     name: 'runGuards',
@@ -269,6 +278,7 @@ export class AutoDetector implements Detector {
   private readonly episodeMs: number;
   private readonly pointEchoOfShape: boolean;
   private readonly echoRuns: boolean;
+  private readonly cycleImpute: boolean;
   /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
   private sampleInterval = 0;
   private lastTs: number | undefined;
@@ -283,6 +293,7 @@ export class AutoDetector implements Detector {
     this.episodeMs = (params.episode as number) * 1000;
     this.pointEchoOfShape = params.pointEchoOfShape === true;
     this.echoRuns = params.echoRuns === true;
+    this.cycleImpute = params.cycleImpute === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
   }
@@ -458,6 +469,10 @@ export class AutoDetector implements Detector {
       return false;
     }
     const faultScore = robust.score(faultReading);
+    // A stuck sensor's or a dropout's readings are not the cycle: the cycle's shape remembers its
+    // own value at their phase instead, so it does not learn them and answer with spikes once the
+    // signal is back (`cycleImpute`).
+    if (seasonal && this.cycleImpute && (robust.parts.stuck >= IMPUTE_SURPRISE || robust.parts.dropout >= IMPUTE_SURPRISE)) seasonal.amendNewest();
     const mapped = robust.trainingFrameValue(reading.value);
     // While re-baselining, the novelty and shape channels wait for the device's level (they would see every reading as new).
     const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
@@ -872,8 +887,9 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * An artifact's parameters. Models written before incidents (no `episode` parameter), before a
  * point alarm could be a shape incident's echo (no `pointEchoOfShape`), before an incident's
  * windowed channels alarmed once (no `echoRuns`), before the drift channel judged time (no
- * `driftSeconds`), before the swing channel's floors (no `swingFloors`) or before the run guards (no
- * `runGuards`) score as they did.
+ * `driftSeconds`), before the swing channel's floors (no `swingFloors`), before the run guards (no
+ * `runGuards`) or before stuck and dropout readings were kept out of the cycle (no `cycleImpute`)
+ * score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -884,6 +900,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
     ...(a.swingFloors === undefined && { swingFloors: false }),
     ...(a.runGuards === undefined && { runGuards: false }),
+    ...(a.cycleImpute === undefined && { cycleImpute: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

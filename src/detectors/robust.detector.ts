@@ -315,7 +315,8 @@ export class RobustDetector implements Detector {
   /** The rolling median and robust scale the last reading was judged against (training frame). */
   private bandMedian = NaN;
   private bandScale = 0;
-  private readonly parts: Surprises = { spike: 0, level: 0, drift: 0, swing: 0, burst: 0, collapse: 0, stuck: 0, dropout: 0 };
+  /** Each channel's surprise for the last reading (read by `auto`; reused, not copied). */
+  readonly parts: Surprises = { spike: 0, level: 0, drift: 0, swing: 0, burst: 0, collapse: 0, stuck: 0, dropout: 0 };
   private calibration: Calibration = DEFAULT_CALIBRATION;
   private metrics: Record<string, number> = {};
   /** adaptLevel: the training frame (set by fit), the live frame and mapping once re-baselined, and the live readings collected meanwhile. */

@@ -56,6 +56,30 @@ describe('SeasonalRemover', () => {
     expect(r.push(0, 3).value).toBe(0);
   });
 
+  it('remembers the cycle\'s own value for readings amended out of it (a stuck run does not enter the shape)', () => {
+    const xs = signal(1000);
+    const stuckAt = xs[599] as number;
+    const amended = new SeasonalRemover(PERIOD, 5);
+    const learned = new SeasonalRemover(PERIOD, 5);
+    const outA: number[] = [];
+    const outL: number[] = [];
+    for (const [i, x0] of xs.entries()) {
+      // Stuck for four cycles: most of the cycles the shape remembers.
+      const x = i >= 600 && i < 600 + 4 * PERIOD ? stuckAt : x0;
+      outA.push(amended.push(x, 3).value);
+      outL.push(learned.push(x, 3).value);
+      if (x !== x0) amended.amendNewest();
+    }
+    // After the run the amended remover removes the cycle as before it; the other answers with its echo.
+    const after = (out: number[]): number[] => out.slice(600 + Math.ceil(4 * PERIOD), 600 + Math.ceil(8 * PERIOD));
+    expect(sd(after(outA))).toBeLessThan(0.15);
+    expect(sd(after(outL))).toBeGreaterThan(1);
+    // Amending twice, or with nothing to amend, changes nothing.
+    const r = new SeasonalRemover(PERIOD, 5);
+    r.amendNewest();
+    expect(r.toJSON().values).toEqual([]);
+  });
+
   it('round-trips through JSON', () => {
     const x = signal(1500);
     const a = new SeasonalRemover(PERIOD, 5);

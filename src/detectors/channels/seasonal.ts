@@ -43,6 +43,8 @@ export class SeasonalRemover {
   private lastIn = Number.NaN;
   private lastOut = Number.NaN;
   private offset = 0;
+  /** The same-phase median behind the last output (NaN when the last push was not ready). */
+  private lastShape = Number.NaN;
   /** Scratch: the readings at the same phase one to `cycles` periods back. */
   private readonly same: Float64Array;
 
@@ -118,6 +120,7 @@ export class SeasonalRemover {
       const same = this.same;
       for (let j = 1; j <= k; j++) same[j - 1] = this.at(j * this.period - 1);
       const s = medianOf(same, k);
+      this.lastShape = s;
       // The level: the mean of the last k whole cycles (running totals, O(1)).
       const w = Math.max(1, Math.min(this.size - 1, Math.round(k * this.period)));
       const cap = this.ring.length;
@@ -126,6 +129,7 @@ export class SeasonalRemover {
       out = x - this.offset;
       ready = true;
     }
+    if (!ready) this.lastShape = Number.NaN;
     if (x === this.lastIn && Number.isFinite(this.lastOut)) out = this.lastOut;
     else if (x === 0) out = 0;
     this.remember(x);
@@ -152,6 +156,21 @@ export class SeasonalRemover {
     }
     this.lastIn = Number.NaN;
     this.lastOut = Number.NaN;
+  }
+
+  /**
+   * Remembers the cycle's own value at the newest reading's phase instead of the reading (a reading
+   * known not to be the signal, such as a stuck sensor's, would otherwise enter the cycle's shape).
+   */
+  amendNewest(): void {
+    const s = this.lastShape;
+    if (!Number.isFinite(s) || this.size === 0) return;
+    const cap = this.ring.length;
+    const i = (this.head - 1 + cap) % cap;
+    this.total += s - (this.ring[i] as number);
+    this.ring[i] = s;
+    this.cum[i] = this.total;
+    this.lastShape = Number.NaN;
   }
 
   private remember(x: number): void {
