@@ -525,6 +525,45 @@ describe('auto: a stuck sensor on a cycle is kept out of the cycle\'s shape (cyc
   });
 });
 
+describe('auto: a 0 V dropout stays out of the rolling statistics (dropoutsApart)', () => {
+  const HZ = 5;
+  /** 5 Hz, 10 bits, a slow wander and noise; `zeros` seconds of 0 V (a disconnected input) from 60 s. */
+  const stream = (n: number, seed: number, t0: number, zeros = 0): Array<{ ts: number; value: number }> => {
+    const rng = new Rng(seed);
+    let w = 0;
+    return Array.from({ length: n }, (_, i) => {
+      w += -w / (60 * HZ) + 0.0015 * rng.normal();
+      const dropped = i >= 60 * HZ && i < (60 + zeros) * HZ;
+      return { ts: t0 + i * (1000 / HZ), value: dropped ? 0 : Math.round((2.5 + w + 0.006 * rng.normal()) / LSB) * LSB };
+    });
+  };
+  async function live(params: Record<string, unknown>): Promise<Score[]> {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(stream(300 * HZ, 1, T0));
+    return stream(200 * HZ, 2, T0 + 300_000, 8).map((r) => d.score(r));
+  }
+
+  it('names the dropout and raises nothing once the signal is back, where its readings came back as a swing alarm 19 s later', async () => {
+    const on = await live({});
+    expect(alarmsIn(on, 60 * HZ, 68 * HZ - 1).some((s) => s.channel === 'dropout')).toBe(true);
+    expect(alarmsIn(on, 69 * HZ, 200 * HZ - 1)).toEqual([]);
+    const off = await live({ dropoutsApart: false });
+    expect(alarmsIn(off, 69 * HZ, 200 * HZ - 1).length).toBeGreaterThan(0);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const off = createDetector('auto', { seed: 1, params: { dropoutsApart: false } });
+    await off.fit(stream(300 * HZ, 1, T0));
+    const old = round(off.serialize());
+    delete (old.params as Record<string, unknown>).dropoutsApart;
+    const restored = restoreDetector(validateArtifact(old));
+    expect(restored.serialize().params.dropoutsApart).toBe(false);
+    const explicit = restoreDetector(validateArtifact(round(off.serialize())));
+    const readings = stream(200 * HZ, 3, T0 + 600_000, 8);
+    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => explicit.score(r)));
+  });
+});
+
 describe('auto without a model: fits itself on the sensor stream it has seen', () => {
   const calibrated = (d: { serialize(): DetectorArtifact }): boolean => (d.serialize().state as { calibration: unknown }).calibration !== null;
 

@@ -115,6 +115,13 @@ const SWING_FLOORS: Readonly<Record<string, number>> = { swingMinSd: 0.25, swing
  * thousands of readings, so a 24σ spike scored like a 5σ one (decision 0014).
  */
 const RUN_GUARDS: Readonly<Record<string, number | boolean>> = { stuckRunFactor: 2, learnUnscaled: false };
+/**
+ * `dropoutsApart`: a 0 V dropout's readings are no measurement of the signal. Entering the fault
+ * member's rolling median, step sizes, swing energy and drift level (clipped), they came back as
+ * drift or swing alarms 20–26 s after the dropout ended, when the drift channel compared the level
+ * with the one 20 s earlier (dev seeds 21, 37, 47; decision 0014).
+ */
+const DROPOUTS_APART: Readonly<Record<string, boolean>> = { skipZeroDropouts: true };
 /** The fault member's stuck or dropout surprise (its alarm level) from which a reading is kept out of the cycle's shape (`cycleImpute`). */
 const IMPUTE_SURPRISE = 3;
 
@@ -178,6 +185,13 @@ const PARAM_SPECS = [
     default: true,
     description:
       'The swing channel never trusts a spread of its log energy narrower than white noise gives, nor an energy below a tenth of the squared noise scale, so a signal that sits on one ADC code cannot lock it at a huge surprise (off in models written before it).',
+  },
+  {
+    name: 'dropoutsApart',
+    type: 'boolean',
+    default: true,
+    description:
+      'A 0 V dropout\'s readings are scored but enter none of the fault channels\' rolling statistics (median window, step sizes, swing energy, drift level), as missing readings would not (off in models written before it).',
   },
   {
     name: 'cycleImpute',
@@ -774,6 +788,7 @@ function memberParams(params: Params, seasonal = false): { robust: Record<string
       ...((params.driftSeconds as number) > 0 && { driftSeconds: params.driftSeconds }),
       ...(params.swingFloors === true && SWING_FLOORS),
       ...(params.runGuards === true && RUN_GUARDS),
+      ...(params.dropoutsApart === true && DROPOUTS_APART),
       ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}),
     },
     context: { ...AUTO_CONTEXT_PARAMS },
@@ -888,8 +903,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * point alarm could be a shape incident's echo (no `pointEchoOfShape`), before an incident's
  * windowed channels alarmed once (no `echoRuns`), before the drift channel judged time (no
  * `driftSeconds`), before the swing channel's floors (no `swingFloors`), before the run guards (no
- * `runGuards`) or before stuck and dropout readings were kept out of the cycle (no `cycleImpute`)
- * score as they did.
+ * `runGuards`), before stuck and dropout readings were kept out of the cycle (no `cycleImpute`) or
+ * before 0 V dropouts were kept out of the rolling statistics (no `dropoutsApart`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -901,6 +916,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.swingFloors === undefined && { swingFloors: false }),
     ...(a.runGuards === undefined && { runGuards: false }),
     ...(a.cycleImpute === undefined && { cycleImpute: false }),
+    ...(a.dropoutsApart === undefined && { dropoutsApart: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

@@ -122,6 +122,13 @@ const PARAM_SPECS = [
       'Whether the spike and level channels learn from readings judged against no noise scale at all (before the first change of a signal that started constant, every change scores |z| = 1000). Off: those readings teach nothing.',
   },
   {
+    name: 'skipZeroDropouts',
+    type: 'boolean',
+    default: false,
+    description:
+      'A reading the dropout channel names a 0 V dropout (exactly 0 far from the baseline) is scored but enters neither the rolling median window, the step sizes, the swing energy nor the drift channel\'s level, as a missing reading would not; off: it enters them clipped.',
+  },
+  {
     name: 'swingMinSd',
     type: 'number',
     default: 0,
@@ -563,8 +570,14 @@ export class RobustDetector implements Detector {
     const z = ready ? (x - med) / scale : 0;
     const step = first ? 0 : Math.abs(x - this.lastValue);
 
+    let notSignal = false;
     if (ready) {
       const zc = Math.min(Math.abs(z), 1e3);
+      // A disconnected input reads exactly 0 V (see the dropout rule below); with `skipZeroDropouts`
+      // such a reading is no measurement of the signal and teaches the rolling statistics nothing.
+      const rawMed = this.adaptLive && this.adaptRef ? this.adaptLive.center + (med - this.adaptRef.center) / this.adaptGain : med;
+      const zeroDropout = p.zeroDropout && reading.value === 0 && Math.abs(rawMed) > (20 * scale) / this.adaptGain;
+      notSignal = zeroDropout && p.skipZeroDropouts;
       // No noise scale yet (a signal that started constant: no spread, no step, no ADC step seen):
       // |z| is 1000 for any change, which would sit in the learned spreads for thousands of readings.
       const learnZ = p.learnUnscaled || iqr > 0 || stepSigma > 0 || resolution > 0;
@@ -591,18 +604,18 @@ export class RobustDetector implements Detector {
         // Raw residual energy, not z²: the window's IQR widens with an oscillation and would hide it.
         const r = Math.min(Math.abs(x - med), 10 * scale);
         if (this.swing.stats.count === 0) this.swingEnergy = r * r;
-        this.swingEnergy += (1 / p.swingShort) * (r * r - this.swingEnergy);
+        if (!notSignal) this.swingEnergy += (1 / p.swingShort) * (r * r - this.swingEnergy);
         const e = Math.log(this.swingEnergy + p.swingFloor * scale * scale + 1e-12);
         const sw = this.swing.surprise(e, false);
         // Learning only from unsurprising energy keeps a long oscillation from becoming normal.
         if (sw < p.alarmSurprise) this.swing.stats.update(e);
         parts.swing = p.swingWeight * sw;
       }
-      parts.drift = p.driftWeight * (p.driftSeconds > 0 ? this.timeDriftSurprise(xc, reading.ts) : this.driftSurprise(xc));
+      const xd = notSignal ? med : xc;
+      parts.drift = p.driftWeight * (p.driftSeconds > 0 ? this.timeDriftSurprise(xd, reading.ts) : this.driftSurprise(xd));
       // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input
       // (judged in the device's own units: the mapping moves 0 V and the baseline).
-      const rawMed = this.adaptLive && this.adaptRef ? this.adaptLive.center + (med - this.adaptRef.center) / this.adaptGain : med;
-      if (p.zeroDropout && reading.value === 0 && Math.abs(rawMed) > (20 * scale) / this.adaptGain) {
+      if (zeroDropout) {
         // The best explanation of such a reading: name it a dropout, whichever channel it also moved most.
         const other = Math.max(parts.spike, parts.level, parts.swing, parts.drift, parts.burst, parts.collapse);
         parts.dropout = Math.max(parts.dropout, other + 1, 10);
@@ -638,10 +651,10 @@ export class RobustDetector implements Detector {
       if (step > 0 && step < this.quantum) this.quantum = step;
       const cap = this.stepSize.count >= 10 ? 8 * this.stepSize.mean + 1e-12 : Infinity;
       this.shortStep += (1 / p.short) * (step - this.shortStep);
-      this.stepSize.update(Math.min(step, cap));
+      if (!notSignal) this.stepSize.update(Math.min(step, cap));
     }
 
-    this.window.push(x);
+    if (!notSignal) this.window.push(x);
     this.lastTs = reading.ts;
     this.lastValue = x;
 
