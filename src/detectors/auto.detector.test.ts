@@ -21,6 +21,32 @@ function trace(n: number, seed: number, t0 = T0, level = 2.5, noise = 0.01): Arr
 const AVERAGING: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse']);
 const alarmsIn = (scores: Score[], from: number, to: number): Score[] => scores.slice(from, to + 1).filter((s) => s.is_anomaly);
 
+/**
+ * A model written before the boolean parameter `param` existed (fitted with it off, the parameter
+ * absent from its artifact) loads with it off and scores exactly as a model with it off.
+ * Restored is compared with restored: the shape channel's sums differ from a fitted one's in the last bits.
+ */
+/** Scores `live` with an `auto` detector (seed 1, `params`) fitted on `train`. */
+async function scoresAfterFit(params: Record<string, unknown>, train: readonly Reading[], live: readonly Reading[]): Promise<Score[]> {
+  const d = createDetector('auto', { seed: 1, params });
+  await d.fit(train);
+  return live.map((r) => d.score(r));
+}
+
+/** The width of a score's normal band in steps of `q`. */
+const bandIn = (q: number) => (s: Score): number => ((s.upper as number) - (s.lower as number)) / q;
+
+async function expectLoadsWithItOff(param: string, train: readonly Reading[], live: readonly Reading[]): Promise<void> {
+  const off = createDetector('auto', { seed: 1, params: { [param]: false } });
+  await off.fit(train);
+  const old = round(off.serialize());
+  delete (old.params as Record<string, unknown>)[param];
+  const restored = restoreDetector(validateArtifact(old));
+  expect(restored.serialize().params[param]).toBe(false);
+  const explicit = restoreDetector(validateArtifact(round(off.serialize())));
+  expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => explicit.score(r)));
+}
+
 async function fittedAuto(): Promise<{ train: Reading[]; artifact: DetectorArtifact }> {
   const train = trace(3000, 1);
   const d = createDetector('auto', { seed: 1 });
@@ -411,13 +437,11 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
     return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 20, value: Math.round((1.7338 + 0.25 * Q * rng.normal()) / Q) * Q }));
   };
   async function live(params: Record<string, unknown>): Promise<Score[]> {
-    const detector = createDetector('auto', { seed: 1, params });
-    await detector.fit(oneCode(15_000, 1, T0));
     const readings = oneCode(3000, 2, T0 + 10_000_000);
     readings[2000]!.value += 10 * Q;
-    return readings.map((r) => detector.score(r));
+    return scoresAfterFit(params, oneCode(15_000, 1, T0), readings);
   }
-  const bandInCodes = (s: Score): number => ((s.upper as number) - (s.lower as number)) / Q;
+  const bandInCodes = bandIn(Q);
 
   it('keeps a normal band a few codes wide and names a 10-code spike a spike, where the locked swing channel gave a band 10 times wider', async () => {
     const on = await live({});
@@ -432,15 +456,7 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
   });
 
   it('loads models written before the floors with them off, scoring exactly as they did', async () => {
-    // A model written before the parameter: fitted without the floors, no `swingFloors` in its params.
-    const off = createDetector('auto', { seed: 1, params: { swingFloors: false } });
-    await off.fit(oneCode(15_000, 1, T0));
-    const old = round(off.serialize());
-    delete (old.params as Record<string, unknown>).swingFloors;
-    const restored = restoreDetector(validateArtifact(old));
-    expect(restored.serialize().params.swingFloors).toBe(false);
-    const readings = oneCode(3000, 3, T0 + 20_000_000);
-    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => off.score(r)));
+    await expectLoadsWithItOff('swingFloors', oneCode(15_000, 1, T0), oneCode(3000, 3, T0 + 20_000_000));
   });
 });
 
@@ -456,13 +472,11 @@ describe('auto: a coarse ADC signal that sits on one code for long stretches (ru
     });
   };
   async function live(params: Record<string, unknown>): Promise<Score[]> {
-    const d = createDetector('auto', { seed: 1, params });
-    await d.fit(codes(3000, 1, T0, 150));
     const readings = codes(4000, 2, T0 + 10_000_000);
     readings[1000]!.value += 7 * Q;
-    return readings.map((r) => d.score(r));
+    return scoresAfterFit(params, codes(3000, 1, T0, 150), readings);
   }
-  const bandInCodes = (s: Score): number => ((s.upper as number) - (s.lower as number)) / Q;
+  const bandInCodes = bandIn(Q);
 
   it('finds a 7-code spike as a spike with a band a dozen codes wide, where runs of repeats and the settling start had hidden it', async () => {
     const on = await live({});
@@ -476,14 +490,7 @@ describe('auto: a coarse ADC signal that sits on one code for long stretches (ru
   });
 
   it('loads models written before the guards with them off, scoring exactly as they did', async () => {
-    const off = createDetector('auto', { seed: 1, params: { runGuards: false } });
-    await off.fit(codes(3000, 1, T0, 150));
-    const old = round(off.serialize());
-    delete (old.params as Record<string, unknown>).runGuards;
-    const restored = restoreDetector(validateArtifact(old));
-    expect(restored.serialize().params.runGuards).toBe(false);
-    const readings = codes(2000, 3, T0 + 20_000_000);
-    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => off.score(r)));
+    await expectLoadsWithItOff('runGuards', codes(3000, 1, T0, 150), codes(2000, 3, T0 + 20_000_000));
   });
 });
 
@@ -495,12 +502,8 @@ describe('auto: a stuck sensor on a cycle is kept out of the cycle\'s shape (cyc
     for (let i = 400; i < 400 + stuck; i++) out[i]!.value = out[399]!.value;
     return out;
   };
-  async function live(params: Record<string, unknown>): Promise<Score[]> {
-    const d = createDetector('auto', { seed: 1, params });
-    await d.fit(cycle(1200, 1, T0));
-    // Stuck for 39 s: five cycles, every one the cycle's shape remembers.
-    return cycle(1200, 2, T0 + 1_200_000, 39).map((r) => d.score(r));
-  }
+  // Stuck for 39 s: five cycles, every one the cycle's shape remembers.
+  const live = (params: Record<string, unknown>): Promise<Score[]> => scoresAfterFit(params, cycle(1200, 1, T0), cycle(1200, 2, T0 + 1_200_000, 39));
 
   it('alarms when the sensor sticks and not again when the cycle comes back', async () => {
     const on = await live({});
@@ -512,16 +515,7 @@ describe('auto: a stuck sensor on a cycle is kept out of the cycle\'s shape (cyc
   });
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
-    const off = createDetector('auto', { seed: 1, params: { cycleImpute: false } });
-    await off.fit(cycle(1200, 1, T0));
-    const old = round(off.serialize());
-    delete (old.params as Record<string, unknown>).cycleImpute;
-    const restored = restoreDetector(validateArtifact(old));
-    expect(restored.serialize().params.cycleImpute).toBe(false);
-    // Compared restored with restored: the shape channel's sums differ from a fitted one's in the last bits.
-    const explicit = restoreDetector(validateArtifact(round(off.serialize())));
-    const readings = cycle(1200, 3, T0 + 2_400_000, 39);
-    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => explicit.score(r)));
+    await expectLoadsWithItOff('cycleImpute', cycle(1200, 1, T0), cycle(1200, 3, T0 + 2_400_000, 39));
   });
 });
 
@@ -537,11 +531,7 @@ describe('auto: a 0 V dropout stays out of the rolling statistics (dropoutsApart
       return { ts: t0 + i * (1000 / HZ), value: dropped ? 0 : Math.round((2.5 + w + 0.006 * rng.normal()) / LSB) * LSB };
     });
   };
-  async function live(params: Record<string, unknown>): Promise<Score[]> {
-    const d = createDetector('auto', { seed: 1, params });
-    await d.fit(stream(300 * HZ, 1, T0));
-    return stream(200 * HZ, 2, T0 + 300_000, 8).map((r) => d.score(r));
-  }
+  const live = (params: Record<string, unknown>): Promise<Score[]> => scoresAfterFit(params, stream(300 * HZ, 1, T0), stream(200 * HZ, 2, T0 + 300_000, 8));
 
   it('names the dropout and raises nothing once the signal is back, where its readings came back as a swing alarm 19 s later', async () => {
     const on = await live({});
@@ -552,15 +542,7 @@ describe('auto: a 0 V dropout stays out of the rolling statistics (dropoutsApart
   });
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
-    const off = createDetector('auto', { seed: 1, params: { dropoutsApart: false } });
-    await off.fit(stream(300 * HZ, 1, T0));
-    const old = round(off.serialize());
-    delete (old.params as Record<string, unknown>).dropoutsApart;
-    const restored = restoreDetector(validateArtifact(old));
-    expect(restored.serialize().params.dropoutsApart).toBe(false);
-    const explicit = restoreDetector(validateArtifact(round(off.serialize())));
-    const readings = stream(200 * HZ, 3, T0 + 600_000, 8);
-    expect(readings.map((r) => restored.score(r))).toEqual(readings.map((r) => explicit.score(r)));
+    await expectLoadsWithItOff('dropoutsApart', stream(300 * HZ, 1, T0), stream(200 * HZ, 3, T0 + 600_000, 8));
   });
 });
 

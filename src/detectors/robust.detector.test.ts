@@ -250,16 +250,24 @@ describe('robust detector', () => {
   });
 });
 
+/**
+ * 10 Hz, a slow wander quantised to 20 mV steps (long runs of one code are normal): a generator
+ * whose successive calls continue one stream from the seeded state.
+ */
+function quantisedWander(seed: number): (n: number, t0: number) => Reading[] {
+  const rng = new Rng(seed);
+  let w = 0;
+  return (n, t0) =>
+    Array.from({ length: n }, (_, i) => {
+      w += -w / 300 + 0.002 * rng.normal();
+      return { ts: t0 + i * 100, value: Math.round((2 + w + 0.002 * rng.normal()) / 0.02) * 0.02 };
+    });
+}
+const stuckWeight = (s: Score): number => s.contributions?.find((c) => c.name === 'stuck')?.weight ?? 0;
+
 describe('robust: stuck runs on a coarsely quantised signal', () => {
   it.each(['robust', 'auto'])('%s judges runs against how long runs of one code last: no stuck alarm on normal runs, a run ten times the longest stands out', async (kind) => {
-    // 10 Hz, a slow wander quantised to 20 mV steps: long runs of one code are normal.
-    const rng = new Rng(9);
-    let w = 0;
-    const make = (n: number, t0: number): Reading[] =>
-      Array.from({ length: n }, (_, i) => {
-        w += -w / 300 + 0.002 * rng.normal();
-        return { ts: t0 + i * 100, value: Math.round((2 + w + 0.002 * rng.normal()) / 0.02) * 0.02 };
-      });
+    const make = quantisedWander(9);
     const longestRun = (rs: readonly Reading[]): number => {
       let best = 1;
       let run = 1;
@@ -275,7 +283,6 @@ describe('robust: stuck runs on a coarsely quantised signal', () => {
     const live = make(6000, 1_000_000);
     const liveScores = live.map((r) => d.score(r));
     expect(liveScores.filter((s) => s.is_anomaly && s.signal === 'stuck')).toEqual([]);
-    const stuckWeight = (s: Score): number => s.contributions?.find((c) => c.name === 'stuck')?.weight ?? 0;
     // A stuck sensor: one code for ten times the longest run seen in training.
     const stuckAt = live.at(-1)!.value;
     const length = 10 * longestRun(train);
@@ -289,15 +296,7 @@ describe('robust: stuck runs on a coarsely quantised signal', () => {
 });
 
 describe('robust: runs judged against the longest training run (stuckRunFactor)', () => {
-  const rng = new Rng(19);
-  let w = 0;
-  // 10 Hz, a slow wander quantised to 20 mV steps: long runs of one code are normal.
-  const make = (n: number, t0: number): Reading[] =>
-    Array.from({ length: n }, (_, i) => {
-      w += -w / 300 + 0.002 * rng.normal();
-      return { ts: t0 + i * 100, value: Math.round((2 + w + 0.002 * rng.normal()) / 0.02) * 0.02 };
-    });
-  const stuckWeight = (s: Score): number => s.contributions?.find((c) => c.name === 'stuck')?.weight ?? 0;
+  const make = quantisedWander(19);
 
   it('keeps a normal run no rarer than the longest training run, and a run past twice it rises; the reference survives a round trip', async () => {
     const train = make(6000, 0);
