@@ -1,5 +1,5 @@
 import { createECDH } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,29 @@ describe('loadConfig', () => {
     const other = loadConfig({ env: { DATA_DIR: tmp() } }).notifications.webPush;
     const fromEnv = loadConfig({ env: { DATA_DIR: tmp(), VAPID_PUBLIC_KEY: other.publicKey, VAPID_PRIVATE_KEY: other.privateKey, VAPID_SUBJECT: 'https://vigil.example.com/contact' } }).notifications.webPush;
     expect(fromEnv).toEqual({ publicKey: other.publicKey, privateKey: other.privateKey, subject: 'https://vigil.example.com/contact', source: 'env' });
+  });
+
+  it('gives a VAPID private key as 32 bytes even when the key has a leading zero byte (generated or read from DATA_DIR)', () => {
+    // Node's ECDH drops leading zero bytes: about one key in 256 is 31 bytes, which web-push refuses.
+    let ecdh = createECDH('prime256v1');
+    do {
+      ecdh = createECDH('prime256v1');
+      ecdh.generateKeys();
+    } while (ecdh.getPrivateKey().length === 32);
+    const short = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+    const dir = tmp();
+    writeFileSync(path.join(dir, 'vapid-keys.json'), JSON.stringify(short));
+    // A key file written before the fix is read back as 32 bytes (the environment's keys are checked to be 43 characters at boot).
+    {
+      const webPush = loadConfig({ env: { DATA_DIR: dir } }).notifications.webPush;
+      expect(webPush.publicKey).toBe(short.publicKey);
+      const raw = Buffer.from(webPush.privateKey, 'base64url');
+      expect(raw).toHaveLength(32);
+      expect(raw[0]).toBe(0);
+      const check = createECDH('prime256v1');
+      check.setPrivateKey(raw);
+      expect(check.getPublicKey().toString('base64url')).toBe(short.publicKey);
+    }
   });
 
   it('rejects half-set, mismatched or malformed VAPID keys and a subject that is not mailto: or https:', () => {

@@ -280,13 +280,24 @@ function vapidPublicOf(privateKey: string): string | undefined {
   }
 }
 
+/**
+ * A VAPID private key as the 32 bytes RFC 8292 and `web-push` require. Node's ECDH gives the key
+ * as an integer without leading zero bytes, so about one key in 256 came out 31 bytes long, and
+ * every push with it failed (`web-push`: "should be 32 bytes long").
+ */
+function vapidPrivate32(privateKey: string): string {
+  const raw = Buffer.from(privateKey, 'base64url');
+  if (raw.length >= 32) return privateKey;
+  return Buffer.concat([Buffer.alloc(32 - raw.length), raw]).toString('base64url');
+}
+
 /** Reads the VAPID key pair from DATA_DIR, creating one on first start (like the JWT secret). */
 function vapidKeysFromFile(dataDir: string): { publicKey: string; privateKey: string } {
   const file = path.join(dataDir, 'vapid-keys.json');
   if (existsSync(file)) {
     try {
       const k = JSON.parse(readFileSync(file, 'utf8')) as { publicKey?: string; privateKey?: string };
-      if (k.privateKey && k.publicKey && vapidPublicOf(k.privateKey) === k.publicKey) return { publicKey: k.publicKey, privateKey: k.privateKey };
+      if (k.privateKey && k.publicKey && vapidPublicOf(k.privateKey) === k.publicKey) return { publicKey: k.publicKey, privateKey: vapidPrivate32(k.privateKey) };
     } catch {
       // unreadable: replaced below (browsers subscribed with the old key subscribe again)
     }
@@ -294,7 +305,7 @@ function vapidKeysFromFile(dataDir: string): { publicKey: string; privateKey: st
   mkdirSync(dataDir, { recursive: true });
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  const keys = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  const keys = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: vapidPrivate32(ecdh.getPrivateKey().toString('base64url')) };
   writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return keys;
