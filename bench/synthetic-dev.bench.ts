@@ -17,8 +17,17 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'fit' },
     traces: { type: 'string' },
     params: { type: 'string', default: '{}' },
+    // A wider development set, FIRST:COUNT (e.g. 100001:192); replaces --split. Never 900001+.
+    seeds: { type: 'string' },
   },
 });
+function seedRange(spec: string): number[] {
+  const [first, count] = spec.split(':').map(Number);
+  if (!Number.isInteger(first) || !Number.isInteger(count)) throw new Error('--seeds FIRST:COUNT');
+  const seeds = Array.from({ length: count as number }, (_, i) => (first as number) + i);
+  if (seeds.some((s) => s >= 900_001 && s < 900_001 + 48)) throw new Error('--seeds overlaps the held-out split');
+  return seeds;
+}
 const params = JSON.parse(values.params) as Record<string, unknown>;
 const split = values.split as SyntheticSplit | 'all';
 const t0 = performance.now();
@@ -26,6 +35,7 @@ const [run] = await runSyntheticBenchmark({
   candidates: [{ name: values.type, mode: values.mode as SyntheticMode, make: () => createDetector(values.type, { params }) }],
   splits: split === 'all' ? undefined : [split],
   ...(values.traces ? { traces: Number(values.traces) } : {}),
+  ...(values.seeds ? { seeds: seedRange(values.seeds) } : {}),
 });
 if (!run) throw new Error('no run');
 const s = summarizeRun(run);

@@ -289,12 +289,37 @@ describe('auto on a cycle (seasonal removal)', () => {
     expect(shape.refs).toEqual(head.toJSON().refs);
   });
 
+  it('scores a stream that continues the training clock from its first reading, and flags a gap longer than the cycle memory at once', async () => {
+    const train = cycle(4000, 3);
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    // The same cycle, in phase, continuing the training clock (a recording's next part, a backtest).
+    const rng = new Rng(8);
+    const at = (i: number): Reading => ({ ts: T0 + i * 50, value: 2.5 + 0.5 * Math.sin((2 * Math.PI * i) / 37.4) + 0.01 * rng.normal() });
+    const before = Array.from({ length: 300 }, (_, k) => at(4000 + k));
+    before[20] = { ...before[20]!, value: before[20]!.value + 0.12 }; // 12 noise sd in the first cycle
+    // 20 s without readings (about 11 cycles; the seasonal memory holds five), then the cycle again.
+    const after = Array.from({ length: 300 }, (_, k) => at(4700 + k));
+    const scores = [...before, ...after].map((r) => d.score(r));
+    expect(alarmsIn(scores, 20, 23).length).toBeGreaterThan(0);
+    expect(alarmsIn(scores, 0, 19)).toEqual([]);
+    expect(alarmsIn(scores, 30, 299)).toEqual([]);
+    // The first reading after the gap is the dropout: judged as it comes, not when the fault channels resume.
+    expect(scores[300]!.is_anomaly).toBe(true);
+    expect(scores[300]!.channel).toBe('dropout');
+    // Then the fault channels wait three cycles for the phase, and the cycle raises nothing.
+    expect(alarmsIn(scores, 301, 599)).toEqual([]);
+  });
+
   it('waits for the cycle again after a pause, and its artifact restores', async () => {
     const d = createDetector('auto', { seed: 1 });
     await d.fit(cycle(4000, 5));
-    expect(d.warmup().status).toBe('warming_up');
+    // The phase is kept until a reading shows a pause longer than the seasonal memory (five cycles).
+    expect(d.warmup().status).toBe('ml_ready');
     const live = cycle(400, 6, T0 + 10_000_000);
-    for (const r of live) d.score(r);
+    expect(d.score(live[0]!).anomaly_score).toBe(0);
+    expect(d.warmup().status).toBe('warming_up');
+    for (const r of live.slice(1)) d.score(r);
     expect(d.warmup().status).toBe('ml_ready');
     const restored = restoreDetector(round(d.serialize()));
     const more = cycle(200, 7, T0 + 10_000_000 + 400 * 50);

@@ -372,8 +372,11 @@ export class AutoDetector implements Detector {
     this.episodePeak = 0;
     this.episodeChannel = '';
     // Live data follows after a pause: the members must not call it a dropout (and re-baseline when
-    // asked). A self-fit continues the stream it has just seen: no pause.
-    if (!continuing) this.resume();
+    // asked). A self-fit continues the stream it has just seen: no pause. The cycle's phase is kept
+    // with the hold-out's last timestamp: live data that continues the training clock (a
+    // recording's next part, a backtest) keeps it, a pause up to the seasonal memory is stepped
+    // over like any gap in the timestamps, and a longer one forgets it (see `combine`).
+    if (!continuing) this.members.robust.resume();
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
     const groups = rawShape.filter(Number.isFinite).length >= 20 ? 3 : 2;
     const fitCal = (raw: number[]): Calibration | undefined => {
@@ -474,13 +477,24 @@ export class AutoDetector implements Detector {
       warming = !d.ready;
     }
     if (warming) {
-      // Until the cycle's shape is known again the fault channels wait; the others keep their history.
+      // Until the cycle's shape is known again the fault channels wait; the others keep their
+      // history. The gap that made the cycle's phase unknown is still judged as it comes: it is a
+      // dropout, and the fault channels would only see it when they resume, three cycles late.
       const mapped = robust.trainingFrameValue(reading.value);
       if (mapped !== undefined) {
         context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
         shape.update(mapped);
       }
-      return false;
+      const gap = robust.scoreGap(reading);
+      if (gap.anomaly_score <= 0) return false;
+      const c = this.combined;
+      c.fault = logit(gap.anomaly_score) + (this.params.faultBias as number);
+      c.novelty = -Infinity;
+      c.shape = -Infinity;
+      c.faultScore = gap;
+      c.noveltyScore = undefined;
+      c.seasonal = 0;
+      return true;
     }
     const faultScore = robust.score(faultReading);
     // A stuck sensor's or a dropout's readings are not the cycle: the cycle's shape remembers its

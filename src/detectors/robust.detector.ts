@@ -444,6 +444,38 @@ export class RobustDetector implements Detector {
     return score;
   }
 
+  /**
+   * Judges only a reading's timestamp gap (the dropout channel, as `score` would) and moves the
+   * member's clock to it, leaving every other statistic alone. For readings the other channels may
+   * not see yet: `auto` relearning a cycle's phase after a long gap, where the gap itself is the
+   * event and would otherwise surface only when the channels resume, seconds late.
+   */
+  scoreGap(reading: Reading): Score {
+    const parts = this.parts;
+    for (const k of SURPRISE_KEYS) parts[k] = 0;
+    if (this.adaptCollecting || this.n === 0 || this.resumeGap) return quietScore();
+    const dt = reading.ts - this.lastTs;
+    const typical = this.interval.mean;
+    if (this.interval.count >= 10 && typical > 0 && dt > this.p.gapFactor * typical) {
+      parts.dropout = Math.min(MAX_SURPRISE, 5 + 5 * Math.log2(dt / (this.p.gapFactor * typical)));
+    }
+    this.lastTs = reading.ts;
+    if (this.n <= this.p.warmup || parts.dropout === 0) return quietScore();
+    let surprise = parts.dropout;
+    if (this.p.rarityHorizon > 0 && !(this.p.rarityUntilFit && this.fitted)) surprise = this.rarity.surprise(surprise);
+    const anomaly = calibrate(logSurprise(surprise), this.calibration);
+    const isAnomaly = anomaly >= this.threshold;
+    return {
+      anomaly_score: anomaly,
+      is_anomaly: isAnomaly,
+      confidence: confidenceOf(anomaly, this.threshold),
+      method: KIND,
+      signal: 'dropout',
+      contributions: topParts(parts),
+      channel: 'dropout',
+    };
+  }
+
   /** The surprise that scores at the threshold, and the |robust z| that reaches it through the spike channel's absolute guard (cached per calibration). */
   private bandFor: { center: number; scale: number; threshold: number; guard: number; z: number } | undefined;
 

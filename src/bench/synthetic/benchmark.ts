@@ -73,6 +73,11 @@ export interface RunSyntheticOptions {
   splits?: readonly SyntheticSplit[];
   /** Traces per split (default: the split's size). */
   traces?: number;
+  /**
+   * Development only: run these seeds instead of the named splits (recorded as `dev`). For tuning
+   * on a wider development set than `dev`'s 48 traces; never the held-out seeds.
+   */
+  seeds?: readonly number[];
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -80,7 +85,9 @@ export interface RunSyntheticOptions {
 /** Runs every candidate on every trace; a trace is generated once and dropped after use. */
 export async function runSyntheticBenchmark(options: RunSyntheticOptions): Promise<CandidateRun[]> {
   const splits = options.splits ?? SYNTHETIC_SPLIT_NAMES;
-  const jobs = splits.flatMap((split) => splitSeeds(split, options.traces).map((seed) => ({ split, seed })));
+  const jobs = options.seeds
+    ? options.seeds.map((seed) => ({ split: 'dev' as SyntheticSplit, seed }))
+    : splits.flatMap((split) => splitSeeds(split, options.traces).map((seed) => ({ split, seed })));
   const runs: CandidateRun[] = options.candidates.map((c) => ({ name: c.name, mode: c.mode, traces: [], readingsScored: 0, scoreMs: 0, fitMs: 0 }));
   let done = 0;
   for (const { split, seed } of jobs) {
