@@ -286,6 +286,7 @@ export async function createApp(options: AppOptions) {
 
   // Detection sessions, with batched log writes.
   const detectionRepo = createDetectionRepository(database.db);
+  const retentionRepo = createRetentionRepository(database.db);
   // A session's labels are the user's alarm feedback on it (late-bound: built just below).
   const sessionData = createSessionData({ repo: detectionRepo, labels: (userId, sessionId) => feedback.anomalousSegments(userId, sessionId) });
   const feedback = createFeedbackService({
@@ -310,7 +311,7 @@ export async function createApp(options: AppOptions) {
   const dbConfig = config.database;
   const logThread =
     dbConfig.dialect === 'sqlite' && dbConfig.file !== ':memory:' && config.detection.sqliteLogThread
-      ? createLogInsertThread({ file: dbConfig.file, fallback: detectionRepo.insertLogs, logger })
+      ? createLogInsertThread({ file: dbConfig.file, fallback: detectionRepo.insertLogs, pruneFallback: retentionRepo.pruneBatch, logger })
       : undefined;
   const insertLogs = logThread ? logThread.insert : detectionRepo.insertLogs;
   const replayJournals = () => replayOrphanJournals(journalDir, (rows) => insertLogs(rows, { fresh: false }), logger, journal?.dir);
@@ -476,7 +477,8 @@ export async function createApp(options: AppOptions) {
   // p99 where it was (bench:realtime --retention-backlog); gentle pacing cut its rate 60-fold or more.
   const gentle = config.database.dialect === 'sqlite' ? { batchMs: config.retention.batchMs, busyShare: 0.2 } : { batchMs: undefined };
   const retention = createRetention({
-    repo: createRetentionRepository(database.db),
+    // On SQLite with the log thread its deletes run there, off the event loop (decision 0016).
+    repo: logThread ? { ...retentionRepo, pruneBatch: logThread.prune } : retentionRepo,
     clock,
     logger,
     config: { ...config.retention, ...gentle, pauseMs: 20, maxRunMs: 10 * 60_000 },

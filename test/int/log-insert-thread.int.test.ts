@@ -8,6 +8,7 @@ import {
 } from '../../src/modules/detection/detection.repository.ts';
 import { createLogInsertThread } from '../../src/modules/detection/log-insert-thread.ts';
 import { createLogWriter } from '../../src/modules/detection/log-writer.ts';
+import { createRetentionRepository } from '../../src/modules/retention/retention.repository.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { quietLogger } from '../support/log-rows.ts';
 import { startTestServer } from '../support/server.ts';
@@ -133,6 +134,43 @@ describe('SQLite log-insert thread', () => {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(60_010);
+  });
+
+  it('runs retention deletes in the thread as the main thread would: same rows gone, same watermark, the event loop free', async () => {
+    const cutoff = '2026-01-01 12:00:00.000';
+    const prune = async (on: 'thread' | 'main') => {
+      const { database, file } = await sqliteFile();
+      const t = thread(file, database);
+      await t.insert(rows(30_000), { fresh: true });
+      const retention = createRetentionRepository(database.db);
+      // Session 1's readings 1..9,000 minus two kept stretches (an anomaly's context, say).
+      const ranges: Array<[number, number]> = [
+        [1, 2_999],
+        [3_101, 6_999],
+        [7_201, 9_000],
+      ];
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const t0 = performance.now();
+      const n = on === 'thread' ? await t.prune(1, cutoff, ranges, 9_000) : await retention.pruneBatch(1, cutoff, ranges, 9_000);
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      const left = await database.db.selectFrom('detection_logs').select(['session_id', 'seq']).orderBy('session_id').orderBy('seq').execute();
+      const session = await database.db.selectFrom('detection_sessions').select(['logs_pruned_seq', 'logs_pruned_rows']).where('id', '=', 1).executeTakeFirstOrThrow();
+      return { n, left, session, ticks, ms, stats: t.stats() };
+    };
+    const main = await prune('main');
+    const off = await prune('thread');
+    // Normal rows only (every 37th reading is an anomaly and stays): fewer than the 8,600 in the ranges.
+    expect(main.n).toBeGreaterThan(8_000);
+    expect(main.n).toBeLessThan(8_600);
+    expect(off.n).toBe(main.n);
+    expect(off.left).toEqual(main.left);
+    expect(off.session).toEqual({ logs_pruned_seq: 9_000, logs_pruned_rows: main.n });
+    expect(off.stats).toMatchObject({ prunes: 1, prunedRows: main.n, deaths: 0 });
+    expect(main.stats.prunes).toBe(0);
+    // On the main thread the delete is one synchronous statement per range: timers wait for it.
+    expect(off.ticks).toBeGreaterThan(Math.min(5, off.ms / 10));
   });
 
   it('stores the same rows and rollups as the main thread, replays included', async () => {

@@ -3,6 +3,8 @@ import type { LogInsert } from './detection.repository.ts';
 import type { LogInsertToMain, LogInsertWorkerData, MainToLogInsert } from './log-insert.messages.ts';
 
 type Insert = (rows: readonly LogInsert[], opts: { fresh: boolean }) => Promise<void>;
+/** The retention repository's `pruneBatch`. */
+type Prune = (sessionId: number, cutoff: string, ranges: ReadonlyArray<readonly [number, number]>, hi: number) => Promise<number>;
 
 export interface LogInsertThreadOptions {
   /** The SQLite database file the app uses (not `:memory:`). */
@@ -11,6 +13,8 @@ export interface LogInsertThreadOptions {
   busyTimeoutMs?: number;
   /** The main thread's own insert, used once the thread died more than `maxRestarts` times. */
   fallback: Insert;
+  /** The main thread's own retention delete, used likewise (and while the thread closes). */
+  pruneFallback?: Prune;
   /** Thread deaths after which inserts fall back to the main thread for good (default 3). */
   maxRestarts?: number;
   logger: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -22,14 +26,17 @@ export interface LogInsertThreadStats {
   rows: number;
   /** Batches written on the main thread after the thread gave up. */
   fallbackBatches: number;
+  /** Retention deletes the thread ran, and the log rows they deleted. */
+  prunes: number;
+  prunedRows: number;
   /** Times the thread died (uncaught error, killed) without being asked to close. */
   deaths: number;
 }
 
 /**
  * Detection-log inserts on SQLite in a worker thread (decision 0015): the thread owns a second
- * better-sqlite3 connection to the same WAL database and runs the repository's `insertLogs`, so the
- * synchronous statements no longer hold the event loop. `insert` has the repository's contract: it
+ * better-sqlite3 connection to the same WAL database and runs the repository's `insertLogs` (and
+ * retention's deletes, `prune`), so the synchronous statements no longer hold the event loop. `insert` has the repository's contract: it
  * resolves once the batch is committed and rejects when it was not (the log writer keeps the rows
  * and retries). A thread that dies rejects what it had in flight, is logged, and is started again
  * on the next insert; after `maxRestarts` deaths the inserts run on the main thread.
@@ -37,7 +44,7 @@ export interface LogInsertThreadStats {
 export function createLogInsertThread(opts: LogInsertThreadOptions) {
   const maxRestarts = opts.maxRestarts ?? 3;
   const workerData: LogInsertWorkerData = { file: opts.file, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 };
-  const stats: LogInsertThreadStats = { batches: 0, rows: 0, fallbackBatches: 0, deaths: 0 };
+  const stats: LogInsertThreadStats = { batches: 0, rows: 0, fallbackBatches: 0, prunes: 0, prunedRows: 0, deaths: 0 };
   let current: ReturnType<typeof start> | undefined;
   let nextId = 1;
   let closing: Promise<void> | undefined;
@@ -46,7 +53,7 @@ export function createLogInsertThread(opts: LogInsertThreadOptions) {
     const worker = new Worker(new URL('./log-insert-worker.mjs', import.meta.url), { workerData });
     // Only requests in flight keep the process alive (ref'd while any is pending).
     worker.unref();
-    const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+    const pending = new Map<number, { resolve: (rows: number) => void; reject: (err: Error) => void }>();
     let lastError: unknown;
     const settle = (id: number) => {
       const p = pending.get(id);
@@ -60,7 +67,11 @@ export function createLogInsertThread(opts: LogInsertThreadOptions) {
       if (m.type === 'inserted') {
         stats.batches++;
         stats.rows += m.rows;
-        p.resolve();
+        p.resolve(m.rows);
+      } else if (m.type === 'pruned') {
+        stats.prunes++;
+        stats.prunedRows += m.rows;
+        p.resolve(m.rows);
       } else {
         p.reject(Object.assign(new Error(m.message), m.code !== undefined && { code: m.code }));
       }
@@ -93,12 +104,12 @@ export function createLogInsertThread(opts: LogInsertThreadOptions) {
     const send = (m: MainToLogInsert) => worker.postMessage(m);
     return {
       worker,
-      request(rows: readonly LogInsert[], fresh: boolean): Promise<void> {
+      request(m: DistributiveOmit<Exclude<MainToLogInsert, { type: 'close' }>, 'id'>): Promise<number> {
         const id = nextId++;
-        return new Promise<void>((resolve, reject) => {
+        return new Promise<number>((resolve, reject) => {
           if (pending.size === 0) worker.ref();
           pending.set(id, { resolve, reject });
-          send({ type: 'insert', id, rows, fresh });
+          send({ ...m, id });
         });
       },
       send,
@@ -114,7 +125,18 @@ export function createLogInsertThread(opts: LogInsertThreadOptions) {
         return opts.fallback(rows, o);
       }
       current ??= start();
-      return current.request(rows, o.fresh);
+      return current.request({ type: 'insert', rows, fresh: o.fresh }).then(() => undefined);
+    },
+
+    /**
+     * The retention repository's `pruneBatch` on the thread's connection (same contract): a
+     * retention delete on SQLite no longer holds the event loop, where the live path runs.
+     */
+    prune(sessionId: number, cutoff: string, ranges: ReadonlyArray<readonly [number, number]>, hi: number): Promise<number> {
+      if ((closing !== undefined || stats.deaths > maxRestarts) && opts.pruneFallback) return opts.pruneFallback(sessionId, cutoff, ranges, hi);
+      if (closing !== undefined) return Promise.reject(new Error('SQLite log-insert thread is closing'));
+      current ??= start();
+      return current.request({ type: 'prune', sessionId, cutoff, ranges, hi });
     },
 
     stats(): LogInsertThreadStats {
@@ -147,3 +169,6 @@ export function createLogInsertThread(opts: LogInsertThreadOptions) {
 }
 
 export type LogInsertThread = ReturnType<typeof createLogInsertThread>;
+
+/** `Omit` applied to each member of a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

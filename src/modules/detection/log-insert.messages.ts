@@ -16,10 +16,13 @@ export interface LogInsertWorkerData {
 export type MainToLogInsert =
   /** Runs the repository's `insertLogs(rows, { fresh })`. */
   | { type: 'insert'; id: number; rows: readonly LogInsert[]; fresh: boolean }
+  /** Runs the retention repository's `pruneBatch`: one delete of a session's old log rows and its watermark. */
+  | { type: 'prune'; id: number; sessionId: number; cutoff: string; ranges: ReadonlyArray<readonly [number, number]>; hi: number }
   /** Closes the connection and ends the thread once the requests before it are answered. */
   | { type: 'close' };
 
 export type LogInsertToMain =
   | { type: 'inserted'; id: number; rows: number }
-  /** The insert's transaction rolled back; `code` is the SQLite error code when there is one (`SQLITE_BUSY`). */
+  | { type: 'pruned'; id: number; rows: number }
+  /** The insert's (or prune's) transaction rolled back; `code` is the SQLite error code when there is one (`SQLITE_BUSY`). */
   | { type: 'failed'; id: number; message: string; code?: string };

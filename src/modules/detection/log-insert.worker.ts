@@ -1,13 +1,15 @@
 /**
  * The SQLite log-insert thread (loaded through log-insert-worker.mjs by log-insert-thread.ts): its
  * own better-sqlite3 connection to the app's database file runs the detection repository's
- * `insertLogs`, so the synchronous statements run here instead of on the event loop.
+ * `insertLogs` and the retention repository's `pruneBatch`, so the synchronous statements run here
+ * instead of on the event loop.
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { DB } from '../../db/schema.ts';
+import { createRetentionRepository } from '../retention/retention.repository.ts';
 import { createDetectionRepository } from './detection.repository.ts';
 import type { LogInsertToMain, LogInsertWorkerData, MainToLogInsert } from './log-insert.messages.ts';
 
@@ -21,6 +23,7 @@ sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(data.busyTimeoutMs))}`);
 sqlite.pragma('synchronous = NORMAL');
 const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
 const repo = createDetectionRepository(db);
+const retention = createRetentionRepository(db);
 
 // One request at a time, in arrival order (the connection is single anyway).
 let queue: Promise<void> = Promise.resolve();
@@ -37,8 +40,11 @@ async function handle(m: MainToLogInsert): Promise<void> {
   }
   let reply: LogInsertToMain;
   try {
-    await repo.insertLogs(m.rows, { fresh: m.fresh });
-    reply = { type: 'inserted', id: m.id, rows: m.rows.length };
+    if (m.type === 'prune') reply = { type: 'pruned', id: m.id, rows: await retention.pruneBatch(m.sessionId, m.cutoff, m.ranges, m.hi) };
+    else {
+      await repo.insertLogs(m.rows, { fresh: m.fresh });
+      reply = { type: 'inserted', id: m.id, rows: m.rows.length };
+    }
   } catch (err) {
     const e = err as { message?: unknown; code?: unknown };
     reply = {
