@@ -472,8 +472,8 @@ export async function createApp(options: AppOptions) {
   const unlogSessions = logSessionLifecycle(bus, logger);
 
   // Bounded storage: raw logs and rollups past retention are pruned in batches off the hot path
-  // (decision 0016). On SQLite a delete runs on the event loop, so there it is gentle: deletes sized
-  // to RETENTION_BATCH_MS, taking at most a fifth of the time. MariaDB's full batches left the live
+  // (decision 0016). On SQLite it is gentle: deletes sized to RETENTION_BATCH_MS, taking at most a
+  // fifth of the time (on the log thread when there is one, else on the event loop). MariaDB's full batches left the live
   // p99 where it was (bench:realtime --retention-backlog); gentle pacing cut its rate 60-fold or more.
   const gentle = config.database.dialect === 'sqlite' ? { batchMs: config.retention.batchMs, busyShare: 0.2 } : { batchMs: undefined };
   const retention = createRetention({

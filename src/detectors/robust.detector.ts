@@ -428,10 +428,17 @@ export class RobustDetector implements Detector {
     }
     const { surprise, signal, parts } = this.step(reading);
     if (this.n <= this.p.warmup) return quietScore();
+    const score = this.scoreOf(surprise, signal, parts);
+    this.addBand(score);
+    return score;
+  }
+
+  /** A (final) surprise as a calibrated score, named by its signal and its largest parts. */
+  private scoreOf(surprise: number, signal: Signal, parts: Surprises): Score {
     const anomaly = calibrate(logSurprise(surprise), this.calibration);
     const isAnomaly = anomaly >= this.threshold;
     const contributions = topParts(parts);
-    const score: Score = {
+    return {
       anomaly_score: anomaly,
       is_anomaly: isAnomaly,
       confidence: confidenceOf(anomaly, this.threshold),
@@ -440,8 +447,19 @@ export class RobustDetector implements Detector {
       contributions,
       channel: contributions[0]?.name ?? 'none',
     };
-    this.addBand(score);
-    return score;
+  }
+
+  /** The dropout channel's surprise at a gap of `dt` ms in the timestamps (0 when it is no gap, or no interval is learned yet). */
+  private gapSurprise(dt: number): number {
+    const typical = this.interval.mean;
+    if (this.interval.count < 10 || !(typical > 0) || !(dt > this.p.gapFactor * typical)) return 0;
+    return Math.min(MAX_SURPRISE, 5 + 5 * Math.log2(dt / (this.p.gapFactor * typical)));
+  }
+
+  /** Without fit (and `rarityHorizon`), a surprise past warm-up is re-expressed as its rarity among the stream's own. */
+  private rarityOf(surprise: number): number {
+    const p = this.p;
+    return p.rarityHorizon > 0 && this.n > p.warmup && !(p.rarityUntilFit && this.fitted) ? this.rarity.surprise(surprise) : surprise;
   }
 
   /**
@@ -454,26 +472,10 @@ export class RobustDetector implements Detector {
     const parts = this.parts;
     for (const k of SURPRISE_KEYS) parts[k] = 0;
     if (this.adaptCollecting || this.n === 0 || this.resumeGap) return quietScore();
-    const dt = reading.ts - this.lastTs;
-    const typical = this.interval.mean;
-    if (this.interval.count >= 10 && typical > 0 && dt > this.p.gapFactor * typical) {
-      parts.dropout = Math.min(MAX_SURPRISE, 5 + 5 * Math.log2(dt / (this.p.gapFactor * typical)));
-    }
+    parts.dropout = this.gapSurprise(reading.ts - this.lastTs);
     this.lastTs = reading.ts;
     if (this.n <= this.p.warmup || parts.dropout === 0) return quietScore();
-    let surprise = parts.dropout;
-    if (this.p.rarityHorizon > 0 && !(this.p.rarityUntilFit && this.fitted)) surprise = this.rarity.surprise(surprise);
-    const anomaly = calibrate(logSurprise(surprise), this.calibration);
-    const isAnomaly = anomaly >= this.threshold;
-    return {
-      anomaly_score: anomaly,
-      is_anomaly: isAnomaly,
-      confidence: confidenceOf(anomaly, this.threshold),
-      method: KIND,
-      signal: 'dropout',
-      contributions: topParts(parts),
-      channel: 'dropout',
-    };
+    return this.scoreOf(this.rarityOf(parts.dropout), 'dropout', parts);
   }
 
   /** The surprise that scores at the threshold, and the |robust z| that reaches it through the spike channel's absolute guard (cached per calibration). */
@@ -582,9 +584,7 @@ export class RobustDetector implements Detector {
     } else if (!first) {
       const dt = reading.ts - this.lastTs;
       const typical = this.interval.mean;
-      if (this.interval.count >= 10 && typical > 0 && dt > p.gapFactor * typical) {
-        parts.dropout = Math.min(MAX_SURPRISE, 5 + 5 * Math.log2(dt / (p.gapFactor * typical)));
-      }
+      parts.dropout = this.gapSurprise(dt);
       if (dt >= 0) this.interval.update(this.interval.count >= 10 ? Math.min(dt, 3 * typical) : dt);
     }
 
@@ -695,7 +695,7 @@ export class RobustDetector implements Detector {
     let surprise = Math.min(MAX_SURPRISE, parts[best]);
     if (surprise >= p.alarmSurprise && this.driftFlags.length > 0) this.driftFlags.setNewest(1);
     if (surprise >= p.alarmSurprise) this.tdPending = 1;
-    if (p.rarityHorizon > 0 && this.n > p.warmup && !(p.rarityUntilFit && this.fitted)) surprise = this.rarity.surprise(surprise);
+    surprise = this.rarityOf(surprise);
 
     if (p.holdoff > 0) {
       this.peakAge += 1;

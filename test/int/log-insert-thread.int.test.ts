@@ -73,6 +73,7 @@ describe('SQLite log-insert thread', () => {
     const t = createLogInsertThread({
       file,
       fallback: (rows, o) => repo.insertLogs(rows, o),
+      pruneFallback: createRetentionRepository(database.db).pruneBatch,
       logger: extra.logger ?? quietLogger,
       ...(extra.maxRestarts !== undefined && { maxRestarts: extra.maxRestarts }),
     });

@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
+import type { RetentionRepository } from '../retention/retention.repository.ts';
 import type { LogInsert } from './detection.repository.ts';
 import type { LogInsertToMain, LogInsertWorkerData, MainToLogInsert } from './log-insert.messages.ts';
 
 type Insert = (rows: readonly LogInsert[], opts: { fresh: boolean }) => Promise<void>;
-/** The retention repository's `pruneBatch`. */
-type Prune = (sessionId: number, cutoff: string, ranges: ReadonlyArray<readonly [number, number]>, hi: number) => Promise<number>;
+type Prune = RetentionRepository['pruneBatch'];
 
 export interface LogInsertThreadOptions {
   /** The SQLite database file the app uses (not `:memory:`). */
@@ -14,7 +14,7 @@ export interface LogInsertThreadOptions {
   /** The main thread's own insert, used once the thread died more than `maxRestarts` times. */
   fallback: Insert;
   /** The main thread's own retention delete, used likewise (and while the thread closes). */
-  pruneFallback?: Prune;
+  pruneFallback: Prune;
   /** Thread deaths after which inserts fall back to the main thread for good (default 3). */
   maxRestarts?: number;
   logger: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -36,7 +36,8 @@ export interface LogInsertThreadStats {
 /**
  * Detection-log inserts on SQLite in a worker thread (decision 0015): the thread owns a second
  * better-sqlite3 connection to the same WAL database and runs the repository's `insertLogs` (and
- * retention's deletes, `prune`), so the synchronous statements no longer hold the event loop. `insert` has the repository's contract: it
+ * retention's deletes, `prune`), so the synchronous statements no longer hold the event loop.
+ * `insert` has the repository's contract: it
  * resolves once the batch is committed and rejects when it was not (the log writer keeps the rows
  * and retries). A thread that dies rejects what it had in flight, is logged, and is started again
  * on the next insert; after `maxRestarts` deaths the inserts run on the main thread.
@@ -132,9 +133,8 @@ export function createLogInsertThread(opts: LogInsertThreadOptions) {
      * The retention repository's `pruneBatch` on the thread's connection (same contract): a
      * retention delete on SQLite no longer holds the event loop, where the live path runs.
      */
-    prune(sessionId: number, cutoff: string, ranges: ReadonlyArray<readonly [number, number]>, hi: number): Promise<number> {
-      if ((closing !== undefined || stats.deaths > maxRestarts) && opts.pruneFallback) return opts.pruneFallback(sessionId, cutoff, ranges, hi);
-      if (closing !== undefined) return Promise.reject(new Error('SQLite log-insert thread is closing'));
+    prune(...[sessionId, cutoff, ranges, hi]: Parameters<Prune>): Promise<number> {
+      if (closing !== undefined || stats.deaths > maxRestarts) return opts.pruneFallback(sessionId, cutoff, ranges, hi);
       current ??= start();
       return current.request({ type: 'prune', sessionId, cutoff, ranges, hi });
     },

@@ -4,6 +4,7 @@
  * them one at a time, in order.
  * @module
  */
+import type { RetentionRepository } from '../retention/retention.repository.ts';
 import type { LogInsert } from './detection.repository.ts';
 
 /** What the thread is started with (`workerData`). */
@@ -17,7 +18,7 @@ export type MainToLogInsert =
   /** Runs the repository's `insertLogs(rows, { fresh })`. */
   | { type: 'insert'; id: number; rows: readonly LogInsert[]; fresh: boolean }
   /** Runs the retention repository's `pruneBatch`: one delete of a session's old log rows and its watermark. */
-  | { type: 'prune'; id: number; sessionId: number; cutoff: string; ranges: ReadonlyArray<readonly [number, number]>; hi: number }
+  | { type: 'prune'; id: number; sessionId: number; cutoff: string; ranges: Parameters<RetentionRepository['pruneBatch']>[2]; hi: number }
   /** Closes the connection and ends the thread once the requests before it are answered. */
   | { type: 'close' };
 
