@@ -658,3 +658,45 @@ describe('auto: the drift channel judges time', () => {
     expect(() => validateArtifact(mixed)).toThrow(/other parameters/);
   });
 });
+
+describe('auto: one glitch is no level shift (levelClip)', () => {
+  // 10 Hz at 2.5 V with one reading in 500 pulled 0.2–0.6 V down (a loose contact), in training and live.
+  const glitchy = (n: number, seed: number, t0: number): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({
+      ts: t0 + i * 100,
+      value:
+        2.5 +
+        0.02 * Math.sin((2 * Math.PI * i) / 3000) +
+        0.01 * rng.normal() -
+        (rng.next() < 0.002 ? 0.4 * (0.5 + rng.next()) : 0),
+    }));
+  };
+  const levelAlarms = async (params: Record<string, unknown>): Promise<number> => {
+    let n = 0;
+    for (const seed of [2, 3, 6]) {
+      const scores = await scoresAfterFit(
+        params,
+        glitchy(6000, seed, T0),
+        glitchy(6000, seed + 100, T0 + 600_000),
+      );
+      n += scores.filter((s) => s.is_anomaly && s.signal === 'level_shift').length;
+    }
+    return n;
+  };
+
+  it('raises no level-shift alarm on glitches like those it was trained on, where the full glitch in the level channel raised several', async () => {
+    expect(await levelAlarms({ levelClip: false })).toBeGreaterThanOrEqual(3);
+    expect(await levelAlarms({})).toBe(0);
+  });
+
+  it('passes the clip to the fault member, not with adaptLevel, and loads models written before it with it off', async () => {
+    const { train, artifact } = await fittedAuto();
+    expect(artifact.params.levelClip).toBe(true);
+    expect((artifact.state as { robust: DetectorArtifact }).robust.params.levelClip).toBe(8);
+    const adapting = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
+    await adapting.fit(train);
+    expect((adapting.serialize().state as { robust: DetectorArtifact }).robust.params.levelClip).toBe(0);
+    await expectLoadsWithItOff('levelClip', train, glitchy(3000, 7, T0 + 10_000_000));
+  });
+});

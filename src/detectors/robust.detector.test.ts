@@ -460,3 +460,54 @@ describe('robust: the drift channel by time (driftSeconds)', () => {
     expect((createDetector('robust').serialize().state as { timeDrift?: unknown }).timeDrift).toBeUndefined();
   });
 });
+
+describe('robust: one glitch is no level shift (levelClip)', () => {
+  const make = (n: number, t0: number, seed: number): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 100, value: 2.5 + 0.01 * rng.normal() }));
+  };
+  const weight = (s: Score, name: string): number =>
+    s.contributions?.find((c) => c.name === name)?.weight ?? 0;
+  const fitted = async (levelClip: number): Promise<Detector> => {
+    const d = createDetector('robust', { seed: 1, params: { levelClip } });
+    await d.fit(make(4000, 0, 3));
+    return d;
+  };
+
+  it('keeps a one-reading 30σ glitch out of the level channel, still alarms on it as a spike, and finds a level shift as before', async () => {
+    const live = make(400, 1_000_000, 4);
+    live[200] = { ...live[200]!, value: live[200]!.value + 0.3 };
+    for (let i = 300; i < live.length; i++) live[i] = { ...live[i]!, value: live[i]!.value + 0.3 };
+    const [clipped, full] = [await fitted(8), await fitted(0)];
+    const a = live.map((r) => clipped.score(r));
+    const b = live.map((r) => full.score(r));
+    // The glitch: a spike alarm either way; the level channel's surprise only without the clip.
+    expect(a[200]).toMatchObject({ is_anomaly: true, signal: 'spike' });
+    expect(b[200]!.is_anomaly).toBe(true);
+    expect(weight(b[200]!, 'level')).toBeGreaterThan(5);
+    expect(weight(a[200]!, 'level')).toBeLessThan(weight(b[200]!, 'level') / 3);
+    // The shift: its second reading enters at full size, so the level channel sees it a reading later at most.
+    const levelAt = (s: Score[]): number => s.slice(300).findIndex((x) => weight(x, 'level') > 5);
+    expect(levelAt(b)).toBeGreaterThanOrEqual(0);
+    expect(levelAt(a)).toBeGreaterThanOrEqual(0);
+    expect(levelAt(a)).toBeLessThanOrEqual(levelAt(b) + 1);
+    expect(alarmsIn(a, 300, 320).length).toBeGreaterThan(0);
+  });
+
+  it('keeps the last z in its artifact (same scores after a round trip), loads artifacts written before it and refuses a malformed one', async () => {
+    const d = await fitted(8);
+    const live = make(300, 1_000_000, 5);
+    for (let i = 100; i < 103; i++) live[i] = { ...live[i]!, value: live[i]!.value + 0.3 };
+    live.slice(0, 101).forEach((r) => d.score(r));
+    const artifact = JSON.parse(JSON.stringify(d.serialize())) as ReturnType<Detector['serialize']>;
+    expect((artifact.state as { lastZ?: number }).lastZ).toBeGreaterThan(8);
+    const restored = restoreDetector(validateArtifact(artifact));
+    expect(live.slice(101).map((r) => restored.score(r))).toEqual(live.slice(101).map((r) => d.score(r)));
+    const older = JSON.parse(JSON.stringify(artifact)) as typeof artifact;
+    delete (older.state as { lastZ?: number }).lastZ;
+    delete (older.params as { levelClip?: number }).levelClip;
+    expect(restoreDetector(validateArtifact(older)).serialize().params).toMatchObject({ levelClip: 0 });
+    (older.state as { lastZ?: unknown }).lastZ = 'x';
+    expect(() => validateArtifact(older)).toThrow(/lastZ/);
+  });
+});

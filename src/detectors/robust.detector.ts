@@ -74,6 +74,15 @@ const PARAM_SPECS = [
   { name: 'warmup', type: 'integer', default: 100, min: 10, max: 100_000, description: 'Readings before the detector starts scoring.' },
   { name: 'horizon', type: 'integer', default: 1000, min: 50, max: 1_000_000, description: 'Memory (readings) of the long-run statistics each channel is compared with.' },
   { name: 'short', type: 'integer', default: 8, min: 1, max: 1000, description: 'Averaging horizon (readings) of the short-term channels.' },
+  {
+    name: 'levelClip',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 50,
+    description:
+      "A reading beyond this robust |z| enters the level channel's short mean clipped to it unless the reading before was beyond it on the same side (and is named a spike when the swing channel moved most): one glitch is a spike, not a change of level (0: off, as in models written before it).",
+  },
   { name: 'holdoff', type: 'integer', default: 100, min: 0, max: 1_000_000, description: 'Readings after an alarm during which a new alarm must clearly exceed it.' },
   { name: 'holdoffMargin', type: 'number', default: 1, min: 0, max: 10, description: 'How much larger (relative) a surprise must be to alarm again during the hold-off.' },
   { name: 'holdoffFactor', type: 'number', default: 0, min: 0, max: 1, description: 'Multiplier on suppressed surprises during the hold-off.' },
@@ -224,6 +233,8 @@ export interface RobustState {
   window: number[];
   stepSize: number[];
   shortResidual: number;
+  /** The last reading's robust z, for `levelClip` (absent: 0). */
+  lastZ?: number;
   shortStep: number;
   channels: { spike: number[]; level: number[]; burst: number[]; variance: number[] };
   peak: number;
@@ -317,6 +328,8 @@ export class RobustDetector implements Detector {
   /** Run lengths collected during fit (undefined otherwise). */
   private runLog: number[] | undefined;
   private absZ = 0;
+  /** The last reading's robust z (within ±50), for `levelClip`. */
+  private lastZ = 0;
   /** True once `fit` has run (`rarityUntilFit` then stops re-expressing surprises as rarity). */
   private fitted = false;
   /** The rolling median and robust scale the last reading was judged against (training frame). */
@@ -603,6 +616,7 @@ export class RobustDetector implements Detector {
     const step = first ? 0 : Math.abs(x - this.lastValue);
 
     let notSignal = false;
+    let isolated = false;
     if (ready) {
       const zc = Math.min(Math.abs(z), 1e3);
       // A disconnected input reads exactly 0 V (see the dropout rule below); with `skipZeroDropouts`
@@ -622,7 +636,11 @@ export class RobustDetector implements Detector {
       parts.spike = p.spikeWeight * spike;
       this.absZ = zc;
       const sh = 1 / p.short;
-      this.shortResidual += sh * (Math.max(-50, Math.min(50, z)) - this.shortResidual);
+      const zl = Math.max(-50, Math.min(50, z));
+      const clip = p.levelClip;
+      isolated = clip > 0 && Math.abs(zl) > clip && !(this.lastZ * zl > 0 && Math.abs(this.lastZ) > clip);
+      this.shortResidual += sh * ((isolated ? Math.sign(zl) * clip : zl) - this.shortResidual);
+      this.lastZ = zl;
       parts.level = p.levelWeight * Math.min(this.level.surprise(Math.abs(this.shortResidual), learnZ), absoluteSurprise(Math.abs(this.shortResidual) * Math.sqrt(2 * p.short - 1), p.absoluteZScale));
       const ratio = Math.log((this.shortStep + 1e-12) / (this.stepSize.mean + 1e-12));
       parts.burst = p.varianceWeight * this.burst.surprise(ratio, false);
@@ -714,8 +732,10 @@ export class RobustDetector implements Detector {
         } else surprise *= p.holdoffFactor;
       }
     }
-    // Residual energy that is mostly one-sided is a change of level (a steep ramp), not a swing.
-    const signal = best === 'swing' && Math.abs(this.shortResidual) > 2 ? 'level_shift' : SIGNAL_OF[best];
+    // Residual energy that is mostly one-sided is a change of level (a steep ramp), not a swing; a
+    // lone reading beyond `levelClip` is a spike, whichever channel it moved most.
+    const swingSignal = isolated ? 'spike' : Math.abs(this.shortResidual) > 2 ? 'level_shift' : SIGNAL_OF.swing;
+    const signal = best === 'swing' ? swingSignal : SIGNAL_OF[best];
     return { surprise, signal, parts };
   }
 
@@ -839,6 +859,7 @@ export class RobustDetector implements Detector {
       window: this.window.values(),
       stepSize: this.stepSize.toJSON(),
       shortResidual: this.shortResidual,
+      ...(this.lastZ !== 0 && { lastZ: this.lastZ }),
       shortStep: this.shortStep,
       channels: { spike: this.spike.stats.toJSON(), level: this.level.stats.toJSON(), burst: this.burst.stats.toJSON(), variance: this.variance.stats.toJSON() },
       peak: this.peak,
@@ -898,6 +919,7 @@ export class RobustDetector implements Detector {
     this.window = RollingWindow.from(this.p.window, s.window);
     this.stepSize.load(s.stepSize);
     this.shortResidual = s.shortResidual;
+    this.lastZ = s.lastZ ?? 0;
     this.shortStep = s.shortStep;
     this.spike.stats.load(s.channels.spike);
     this.level.stats.load(s.channels.level);
@@ -1051,6 +1073,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   for (const k of ['n', 'lastTs', 'lastValue', 'repeatRate', 'run', 'shortResidual', 'shortStep', 'peak', 'peakAge'] as const) {
     if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
   }
+  if (s.lastZ !== undefined && !isNum(s.lastZ)) fail('"lastZ" must be a finite number');
   if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') fail('"resumeGap" must be a boolean');
   if (s.fitted !== undefined && typeof s.fitted !== 'boolean') fail('"fitted" must be a boolean');
   if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
