@@ -128,7 +128,8 @@ const DROPOUTS_APART: Readonly<Record<string, boolean>> = { skipZeroDropouts: tr
  * glitch from a loose wire or a heavy-tailed noise sample is the spike channel's to judge; entering
  * at full size it read as a level shift, and the level channel's calibration had to sit above every
  * glitch. On the wider development set (seeds 100001–100192, fit) F1 0.781 → 0.796 and false alarms
- * 116 → 99; 5σ and 12σ scored 0.793 and 0.792 (decision 0014). Not for re-baselined shape models
+ * 116 → 99 (5σ and 12σ: 0.793 and 0.792); with the lone reading named a spike and the level channel
+ * taking over its incident (`levelTakesOver`), 0.795 at 100 (decision 0014). Not for re-baselined shape models
  * (`adaptLevel`, the presets): their spike channel keeps the heavy-tail guard of a training trace
  * that is not the device's, so a one-reading spike of 50σ scores below their alarm point and it is
  * the level channel that catches it.
