@@ -697,6 +697,12 @@ describe('auto: one glitch is no level shift (levelClip)', () => {
     const adapting = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
     await adapting.fit(train);
     expect((adapting.serialize().state as { robust: DetectorArtifact }).robust.params.levelClip).toBe(0);
+    // With adaptLevel it changes nothing: the same scores as with it off, glitches, spikes and a shift included.
+    const bumps = new Set([500, 1200, 1201, 1202]);
+    const live = glitchy(3000, 8, T0 + 10_000_000).map((r, i) => ({ ts: r.ts, value: r.value + (bumps.has(i) ? 0.3 : 0) + (i >= 2000 && i < 2300 ? 0.2 : 0) }));
+    const off = createDetector('auto', { seed: 1, params: { adaptLevel: true, levelClip: false } });
+    await off.fit(train);
+    expect(live.map((r) => adapting.score(r))).toEqual(live.map((r) => off.score(r)));
     await expectLoadsWithItOff('levelClip', train, glitchy(3000, 7, T0 + 10_000_000));
   });
 });

@@ -329,7 +329,9 @@ export class AutoDetector implements Detector {
     this.episodeMs = (params.episode as number) * 1000;
     this.pointEchoOfShape = params.pointEchoOfShape === true;
     this.echoRuns = params.echoRuns === true;
-    this.levelTakesOver = params.levelClip === true;
+    // Only where the fault member clips (not with `adaptLevel`): elsewhere the level channel sees a
+    // shift's first reading in full, and its later alarms stay the incident's echoes.
+    this.levelTakesOver = params.levelClip === true && params.adaptLevel !== true;
     this.cycleImpute = params.cycleImpute === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
