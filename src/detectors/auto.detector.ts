@@ -129,12 +129,17 @@ const DROPOUTS_APART: Readonly<Record<string, boolean>> = { skipZeroDropouts: tr
  * at full size it read as a level shift, and the level channel's calibration had to sit above every
  * glitch. On the wider development set (seeds 100001–100192, fit) F1 0.781 → 0.796 and false alarms
  * 116 → 99 (5σ and 12σ: 0.793 and 0.792); with the lone reading named a spike and the level channel
- * taking over its incident (`levelTakesOver`), 0.795 at 100 (decision 0014). Not for re-baselined shape models
- * (`adaptLevel`, the presets): their spike channel keeps the heavy-tail guard of a training trace
- * that is not the device's, so a one-reading spike of 50σ scores below their alarm point and it is
- * the level channel that catches it.
+ * taking over its incident (`levelTakesOver`), 0.795 at 100 (decision 0014). Not for re-baselined
+ * shape models (`adaptLevel`, the presets): their spike channel keeps the heavy-tail guard of a
+ * training trace that is not the device's, so a one-reading spike of 50σ scores below their alarm
+ * point and it is the level channel that catches it.
  */
 const LEVEL_CLIP = 8;
+
+/** The fault member's `levelClip` for these params (0: it does not clip). */
+function levelClipOf(params: Params): number {
+  return params.levelClip === true && params.adaptLevel !== true ? LEVEL_CLIP : 0;
+}
 /** The fault member's stuck or dropout surprise (its alarm level) from which a reading is kept out of the cycle's shape (`cycleImpute`). */
 const IMPUTE_SURPRISE = 3;
 
@@ -329,9 +334,9 @@ export class AutoDetector implements Detector {
     this.episodeMs = (params.episode as number) * 1000;
     this.pointEchoOfShape = params.pointEchoOfShape === true;
     this.echoRuns = params.echoRuns === true;
-    // Only where the fault member clips (not with `adaptLevel`): elsewhere the level channel sees a
-    // shift's first reading in full, and its later alarms stay the incident's echoes.
-    this.levelTakesOver = params.levelClip === true && params.adaptLevel !== true;
+    // Only where the fault member clips: elsewhere the level channel sees a shift's first reading in
+    // full, and its later alarms stay the incident's echoes.
+    this.levelTakesOver = levelClipOf(params) > 0;
     this.cycleImpute = params.cycleImpute === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
@@ -827,7 +832,7 @@ function memberParams(params: Params, seasonal = false): { robust: Record<string
     robust: {
       ...AUTO_ROBUST_PARAMS,
       adaptLevel: params.adaptLevel === true,
-      ...(params.levelClip === true && params.adaptLevel !== true && { levelClip: LEVEL_CLIP }),
+      ...(levelClipOf(params) > 0 && { levelClip: levelClipOf(params) }),
       ...((params.driftSeconds as number) > 0 && { driftSeconds: params.driftSeconds }),
       ...(params.swingFloors === true && SWING_FLOORS),
       ...(params.runGuards === true && RUN_GUARDS),
