@@ -706,3 +706,43 @@ describe('auto: one glitch is no level shift (levelClip)', () => {
     await expectLoadsWithItOff('levelClip', train, glitchy(3000, 7, T0 + 10_000_000));
   });
 });
+
+describe('auto: a settled drift level, and the drift channel on short cycles (settledDrift)', () => {
+  // 10 Hz, a 2 s cycle of 0.5 V with 0.02 V noise; live: a 0.12 V ramp up and back over 80 s from 60 s on.
+  const cycle = (n: number, seed: number, t0: number): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 100, value: 2.5 + 0.5 * Math.sin((2 * Math.PI * i) / 20) + 0.02 * rng.normal() }));
+  };
+  const train = cycle(3000, 1, T0);
+  const live = cycle(2000, 2, T0 + 300_000);
+  for (let k = 0; k < 800; k++) live[600 + k] = { ...live[600 + k]!, value: live[600 + k]!.value + 0.12 * (1 - Math.abs(k - 400) / 400) };
+  const run = async (params: Record<string, unknown>): Promise<Score[]> => {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(train);
+    return live.map((r) => d.score(r));
+  };
+
+  it('finds a ramp on a short cycle with the drift channel, which was off on cycles, and is quiet before it', async () => {
+    const on = await run({});
+    expect(alarmsIn(on, 0, 599)).toEqual([]);
+    expect(alarmsIn(on, 600, 1399).some((s) => s.channel === 'drift')).toBe(true);
+    const off = await run({ settledDrift: false });
+    expect(off.some((s) => s.channel === 'drift' && s.is_anomaly)).toBe(false);
+  });
+
+  it('restores a model fitted on a cycle with its drift member (the cycle length sets its smoothing) and scores as it', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    const art = round(d.serialize());
+    const member = ((art.state as { robust: DetectorArtifact }).robust.params as { driftSmooth: number; driftWeight: number });
+    expect(member.driftWeight).toBe(1);
+    expect(member.driftSmooth).toBeCloseTo(2.5, 6); // max(driftSeconds / 8, a 2 s cycle)
+    const restored = restoreDetector(validateArtifact(art));
+    const again = restoreDetector(validateArtifact(round(d.serialize())));
+    expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => again.score(r)));
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('settledDrift', train, live);
+  });
+});

@@ -459,6 +459,43 @@ describe('robust: the drift channel by time (driftSeconds)', () => {
     // Without driftSeconds (older models, and the default) the state has no timeDrift.
     expect((createDetector('robust').serialize().state as { timeDrift?: unknown }).timeDrift).toBeUndefined();
   });
+
+  const driftAlarms = (scores: readonly Score[]): number[] => scores.flatMap((x, i) => (x.is_anomaly && x.signal === 'drift' ? [i / HZ] : []));
+
+  it('with driftSmooth: one alarm for the ramp, whose way back the older level raised again and again', async () => {
+    const settled = driftAlarms((await ramp({ driftSeconds: 20, driftSmooth: 2.5 })).scores);
+    expect(settled).toHaveLength(1);
+    expect(settled[0]).toBeGreaterThan(60);
+    expect(settled[0]).toBeLessThan(100);
+    const older = driftAlarms((await ramp({ driftSeconds: 20 })).scores);
+    expect(older.filter((t) => t > 100).length).toBeGreaterThan(0);
+  });
+
+  it('with driftSmooth: the first readings after a pause are no reference (a glitch there came back as drift a lag later)', async () => {
+    const glitchAtStart = async (params: Record<string, unknown>): Promise<number[]> => {
+      const d = createDetector('robust', { seed: 1, params });
+      const train = noise(300 * HZ, 1, T0);
+      await d.fit(train);
+      const live = noise(60 * HZ, 3, train.at(-1)!.ts + 60_000);
+      for (let k = 0; k < 3; k++) live[k] = { ...live[k]!, value: live[k]!.value + 0.05 };
+      return driftAlarms(scoreAll(d, live));
+    };
+    expect(await glitchAtStart({ driftSeconds: 20, driftSmooth: 2.5 })).toEqual([]);
+    expect((await glitchAtStart({ driftSeconds: 20 })).length).toBeGreaterThan(0);
+  });
+
+  it('with driftSmooth: carries its weight and last alarm across serialize and restore, and refuses a malformed weight', async () => {
+    const { d, live } = await ramp({ driftSeconds: 20, driftSmooth: 2.5 });
+    const art = JSON.parse(JSON.stringify(d.serialize())) as ReturnType<Detector['serialize']>;
+    const td = (art.state as { timeDrift: { weight?: number; alarm?: number[] } }).timeDrift;
+    expect(td.weight).toBeGreaterThan(1);
+    expect(td.alarm?.[0]).toBe(1);
+    const more = noise(2000, 3, live.at(-1)!.ts + 20);
+    expect(scoreAll(restoreDetector(parseArtifact(JSON.stringify(art))), more)).toEqual(scoreAll(d, more));
+    const bad = JSON.parse(JSON.stringify(art)) as typeof art;
+    (bad.state as { timeDrift: { weight: number } }).timeDrift.weight = 0.5;
+    expect(() => validateArtifact(bad)).toThrow(/timeDrift.weight/);
+  });
 });
 
 describe('robust: one glitch is no level shift (levelClip)', () => {

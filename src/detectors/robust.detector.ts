@@ -56,6 +56,15 @@ const IQR_TO_SIGMA = 1.349;
 const DRIFT_SETTLE = 30;
 /** Levels the time-based drift channel keeps over `driftSeconds` (one per eighth of it). */
 const TIME_DRIFT_STEPS = 8;
+/** `driftSmooth`: the drift level has settled once its weight is this share of its steady state. */
+const SETTLED_WEIGHT = 0.9;
+/**
+ * `driftSmooth`: the drift difference's spread is taken as at least this share of the robust noise
+ * scale. A fit on a stretch where the level rose steadily (a third of a slow wave) learns a spread
+ * of a tenth of the noise or less, and the wave's turn then alarmed as drift; a change of the
+ * smoothed level by a third of the noise over driftSeconds is no ramp (decision 0014).
+ */
+const DRIFT_NOISE_FLOOR = 0.35;
 const MEAN_ABS_TO_SIGMA = 1.2533;
 const SQRT12 = Math.sqrt(12);
 /**
@@ -110,6 +119,15 @@ const PARAM_SPECS = [
     max: 86_400,
     description:
       'When > 0, the drift channel compares the smoothed level now with the level this many seconds earlier (by the readings\' timestamps: a ramp is slow in time, not in readings) instead of driftLag readings earlier.',
+  },
+  {
+    name: 'driftSmooth',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 86_400,
+    description:
+      "With driftSeconds: the drift channel's level is an average of the readings weighted by exp(−age / this many seconds), normalised by its weight, and it is compared, or kept as a reference, only once that weight has settled after a start or a pause (0: an average over driftSeconds / 8 that starts at the first reading, as in models written before it).",
   },
   { name: 'driftWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the drift channel surprise; 0 disables it.' },
   { name: 'swingShort', type: 'integer', default: 16, min: 2, max: 10_000, description: 'Averaging horizon (readings) of the swing channel (mean squared residual from the rolling median: oscillations).' },
@@ -254,7 +272,8 @@ export interface RobustState {
    * alarm in that stretch, no reference), the lagged-difference statistics and the armed flag.
    * Absent in older artifacts and with `driftSeconds` 0.
    */
-  timeDrift?: { level: number; ts: number; keptTs: number; kept: number[]; flags: number[]; pending: number; stats: number[]; armed: boolean };
+  /** With `driftSmooth`: `weight`, `unsettled` and the last alarm-level difference's [sign, ts] (absent in older artifacts: a settled level, no alarm). */
+  timeDrift?: { level: number; ts: number; keptTs: number; kept: number[]; flags: number[]; pending: number; stats: number[]; armed: boolean; weight?: number; unsettled?: boolean; alarm?: number[] };
   /** Swing channel: short mean of squared robust residuals and the statistics of its log. */
   swing?: { energy: number; stats: number[] };
   /** Power-law tail [u, p, alpha] of |robust z| learned by `fit`, or null. */
@@ -319,6 +338,12 @@ export class RobustDetector implements Detector {
   private tdPending = 0;
   private readonly tdStats = new Ewm(10 * TIME_DRIFT_STEPS);
   private tdArmed = true;
+  /** `driftSmooth`: the weight behind `tdLevel` (0 before the first reading), and whether it has not settled yet. */
+  private tdWeight = 0;
+  private tdUnsettled = false;
+  /** `driftSmooth`: the sign of the last alarm-level difference and its time (see `timeDriftSurprise`). */
+  private tdAlarmSign = 0;
+  private tdAlarmTs = -Infinity;
   private swingEnergy = 0;
   private readonly swing: Channel;
   private spikeTail: PowerTail | undefined;
@@ -662,7 +687,7 @@ export class RobustDetector implements Detector {
         parts.swing = p.swingWeight * sw;
       }
       const xd = notSignal ? med : xc;
-      parts.drift = p.driftWeight * (p.driftSeconds > 0 ? this.timeDriftSurprise(xd, reading.ts) : this.driftSurprise(xd));
+      parts.drift = p.driftWeight * (p.driftSeconds > 0 ? this.timeDriftSurprise(xd, reading.ts, scale) : this.driftSurprise(xd));
       // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input
       // (judged in the device's own units: the mapping moves 0 V and the baseline).
       if (zeroDropout) {
@@ -774,14 +799,32 @@ export class RobustDetector implements Detector {
    * `driftSeconds` (by timestamps) against the level kept `driftSeconds` earlier, two-sided, against
    * the learned spread of that difference (learned once per kept level, from unsurprising ones, so
    * its memory is in time, not readings). A stretch that held an alarm is no reference. One alarm
-   * per change, as the reading-based drift channel.
+   * per change, as the reading-based drift channel. With `driftSmooth` the level is a settled,
+   * normalised average (see below), the spread is at least DRIFT_NOISE_FLOOR of `noise` (the robust
+   * noise scale), and a change's way back is no new alarm.
    */
-  private timeDriftSurprise(x: number, ts: number): number {
+  private timeDriftSurprise(x: number, ts: number, noise: number): number {
     const step = (this.p.driftSeconds * 1000) / TIME_DRIFT_STEPS;
+    const smooth = this.p.driftSmooth * 1000;
     if (!Number.isFinite(this.tdLevel)) {
       this.tdLevel = x;
       this.tdTs = ts;
       this.tdKeptTs = ts;
+      this.tdWeight = 1;
+      this.tdUnsettled = smooth > 0;
+    } else if (smooth > 0) {
+      // The level is Σ x·e^(−age/τ) / Σ e^(−age/τ): right from the first reading, not pulled toward
+      // it for several τ. Until the weight is near its steady state 1 / (1 − decay) the average
+      // spans fewer readings than the learned spread of its differences assumes, so it is neither
+      // compared nor kept as a reference (after a start, or a pause: `resume`).
+      const dt = Math.max(0, ts - this.tdTs);
+      const decay = Math.exp(-dt / smooth);
+      // A level restored without its weight is taken as settled.
+      const w = this.tdWeight > 0 ? this.tdWeight : 1 / (1 - decay);
+      this.tdWeight = w * decay + 1;
+      this.tdLevel += (x - this.tdLevel) / this.tdWeight;
+      if (dt > 0) this.tdUnsettled = this.tdWeight * (1 - decay) < SETTLED_WEIGHT;
+      if (ts > this.tdTs) this.tdTs = ts;
     } else {
       const dt = Math.max(0, ts - this.tdTs);
       this.tdLevel += (1 - Math.exp(-dt / step)) * (x - this.tdLevel);
@@ -791,19 +834,29 @@ export class RobustDetector implements Detector {
     const st = this.tdStats;
     let s = 0;
     let d = NaN;
-    if (kept.full && this.tdFlags.oldest === 0) {
+    if (kept.full && this.tdFlags.oldest === 0 && !this.tdUnsettled) {
       d = this.tdLevel - kept.oldest;
       if (st.count >= 10) {
-        const sd = Math.max(st.std, 1e-9 + Math.abs(st.mean) * 1e-3);
+        const sd = Math.max(st.std, 1e-9 + Math.abs(st.mean) * 1e-3, smooth > 0 ? DRIFT_NOISE_FLOOR * noise : 0);
         s = normalTailSurprise(Math.abs(d - st.mean) / sd);
       }
     }
     if (ts - this.tdKeptTs >= step) {
       if (Number.isFinite(d) && s < this.p.alarmSurprise) st.update(d);
       kept.push(this.tdLevel);
-      this.tdFlags.push(this.tdPending);
+      this.tdFlags.push(this.tdUnsettled ? 1 : this.tdPending);
       this.tdPending = 0;
       this.tdKeptTs = ts;
+    }
+    // The way back of a change the channel alarmed on (a ramp's descent, a level shift's return)
+    // is the same event: an alarm-level difference of the other sign within driftSeconds of the
+    // last alarm-level one is not raised (with `driftSmooth`).
+    if (smooth > 0 && s >= this.p.alarmSurprise) {
+      const sign = Math.sign(d - st.mean);
+      const wayBack = sign === -this.tdAlarmSign && ts - this.tdAlarmTs <= this.p.driftSeconds * 1000;
+      this.tdAlarmTs = ts;
+      if (wayBack) return 0;
+      this.tdAlarmSign = sign;
     }
     if (!this.tdArmed) {
       if (s < 1) this.tdArmed = true;
@@ -822,6 +875,10 @@ export class RobustDetector implements Detector {
     this.tdFlags = new RollingRing(TIME_DRIFT_STEPS);
     this.tdPending = 0;
     this.tdArmed = true;
+    this.tdWeight = 0;
+    this.tdUnsettled = false;
+    this.tdAlarmSign = 0;
+    this.tdAlarmTs = -Infinity;
   }
 
   /** True when `warmup().status` is `ml_ready` (without building the state). */
@@ -887,6 +944,7 @@ export class RobustDetector implements Detector {
             pending: this.tdPending,
             stats: this.tdStats.toJSON(),
             armed: this.tdArmed,
+            ...(this.p.driftSmooth > 0 && { weight: this.tdWeight, unsettled: this.tdUnsettled, ...(this.tdAlarmSign !== 0 && { alarm: [this.tdAlarmSign, this.tdAlarmTs] }) }),
           },
         }),
       swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
@@ -949,6 +1007,10 @@ export class RobustDetector implements Detector {
       this.tdPending = td.pending;
       this.tdStats.load(td.stats);
       this.tdArmed = td.armed;
+      this.tdWeight = td.weight ?? 0;
+      this.tdUnsettled = td.unsettled ?? false;
+      this.tdAlarmSign = td.alarm?.[0] ?? 0;
+      this.tdAlarmTs = td.alarm?.[1] ?? -Infinity;
     }
     if (s.swing) {
       this.swingEnergy = s.swing.energy;
@@ -1126,6 +1188,10 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
       t.flags.length === t.kept.length &&
       t.flags.every((f) => f === 0 || f === 1);
     if (!ok) fail(`"timeDrift" must hold level, ts, keptTs, pending, armed, stats and at most ${TIME_DRIFT_STEPS} kept levels with one 0/1 flag each`);
+    if (t?.weight !== undefined && !(isNum(t.weight) && (t.weight as number) >= 1)) fail('"timeDrift.weight" must be a number ≥ 1');
+    if (t?.unsettled !== undefined && typeof t.unsettled !== 'boolean') fail('"timeDrift.unsettled" must be a boolean');
+    const al = t?.alarm;
+    if (al !== undefined && !(Array.isArray(al) && al.length === 2 && (al[0] === 1 || al[0] === -1) && isNum(al[1]))) fail('"timeDrift.alarm" must be [sign ±1, ts]');
   }
   if (s.swing !== undefined) {
     const w = s.swing as Record<string, unknown> | null;
