@@ -746,3 +746,59 @@ describe('auto: a settled drift level, and the drift channel on short cycles (se
     await expectLoadsWithItOff('settledDrift', train, live);
   });
 });
+
+describe('auto: the point channel also measures from the last few readings (localPoint)', () => {
+  // 10 Hz: a level wandering by 3 mV a reading (mean-reverting over 30 s) with 5 mV noise; live:
+  // four one-reading spikes of 50 mV (10 noise σ, clear of their neighbours but not of the wander).
+  const wander = (n: number, seed: number, t0: number): Reading[] => {
+    const rng = new Rng(seed);
+    let w = 2.5;
+    return Array.from({ length: n }, (_, i) => {
+      w += -(w - 2.5) / 300 + 0.003 * rng.normal();
+      return { ts: t0 + i * 100, value: w + 0.005 * rng.normal() };
+    });
+  };
+  const train = wander(3000, 1, T0);
+  const live = wander(3000, 2, T0 + 300_000);
+  const spikes = [600, 1200, 1800, 2400];
+  for (const at of spikes) live[at] = { ...live[at]!, value: live[at]!.value + 0.05 };
+  const run = async (params: Record<string, unknown>): Promise<{ found: number; others: number }> => {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(train);
+    const s = live.map((r) => d.score(r));
+    return {
+      found: spikes.filter((at) => alarmsIn(s, at, at + 2).length > 0).length,
+      others: s.filter((x, i) => x.is_anomaly && !spikes.some((at) => i >= at && i < at + 30)).length,
+    };
+  };
+
+  it('finds spikes on a wandering level that the rolling median missed, with no more alarms elsewhere', async () => {
+    const on = await run({});
+    const off = await run({ localPoint: false });
+    expect(on.found).toBeGreaterThanOrEqual(3);
+    expect(off.found).toBeLessThanOrEqual(1);
+    expect(on.others).toBeLessThanOrEqual(off.others);
+  });
+
+  it('keeps the last readings across serialize and restore, refuses a malformed list, and is off for re-baselined models', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    const art = round(d.serialize());
+    const member = (art.state as { robust: DetectorArtifact }).robust;
+    expect(member.params.localPoint).toBe(9);
+    expect((member.state as { local?: number[] }).local).toHaveLength(9);
+    const restored = restoreDetector(validateArtifact(art));
+    const again = restoreDetector(validateArtifact(round(d.serialize())));
+    expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => again.score(r)));
+    const bad = round(d.serialize());
+    ((bad.state as { robust: DetectorArtifact }).robust.state as { local: unknown[] }).local = new Array(10).fill(1);
+    expect(() => validateArtifact(bad)).toThrow(/local/);
+    const preset = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
+    await preset.fit(train);
+    expect(((preset.serialize().state as { robust: DetectorArtifact }).robust.params as { localPoint: number }).localPoint).toBe(0);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('localPoint', train, live);
+  });
+});

@@ -92,6 +92,15 @@ const PARAM_SPECS = [
     description:
       "A reading beyond this robust |z| enters the level channel's short mean clipped to it unless the reading before was beyond it on the same side (and is named a spike when the swing channel moved most): one glitch is a spike, not a change of level (0: off, as in models written before it).",
   },
+  {
+    name: 'localPoint',
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 1000,
+    description:
+      "When > 0, the spike channel also measures a reading from the median of the last this-many readings, in units of the noise its steps show, and judges the larger of that and its distance from the rolling median: on a wandering or slowly cycling signal the rolling median lags and the window's spread includes the wander, so a spike well clear of its neighbours looked ordinary (0: off, as in models written before it).",
+  },
   { name: 'holdoff', type: 'integer', default: 100, min: 0, max: 1_000_000, description: 'Readings after an alarm during which a new alarm must clearly exceed it.' },
   { name: 'holdoffMargin', type: 'number', default: 1, min: 0, max: 10, description: 'How much larger (relative) a surprise must be to alarm again during the hold-off.' },
   { name: 'holdoffFactor', type: 'number', default: 0, min: 0, max: 1, description: 'Multiplier on suppressed surprises during the hold-off.' },
@@ -249,6 +258,8 @@ export interface RobustState {
   quantum?: number;
   run: number;
   window: number[];
+  /** `localPoint`: the last readings, oldest first (absent when off). */
+  local?: number[];
   stepSize: number[];
   shortResidual: number;
   /** The last reading's robust z, for `levelClip` (absent: 0). */
@@ -355,6 +366,8 @@ export class RobustDetector implements Detector {
   private absZ = 0;
   /** The last reading's robust z (within ±50), for `levelClip`. */
   private lastZ = 0;
+  /** `localPoint`: the last readings, for their median (undefined when off). */
+  private local: RollingWindow | undefined;
   /** True once `fit` has run (`rarityUntilFit` then stops re-expressing surprises as rarity). */
   private fitted = false;
   /** The rolling median and robust scale the last reading was judged against (training frame). */
@@ -377,6 +390,7 @@ export class RobustDetector implements Detector {
     this.threshold = threshold;
     this.minFitSamples = Math.max(2 * params.warmup, 200);
     this.window = new RollingWindow(params.window);
+    this.local = params.localPoint > 0 ? new RollingWindow(params.localPoint) : undefined;
     this.interval = new Ewm(params.horizon);
     this.stepSize = new Ewm(params.horizon);
     this.spike = new Channel(params.horizon);
@@ -643,7 +657,13 @@ export class RobustDetector implements Detector {
     let notSignal = false;
     let isolated = false;
     if (ready) {
-      const zc = Math.min(Math.abs(z), 1e3);
+      let zc = Math.min(Math.abs(z), 1e3);
+      const local = this.local;
+      if (local && local.length === local.capacity) {
+        // The step noise of white noise is √2 times its own.
+        const localScale = Math.max(stepSigma / Math.SQRT2, resolution, 1e-9 * (Math.abs(med) + 1), 1e-12);
+        zc = Math.max(zc, Math.min(Math.abs(x - local.quantile(0.5)) / localScale, 1e3));
+      }
       // A disconnected input reads exactly 0 V (see the dropout rule below); with `skipZeroDropouts`
       // such a reading is no measurement of the signal and teaches the rolling statistics nothing.
       const rawMed = this.adaptLive && this.adaptRef ? this.adaptLive.center + (med - this.adaptRef.center) / this.adaptGain : med;
@@ -729,7 +749,10 @@ export class RobustDetector implements Detector {
       if (!notSignal) this.stepSize.update(Math.min(step, cap));
     }
 
-    if (!notSignal) this.window.push(x);
+    if (!notSignal) {
+      this.window.push(x);
+      this.local?.push(x);
+    }
     this.lastTs = reading.ts;
     this.lastValue = x;
 
@@ -914,6 +937,7 @@ export class RobustDetector implements Detector {
       ...(Number.isFinite(this.quantum) && { quantum: this.quantum }),
       run: this.run,
       window: this.window.values(),
+      ...(this.local && { local: this.local.values() }),
       stepSize: this.stepSize.toJSON(),
       shortResidual: this.shortResidual,
       ...(this.lastZ !== 0 && { lastZ: this.lastZ }),
@@ -975,6 +999,7 @@ export class RobustDetector implements Detector {
     this.quantum = s.quantum ?? Infinity;
     this.run = s.run;
     this.window = RollingWindow.from(this.p.window, s.window);
+    if (this.p.localPoint > 0) this.local = RollingWindow.from(this.p.localPoint, s.local ?? []);
     this.stepSize.load(s.stepSize);
     this.shortResidual = s.shortResidual;
     this.lastZ = s.lastZ ?? 0;
@@ -1136,6 +1161,8 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
   }
   if (s.lastZ !== undefined && !isNum(s.lastZ)) fail('"lastZ" must be a finite number');
+  const localSize = typeof params.localPoint === 'number' ? params.localPoint : 0;
+  if (s.local !== undefined && !(Array.isArray(s.local) && s.local.length <= localSize && s.local.every(isNum))) fail(`"local" must hold at most ${localSize} finite numbers`);
   if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') fail('"resumeGap" must be a boolean');
   if (s.fitted !== undefined && typeof s.fitted !== 'boolean') fail('"fitted" must be a boolean');
   if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
