@@ -4,7 +4,7 @@
  *
  * Channels:
  * - **fault channels** (the `robust` member): a point channel on the residual from a rolling
- *   median (spikes, dips), short-term level and drift (level shifts, ramps), variance and swing
+ *   median and from the last 9 readings (spikes, dips), short-term level and drift (level shifts, ramps), variance and swing
  *   (noise bursts, oscillations, a collapsing signal), repeated values (stuck sensor) and
  *   timestamp gaps or a 0 V reading (dropout), each a surprise judged against its own long-run
  *   distribution, with a hold-off per channel;
@@ -309,7 +309,7 @@ const PARAM_SPECS = [
 const descriptor: DetectorDescriptor = {
   kind: KIND,
   description:
-    'The default: fault channels (point residual from a rolling median, level, drift, variance, stuck, dropout) and a novelty channel (unexpected transitions), combined and calibrated; learns online or from normal data. Reports the expected value, a normal band and the channel that fired.',
+    'The default: fault channels (point residual from a rolling median and the last few readings, level, drift, variance, stuck, dropout) and a novelty channel (unexpected transitions), combined and calibrated; learns online or from normal data. Reports the expected value, a normal band and the channel that fired.',
   trainable: true,
   online: true,
   params: [...PARAM_SPECS],
