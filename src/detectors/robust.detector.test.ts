@@ -495,6 +495,17 @@ describe('robust: the drift channel by time (driftSeconds)', () => {
     const bad = JSON.parse(JSON.stringify(art)) as typeof art;
     (bad.state as { timeDrift: { weight: number } }).timeDrift.weight = 0.5;
     expect(() => validateArtifact(bad)).toThrow(/timeDrift.weight/);
+    // A level without its weight is taken as settled, and keeps following the readings even when
+    // the first one repeats the last timestamp (no infinite weight that would freeze it).
+    const bare = JSON.parse(JSON.stringify(art)) as typeof art;
+    delete (bare.state as { timeDrift: { weight?: number } }).timeDrift.weight;
+    const restored = restoreDetector(validateArtifact(bare));
+    const last = live.at(-1)!;
+    const higher = [{ ts: last.ts, value: last.value + 1 }, ...noise(500, 4, last.ts + 20).map((r) => ({ ...r, value: r.value + 1 }))];
+    scoreAll(restored, higher);
+    const level = (restored.serialize().state as { timeDrift: { level: number; weight: number } }).timeDrift;
+    expect(level.level).toBeGreaterThan(3.4);
+    expect(Number.isFinite(level.weight)).toBe(true);
   });
 });
 

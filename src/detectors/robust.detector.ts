@@ -842,8 +842,8 @@ export class RobustDetector implements Detector {
       // compared nor kept as a reference (after a start, or a pause: `resume`).
       const dt = Math.max(0, ts - this.tdTs);
       const decay = Math.exp(-dt / smooth);
-      // A level restored without its weight is taken as settled.
-      const w = this.tdWeight > 0 ? this.tdWeight : 1 / (1 - decay);
+      // A level restored without its weight is taken as settled (at a repeated timestamp, as one reading).
+      const w = this.tdWeight > 0 ? this.tdWeight : decay < 1 ? 1 / (1 - decay) : 1;
       this.tdWeight = w * decay + 1;
       this.tdLevel += (x - this.tdLevel) / this.tdWeight;
       if (dt > 0) this.tdUnsettled = this.tdWeight * (1 - decay) < SETTLED_WEIGHT;
