@@ -4,10 +4,10 @@
  * sessions it is given and reports its own counters, latencies, CPU, event-loop delay and memory
  * for each measured window, exactly as the benchmark measures the first process.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
+import { loopDelay } from './support/loop-delay.ts';
 
 type Message =
   | { type: 'start'; env: Record<string, string> }
@@ -17,7 +17,7 @@ type Message =
   | { type: 'stop' };
 
 let app: Awaited<ReturnType<typeof createApp>> | undefined;
-let window: { readings: number; dropped: number; cpu: NodeJS.CpuUsage; t0: number; loop: ReturnType<typeof monitorEventLoopDelay> } | undefined;
+let window: { readings: number; dropped: number; cpu: NodeJS.CpuUsage; t0: number; loop: ReturnType<typeof loopDelay> } | undefined;
 
 const send = (m: object) => process.send!(m);
 
@@ -43,8 +43,7 @@ async function handle(msg: Message) {
   } else if (msg.type === 'measure') {
     const { hub, gateway } = app!.realtime;
     gateway.resetLatency();
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
+    const loop = loopDelay();
     const s = hub.stats();
     window = { readings: s.readings, dropped: s.dropped, cpu: process.cpuUsage(), t0: performance.now(), loop };
     send({ type: 'measure' });
@@ -53,7 +52,7 @@ async function handle(msg: Message) {
     const w = window!;
     const elapsed = (performance.now() - w.t0) / 1000;
     const cpu = process.cpuUsage(w.cpu);
-    w.loop.disable();
+    const loop = w.loop.stop();
     const s = hub.stats();
     const mem = process.memoryUsage();
     send({
@@ -65,9 +64,9 @@ async function handle(msg: Message) {
       server_p99_ms: gateway.latency().p99,
       created_to_emit_p99_ms: gateway.createdLatency().p99,
       cpu_pct: ((cpu.user + cpu.system) / 1e6 / elapsed) * 100,
-      loop_p50_ms: w.loop.percentile(50) / 1e6,
-      loop_p99_ms: w.loop.percentile(99) / 1e6,
-      loop_max_ms: w.loop.max / 1e6,
+      loop_p50_ms: loop.p50,
+      loop_p99_ms: loop.p99,
+      loop_max_ms: loop.max,
       rss_mb: mem.rss / 2 ** 20,
       heap_mb: mem.heapUsed / 2 ** 20,
     });

@@ -40,11 +40,11 @@ import os from 'node:os';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { createApp } from '../src/app.ts';
 import { freshDatabase } from './support/fresh-database.ts';
+import { loopDelay } from './support/loop-delay.ts';
 import { summariseProfile } from './support/profile-summary.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
@@ -263,14 +263,13 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
+    const loopWindow = loopDelay();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(SECONDS * 1000);
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    loop.disable();
+    const loop = loopWindow.stop();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       profiler.disconnect();
@@ -309,9 +308,9 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       client_p99_ms: round(client.p99),
       server_cpu_pct: Math.round(cpuPct + (other?.cpu_pct ?? 0)),
       server_cpu_detail: other ? ` (${Math.round(cpuPct)} + ${Math.round(other.cpu_pct)})` : '',
-      loop_p50_ms: round(worse(loop.percentile(50) / 1e6, 'loop_p50_ms')),
-      loop_p99_ms: round(worse(loop.percentile(99) / 1e6, 'loop_p99_ms')),
-      loop_max_ms: round(worse(loop.max / 1e6, 'loop_max_ms')),
+      loop_p50_ms: round(worse(loop.p50, 'loop_p50_ms')),
+      loop_p99_ms: round(worse(loop.p99, 'loop_p99_ms')),
+      loop_max_ms: round(worse(loop.max, 'loop_max_ms')),
       rss_mb: Math.round(mem.rss / 2 ** 20 + (other?.rss_mb ?? 0)),
       heap_mb: Math.round(mem.heapUsed / 2 ** 20 + (other?.heap_mb ?? 0)),
       dropped_by_rate_limit: after.dropped - before.dropped + (other?.dropped ?? 0),

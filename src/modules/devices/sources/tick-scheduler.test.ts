@@ -39,6 +39,27 @@ describe('tick scheduler', () => {
     expect(ticks.size).toBe(0);
   });
 
+  it('gives the event loop back after about 3 ms of due tasks (the event-loop delay it adds)', async () => {
+    const ticks = createTickScheduler();
+    // A probe that runs once per event-loop turn: the tasks run between two of its runs share a turn.
+    let turn = 0;
+    let probing = true;
+    const probe = () => {
+      turn++;
+      if (probing) setImmediate(probe);
+    };
+    setImmediate(probe);
+    const perTurn = new Map<number, number>();
+    const t0 = performance.now();
+    for (let i = 0; i < 60; i++) ticks.add({ run: () => (busy(1), perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1), Infinity) }, t0);
+    await sleep(150);
+    probing = false;
+    expect([...perTurn.values()].reduce((a, b) => a + b, 0)).toBe(60);
+    // 1 ms tasks: a turn stops once 3 ms have passed, so at most 4 run in one (10 with the old 10 ms).
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(4);
+    expect(perTurn.size).toBeGreaterThanOrEqual(15);
+  });
+
   it('keeps reading sockets while simulated devices need more CPU than there is', async () => {
     // 300 devices at 10 Hz whose readings each take 0.7 ms: about twice what one core can do.
     // With a timer per device the process stopped reading sockets altogether (the echo below got
