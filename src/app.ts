@@ -60,6 +60,7 @@ import { createTickScheduler } from './modules/devices/sources/tick-scheduler.ts
 import { createRetentionRepository } from './modules/retention/retention.repository.ts';
 import { createRetention } from './modules/retention/retention.service.ts';
 import { createRealtimeGateway, SOCKET_TRANSPORT_MAX_BYTES } from './modules/realtime/realtime.gateway.ts';
+import { plainJsonParser } from './modules/realtime/plain-json-encoder.ts';
 import { createSessionCluster } from './modules/detection/session-cluster.ts';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createAlarmsRepository } from './modules/alarms/alarms.repository.ts';
@@ -440,6 +441,8 @@ export async function createApp(options: AppOptions) {
     cors: { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: config.corsOrigins !== '*' },
     transports: ['polling', 'websocket'],
     maxHttpBufferSize: SOCKET_TRANSPORT_MAX_BYTES,
+    // The stock wire format; hot pushes marked as plain JSON skip the binary search (plain-json-encoder.ts).
+    parser: plainJsonParser,
   });
   const adapterClients = await cluster?.adapterClients();
   if (adapterClients) {

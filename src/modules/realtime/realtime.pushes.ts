@@ -1,6 +1,7 @@
 import type { Server } from 'socket.io';
 import type { AppBus } from '../../events.ts';
 import type { DeviceHubImpl } from '../devices/device-hub.ts';
+import { plainJson } from './plain-json-encoder.ts';
 import { deviceRoom, ownerRoom, seconds, sessionRoom, userRoom, type LatencyRing } from './realtime.rooms.ts';
 
 export interface PushDeps {
@@ -45,7 +46,7 @@ export function subscribePushes(deps: PushDeps): Array<() => void> {
       io.to(ownerRoom(owner)).emit('detection_started', body);
     }),
     bus.on('detection.scored', (e) => {
-      io.to(ownerRoom(e.owner)).emit('arduino_data', {
+      io.to(ownerRoom(e.owner)).emit('arduino_data', plainJson({
         voltage: e.reading.value,
         timestamp: seconds(e.reading.ts),
         prediction: {
@@ -63,7 +64,7 @@ export function subscribePushes(deps: PushDeps): Array<() => void> {
         guest_mode: e.owner.userId === null,
         session_id: e.sessionId,
         device_id: e.deviceId,
-      });
+      }));
       latency.add(performance.now() - e.arrivedAt);
       deps.sinceCreated?.add(Date.now() - e.reading.ts);
     }),
