@@ -6,8 +6,13 @@ import type { Live } from './live-session.ts';
 /** Explanations without contributions, by signal and method: the same few strings on every reading. */
 const plain = new Map<string, Map<string, string>>();
 
+/**
+ * The row's explanation. Only an anomaly's row keeps its channels' contributions (the repository
+ * stores a normal row's signal alone), so a normal reading's is one of the cached strings, not a
+ * `JSON.stringify` per reading (3 % of the main thread at 1,000 devices).
+ */
 function explanation(score: Score): string {
-  if (score.contributions) return JSON.stringify({ signal: score.signal, method: score.method, contributions: score.contributions.slice(0, 3) });
+  if (score.contributions && score.is_anomaly) return JSON.stringify({ signal: score.signal, method: score.method, contributions: score.contributions.slice(0, 3) });
   let bySignal = plain.get(score.signal);
   if (!bySignal) plain.set(score.signal, (bySignal = new Map()));
   let e = bySignal.get(score.method);
