@@ -139,7 +139,7 @@ function toSeriesBucket(r: { b: unknown; n: unknown; s: unknown; lo: unknown; hi
 }
 
 export function createDetectionRepository(db: Kysely<DB>) {
-  // The live path's two writes per log batch, compiled once (issue 15: Kysely's builder was ~5 % of the main thread at 1,000 devices).
+  // The live path's two writes per log batch, compiled once (issue 15: Kysely's builder was ~6 % of the main thread at 1,000 devices).
   const insertLogRows = bulkInsert((rows: ReadonlyArray<ReturnType<typeof compactRow>>) => skipDuplicates(db, db.insertInto('detection_logs').values(rows), 'seq'));
   const upsertRollups = bulkInsert((rows: readonly RollupDelta[]) =>
     upsertMerging(db, db.insertInto('detection_rollups').values(rows), ['session_id', 'bucket_s', 'bucket_start'], {
