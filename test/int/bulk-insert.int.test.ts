@@ -4,21 +4,11 @@ import { loadConfig } from '../../src/config/index.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { bulkInsert, skipDuplicates, upsertMerging } from '../../src/db/dialect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { ROLLUP_KEY, ROLLUP_MERGES, type RollupDelta } from '../../src/modules/detection/rollups.ts';
 import { createTestDatabase, testDialects, type TestDatabase } from '../support/db.ts';
 
-interface Rollup {
-  session_id: number;
-  bucket_s: number;
-  bucket_start: string;
-  n: number;
-  value_sum: number;
-  value_min: number;
-  value_max: number;
-  anomaly_count: number;
-  max_score: number;
-}
 
-const rollup = (i: number, value: number): Rollup => ({
+const rollup = (i: number, value: number): RollupDelta => ({
   session_id: 1,
   bucket_s: 60,
   bucket_start: `2026-01-01 10:0${i % 3}:00.000`,
@@ -47,15 +37,8 @@ describe.each(testDialects())('bulkInsert [%s]', (dialect) => {
     await tdb?.drop();
   });
 
-  const upsert = (rows: readonly Rollup[]) =>
-    upsertMerging(database.db, database.db.insertInto('detection_rollups').values(rows), ['session_id', 'bucket_s', 'bucket_start'], {
-      n: 'add',
-      value_sum: 'add',
-      value_min: 'min',
-      value_max: 'max',
-      anomaly_count: 'add',
-      max_score: 'max',
-    });
+  const upsert = (rows: readonly RollupDelta[]) =>
+    upsertMerging(database.db, database.db.insertInto('detection_rollups').values(rows), ROLLUP_KEY, ROLLUP_MERGES);
 
   it('compiles what Kysely compiles for the same rows, for any number of rows', () => {
     const fast = bulkInsert(upsert);
@@ -82,7 +65,7 @@ describe.each(testDialects())('bulkInsert [%s]', (dialect) => {
     const fast = bulkInsert(upsert);
     fast([rollup(0, 1)]);
     const { max_score: _, ...partial } = rollup(1, 2);
-    for (const rows of [[rollup(0, 1), partial as Rollup], [rollup(0, 1), { ...rollup(1, 2), n: undefined as unknown as number }], [{ max_score: 0.2, ...partial }, rollup(0, 1)]]) {
+    for (const rows of [[rollup(0, 1), partial as RollupDelta], [rollup(0, 1), { ...rollup(1, 2), n: undefined as unknown as number }], [{ max_score: 0.2, ...partial }, rollup(0, 1)]]) {
       const kysely = upsert(rows).compile();
       expect(fast(rows).sql).toBe(kysely.sql);
       expect(fast(rows).parameters).toEqual(kysely.parameters);

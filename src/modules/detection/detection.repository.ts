@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.ts';
 import { bucketIndex, bulkInsert, skipDuplicates, upsertMerging } from '../../db/dialect.ts';
 import { fromDbBool } from '../../db/time.ts';
-import { rollUp, type RollupDelta } from './rollups.ts';
+import { ROLLUP_KEY, ROLLUP_MERGES, rollUp, type RollupDelta } from './rollups.ts';
 
 export interface SessionRow {
   id: number;
@@ -141,16 +141,7 @@ function toSeriesBucket(r: { b: unknown; n: unknown; s: unknown; lo: unknown; hi
 export function createDetectionRepository(db: Kysely<DB>) {
   // The live path's two writes per log batch, compiled once (issue 15: Kysely's builder was ~6 % of the main thread at 1,000 devices).
   const insertLogRows = bulkInsert((rows: ReadonlyArray<ReturnType<typeof compactRow>>) => skipDuplicates(db, db.insertInto('detection_logs').values(rows), 'seq'));
-  const upsertRollups = bulkInsert((rows: readonly RollupDelta[]) =>
-    upsertMerging(db, db.insertInto('detection_rollups').values(rows), ['session_id', 'bucket_s', 'bucket_start'], {
-      n: 'add',
-      value_sum: 'add',
-      value_min: 'min',
-      value_max: 'max',
-      anomaly_count: 'add',
-      max_score: 'max',
-    }),
-  );
+  const upsertRollups = bulkInsert((rows: readonly RollupDelta[]) => upsertMerging(db, db.insertInto('detection_rollups').values(rows), ROLLUP_KEY, ROLLUP_MERGES));
   const sessionColumns = [
     'detection_sessions.id',
     'detection_sessions.user_id',
