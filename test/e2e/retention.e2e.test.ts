@@ -108,6 +108,9 @@ describe.each(testDialects())('retention [%s]', (dialect) => {
     const again = await server.app.retention.runOnce();
     expect(again.rollupRows).toBe(0);
     expect(again.logRows).toBeLessThanOrEqual(Math.ceil((Date.now() - firstAt) / 1000) + 1);
+    // ...and those rows are C's alone: A and B are as the first run left them.
+    expect(await seqs(a)).toEqual(keptA);
+    expect(await seqs(b)).toHaveLength(1000);
 
     const stopped = await api.post('/detection/stop', { session_id: live.body.session_id }, u.token);
     const total = stopped.body.stopped[0].final_analysis.total_predictions as number;
