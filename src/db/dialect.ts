@@ -25,7 +25,7 @@ export type Merge = 'add' | 'min' | 'max';
  * SQLite `ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`, MySQL `ON DUPLICATE KEY UPDATE
  * c = c + VALUES(c)` (`least`/`greatest` for min/max).
  */
-export function upsertMerging<T, DB, TB extends keyof DB, O>(db: Kysely<T>, q: InsertQueryBuilder<DB, TB, O>, key: string[], merges: Record<string, Merge>): InsertQueryBuilder<DB, TB, O> {
+export function upsertMerging<T, DB, TB extends keyof DB, O>(db: Kysely<T>, q: InsertQueryBuilder<DB, TB, O>, key: readonly string[], merges: Readonly<Record<string, Merge>>): InsertQueryBuilder<DB, TB, O> {
   const mysql = isMysql(db);
   const set: Record<string, unknown> = {};
   for (const [col, how] of Object.entries(merges)) {

@@ -17,7 +17,7 @@ export interface RollupDelta {
 }
 
 /** A rollup row's key, and how a delta merges into the stored row (the repository's upsert). */
-export const ROLLUP_KEY = ['session_id', 'bucket_s', 'bucket_start'];
+export const ROLLUP_KEY = ['session_id', 'bucket_s', 'bucket_start'] as const;
 export const ROLLUP_MERGES = { n: 'add', value_sum: 'add', value_min: 'min', value_max: 'max', anomaly_count: 'add', max_score: 'max' } as const;
 
 export interface RollupInput {
