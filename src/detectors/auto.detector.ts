@@ -31,7 +31,7 @@
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
-import { contextFactory, type ContextDetector } from './context.detector.ts';
+import { contextFactory, type BriefScore, type ContextDetector } from './context.detector.ts';
 import { asRecord, assertEnoughData, fitTailCalibration, holdoutSize, invalidArtifact, logit, readParams, runStepsAsync, runStepsNow, throwIfAborted, type FitSteps, type Params } from './ml-shared.ts';
 import { deriveSeed } from './random.ts';
 import type { DetectorFactory } from './registry.ts';
@@ -553,7 +553,7 @@ export class AutoDetector implements Detector {
       // dropout, and the fault channels would only see it when they resume, three cycles late.
       const mapped = robust.trainingFrameValue(reading.value);
       if (mapped !== undefined) {
-        context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
+        context.scoreBrief({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
         shape.update(mapped);
       }
       const gap = robust.scoreGap(reading);
@@ -574,7 +574,7 @@ export class AutoDetector implements Detector {
     if (seasonal && this.cycleImpute && (robust.parts.stuck >= IMPUTE_SURPRISE || robust.parts.dropout >= IMPUTE_SURPRISE)) seasonal.amendNewest();
     const mapped = robust.trainingFrameValue(reading.value);
     // While re-baselining, the novelty and shape channels wait for the device's level (they would see every reading as new).
-    const noveltyScore = mapped === undefined ? undefined : context.score({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
+    const noveltyScore = mapped === undefined ? undefined : context.scoreBrief({ ts: reading.ts, value: Number.isFinite(reading.value) ? mapped : reading.value });
     const shapeRaw = mapped === undefined ? 0 : shape.update(mapped);
     if (!robust.warmedUp) return false;
     const c = this.combined;
@@ -826,7 +826,8 @@ interface Combined {
   novelty: number;
   shape: number;
   faultScore: Score;
-  noveltyScore: Score | undefined;
+  /** The novelty member's last brief score (reused by its next reading). */
+  noveltyScore: BriefScore | undefined;
   seasonal: number;
 }
 

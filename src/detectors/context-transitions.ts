@@ -112,6 +112,25 @@ export interface TransitionMemoryOptions {
 
 const keyOf = (ctx: readonly number[]): string => ctx.join(',');
 
+/**
+ * Levels a context may hold for a numeric key: with KEY_BITS bits per level, a context of up to
+ * KEY_ORDERS levels in [−KEY_RANGE, KEY_RANGE) packs into a small integer, which the memory's map
+ * hashes without building a string (a lookup per order per reading). Other contexts keep the
+ * string key; the two never collide (numbers and strings are distinct keys).
+ */
+const KEY_BITS = 9;
+const KEY_RANGE = 2 ** (KEY_BITS - 1);
+const KEY_ORDERS = 3;
+
+/** The key of the context `prefix` + `level` one reading longer (`prefix` is the key of the first `order` levels of `ctx`; undefined for the empty context). */
+function extendKey(prefix: number | string | undefined, level: number, ctx: readonly number[], order: number): number | string {
+  if ((prefix === undefined || typeof prefix === 'number') && order < KEY_ORDERS && level >= -KEY_RANGE && level < KEY_RANGE) {
+    // A leading 1 marks the length: [1] and [0, 1] differ.
+    return (prefix ?? 1) * 2 ** KEY_BITS + (level + KEY_RANGE);
+  }
+  return keyOf(ctx.slice(0, order + 1));
+}
+
 /** One reading's facts, e.g. `[level, change, position]`. */
 export type Facts = readonly number[];
 
@@ -122,8 +141,15 @@ export interface Prediction {
   novel: boolean[];
 }
 
+/** The memory's key of a whole context. */
+function keyFor(ctx: readonly number[]): number | string {
+  let key: number | string | undefined;
+  for (let o = 0; o < ctx.length; o++) key = extendKey(key, ctx[o] as number, ctx, o);
+  return key as number | string;
+}
+
 export class TransitionMemory {
-  private readonly entries = new Map<string, ContextEntry>();
+  private readonly entries = new Map<number | string, ContextEntry>();
   private marginal: FactTable[] = FAMILIES.map(() => new FactTable());
   private marginalTotal = 0;
   /** Each observation adds `weight`; growing it by 1/(1 − 1/horizon) per step decays every older count. */
@@ -183,15 +209,14 @@ export class TransitionMemory {
     let known = this.foundFresh && this.foundFor.length === orders;
     for (let o = 0; known && o < orders; o++) if (this.foundFor[o] !== history[o]) known = false;
     this.foundFresh = false;
-    const ctx: number[] = [];
+    let key: number | string | undefined;
     for (let o = 0; o < orders; o++) {
-      ctx.push(history[o] as number);
+      key = extendKey(key, history[o] as number, history, o);
       let e = known ? this.found[o] : undefined;
       if (!e) {
-        const key = keyOf(ctx);
         e = known ? undefined : this.entries.get(key);
         if (!e) {
-          e = { ctx: ctx.slice(), total: 0, tables: FAMILIES.map(() => new FactTable()) };
+          e = { ctx: history.slice(0, o + 1), total: 0, tables: FAMILIES.map(() => new FactTable()) };
           this.entries.set(key, e);
         }
       }
@@ -214,7 +239,7 @@ export class TransitionMemory {
     const cap = this.options.factsPerContext;
     for (const e of old) {
       const ctx = e.ctx.map(map);
-      const key = keyOf(ctx);
+      const key = keyFor(ctx);
       let into = this.entries.get(key);
       if (!into) {
         into = { ctx, total: 0, tables: FAMILIES.map(() => new FactTable()) };
@@ -238,11 +263,11 @@ export class TransitionMemory {
   private lookup(history: readonly number[], orders: number): void {
     this.found.length = 0;
     this.foundFor.length = 0;
-    const ctx: number[] = [];
+    let key: number | string | undefined;
     for (let o = 0; o < orders; o++) {
-      ctx.push(history[o] as number);
+      key = extendKey(key, history[o] as number, history, o);
       this.foundFor.push(history[o] as number);
-      this.found.push(this.entries.get(keyOf(ctx)));
+      this.found.push(this.entries.get(key));
     }
     this.foundFresh = true;
   }
@@ -276,7 +301,7 @@ export class TransitionMemory {
     this.foundFresh = false;
     this.entries.clear();
     for (const [ctx, total, ...tables] of s.entries) {
-      this.entries.set(keyOf(ctx), { ctx: ctx.slice(), total, tables: tables.map((t) => FactTable.from(t)) });
+      this.entries.set(keyFor(ctx), { ctx: ctx.slice(), total, tables: tables.map((t) => FactTable.from(t)) });
     }
     this.marginal = s.marginal.map((t) => FactTable.from(t));
     this.marginalTotal = s.marginalTotal;

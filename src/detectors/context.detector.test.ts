@@ -123,6 +123,23 @@ describe('context detector', () => {
     }
   });
 
+  it('answers scoreBrief with the score and signal score() gives, through warm-up, alarms and non-finite readings', () => {
+    const data = periodic(4000, 14);
+    data[3000] = { ...data[3000]!, value: 0 };
+    data[3500] = { ...data[3500]!, value: Number.NaN };
+    const full = createDetector('context', { seed: 5 });
+    const brief = createDetector('context', { seed: 5 }) as Detector & { scoreBrief(r: Reading): { anomaly_score: number; signal: string } };
+    let alarms = 0;
+    for (const r of data) {
+      const s = full.score(r);
+      const b = brief.scoreBrief(r);
+      expect({ anomaly_score: b.anomaly_score, signal: b.signal }).toEqual({ anomaly_score: s.anomaly_score, signal: s.signal });
+      if (s.is_anomaly) alarms++;
+    }
+    expect(alarms).toBeGreaterThanOrEqual(2);
+    expect(brief.serialize()).toEqual(full.serialize());
+  });
+
   it('reports warm-up progress', () => {
     const d = createDetector('context', { params: { warmup: 200 } });
     expect(d.warmup()).toEqual({ window_progress: 0, window_size: 200, current_window: 0, status: 'warming_up' });

@@ -149,6 +149,14 @@ export interface ContextState {
   calibration: Calibration;
 }
 
+/** {@link ContextDetector.scoreBrief}'s answer; `step` is undefined when the reading was not judged (not finite, warming up). */
+export interface BriefScore {
+  anomaly_score: number;
+  signal: Signal;
+  step: Step | undefined;
+  surprise: number;
+}
+
 interface Step {
   raw: number;
   surprise: number;
@@ -162,6 +170,8 @@ export class ContextDetector implements Detector {
   readonly trainable = false;
   readonly minFitSamples: number;
   threshold: number;
+  /** `scoreBrief`'s answer, reused by its next call. */
+  private readonly brief: BriefScore = { anomaly_score: 0, signal: 'none', step: undefined, surprise: 0 };
   private readonly p: ContextParams;
   private readonly seed: number;
   private readonly fixed: boolean;
@@ -274,13 +284,26 @@ export class ContextDetector implements Detector {
     }
   }
 
-  score(reading: Reading): Score {
+  /**
+   * Scores a reading and returns only its score and signal, in an object reused by the next call:
+   * what `auto` reads of its novelty member, without the explanation `score` builds per reading.
+   */
+  scoreBrief(reading: Reading): BriefScore {
+    const b = this.brief;
+    b.step = undefined;
+    b.surprise = 0;
     const x = reading.value;
     if (!Number.isFinite(x)) {
-      return { anomaly_score: 1, is_anomaly: 1 >= this.threshold, confidence: confidenceOf(1, this.threshold), method: KIND, signal: 'dropout' };
+      b.anomaly_score = 1;
+      b.signal = 'dropout';
+      return b;
     }
     const s = this.step(x);
-    if (!s || this.n <= this.p.warmup) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none' };
+    if (!s || this.n <= this.p.warmup) {
+      b.anomaly_score = 0;
+      b.signal = 'none';
+      return b;
+    }
     let surprise = s.surprise;
     if (this.rest > 0) {
       this.rest -= 1;
@@ -293,6 +316,17 @@ export class ContextDetector implements Detector {
       this.rest = this.p.restPeriod;
       this.restPeak = surprise;
     }
+    b.anomaly_score = anomaly;
+    b.signal = isAnomaly ? this.signalOf(s) : 'none';
+    b.step = s;
+    b.surprise = surprise;
+    return b;
+  }
+
+  score(reading: Reading): Score {
+    const { anomaly_score: anomaly, signal, step: s, surprise } = this.scoreBrief(reading);
+    if (!s) return { anomaly_score: anomaly, is_anomaly: anomaly >= this.threshold && anomaly > 0, confidence: anomaly > 0 ? confidenceOf(anomaly, this.threshold) : 0, method: KIND, signal };
+    const isAnomaly = anomaly >= this.threshold;
     const contributions = FAMILIES.map((name, f) => ({ name, weight: Math.round((s.bits[f] as number) * (this.weights[f] as number) * 1000) / 1000 }))
       .filter((c) => c.weight > 0)
       .sort((a, b) => b.weight - a.weight);
