@@ -5,9 +5,10 @@ const options = (maxOrder: number, capacity = 10_000): TransitionMemoryOptions =
 
 describe('transition memory keys', () => {
   it('keeps every distinct context apart, whatever its levels and length', () => {
-    // Levels at and beyond the edges of the packed numeric keys (±256), negative ones, and
-    // contexts longer than a packed key holds: none may share an entry with another.
-    const levels = [-100_000, -257, -256, -1, 0, 1, 255, 256, 511, 1_000_000];
+    // Levels at and beyond the edges of the packed numeric keys (±256), negative ones, a fraction
+    // (never a level, but [0.5, -256] would pack as [0, 0] does), and contexts longer than a
+    // packed key holds: none may share an entry with another.
+    const levels = [-100_000, -257, -256, -1, 0, 0.5, 1, 255, 256, 511, 1_000_000];
     const memory = new TransitionMemory(options(5));
     const contexts = new Set<string>();
     const histories: number[][] = [];

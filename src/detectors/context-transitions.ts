@@ -119,14 +119,15 @@ const keyOf = (ctx: readonly number[]): string => ctx.join(',');
  * string key; the two never collide (numbers and strings are distinct keys).
  */
 const KEY_BITS = 9;
-const KEY_RANGE = 2 ** (KEY_BITS - 1);
+const KEY_BASE = 2 ** KEY_BITS;
+const KEY_RANGE = KEY_BASE / 2;
 const KEY_ORDERS = 3;
 
 /** The key of the context `prefix` + `level` one reading longer (`prefix` is the key of the first `order` levels of `ctx`; undefined for the empty context). */
 function extendKey(prefix: number | string | undefined, level: number, ctx: readonly number[], order: number): number | string {
-  if ((prefix === undefined || typeof prefix === 'number') && order < KEY_ORDERS && level >= -KEY_RANGE && level < KEY_RANGE) {
+  if ((prefix === undefined || typeof prefix === 'number') && order < KEY_ORDERS && Number.isInteger(level) && level >= -KEY_RANGE && level < KEY_RANGE) {
     // A leading 1 marks the length: [1] and [0, 1] differ.
-    return (prefix ?? 1) * 2 ** KEY_BITS + (level + KEY_RANGE);
+    return (prefix ?? 1) * KEY_BASE + (level + KEY_RANGE);
   }
   return keyOf(ctx.slice(0, order + 1));
 }
