@@ -149,8 +149,14 @@ export interface ContextState {
   calibration: Calibration;
 }
 
-/** {@link ContextDetector.scoreBrief}'s answer; `step` is undefined when the reading was not judged (not finite, warming up). */
+/** {@link ContextDetector.scoreBrief}'s answer: the score and signal only. */
 export interface BriefScore {
+  readonly anomaly_score: number;
+  readonly signal: Signal;
+}
+
+/** What `judge` finds; `step` is undefined when the reading was not judged (not finite, warming up). */
+interface Judgement {
   anomaly_score: number;
   signal: Signal;
   step: Step | undefined;
@@ -170,8 +176,8 @@ export class ContextDetector implements Detector {
   readonly trainable = false;
   readonly minFitSamples: number;
   threshold: number;
-  /** `scoreBrief`'s answer, reused by its next call. */
-  private readonly brief: BriefScore = { anomaly_score: 0, signal: 'none', step: undefined, surprise: 0 };
+  /** `judge`'s answer, reused by its next call. */
+  private readonly judged: Judgement = { anomaly_score: 0, signal: 'none', step: undefined, surprise: 0 };
   private readonly p: ContextParams;
   private readonly seed: number;
   private readonly fixed: boolean;
@@ -289,7 +295,12 @@ export class ContextDetector implements Detector {
    * what `auto` reads of its novelty member, without the explanation `score` builds per reading.
    */
   scoreBrief(reading: Reading): BriefScore {
-    const b = this.brief;
+    return this.judge(reading);
+  }
+
+  /** Scores a reading (learning from it) into the reused {@link Judgement}: what `scoreBrief` and `score` share. */
+  private judge(reading: Reading): Judgement {
+    const b = this.judged;
     b.step = undefined;
     b.surprise = 0;
     const x = reading.value;
@@ -324,7 +335,7 @@ export class ContextDetector implements Detector {
   }
 
   score(reading: Reading): Score {
-    const { anomaly_score: anomaly, signal, step: s, surprise } = this.scoreBrief(reading);
+    const { anomaly_score: anomaly, signal, step: s, surprise } = this.judge(reading);
     if (!s) return { anomaly_score: anomaly, is_anomaly: anomaly >= this.threshold && anomaly > 0, confidence: anomaly > 0 ? confidenceOf(anomaly, this.threshold) : 0, method: KIND, signal };
     const isAnomaly = anomaly >= this.threshold;
     const contributions = FAMILIES.map((name, f) => ({ name, weight: Math.round((s.bits[f] as number) * (this.weights[f] as number) * 1000) / 1000 }))

@@ -7,13 +7,16 @@ import { Decoder, Encoder, PacketType, type Packet } from 'socket.io-parser';
  */
 const PLAIN: unique symbol = Symbol('vigil.plainJson');
 
+/** An object that may carry the {@link PLAIN} mark. */
+type Markable = { [PLAIN]?: true };
+
 /**
  * Marks a payload built by a hot push as plain JSON, so its emit skips Socket.IO's search for
  * binary attachments (`hasBinary` walks every value: 3 % of the main thread at 1,000 devices).
  * Only for objects the caller builds from numbers, strings and booleans.
  */
 export function plainJson<T extends object>(payload: T): T {
-  (payload as { [PLAIN]?: true })[PLAIN] = true;
+  (payload as Markable)[PLAIN] = true;
   return payload;
 }
 
@@ -26,7 +29,7 @@ export function plainJson<T extends object>(payload: T): T {
 export class PlainJsonEncoder extends Encoder {
   override encode(obj: Packet): unknown[] {
     const data: unknown = obj.data;
-    if (obj.type === PacketType.EVENT && Array.isArray(data) && data.length === 2 && typeof data[1] === 'object' && data[1] !== null && (data[1] as { [PLAIN]?: true })[PLAIN] === true) {
+    if (obj.type === PacketType.EVENT && Array.isArray(data) && data.length === 2 && typeof data[1] === 'object' && data[1] !== null && (data[1] as Markable)[PLAIN] === true) {
       return [`${PacketType.EVENT}${obj.nsp && obj.nsp !== '/' ? `${obj.nsp},` : ''}${obj.id ?? ''}${JSON.stringify(data)}`];
     }
     return super.encode(obj) as unknown[];
