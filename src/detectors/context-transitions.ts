@@ -142,11 +142,21 @@ export interface Prediction {
   novel: boolean[];
 }
 
+/** Sets `out[o]` to the key of the context of `history`'s first o + 1 levels, for o below `orders`. */
+function contextKeys(history: readonly number[], orders: number, out: Array<number | string>): void {
+  out.length = orders;
+  let key: number | string | undefined;
+  for (let o = 0; o < orders; o++) {
+    key = extendKey(key, history[o] as number, history, o);
+    out[o] = key;
+  }
+}
+
 /** The memory's key of a whole context. */
 function keyFor(ctx: readonly number[]): number | string {
-  let key: number | string | undefined;
-  for (let o = 0; o < ctx.length; o++) key = extendKey(key, ctx[o] as number, ctx, o);
-  return key as number | string;
+  const keys: Array<number | string> = [];
+  contextKeys(ctx, ctx.length, keys);
+  return keys[ctx.length - 1] as number | string;
 }
 
 export class TransitionMemory {
@@ -161,6 +171,8 @@ export class TransitionMemory {
   /** The levels `found` was looked up for, while no context has been added or removed since (`learn` after `predict` reuses it). */
   private readonly foundFor: number[] = [];
   private foundFresh = false;
+  /** Scratch: the keys of the current contexts, shortest first. */
+  private readonly keys: Array<number | string> = [];
 
   constructor(readonly options: TransitionMemoryOptions) {
     this.growth = options.horizon > 0 ? 1 / (1 - 1 / options.horizon) : 1;
@@ -210,9 +222,9 @@ export class TransitionMemory {
     let known = this.foundFresh && this.foundFor.length === orders;
     for (let o = 0; known && o < orders; o++) if (this.foundFor[o] !== history[o]) known = false;
     this.foundFresh = false;
-    let key: number | string | undefined;
+    if (!known) contextKeys(history, orders, this.keys);
     for (let o = 0; o < orders; o++) {
-      key = extendKey(key, history[o] as number, history, o);
+      const key = this.keys[o] as number | string;
       let e = known ? this.found[o] : undefined;
       if (!e) {
         e = known ? undefined : this.entries.get(key);
@@ -264,11 +276,10 @@ export class TransitionMemory {
   private lookup(history: readonly number[], orders: number): void {
     this.found.length = 0;
     this.foundFor.length = 0;
-    let key: number | string | undefined;
+    contextKeys(history, orders, this.keys);
     for (let o = 0; o < orders; o++) {
-      key = extendKey(key, history[o] as number, history, o);
       this.foundFor.push(history[o] as number);
-      this.found.push(this.entries.get(key));
+      this.found.push(this.entries.get(this.keys[o] as number | string));
     }
     this.foundFresh = true;
   }
