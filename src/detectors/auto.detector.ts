@@ -24,11 +24,16 @@
  * `lower`/`upper` (the band outside which a reading alarms as a spike or dip) and `channel` (the
  * channel that drove the score).
  *
+ * After a fit, known glitches (`glitchGate`: lone one-reading excursions of a kind the training
+ * part held at least twice, such as a loose connector's reading near 0 V) are scored as the last
+ * normal reading (see `GlitchGate`).
+ *
  * With `adaptLevel` (the presets) the first readings after `fit` or `resume` re-baseline to the
  * device's level and noise scale, and both members see the re-baselined values (decision 0009).
  * @module
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
+import { GlitchGate } from './channels/glitch.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { contextFactory, type BriefScore, type ContextDetector } from './context.detector.ts';
@@ -283,6 +288,13 @@ const PARAM_SPECS = [
       "The point channel also measures a reading from the median of the last 9 readings (in the noise its steps show), not only from the rolling median of 128, which lags a wandering level (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'glitchGate',
+    type: 'boolean',
+    default: true,
+    description:
+      "After a fit, a lone one-reading excursion of a kind the training part held at least twice, on the same side and at an agreeing depth (a loose connector's reading near 0 V), is a known glitch: the last normal reading is scored in its place, so it neither alarms nor enters any channel's statistics; two in a row are no glitch, and live data teaches it no new kind (not with adaptLevel; off in models written before it).",
+  },
+  {
     name: 'falseAlarmRate',
     type: 'number',
     default: 0.0001,
@@ -388,8 +400,23 @@ export class AutoDetector implements Detector {
   }
 
   /** The fit as steps (see `FitSteps`), shared by `fit` and the self-fit of an unfitted detector. */
-  private *fitSteps(normal: readonly Reading[], options: FitOptions = {}, continuing = false): FitSteps<FitReport> {
-    assertEnoughData(KIND, normal, this.minFitSamples);
+  private *fitSteps(raw: readonly Reading[], options: FitOptions = {}, continuing = false): FitSteps<FitReport> {
+    assertEnoughData(KIND, raw, this.minFitSamples);
+    // Known glitches (`glitchGate`): a first pass learns the lone excursions of the whole training
+    // part, a second scores the last normal value in place of each known one; the gate goes on live.
+    let normal = raw;
+    this.glitch = undefined;
+    // With adaptLevel a model scores other devices than it was trained on, whose glitches (in volts) it never saw.
+    if (this.params.glitchGate === true && this.params.adaptLevel !== true) {
+      const gate = new GlitchGate();
+      for (const r of raw) gate.filter(r.value);
+      normal = raw.map((r) => {
+        const v = gate.filter(r.value);
+        return v === r.value || Number.isNaN(v) ? r : { ts: r.ts, value: v };
+      });
+      gate.learning = false;
+      this.glitch = gate;
+    }
     this.seen = undefined;
     throwIfAborted(options.signal);
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
@@ -525,6 +552,8 @@ export class AutoDetector implements Detector {
     return out;
   }
 
+  /** Known glitches (`glitchGate`), from the last fit; undefined before one. */
+  private glitch: GlitchGate | undefined;
   /** The last `combine` (reused: one per detector, not one per reading). */
   private readonly combined: Combined = { fault: 0, novelty: 0, shape: 0, faultScore: QUIET, noveltyScore: undefined, seasonal: 0 };
   /** The last `mix`. */
@@ -619,7 +648,9 @@ export class AutoDetector implements Detector {
   }
 
   score(reading: Reading): Score {
-    const score = this.scoreOne(reading);
+    // A known glitch is scored as the last normal reading (see GlitchGate).
+    const v = this.glitch ? this.glitch.filter(reading.value) : reading.value;
+    const score = this.scoreOne(v === reading.value || Number.isNaN(v) ? reading : { ts: reading.ts, value: v });
     if (this.seen) this.remember(reading);
     return score;
   }
@@ -661,6 +692,7 @@ export class AutoDetector implements Detector {
       this.members = before;
       this.members.shape.sleep();
       this.seen = undefined;
+      this.glitch = undefined;
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
     }
   }
@@ -796,6 +828,7 @@ export class AutoDetector implements Detector {
         peakChannel: this.peakChannel,
         robust: this.members.robust.serialize(),
         context: this.members.context.serialize(),
+        ...(this.glitch && { glitch: this.glitch.toJSON() }),
       },
       metrics: { ...this.metrics },
     };
@@ -817,6 +850,7 @@ export class AutoDetector implements Detector {
     this.sampleInterval = typeof seasonal?.interval === 'number' && seasonal.interval > 0 ? seasonal.interval : 0;
     this.lastTs = typeof seasonal?.lastTs === 'number' ? seasonal.lastTs : undefined;
     this.metrics = { ...(metrics ?? {}) };
+    this.glitch = state.glitch;
   }
 }
 
@@ -932,6 +966,8 @@ interface ValidState {
   peakChannel: string;
   robust: DetectorArtifact;
   context: DetectorArtifact;
+  /** The known-glitch gate of a fitted model with `glitchGate` (absent before a fit, and in older artifacts). */
+  glitch?: GlitchGate;
 }
 
 const MEMBER_KINDS = { robust: robustFactory, context: contextFactory } as const;
@@ -995,7 +1031,16 @@ function validateState(state: unknown, params: Params): ValidState {
     const art = a as unknown as DetectorArtifact;
     MEMBER_KINDS[name].validateState?.(art.state, art);
   }
-  return s as unknown as ValidState;
+  let glitch: GlitchGate | undefined;
+  if (s.glitch !== undefined) {
+    if (params.glitchGate !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.glitch is only written with glitchGate, not with adaptLevel');
+    try {
+      glitch = GlitchGate.fromJSON(s.glitch);
+    } catch (e) {
+      throw invalidArtifact(KIND, `state.glitch: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { ...s, glitch } as unknown as ValidState;
 }
 
 /** A member's complete params as its artifact stores them. */
@@ -1012,7 +1057,7 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * before 0 V dropouts were kept out of the rolling statistics (no `dropoutsApart`) or before one
  * glitch was kept out of the level channel (no `levelClip`) or before the drift level settled (no
  * `settledDrift`) or before the point channel measured from the last few readings (no `localPoint`)
- * score as they did.
+ * or before known glitches were scored as the last normal reading (no `glitchGate`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1028,6 +1073,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.levelClip === undefined && { levelClip: false }),
     ...(a.settledDrift === undefined && { settledDrift: false }),
     ...(a.localPoint === undefined && { localPoint: false }),
+    ...(a.glitchGate === undefined && { glitchGate: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../random.ts';
+import { GlitchGate } from './glitch.ts';
+
+/** 2.5 V with noise of 0.01 V; `glitches` maps an index to the value read there instead. */
+function stream(n: number, glitches: ReadonlyMap<number, number>, seed = 1): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => glitches.get(i) ?? 2.5 + 0.01 * rng.normal());
+}
+
+/** What the gate answers for each value, in order. */
+const run = (gate: GlitchGate, values: readonly number[]): number[] => values.map((v) => gate.filter(v));
+
+describe('GlitchGate', () => {
+  it('passes the first two lone excursions to near 0 V and answers later ones with the last normal value', () => {
+    const at = [100, 200, 300, 400];
+    const values = stream(500, new Map(at.map((i, k) => [i, 0.05 + 0.02 * k])));
+    const gate = new GlitchGate();
+    const out = run(gate, values);
+    expect(out[100]).toBe(values[100]);
+    expect(out[200]).toBe(values[200]);
+    expect(gate.known).toBe(true);
+    expect(out[300]).toBe(values[299]);
+    expect(out[400]).toBe(values[399]);
+    // Every other reading passes unchanged.
+    expect(out.filter((v, i) => v !== values[i])).toHaveLength(2);
+  });
+
+  it('passes the second of two readings in a row out there (a sustained drop is no glitch), and one on the other side', () => {
+    const values = stream(600, new Map([[100, 0.05], [200, 0.05], [300, 0.05], [301, 0.05], [302, 0.05], [400, 4.95]]));
+    const out = run(new GlitchGate(), values);
+    expect(out[300]).toBe(values[299]);
+    expect(out[301]).toBe(0.05);
+    expect(out[302]).toBe(0.05);
+    expect(out[400]).toBe(4.95);
+  });
+
+  it('calls only depths that agree with the deepest ones a glitch, and none while the depths disagree', () => {
+    // Lone excursions 0.2 V and 2.4 V down: only two of them agree (the deep ones).
+    const values = stream(700, new Map([[100, 2.3], [200, 0.1], [300, 2.3], [400, 0.1], [500, 2.3], [600, 0.1]]));
+    const gate = new GlitchGate();
+    const out = run(gate, values);
+    expect(out[300]).toBe(2.3);
+    expect(out[500]).toBe(2.3);
+    expect(out[600]).toBe(values[599]);
+    const one = new GlitchGate();
+    run(one, stream(500, new Map([[100, 2.3], [200, 0.1], [300, 1.2], [400, 0.1]])));
+    // 0.1 V and 0.1 V agree; 2.3 and 1.2 are shallower than two thirds of the deepest.
+    expect(one.known).toBe(true);
+    const none = new GlitchGate();
+    run(none, stream(400, new Map([[100, 2.2], [200, 0.1], [300, 1.2]])));
+    expect(none.known).toBe(false);
+  });
+
+  it('with learning off opens no new side, but a known side goes on learning its depths', () => {
+    const gate = new GlitchGate();
+    run(gate, stream(300, new Map([[100, 0.05], [200, 0.05]])));
+    gate.learning = false;
+    // Up: three lone excursions, all passed and none learned. Down: one shallower than the band
+    // (passed, and learned on the known side), then a glitch in the band.
+    const live = stream(600, new Map([[100, 3.5], [200, 3.5], [300, 3.5], [400, 1.5], [500, 0.3]]), 2);
+    const out = run(gate, live);
+    expect([out[100], out[200], out[300]]).toEqual([3.5, 3.5, 3.5]);
+    expect(out[400]).toBe(1.5);
+    expect(out[500]).toBe(live[499]);
+    expect(gate.toJSON().up).toEqual([]);
+    expect(gate.toJSON().down).toHaveLength(3);
+  });
+
+  it('learns nothing from a signal that flickers between two ADC codes', () => {
+    const rng = new Rng(4);
+    const lsb = 5 / 1024;
+    const values = Array.from({ length: 3000 }, () => (512 + (rng.next() < 0.1 ? 1 : 0)) * lsb);
+    const gate = new GlitchGate();
+    expect(run(gate, values)).toEqual(values);
+    expect(gate.known).toBe(false);
+  });
+
+  it('goes on from its JSON exactly as it would have, and refuses malformed state', () => {
+    const values = stream(800, new Map([[100, 0.05], [200, 0.05], [300, 0.05], [500, 0.05], [501, 0.05], [700, 0.05]]));
+    const a = new GlitchGate();
+    run(a, values.slice(0, 400));
+    const b = GlitchGate.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
+    expect(run(b, values.slice(400))).toEqual(run(a, values.slice(400)));
+    // A gate that has seen one reading (no median before it) round-trips too.
+    const fresh = new GlitchGate();
+    fresh.filter(2.5);
+    expect(() => GlitchGate.fromJSON(JSON.parse(JSON.stringify(fresh.toJSON())))).not.toThrow();
+    const good = a.toJSON();
+    for (const bad of [null, [], { ...good, local: [Number.NaN] }, { ...good, up: [-1] }, { ...good, down: [0.5] }, { ...good, scale: [1] }, { ...good, quantum: 0 }, { ...good, prev: [1] }, { ...good, learning: 'yes' }]) {
+      expect(() => GlitchGate.fromJSON(JSON.parse(JSON.stringify(bad)))).toThrow();
+    }
+  });
+});

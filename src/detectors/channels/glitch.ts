@@ -1,0 +1,197 @@
+/**
+ * Known glitches: lone one-reading excursions that recur at a consistent depth on one side of the
+ * signal, such as a loose connector that reads near 0 V for one sample now and then. A reading is
+ * an excursion when it lies FAR local noise scales from the median of the last LOCAL readings, and
+ * a lone one when the readings before and after it lie within NEAR. Once a side holds MIN_KNOWN
+ * lone excursions whose depths agree (within CLUSTER of the deepest), a reading that leaves the
+ * signal on that side, right after a normal reading, by a depth within that band (widened by
+ * MARGIN), is a known glitch: the detector scores the last normal value in its place, so it
+ * neither alarms on it nor lets it into any channel's statistics. Two such readings in a row are
+ * no glitch (the second follows no normal reading), so a sustained fault still alarms, one reading
+ * later. Decision 0014 has the measurements.
+ * @module
+ */
+import { RollingWindow } from '../rolling.ts';
+
+/** Readings in the local median the gate measures excursions from. */
+const LOCAL = 9;
+/** An excursion lies at least this many local noise scales from the local median. */
+const FAR = 12;
+/** A normal reading lies within this many local noise scales of it. */
+const NEAR = 4;
+/** Agreeing lone excursions on one side before the next one there is a known glitch. */
+const MIN_KNOWN = 2;
+/** Depths remembered per side (the most recent). */
+const KEPT = 8;
+/** Depths agree with the deepest when it is at most this many times theirs. */
+const CLUSTER = 1.5;
+/** A known glitch's depth lies within the agreeing depths' range widened by this factor. */
+const MARGIN = 1.25;
+/** Memory (readings) of the local noise scale. */
+const SCALE_HORIZON = 200;
+/** Mean absolute deviation to standard deviation, for normal noise. */
+const MAD_TO_SD = 1.2533;
+const SQRT12 = Math.sqrt(12);
+
+export interface GlitchGateState {
+  /** The last LOCAL readings, oldest first. */
+  local: number[];
+  /** Mean absolute deviation of normal readings from the local median, and how many it has seen. */
+  scale: [number, number];
+  /** Smallest step seen between readings (null: none yet). */
+  quantum: number | null;
+  /** Depths of the lone excursions above and below, oldest first. */
+  up: number[];
+  down: number[];
+  /** The last two readings' distances in noise scales, most recent first (null: not judged, or a glitch). */
+  prev: [number | null, number | null];
+  /** The last reading's depth, and the last normal reading (null: none yet). */
+  prevDepth: number;
+  lastNormal: number | null;
+  /** Whether lone excursions may open a side not yet known (see `learning`). */
+  learning: boolean;
+}
+
+export class GlitchGate {
+  private local = new RollingWindow(LOCAL);
+  private scale = 0;
+  private scaleCount = 0;
+  private quantum = Infinity;
+  private up: number[] = [];
+  private down: number[] = [];
+  /** The previous two readings' signed distances in noise scales (NaN: not judged, or a known glitch). */
+  private prev1 = Number.NaN;
+  private prev2 = Number.NaN;
+  private prevDepth = 0;
+  private lastNormal = Number.NaN;
+  /** The newest reading in `local` (NaN: none). */
+  private lastValue = Number.NaN;
+
+  /**
+   * Whether lone excursions may open a side not yet known. On in a fit (training data is normal);
+   * the detector turns it off for live data, where a fault that repeats (the same spike twice)
+   * would otherwise teach the gate to drop it. A known side keeps learning its depths.
+   */
+  learning = true;
+
+  /** Whether a side has enough agreeing lone excursions to call the next one a known glitch. */
+  get known(): boolean {
+    return bandOf(this.up) !== undefined || bandOf(this.down) !== undefined;
+  }
+
+  /**
+   * Judges `x` (in arrival order): the last normal value when `x` is a known glitch, otherwise `x`.
+   * Learns from `x` unless it is a known glitch (which stays out of the local median and scale too).
+   */
+  filter(x: number): number {
+    if (!Number.isFinite(x)) {
+      this.shift(Number.NaN);
+      return x;
+    }
+    const med = this.local.quantile(0.5);
+    // A reading quantised to steps of q is only known to within q (Sheppard), as in the fault channels.
+    const sd = Math.max(this.scale * MAD_TO_SD, Number.isFinite(this.quantum) ? this.quantum / SQRT12 : 0);
+    const ready = this.local.length >= LOCAL && sd > 0;
+    const depth = x - med;
+    const r = ready ? depth / sd : Number.NaN;
+    if (ready && Math.abs(this.prev1) <= NEAR) {
+      const band = bandOf(depth > 0 ? this.up : this.down);
+      if (band && Math.abs(depth) >= band.lo && Math.abs(depth) <= band.hi) {
+        this.shift(Number.NaN);
+        return this.lastNormal;
+      }
+    }
+    // The previous reading was a lone excursion: normal readings before and after it.
+    if (ready && Math.abs(r) <= NEAR && Math.abs(this.prev1) >= FAR && Math.abs(this.prev2) <= NEAR) {
+      const side = this.prevDepth > 0 ? this.up : this.down;
+      if (this.learning || bandOf(side) !== undefined) {
+        side.push(this.prevDepth);
+        if (side.length > KEPT) side.shift();
+      }
+    }
+    // Before the first reading there is no median (and the depth matters only once `ready`).
+    this.prevDepth = Number.isFinite(depth) ? depth : 0;
+    this.shift(r);
+    if (!ready || Math.abs(r) <= NEAR) {
+      if (this.local.length > 0) {
+        this.scaleCount++;
+        this.scale += (Math.abs(depth) - this.scale) / Math.min(this.scaleCount, SCALE_HORIZON);
+      }
+      this.lastNormal = x;
+    }
+    const step = Math.abs(x - this.lastValue);
+    if (step > 0 && step < this.quantum) this.quantum = step;
+    this.lastValue = x;
+    this.local.push(x);
+    return x;
+  }
+
+  private shift(r: number): void {
+    this.prev2 = this.prev1;
+    this.prev1 = r;
+  }
+
+  toJSON(): GlitchGateState {
+    const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+    return {
+      local: this.local.values(),
+      scale: [this.scale, this.scaleCount],
+      quantum: orNull(this.quantum),
+      up: [...this.up],
+      down: [...this.down],
+      prev: [orNull(this.prev1), orNull(this.prev2)],
+      prevDepth: this.prevDepth,
+      lastNormal: orNull(this.lastNormal),
+      learning: this.learning,
+    };
+  }
+
+  /** Rebuilds a gate from {@link toJSON}'s output; throws a message naming the first malformed field. */
+  static fromJSON(x: unknown): GlitchGate {
+    const s = x as Partial<GlitchGateState> | null;
+    const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    const nums = (v: unknown, max: number): v is number[] => Array.isArray(v) && v.length <= max && v.every(num);
+    const numOrNull = (v: unknown): boolean => v === null || num(v);
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error('must be an object');
+    if (!nums(s.local, LOCAL)) throw new Error(`local must hold at most ${LOCAL} finite numbers`);
+    if (!Array.isArray(s.scale) || s.scale.length !== 2 || !num(s.scale[0]) || s.scale[0] < 0 || !Number.isSafeInteger(s.scale[1]) || s.scale[1] < 0) {
+      throw new Error('scale must be [mean deviation ≥ 0, count]');
+    }
+    if (!(s.quantum === null || (num(s.quantum) && s.quantum > 0))) throw new Error('quantum must be null or a positive number');
+    if (!nums(s.up, KEPT) || !s.up.every((d) => d > 0) || !nums(s.down, KEPT) || !s.down.every((d) => d < 0)) {
+      throw new Error(`up and down must hold at most ${KEPT} depths each, positive above and negative below`);
+    }
+    if (!Array.isArray(s.prev) || s.prev.length !== 2 || !s.prev.every(numOrNull)) throw new Error('prev must be two numbers or nulls');
+    if (!num(s.prevDepth) || !numOrNull(s.lastNormal)) throw new Error('prevDepth must be a number and lastNormal a number or null');
+    if (typeof s.learning !== 'boolean') throw new Error('learning must be a boolean');
+    const g = new GlitchGate();
+    g.local = RollingWindow.from(LOCAL, s.local);
+    g.lastValue = s.local.at(-1) ?? Number.NaN;
+    [g.scale, g.scaleCount] = s.scale;
+    g.quantum = s.quantum ?? Infinity;
+    g.up = [...s.up];
+    g.down = [...s.down];
+    g.prev1 = s.prev[0] ?? Number.NaN;
+    g.prev2 = s.prev[1] ?? Number.NaN;
+    g.prevDepth = s.prevDepth;
+    g.lastNormal = s.lastNormal ?? Number.NaN;
+    g.learning = s.learning;
+    return g;
+  }
+}
+
+/** The depth band of a side's known glitches: the depths within CLUSTER of the deepest, widened by MARGIN, when there are MIN_KNOWN of them. */
+function bandOf(depths: readonly number[]): { lo: number; hi: number } | undefined {
+  if (depths.length < MIN_KNOWN) return undefined;
+  let hi = 0;
+  for (const d of depths) hi = Math.max(hi, Math.abs(d));
+  let lo = hi;
+  let agree = 0;
+  for (const d of depths) {
+    if (Math.abs(d) * CLUSTER >= hi) {
+      agree++;
+      lo = Math.min(lo, Math.abs(d));
+    }
+  }
+  return agree >= MIN_KNOWN ? { lo: lo / MARGIN, hi: hi * MARGIN } : undefined;
+}
