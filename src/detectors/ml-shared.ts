@@ -14,6 +14,11 @@ import { confidenceOf, fitCalibration, quantile, type Calibration } from './cali
 
 export type Params = Record<string, number | boolean>;
 
+/** Mean absolute deviation (or mean absolute step) to standard deviation, for normal noise: √(π/2). */
+export const MEAN_ABS_TO_SIGMA = 1.2533;
+/** A reading quantised to steps of q is only known to within q: its error's standard deviation is at least q/√12 (Sheppard). */
+export const SQRT12 = Math.sqrt(12);
+
 /** Validates `raw` against `specs`, filling defaults; throws `invalid-params` listing every problem. */
 export function readParams(kind: DetectorKind, specs: readonly DetectorParamSpec[], raw: Record<string, unknown> = {}): Params {
   const out: Params = {};

@@ -21,7 +21,7 @@
  */
 import { calibrate, confidenceOf, isCalibration, type Calibration } from './calibration.ts';
 import { frameGain, levelFrame, persistFraction, repeatFraction, type LevelFrame } from './level-frame.ts';
-import { fitTailCalibration, readParams } from './ml-shared.ts';
+import { MEAN_ABS_TO_SIGMA, SQRT12, fitTailCalibration, readParams } from './ml-shared.ts';
 import type { DetectorFactory } from './registry.ts';
 import { Ewm, RARITY_BINS, Rarity, RollingRing, RollingWindow, fitPowerTail, normalTailSurprise, powerTailSurprise, type PowerTail } from './rolling.ts';
 import {
@@ -65,8 +65,6 @@ const SETTLED_WEIGHT = 0.9;
  * smoothed level by a third of the noise over driftSeconds is no ramp (decision 0014).
  */
 const DRIFT_NOISE_FLOOR = 0.35;
-const MEAN_ABS_TO_SIGMA = 1.2533;
-const SQRT12 = Math.sqrt(12);
 /**
  * Training |robust z| with a kurtosis (fourth moment over squared second) below this is
  * Gaussian-like (a normal's is 3; Student-t noise with 4 or fewer degrees of freedom, and glitches,

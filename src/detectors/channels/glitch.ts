@@ -11,6 +11,7 @@
  * later. Decision 0014 has the measurements.
  * @module
  */
+import { MEAN_ABS_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
 import { RollingWindow } from '../rolling.ts';
 
 /** Readings in the local median the gate measures excursions from. */
@@ -29,9 +30,6 @@ const CLUSTER = 1.5;
 const MARGIN = 1.25;
 /** Memory (readings) of the local noise scale. */
 const SCALE_HORIZON = 200;
-/** Mean absolute deviation to standard deviation, for normal noise. */
-const MAD_TO_SD = 1.2533;
-const SQRT12 = Math.sqrt(12);
 
 export interface GlitchGateState {
   /** The last LOCAL readings, oldest first. */
@@ -89,8 +87,8 @@ export class GlitchGate {
       return x;
     }
     const med = this.local.quantile(0.5);
-    // A reading quantised to steps of q is only known to within q (Sheppard), as in the fault channels.
-    const sd = Math.max(this.scale * MAD_TO_SD, Number.isFinite(this.quantum) ? this.quantum / SQRT12 : 0);
+    // A reading quantised to steps of q is only known to within q (see SQRT12), as in the fault channels.
+    const sd = Math.max(this.scale * MEAN_ABS_TO_SIGMA, Number.isFinite(this.quantum) ? this.quantum / SQRT12 : 0);
     const ready = this.local.length >= LOCAL && sd > 0;
     const depth = x - med;
     const r = ready ? depth / sd : Number.NaN;
