@@ -199,7 +199,7 @@ describe.each(testDialects())('alarm notifications [%s]', (dialect) => {
     await inject(api, u.token, s.deviceId, 'dropout', 20);
     await eventually(() => s.seen.alarm_opened!.length >= 1, 10_000);
     await eventually(() => s.seen.alarm_resolved!.length >= 1, 10_000);
-    // A second dropout, not a spike: `auto` folds an averaging channel's alarm within 20 s of an
+    // A second dropout, not a spike: `auto` folds an averaging channel's alarm within 25 s of an
     // incident into it (decision 0014, `episode`), and this short spike's only alarm was the swing channel's.
     await inject(api, u.token, s.deviceId, 'dropout', 20);
     await eventually(() => s.seen.alarm_opened!.length >= 2, 10_000);
