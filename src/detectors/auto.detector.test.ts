@@ -18,7 +18,7 @@ function trace(n: number, seed: number, t0 = T0, level = 2.5, noise = 0.01): Arr
   });
 }
 
-const AVERAGING: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse']);
+const AVERAGING: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range']);
 const alarmsIn = (scores: Score[], from: number, to: number): Score[] => scores.slice(from, to + 1).filter((s) => s.is_anomaly);
 
 /**
@@ -563,7 +563,8 @@ describe('auto: a 0 V dropout stays out of the rolling statistics (dropoutsApart
     const on = await live({ episode: 20 });
     expect(alarmsIn(on, 60 * HZ, 68 * HZ - 1).some((s) => s.channel === 'dropout')).toBe(true);
     expect(alarmsIn(on, 69 * HZ, 200 * HZ - 1)).toEqual([]);
-    const off = await live({ dropoutsApart: false, episode: 20 });
+    // Without dropoutsApart the 0 V readings also reach the range channel (levelRange, later), which would alarm on them.
+    const off = await live({ dropoutsApart: false, episode: 20, levelRange: false });
     expect(alarmsIn(off, 69 * HZ, 200 * HZ - 1).length).toBeGreaterThan(0);
   });
 
@@ -889,5 +890,89 @@ describe('auto: known glitches (glitchGate)', () => {
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('glitchGate', train, live.slice(0, 3000));
+  });
+});
+
+describe("auto: the level's range (levelRange)", () => {
+  // 10 Hz, 10-bit, 2.47 V with 5 mV noise and a little wander; live: a ramp down by 45 mV and back
+  // over 300 s (150 s each way), too slow for the drift channel's 20 s, from reading 1500 on.
+  const slow = (n: number, seed: number, t0: number, add: (i: number) => number = () => 0): Reading[] => {
+    const rng = new Rng(seed);
+    let w = 0;
+    return Array.from({ length: n }, (_, i) => {
+      w += -w / 600 + 0.0001 * rng.normal();
+      return { ts: t0 + i * 100, value: Math.round((2.47 + w + 0.005 * rng.normal() + add(i)) / LSB) * LSB };
+    });
+  };
+  const train = slow(3000, 1, T0);
+  const ramp = (i: number): number => (i >= 1500 && i < 4500 ? -0.045 * (1 - Math.abs(i - 3000) / 1500) : 0);
+  const live = slow(6000, 2, T0 + 400_000, ramp);
+
+  it('finds a ramp too slow for the drift channel once the level leaves every level of training, and is quiet before it', async () => {
+    const on = await scoresAfterFit({}, train, live);
+    const off = await scoresAfterFit({ levelRange: false }, train, live);
+    expect(alarmsIn(off, 0, 5999)).toEqual([]);
+    expect(alarmsIn(on, 0, 1499)).toEqual([]);
+    const found = alarmsIn(on, 1500, 4499);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((s) => s.channel === 'range' && s.signal === 'drift' && s.method === 'auto:range')).toBe(true);
+    expect(alarmsIn(on, 4500, 5999)).toEqual([]);
+  });
+
+  it('keeps a 0 V dropout out of the range: a ramp after one is still found', async () => {
+    const dropped = live.map((r, i) => (i >= 500 && i < 580 ? { ts: r.ts, value: 0 } : r));
+    const scores = await scoresAfterFit({}, train, dropped);
+    expect(alarmsIn(scores, 500, 579).some((s) => s.channel === 'dropout')).toBe(true);
+    expect(alarmsIn(scores, 1500, 4499).some((s) => s.channel === 'range')).toBe(true);
+  });
+
+  it('alarms once for a level that moved and stays, not on every reading out there', async () => {
+    const moved = slow(6000, 2, T0 + 400_000, (i) => (i < 1500 ? 0 : -0.045 * Math.min(1, (i - 1500) / 1500)));
+    const scores = await scoresAfterFit({}, train, moved);
+    const out = alarmsIn(scores, 1500, 5999);
+    expect(out.length).toBeGreaterThan(0);
+    expect(out.length).toBeLessThanOrEqual(3);
+    // The last 250 s sit at the new level: quiet.
+    expect(alarmsIn(scores, 3500, 5999)).toEqual([]);
+  });
+
+  it('keeps the range in the artifact: a restored model scores the rest of the stream exactly as the one that went on', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    for (const r of live.slice(0, 2000)) d.score(r);
+    const art = round(d.serialize());
+    expect((art.state as { range: { spread: number } }).range.spread).toBeGreaterThan(0);
+    const restored = restoreDetector(validateArtifact(art));
+    const rest = live.slice(2000);
+    expect(rest.map((r) => restored.score(r))).toEqual(rest.map((r) => d.score(r)));
+  });
+
+  it('refuses a malformed range, or one in a model without levelRange, with a clear message', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    const bad = round(d.serialize());
+    (bad.state as { range: { spread: number } }).range.spread = -1;
+    expect(() => restoreDetector(validateArtifact(bad))).toThrow(/state\.range: spread/);
+    const stray = round(d.serialize());
+    stray.params.levelRange = false;
+    expect(() => restoreDetector(validateArtifact(stray))).toThrow(/state\.range is only written with levelRange/);
+  });
+
+  it('is off on a cycle, before a fit, and with adaptLevel (the same scores as with it off)', async () => {
+    const cycle = Array.from({ length: 3000 }, (_, i) => ({ ts: T0 + i * 100, value: 2.5 + 0.5 * Math.sin((2 * Math.PI * i) / 20) + 0.02 * Math.sin(i * 7.1) }));
+    const periodic = createDetector('auto', { seed: 1 });
+    await periodic.fit(cycle);
+    expect((periodic.serialize().state as { seasonal: unknown }).seasonal).not.toBeNull();
+    expect(periodic.serialize().state).not.toHaveProperty('range');
+    expect(createDetector('auto', { params: { selfFit: 0 } }).serialize().state).not.toHaveProperty('range');
+    const adapting = await scoresAfterFit({ adaptLevel: true }, train, live);
+    expect(adapting).toEqual(await scoresAfterFit({ adaptLevel: true, levelRange: false }, train, live));
+    const d = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
+    await d.fit(train);
+    expect(d.serialize().state).not.toHaveProperty('range');
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('levelRange', train, live.slice(0, 3000));
   });
 });

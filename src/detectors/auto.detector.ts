@@ -26,7 +26,8 @@
  *
  * After a fit, known glitches (`glitchGate`: lone one-reading excursions of a kind the training
  * part held at least twice, such as a loose connector's reading near 0 V) are scored as the last
- * normal reading (see `GlitchGate`).
+ * normal reading (see `GlitchGate`), and without a cycle a smoothed level beyond every level the
+ * training part showed alarms once per RANGE_ALARM spreads it moves (`levelRange`, see `LevelRange`).
  *
  * With `adaptLevel` (the presets) the first readings after `fit` or `resume` re-baseline to the
  * device's level and noise scale, and both members see the re-baselined values (decision 0009).
@@ -34,6 +35,7 @@
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { GlitchGate } from './channels/glitch.ts';
+import { LevelRange } from './channels/range.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { contextFactory, type BriefScore, type ContextDetector } from './context.detector.ts';
@@ -88,7 +90,15 @@ const EPISODE_SECONDS = 25;
 /** Within an incident, a break longer than this (or 2.5 readings) ends a channel's run of alarm-level readings (see `echoRuns`). */
 const RUN_GAP_MS = 1000;
 /** The fault channels that average over readings: after another channel's alarm, theirs may be its echo. */
-const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse']);
+const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range']);
+/**
+ * `levelRange`: the range channel alarms once the smoothed level lies this many spreads beyond the
+ * training part's levels. On the wider development set (seeds 100001–100192, fit) 8 added no false
+ * alarm and found 6 more ramps; 4 found more events for 7 more false alarms (decision 0014).
+ */
+const RANGE_ALARM = 8;
+/** Log-odds per spread beyond RANGE_ALARM (below it the channel's score stays under the threshold). */
+const RANGE_SLOPE = 0.5;
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
 const SELF_FIT_MAX = 4096;
 /** A never-fitted detector fits itself only when its readings come at least this often (ms): sensor streams. */
@@ -297,6 +307,13 @@ const PARAM_SPECS = [
       "After a fit, a lone one-reading excursion of a kind the training part held at least twice, on the same side and at an agreeing depth (a loose connector's reading near 0 V), is a known glitch: the last normal reading is scored in its place, so it neither alarms nor enters any channel's statistics; two in a row are no glitch, and live data teaches it no new kind (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'levelRange',
+    type: 'boolean',
+    default: true,
+    description:
+      "After a fit on data without a cycle, the range channel alarms when the level smoothed over 2 s lies 8 spreads beyond every level the training part showed (a slow ramp the other channels follow); the alarmed level becomes the range's new edge, so a level that moved and stays alarms once (not with adaptLevel; off in models written before it).",
+  },
+  {
     name: 'falseAlarmRate',
     type: 'number',
     default: 0.0001,
@@ -420,6 +437,7 @@ export class AutoDetector implements Detector {
       this.glitch = gate;
     }
     this.seen = undefined;
+    this.range = undefined;
     throwIfAborted(options.signal);
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
     const train = normal.slice(0, normal.length - nHold);
@@ -477,6 +495,13 @@ export class AutoDetector implements Detector {
     // recording's next part, a backtest) keeps it, a pause up to the seasonal memory is stepped
     // over like any gap in the timestamps, and a longer one forgets it (see `combine`).
     if (!continuing) this.members.robust.resume();
+    // The range channel learns the levels of every normal reading (not calibrated: it alarms at a
+    // fixed distance, see RANGE_ALARM). With adaptLevel the device's level is not the training's;
+    // on a cycle the level swings with it.
+    if (this.params.levelRange === true && this.params.adaptLevel !== true && !this.members.seasonal) {
+      this.range = LevelRange.fit(normal);
+      if (!continuing) this.range?.restart();
+    }
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
     const groups = rawShape.filter(Number.isFinite).length >= 20 ? 3 : 2;
     const fitCal = (raw: number[]): Calibration | undefined => {
@@ -523,6 +548,7 @@ export class AutoDetector implements Detector {
 
   resume(): void {
     this.members.robust.resume();
+    this.range?.restart();
     // After a pause the phase of the next reading is unknown: learn the cycle's shape again.
     this.members.seasonal?.reset();
     this.lastTs = undefined;
@@ -556,6 +582,8 @@ export class AutoDetector implements Detector {
 
   /** Known glitches (`glitchGate`), from the last fit; undefined before one. */
   private glitch: GlitchGate | undefined;
+  /** The training part's levels (`levelRange`), from the last fit without a cycle; undefined before one. */
+  private range: LevelRange | undefined;
   /** The last `combine` (reused: one per detector, not one per reading). */
   private readonly combined: Combined = { fault: 0, novelty: 0, shape: 0, faultScore: QUIET, noveltyScore: undefined, seasonal: 0 };
   /** The last `mix`. */
@@ -695,12 +723,22 @@ export class AutoDetector implements Detector {
       this.members.shape.sleep();
       this.seen = undefined;
       this.glitch = undefined;
+      this.range = undefined;
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
     }
   }
 
   private scoreOne(reading: Reading): Score {
-    if (!this.combine(reading)) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
+    const combined = this.combine(reading);
+    // The range channel sees every reading but those the dropout or stuck channels call faults (a
+    // 0 V dropout would take its edge down to 0 V), so its level stays current while the others warm up.
+    let beyond = 0;
+    const parts = this.members.robust.parts;
+    if (this.range && !(parts.dropout >= IMPUTE_SURPRISE || parts.stuck >= IMPUTE_SURPRISE)) {
+      beyond = this.range.push(reading.ts, reading.value);
+      if (beyond >= RANGE_ALARM) this.range.extend();
+    }
+    if (!combined) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const c = this.combined;
     // On a cycle the burst and collapse channels read the deseasonalised residual, whose variance
     // changes with the cycle's phase and tempo; a noise burst or an amplitude change of cycles is
@@ -708,7 +746,13 @@ export class AutoDetector implements Detector {
     const fc = c.faultScore.channel;
     this.mix(c.fault, c.novelty, c.shape, this.shapeCalibration && (fc === 'burst' || fc === 'collapse') ? (this.params.cycleVarianceBias as number) : 0);
     const m = this.mixed;
-    const faultChannel = c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
+    const rangeLogit = beyond > 0 ? logit(this.threshold) + RANGE_SLOPE * (beyond - RANGE_ALARM) : -Infinity;
+    const ranged = rangeLogit > m.logit;
+    if (ranged) {
+      m.logit = rangeLogit;
+      m.group = 'fault';
+    }
+    const faultChannel = ranged ? 'range' : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     const channel = m.group !== 'fault' ? m.group : faultChannel;
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
     // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
@@ -777,7 +821,7 @@ export class AutoDetector implements Detector {
     }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
-    const signal = m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
+    const signal = ranged ? 'drift' : m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
     const fault = { name: 'fault', weight: Math.round(c.faultScore.anomaly_score * 1000) / 1000 };
     const novelty = { name: 'novelty', weight: Math.round((c.noveltyScore?.anomaly_score ?? 0) * 1000) / 1000 };
     const score: Score = {
@@ -831,6 +875,7 @@ export class AutoDetector implements Detector {
         robust: this.members.robust.serialize(),
         context: this.members.context.serialize(),
         ...(this.glitch && { glitch: this.glitch.toJSON() }),
+        ...(this.range && { range: this.range.toJSON() }),
       },
       metrics: { ...this.metrics },
     };
@@ -853,6 +898,7 @@ export class AutoDetector implements Detector {
     this.lastTs = typeof seasonal?.lastTs === 'number' ? seasonal.lastTs : undefined;
     this.metrics = { ...(metrics ?? {}) };
     this.glitch = state.glitch;
+    this.range = state.range;
   }
 }
 
@@ -871,7 +917,7 @@ const QUIET: Score = { anomaly_score: 0, is_anomaly: false, confidence: 0, metho
 
 /** `auto:<channel>` for the channels there are, built once rather than per reading. */
 const METHODS: ReadonlyMap<string, string> = new Map(
-  ['point', 'spike', 'level', 'drift', 'swing', 'burst', 'collapse', 'stuck', 'dropout', 'novelty', 'shape'].map((c) => [c, `${KIND}:${c}`]),
+  ['point', 'spike', 'level', 'drift', 'swing', 'burst', 'collapse', 'range', 'stuck', 'dropout', 'novelty', 'shape'].map((c) => [c, `${KIND}:${c}`]),
 );
 function methodOf(channel: string): string {
   return METHODS.get(channel) ?? `${KIND}:${channel}`;
@@ -970,6 +1016,8 @@ interface ValidState {
   context: DetectorArtifact;
   /** The known-glitch gate of a fitted model with `glitchGate` (absent before a fit, and in older artifacts). */
   glitch?: GlitchGate;
+  /** The range channel of a model fitted with `levelRange` on data without a cycle (absent otherwise, and in older artifacts). */
+  range?: LevelRange;
 }
 
 const MEMBER_KINDS = { robust: robustFactory, context: contextFactory } as const;
@@ -1042,7 +1090,17 @@ function validateState(state: unknown, params: Params): ValidState {
       throw invalidArtifact(KIND, `state.glitch: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  return { ...s, glitch } as unknown as ValidState;
+  let range: LevelRange | undefined;
+  if (s.range !== undefined) {
+    if (params.levelRange !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.range is only written with levelRange, not with adaptLevel');
+    if (s.seasonal !== undefined && s.seasonal !== null) throw invalidArtifact(KIND, 'state.range is only written without a cycle (state.seasonal)');
+    try {
+      range = LevelRange.fromJSON(s.range);
+    } catch (e) {
+      throw invalidArtifact(KIND, `state.range: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { ...s, glitch, range } as unknown as ValidState;
 }
 
 /** A member's complete params as its artifact stores them. */
@@ -1059,7 +1117,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * before 0 V dropouts were kept out of the rolling statistics (no `dropoutsApart`) or before one
  * glitch was kept out of the level channel (no `levelClip`) or before the drift level settled (no
  * `settledDrift`) or before the point channel measured from the last few readings (no `localPoint`)
- * or before known glitches were scored as the last normal reading (no `glitchGate`) score as they did.
+ * or before known glitches were scored as the last normal reading (no `glitchGate`) or before the
+ * range channel (no `levelRange`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1076,6 +1135,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.settledDrift === undefined && { settledDrift: false }),
     ...(a.localPoint === undefined && { localPoint: false }),
     ...(a.glitchGate === undefined && { glitchGate: false }),
+    ...(a.levelRange === undefined && { levelRange: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.
