@@ -346,7 +346,8 @@ export class ContextDetector implements Detector {
       is_anomaly: isAnomaly,
       confidence: confidenceOf(anomaly, this.threshold),
       method: KIND,
-      signal: isAnomaly ? this.signalOf(s) : 'none',
+      // `judge` named it (its own isAnomaly is this one).
+      signal,
       features: {
         level: s.facts[0] as number,
         change: s.facts[1] as number,
