@@ -509,7 +509,8 @@ describe('auto: a coarse ADC signal that sits on one code for long stretches (ru
     expect(Math.max(...on.map(bandInCodes))).toBeLessThan(30);
     // Without the guards the settling start (every change scored |z| = 1000 against no scale) locks
     // the swing channel and the runs of repeats set the fault channels' alarm point: the spike is missed.
-    const off = await live({ runGuards: false });
+    // (stuckApart, later, also keeps long runs of one code out of the spread: off here, as when this was measured)
+    const off = await live({ runGuards: false, stuckApart: false });
     expect(off[1000]?.is_anomaly).toBe(false);
     expect(Math.max(...off.map(bandInCodes))).toBeGreaterThan(80);
   });
@@ -563,8 +564,9 @@ describe('auto: a 0 V dropout stays out of the rolling statistics (dropoutsApart
     const on = await live({ episode: 20 });
     expect(alarmsIn(on, 60 * HZ, 68 * HZ - 1).some((s) => s.channel === 'dropout')).toBe(true);
     expect(alarmsIn(on, 69 * HZ, 200 * HZ - 1)).toEqual([]);
-    // Without dropoutsApart the 0 V readings also reach the range channel (levelRange, later), which would alarm on them.
-    const off = await live({ dropoutsApart: false, episode: 20, levelRange: false });
+    // Without dropoutsApart the 0 V readings also reach the range channel (levelRange, later), which
+    // would alarm on them, and, as a stuck run, are kept out of the spread by stuckApart (later).
+    const off = await live({ dropoutsApart: false, episode: 20, levelRange: false, stuckApart: false });
     expect(alarmsIn(off, 69 * HZ, 200 * HZ - 1).length).toBeGreaterThan(0);
   });
 
@@ -974,5 +976,42 @@ describe("auto: the level's range (levelRange)", () => {
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('levelRange', train, live.slice(0, 3000));
+  });
+});
+
+describe('auto: a stuck run stays out of the spread (stuckApart)', () => {
+  // The 10 Hz simulator-like trace; live: stuck at one reading's value for `seconds` from reading 1000.
+  const stuckFor = (seconds: number): Reading[] => {
+    const live = trace(3000, 2, T0 + 400_000);
+    const to = 1000 + seconds * 10;
+    for (let i = 1000; i < to; i++) live[i] = { ts: live[i]!.ts, value: live[999]!.value };
+    return live;
+  };
+  const train = trace(3000, 1);
+
+  it('names the stuck run and raises nothing once the signal is back, where the noise after it scored as spikes', async () => {
+    for (const seconds of [20, 40]) {
+      const live = stuckFor(seconds);
+      const end = 1000 + seconds * 10;
+      const on = await scoresAfterFit({}, train, live);
+      expect(alarmsIn(on, 1000, end - 1).some((s) => s.channel === 'stuck')).toBe(true);
+      // (the first reading back may repeat the stuck value by chance and continue the run)
+      expect(alarmsIn(on, end + 5, 2999)).toEqual([]);
+      const off = await scoresAfterFit({ stuckApart: false }, train, live);
+      expect(alarmsIn(off, end, end + 100).some((s) => s.channel === 'spike')).toBe(true);
+    }
+  });
+
+  it('is a parameter of the fault member, off with adaptLevel', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    expect((d.serialize().state as { robust: DetectorArtifact }).robust.params.skipStuck).toBe(true);
+    const preset = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
+    await preset.fit(train);
+    expect((preset.serialize().state as { robust: DetectorArtifact }).robust.params.skipStuck).toBe(false);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('stuckApart', train, stuckFor(20));
   });
 });

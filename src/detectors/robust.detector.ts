@@ -163,6 +163,13 @@ const PARAM_SPECS = [
       'A reading the dropout channel names a 0 V dropout (exactly 0 far from the baseline) is scored but enters neither the rolling median window, the step sizes, the swing energy nor the drift channel\'s level, as a missing reading would not; off: it enters them clipped.',
   },
   {
+    name: 'skipStuck',
+    type: 'boolean',
+    default: false,
+    description:
+      "A reading that continues a run of repeats the stuck channel already finds surprising (at least alarmSurprise), longer than any run of the training part, is scored but enters neither the rolling median window, the last readings nor the step sizes: a stuck sensor's repeats are no measure of the signal's spread (they collapse the window's IQR and the mean step, so the noise after the run scores as spikes). Not in the training part of a fit.",
+  },
+  {
     name: 'swingMinSd',
     type: 'number',
     default: 0,
@@ -744,6 +751,11 @@ export class RobustDetector implements Detector {
       if (step > 0 && step < this.quantum) this.quantum = step;
       const cap = this.stepSize.count >= 10 ? 8 * this.stepSize.mean + 1e-12 : Infinity;
       this.shortStep += (1 / p.short) * (step - this.shortStep);
+      // With `skipStuck` a surprising stuck run, longer than any run of the training part, teaches
+      // the spread nothing (nor the median window, below). Not while a fit still learns how long
+      // runs last (`runLog`): on a signal that sits on one ADC code, long runs are its normal.
+      const ref = this.runReference;
+      if (p.skipStuck && parts.stuck >= p.alarmSurprise && this.runLog === undefined && (!ref || this.run > ref.longest)) notSignal = true;
       if (!notSignal) this.stepSize.update(Math.min(step, cap));
     }
 
