@@ -3,7 +3,7 @@ import { parseArtifact, validateArtifact } from './artifact.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { Rng } from './random.ts';
 import { createDetector, describeDetectors, restoreDetector } from './registry.ts';
-import { DEFAULT_DETECTOR_KIND, DetectorError, type DetectorArtifact, type Reading, type Score } from './types.ts';
+import { DEFAULT_DETECTOR_KIND, DetectorError, type Detector, type DetectorArtifact, type Reading, type Score } from './types.ts';
 
 const LSB = 5 / 1024;
 const T0 = 1_700_000_000_000;
@@ -45,6 +45,31 @@ async function expectLoadsWithItOff(param: string, train: readonly Reading[], li
   expect(restored.serialize().params[param]).toBe(false);
   const explicit = restoreDetector(validateArtifact(round(off.serialize())));
   expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => explicit.score(r)));
+}
+
+/**
+ * With adaptLevel the boolean parameter `param` changes nothing (the same scores as with it off),
+ * and a fitted model's state holds no `stateKey`.
+ */
+async function expectOffWithAdaptLevel(param: string, stateKey: string, train: readonly Reading[], live: readonly Reading[]): Promise<void> {
+  const adapting = await scoresAfterFit({ adaptLevel: true }, train, live);
+  expect(adapting).toEqual(await scoresAfterFit({ adaptLevel: true, [param]: false }, train, live));
+  const d = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
+  await d.fit(train);
+  expect(d.serialize().state).not.toHaveProperty(stateKey);
+}
+
+/**
+ * Scores `live` up to `at` with `d`, then checks that a model restored from its artifact scores the
+ * rest exactly as `d` goes on; returns that artifact.
+ */
+function expectRestoredGoesOn(d: Detector, live: readonly Reading[], at: number): DetectorArtifact {
+  for (const r of live.slice(0, at)) d.score(r);
+  const art = round(d.serialize());
+  const restored = restoreDetector(validateArtifact(art));
+  const rest = live.slice(at);
+  expect(rest.map((r) => restored.score(r))).toEqual(rest.map((r) => d.score(r)));
+  return art;
 }
 
 async function fittedAuto(): Promise<{ train: Reading[]; artifact: DetectorArtifact }> {
@@ -862,12 +887,8 @@ describe('auto: known glitches (glitchGate)', () => {
   it('keeps the gate in the artifact: a restored model scores the rest of the stream exactly as the one that went on', async () => {
     const d = createDetector('auto', { seed: 1 });
     await d.fit(train);
-    for (const r of live.slice(0, 4000)) d.score(r);
-    const art = round(d.serialize());
+    const art = expectRestoredGoesOn(d, live, 4000);
     expect((art.state as { glitch: { down: number[] } }).glitch.down.length).toBeGreaterThanOrEqual(2);
-    const restored = restoreDetector(validateArtifact(art));
-    const rest = live.slice(4000);
-    expect(rest.map((r) => restored.score(r))).toEqual(rest.map((r) => d.score(r)));
   });
 
   it('refuses a malformed gate, or one in a model without glitchGate, with a clear message', async () => {
@@ -882,12 +903,7 @@ describe('auto: known glitches (glitchGate)', () => {
   });
 
   it('is off with adaptLevel (a model for other devices has not seen their glitches): the same scores as with it off', async () => {
-    const adapting = await scoresAfterFit({ adaptLevel: true }, train, live.slice(0, 3000));
-    const off = await scoresAfterFit({ adaptLevel: true, glitchGate: false }, train, live.slice(0, 3000));
-    expect(adapting).toEqual(off);
-    const d = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
-    await d.fit(train);
-    expect(d.serialize().state).not.toHaveProperty('glitch');
+    await expectOffWithAdaptLevel('glitchGate', 'glitch', train, live.slice(0, 3000));
   });
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
@@ -941,12 +957,8 @@ describe("auto: the level's range (levelRange)", () => {
   it('keeps the range in the artifact: a restored model scores the rest of the stream exactly as the one that went on', async () => {
     const d = createDetector('auto', { seed: 1 });
     await d.fit(train);
-    for (const r of live.slice(0, 2000)) d.score(r);
-    const art = round(d.serialize());
+    const art = expectRestoredGoesOn(d, live, 2000);
     expect((art.state as { range: { spread: number } }).range.spread).toBeGreaterThan(0);
-    const restored = restoreDetector(validateArtifact(art));
-    const rest = live.slice(2000);
-    expect(rest.map((r) => restored.score(r))).toEqual(rest.map((r) => d.score(r)));
   });
 
   it('refuses a malformed range, or one in a model without levelRange, with a clear message', async () => {
@@ -967,11 +979,7 @@ describe("auto: the level's range (levelRange)", () => {
     expect((periodic.serialize().state as { seasonal: unknown }).seasonal).not.toBeNull();
     expect(periodic.serialize().state).not.toHaveProperty('range');
     expect(createDetector('auto', { params: { selfFit: 0 } }).serialize().state).not.toHaveProperty('range');
-    const adapting = await scoresAfterFit({ adaptLevel: true }, train, live);
-    expect(adapting).toEqual(await scoresAfterFit({ adaptLevel: true, levelRange: false }, train, live));
-    const d = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
-    await d.fit(train);
-    expect(d.serialize().state).not.toHaveProperty('range');
+    await expectOffWithAdaptLevel('levelRange', 'range', train, live);
   });
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
