@@ -1023,3 +1023,38 @@ describe('auto: a stuck run stays out of the spread (stuckApart)', () => {
     await expectLoadsWithItOff('stuckApart', train, stuckFor(20));
   });
 });
+
+describe('auto: a 0 V dropout teaches the spike and level channels nothing (dropoutsTeachNothing)', () => {
+  // The 10 Hz simulator-like trace (noise 0.01 V); live: one 0 V reading at 500, a 7σ spike at 1200 (70 s later).
+  const train = trace(3000, 1);
+  const live = (): Reading[] => {
+    const r = trace(3000, 2, T0 + 400_000);
+    r[500] = { ts: r[500]!.ts, value: 0 };
+    r[1200] = { ts: r[1200]!.ts, value: r[1200]!.value + 0.07 };
+    return r;
+  };
+
+  it('finds a spike after a 0 V dropout, which had taught the spike channel that |z| ~1000 is normal', async () => {
+    const on = await scoresAfterFit({}, train, live());
+    expect(on[500]!.channel).toBe('dropout');
+    expect(on[1200]).toMatchObject({ is_anomaly: true, channel: 'spike' });
+    expect(on.filter((s) => s.is_anomaly)).toHaveLength(2);
+    const off = await scoresAfterFit({ dropoutsTeachNothing: false }, train, live());
+    expect(off[500]!.channel).toBe('dropout');
+    expect(off[1200]!.is_anomaly).toBe(false);
+  });
+
+  it('is a parameter of the fault member, off with adaptLevel', async () => {
+    const robustParams = async (params: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const d = createDetector('auto', { seed: 1, params });
+      await d.fit(train);
+      return (d.serialize().state as { robust: DetectorArtifact }).robust.params;
+    };
+    expect((await robustParams({})).learnDropouts).toBe(false);
+    expect((await robustParams({ adaptLevel: true })).learnDropouts).toBe(true);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('dropoutsTeachNothing', train, live());
+  });
+});

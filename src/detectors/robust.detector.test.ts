@@ -559,3 +559,37 @@ describe('robust: one glitch is no level shift (levelClip)', () => {
     expect(() => validateArtifact(older)).toThrow(/lastZ/);
   });
 });
+
+describe('robust: a 0 V dropout teaches the spike channel nothing (learnDropouts)', () => {
+  // Clean 10 Hz noise (σ 0.01 V), an 8σ spike at reading 2000; the absolute guard off so the
+  // learned spread alone sets the spike channel's surprise.
+  const stream = (event: (r: Reading[]) => void): Reading[] => {
+    const rng = new Rng(3);
+    const live = Array.from({ length: 3000 }, (_, i) => ({ ts: T0 + i * 100, value: 2.5 + 0.01 * rng.normal() }));
+    event(live);
+    live[2000] = { ...live[2000]!, value: live[2000]!.value + 0.08 };
+    return live;
+  };
+  const spikeSurprise = (params: Record<string, unknown>, live: readonly Reading[]): { surprise: number; signals: Signal[] } => {
+    const d = createDetector('robust', { seed: 1, params: { absoluteZScale: 0, ...params } }) as Detector & { parts: { spike: number } };
+    let surprise = 0;
+    const signals = live.map((r, i) => {
+      const s = d.score(r);
+      if (i === 2000) surprise = d.parts.spike;
+      return s.signal;
+    });
+    return { surprise, signals };
+  };
+
+  it('with learnDropouts off, a 0 V dropout (|z| ~1000) leaves the spike channel as it was; on, it hides a spike 100 s later', () => {
+    const dropout = stream((r) => void (r[1000] = { ...r[1000]!, value: 0 }));
+    const clean = spikeSurprise({ skipZeroDropouts: true }, stream(() => undefined)).surprise;
+    const off = spikeSurprise({ skipZeroDropouts: true, learnDropouts: false }, dropout);
+    const on = spikeSurprise({ skipZeroDropouts: true }, dropout);
+    expect(off.signals[1000]).toBe('dropout');
+    expect(off.signals[2000]).toBe('spike');
+    expect(off.surprise).toBeGreaterThan(20);
+    expect(Math.abs(off.surprise - clean)).toBeLessThan(0.5);
+    expect(on.surprise).toBeLessThan(3);
+  });
+});

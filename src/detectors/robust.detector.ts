@@ -170,6 +170,13 @@ const PARAM_SPECS = [
       "A reading that continues a run of repeats the stuck channel already finds surprising (at least alarmSurprise), longer than any run of the training part, is scored but enters neither the rolling median window, the last readings nor the step sizes: a stuck sensor's repeats are no measure of the signal's spread (they collapse the window's IQR and the mean step, so the noise after the run scores as spikes). Not in the training part of a fit.",
   },
   {
+    name: 'learnDropouts',
+    type: 'boolean',
+    default: true,
+    description:
+      "Whether a reading the dropout rule names a 0 V dropout teaches the spike and level channels' long-run statistics (its |robust z| is up to 1000). Off: it is scored and teaches them nothing.",
+  },
+  {
     name: 'swingMinSd',
     type: 'number',
     default: 0,
@@ -676,7 +683,9 @@ export class RobustDetector implements Detector {
       notSignal = zeroDropout && p.skipZeroDropouts;
       // No noise scale yet (a signal that started constant: no spread, no step, no ADC step seen):
       // |z| is 1000 for any change, which would sit in the learned spreads for thousands of readings.
-      const learnZ = p.learnUnscaled || iqr > 0 || stepSigma > 0 || resolution > 0;
+      // With `learnDropouts` off a 0 V dropout (|z| of up to 1000) teaches them nothing either: one such
+      // reading kept the spike channel's learned spread at ~30 for minutes.
+      const learnZ = (p.learnUnscaled || iqr > 0 || stepSigma > 0 || resolution > 0) && (p.learnDropouts || !zeroDropout);
       // The learned distributions alone are too optimistic for heavy-tailed noise; a reading must
       // also be far out in absolute robust-z terms (unless disabled, as for rarity mode).
       let spike = Math.min(this.spike.surprise(zc, learnZ), absoluteSurprise(zc, this.spikeZScale()));
