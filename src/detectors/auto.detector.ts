@@ -619,6 +619,16 @@ export class AutoDetector implements Detector {
   private range: LevelRange | undefined;
   /** The last `combine` (reused: one per detector, not one per reading). */
   private readonly combined: Combined = { fault: 0, novelty: 0, shape: 0, faultScore: QUIET, noveltyScore: undefined, seasonal: 0 };
+  /** `logit(threshold)`, kept for the threshold it was computed from (callers may set `threshold`). */
+  private thresholdLogitOf = { threshold: Number.NaN, logit: 0 };
+  private thresholdLogit(): number {
+    const c = this.thresholdLogitOf;
+    if (c.threshold !== this.threshold) {
+      c.threshold = this.threshold;
+      c.logit = logit(this.threshold);
+    }
+    return c.logit;
+  }
   /** The last `mix`. */
   private readonly mixed: { logit: number; group: 'fault' | 'novelty' | 'shape' } = { logit: 0, group: 'fault' };
 
@@ -690,7 +700,7 @@ export class AutoDetector implements Detector {
     // little early, an edge a little late) are noisier evidence than the shape channel's. Below the
     // threshold they step back (`cycleQuietBias`), so the highest score of a quiet stretch points at
     // the changed cycle; at or above it nothing changes, so neither do alarms (decision 0014).
-    if (this.shapeCalibration && f < logit(this.threshold)) f += this.params.cycleQuietBias as number;
+    if (this.shapeCalibration && f < this.thresholdLogit()) f += this.params.cycleQuietBias as number;
     // On periodic data the novelty channel's sub-threshold noise outranked the shape channel's
     // evidence of a distorted cycle (12 of 19 wrong periodic dev series, decision 0014).
     const n = (this.noveltyCalibration ? logit(calibrate(novelty, this.noveltyCalibration)) : novelty) + (this.shapeCalibration ? (this.params.cycleNoveltyBias as number) : 0);
@@ -779,7 +789,7 @@ export class AutoDetector implements Detector {
     const fc = c.faultScore.channel;
     this.mix(c.fault, c.novelty, c.shape, this.shapeCalibration && (fc === 'burst' || fc === 'collapse') ? (this.params.cycleVarianceBias as number) : 0);
     const m = this.mixed;
-    const rangeLogit = beyond > 0 ? logit(this.threshold) + RANGE_SLOPE * (beyond - RANGE_ALARM) : -Infinity;
+    const rangeLogit = beyond > 0 ? this.thresholdLogit() + RANGE_SLOPE * (beyond - RANGE_ALARM) : -Infinity;
     const ranged = rangeLogit > m.logit;
     if (ranged) {
       m.logit = rangeLogit;

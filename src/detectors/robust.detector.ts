@@ -737,13 +737,13 @@ export class RobustDetector implements Detector {
       // on (persistence) is learned apart from the chance one starts, so a run is judged as a
       // two-state Markov chain rather than as independent repeats.
       const wasRun = this.run >= 2;
+      const ref = this.runReference;
       if (this.runLog && !repeated && wasRun) this.runLog.push(this.run);
       this.run = repeated ? this.run + 1 : 1;
       if (this.run >= p.stuckMinRun) {
         const start = Math.min(0.99, Math.max(0.01, this.repeatRate));
         const goOn = Math.min(0.99, Math.max(0.01, this.persistRate, start));
         parts.stuck = -Math.log10(start) - (this.run - 2) * Math.log10(goOn);
-        const ref = this.runReference;
         if (ref) {
           // A run no longer than the training part's longest is no rarer than that longest was (one
           // in `runs`) until it is `stuckRunFactor` times as long; each repeat beyond adds its own surprise.
@@ -763,7 +763,6 @@ export class RobustDetector implements Detector {
       // With `skipStuck` a surprising stuck run, longer than any run of the training part, teaches
       // the spread nothing (nor the median window, below). Not while a fit still learns how long
       // runs last (`runLog`): on a signal that sits on one ADC code, long runs are its normal.
-      const ref = this.runReference;
       if (p.skipStuck && parts.stuck >= p.alarmSurprise && this.runLog === undefined && (!ref || this.run > ref.longest)) notSignal = true;
       if (!notSignal) this.stepSize.update(Math.min(step, cap));
     }
