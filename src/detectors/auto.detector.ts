@@ -620,7 +620,7 @@ export class AutoDetector implements Detector {
   /** The last `combine` (reused: one per detector, not one per reading). */
   private readonly combined: Combined = { fault: 0, novelty: 0, shape: 0, faultScore: QUIET, noveltyScore: undefined, seasonal: 0 };
   /** `logit(threshold)`, kept for the threshold it was computed from (callers may set `threshold`). */
-  private thresholdLogitOf = { threshold: Number.NaN, logit: 0 };
+  private readonly thresholdLogitOf = { threshold: Number.NaN, logit: 0 };
   private thresholdLogit(): number {
     const c = this.thresholdLogitOf;
     if (c.threshold !== this.threshold) {
