@@ -1034,24 +1034,27 @@ describe('auto: a 0 V dropout teaches the spike and level channels nothing (drop
     return r;
   };
 
-  it('finds a spike after a 0 V dropout, which had taught the spike channel that |z| ~1000 is normal', async () => {
-    const on = await scoresAfterFit({}, train, live());
-    expect(on[500]!.channel).toBe('dropout');
-    expect(on[1200]).toMatchObject({ is_anomaly: true, channel: 'spike' });
-    expect(on.filter((s) => s.is_anomaly)).toHaveLength(2);
-    const off = await scoresAfterFit({ dropoutsTeachNothing: false }, train, live());
-    expect(off[500]!.channel).toBe('dropout');
-    expect(off[1200]!.is_anomaly).toBe(false);
+  it('finds a spike after a 0 V dropout, which had taught the spike channel that |z| ~1000 is normal (also with adaptLevel)', async () => {
+    for (const adaptLevel of [false, true]) {
+      const on = await scoresAfterFit({ adaptLevel }, train, live());
+      expect(on[500]!.channel).toBe('dropout');
+      expect(on[1200]).toMatchObject({ is_anomaly: true, channel: 'spike' });
+      expect(on.filter((s) => s.is_anomaly)).toHaveLength(2);
+      const off = await scoresAfterFit({ adaptLevel, dropoutsTeachNothing: false }, train, live());
+      expect(off[500]!.channel).toBe('dropout');
+      expect(off[1200]!.is_anomaly).toBe(false);
+    }
   });
 
-  it('is a parameter of the fault member, off with adaptLevel', async () => {
+  it('is a parameter of the fault member, with or without adaptLevel', async () => {
     const robustParams = async (params: Record<string, unknown>): Promise<Record<string, unknown>> => {
       const d = createDetector('auto', { seed: 1, params });
       await d.fit(train);
       return (d.serialize().state as { robust: DetectorArtifact }).robust.params;
     };
     expect((await robustParams({})).learnDropouts).toBe(false);
-    expect((await robustParams({ adaptLevel: true })).learnDropouts).toBe(true);
+    expect((await robustParams({ adaptLevel: true })).learnDropouts).toBe(false);
+    expect((await robustParams({ dropoutsTeachNothing: false })).learnDropouts).toBe(true);
   });
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {

@@ -155,7 +155,9 @@ const STUCK_APART: Readonly<Record<string, boolean>> = { skipStuck: true };
  * reading kept the spike channel's learned spread at ~30 for minutes, so a 14σ spike 8 minutes
  * later scored a surprise of 1 (wider development seed 100129). Such readings now teach them
  * nothing (the fault member's `learnDropouts` off). Wider development set (seeds 100001–100192,
- * fit; decision 0014): F1 0.867 → 0.873 at 58 → 58 false alarms; online 0.769 → 0.773.
+ * fit; decision 0014): F1 0.867 → 0.873 at 58 → 58 false alarms; online 0.769 → 0.773. Also with
+ * `adaptLevel` (the presets: their reference accuracy is unchanged, and a live 0 V reading is the
+ * same on any device).
  */
 const DROPOUTS_TEACH_NOTHING: Readonly<Record<string, boolean>> = { learnDropouts: false };
 /**
@@ -286,7 +288,7 @@ const PARAM_SPECS = [
     type: 'boolean',
     default: true,
     description:
-      "A 0 V dropout's reading teaches the spike and level channels' long-run statistics nothing (its |robust z| of up to 1000 taught them that far out is normal and hid the next spike for minutes) (not with adaptLevel; off in models written before it).",
+      "A 0 V dropout's reading teaches the spike and level channels' long-run statistics nothing (its |robust z| of up to 1000 taught them that far out is normal and hid the next spike for minutes); also with adaptLevel (off in models written before it).",
   },
   {
     name: 'cycleImpute',
@@ -1011,7 +1013,7 @@ function memberParams(params: Params, cycleSeconds?: number): { robust: Record<s
       ...(params.runGuards === true && RUN_GUARDS),
       ...(params.dropoutsApart === true && DROPOUTS_APART),
       ...(params.stuckApart === true && params.adaptLevel !== true && STUCK_APART),
-      ...(params.dropoutsTeachNothing === true && params.adaptLevel !== true && DROPOUTS_TEACH_NOTHING),
+      ...(params.dropoutsTeachNothing === true && DROPOUTS_TEACH_NOTHING),
       ...(params.localPoint === true && params.adaptLevel !== true && { localPoint: LOCAL_POINT }),
       ...(settled && { driftSmooth: cycleDrift ? Math.max(driftSeconds / SETTLED_DRIFT.smoothShare, cycleSeconds) : driftSeconds / SETTLED_DRIFT.smoothShare }),
       ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}),
