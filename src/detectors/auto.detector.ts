@@ -295,7 +295,7 @@ const PARAM_SPECS = [
     type: 'boolean',
     default: true,
     description:
-      "A 0 V dropout's reading teaches the spike and level channels' long-run statistics nothing (its |robust z| of up to 1000 taught them that far out is normal and hid the next spike for minutes); also with adaptLevel (off in models written before it).",
+      "A 0 V dropout's reading teaches the spike, level and swing channels' long-run statistics nothing (its |robust z| of up to 1000 taught them that far out is normal and hid the next spike for minutes); it is still scored and named a dropout; also with adaptLevel (off in models written before it).",
   },
   {
     name: 'cycleImpute',

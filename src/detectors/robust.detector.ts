@@ -174,7 +174,7 @@ const PARAM_SPECS = [
     type: 'boolean',
     default: true,
     description:
-      "Whether a reading the dropout rule names a 0 V dropout teaches the spike and level channels' long-run statistics (its |robust z| is up to 1000). Off: it is scored and teaches them nothing.",
+      "Whether a reading the dropout rule names a 0 V dropout teaches the spike and level channels' long-run statistics (its |robust z| is up to 1000) and the swing channel's. Off: it is scored (as a dropout; the swing channel gives it no score of its own) and teaches them nothing.",
   },
   {
     name: 'swingMinSd',
@@ -684,7 +684,8 @@ export class RobustDetector implements Detector {
       // No noise scale yet (a signal that started constant: no spread, no step, no ADC step seen):
       // |z| is 1000 for any change, which would sit in the learned spreads for thousands of readings.
       // With `learnDropouts` off a 0 V dropout (|z| of up to 1000) teaches them nothing either: one such
-      // reading kept the spike channel's learned spread at ~30 for minutes.
+      // reading kept the spike channel's learned spread at ~30 for minutes. The swing block below
+      // waits for learnZ too, so such a reading also gets no swing score and teaches it nothing.
       const learnZ = (p.learnUnscaled || iqr > 0 || stepSigma > 0 || resolution > 0) && (p.learnDropouts || !zeroDropout);
       // The learned distributions alone are too optimistic for heavy-tailed noise; a reading must
       // also be far out in absolute robust-z terms (unless disabled, as for rarity mode).
