@@ -22,6 +22,7 @@ import {
   fitTailCalibration,
   holdoutSize,
   invalidArtifact,
+  MAD_TO_SIGMA,
   makeScore,
   num,
   numberArray,
@@ -228,7 +229,7 @@ function detrendedScale(values: readonly number[], window: number): number {
   }
   devs.sort((a, b) => a - b);
   const mad = devs[Math.floor(devs.length / 2)] ?? 0;
-  return Math.max(mad * 1.4826, 1e-6);
+  return Math.max(mad * MAD_TO_SIGMA, 1e-6);
 }
 
 interface Model {

@@ -16,6 +16,8 @@ export type Params = Record<string, number | boolean>;
 
 /** Mean absolute deviation (or mean absolute step) to standard deviation, for normal noise: √(π/2). */
 export const MEAN_ABS_TO_SIGMA = 1.2533;
+/** Median absolute deviation to standard deviation, for normal noise: 1/Φ⁻¹(3/4). */
+export const MAD_TO_SIGMA = 1.4826;
 /** A reading quantised to steps of q is only known to within q: its error's standard deviation is at least q/√12 (Sheppard). */
 export const SQRT12 = Math.sqrt(12);
 

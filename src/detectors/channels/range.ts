@@ -14,10 +14,9 @@
  * keeps the edge where it is. Decision 0014 has the measurements.
  * @module
  */
-import { SQRT12 } from '../ml-shared.ts';
+import { MAD_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
 
 /** σ of a normal sample per median absolute deviation. */
-const MAD_TO_SIGMA = 1.4826;
 
 /** Time constant of the smoothed level (ms). */
 const TAU_MS = 2000;

@@ -35,6 +35,7 @@
  * const saved = ch.toJSON();         // plain JSON; SubsequenceChannel.fromJSON(saved) restores it
  * ```
  */
+import { quantile } from '../calibration.ts';
 import { inferPeriod } from './period.ts';
 
 export interface SubsequenceOptions {
@@ -132,15 +133,6 @@ interface LengthState {
   rsf: Float64Array;
   rrs: Float64Array;
   rqFor: number;
-}
-
-function quantileOf(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
 }
 
 function isPlainNumber(x: unknown): x is number {
@@ -408,7 +400,7 @@ export class SubsequenceChannel {
     }
     const refs = new Float64Array(this.refBuf.length);
     for (let k = 0; k < refs.length; k++) {
-      const q = quantileOf(this.refBuf[k] as number[], this.opts.refQuantile);
+      const q = quantile([...(this.refBuf[k] as number[])].sort((a, b) => a - b), this.opts.refQuantile);
       // A perfectly clean signal has distances near 0; keep the scale away from it.
       const minimum = k % SUBSCORES === 0 ? 0.05 : Math.max(this.floor, 1e-9);
       refs[k] = Math.max(q, minimum);
