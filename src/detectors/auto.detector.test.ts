@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { generateFaultTrace } from '../bench/synthetic/faults.ts';
 import { parseArtifact, validateArtifact } from './artifact.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { Rng } from './random.ts';
@@ -1059,5 +1060,50 @@ describe('auto: a 0 V dropout teaches the spike and level channels nothing (drop
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('dropoutsTeachNothing', train, live());
+  });
+});
+
+describe('auto: an echo\'s alarm-level readings start no run (ownRuns)', () => {
+  // A development trace of the sensor-fault benchmark (seed 100008, periodic, 101 Hz): its cycle's
+  // frequency changes from 131.2 s to 213.1 s of the scored part; the deseasonalised residual shows
+  // the cycle's new phase for a few cycles after that.
+  const trace = generateFaultTrace(100008);
+  const t0 = trace.test[0]!.ts;
+  const seconds = (i: number): number => (trace.test[i]!.ts - t0) / 1000;
+  const outsideEvents = (scores: Score[]): number[] =>
+    scores.map((s, i) => (s.is_anomaly && !trace.events.some((e) => trace.test[i]!.ts >= e.start && trace.test[i]!.ts <= e.end + 3000) ? i : -1)).filter((i) => i >= 0);
+  const fitted = async (params: Record<string, unknown>): Promise<Detector> => {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(trace.train);
+    return d;
+  };
+
+  it('raises no alarm after the frequency change is over, where an echo\'s second reading had continued its run', async () => {
+    const on = await fitted({});
+    const scores = trace.test.map((r) => on.score(r));
+    expect(outsideEvents(scores)).toEqual([]);
+    expect(scores.some((s, i) => s.is_anomaly && seconds(i) >= 131.2 && seconds(i) <= 216.1)).toBe(true);
+    // Before the rule: swing alarms a few seconds after the change, each right after a suppressed
+    // alarm-level reading (an echo) of the same channel.
+    const off = await fitted({ ownRuns: false });
+    const before = trace.test.map((r) => off.score(r));
+    const late = outsideEvents(before);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.every((i) => seconds(i) > 216.1 && seconds(i) < 230 && before[i]!.channel === 'swing')).toBe(true);
+    const i = late[0]!;
+    expect(before.slice(Math.max(0, i - 100), i).some((s) => !s.is_anomaly && s.channel === 'swing' && s.anomaly_score >= 0.99 * off.threshold - 1e-9)).toBe(true);
+  });
+
+  it('carries the last own alarm across serialize and restore', async () => {
+    const d = await fitted({});
+    for (const r of trace.test.slice(0, trace.test.findIndex((x) => x.ts >= t0 + 133_000))) d.score(r);
+    const episode = (d.serialize().state as { episode: unknown[] }).episode;
+    expect(episode).toHaveLength(5);
+    const restored = restoreDetector(validateArtifact(round(d.serialize())));
+    expect((restored.serialize().state as { episode: unknown }).episode).toEqual(episode);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('ownRuns', trace.train, trace.test.slice(13_000, 24_000));
   });
 });

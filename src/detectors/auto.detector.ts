@@ -89,6 +89,8 @@ const SHAPE_FLOOR = 0;
 const EPISODE_SECONDS = 25;
 /** Within an incident, a break longer than this (or 2.5 readings) ends a channel's run of alarm-level readings (see `echoRuns`). */
 const RUN_GAP_MS = 1000;
+/** `ownRuns`: an echo this many times further from the expected value than the incident's own alarms starts a run. */
+const BREAKTHROUGH = 2;
 /** The fault channels that average over readings: after another channel's alarm, theirs may be its echo. */
 const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range']);
 /**
@@ -263,6 +265,13 @@ const PARAM_SPECS = [
       'Within an incident, a shape alarm is an echo, and the channels that average over readings (level, drift, swing, burst, collapse) alarm only while they continue the incident\'s own run of alarm-level readings: any other alarm of theirs in the incident is its echo, however large (off in models written before it: larger alarms alarmed again).',
   },
   {
+    name: 'ownRuns',
+    type: 'boolean',
+    default: true,
+    description:
+      "With echoRuns, an averaging channel's run continues only from the incident's own alarms: an echo's alarm-level readings start no run, so an echo two readings long stays an echo, unless a reading is more than twice as far from the expected value as any the incident alarmed on (a larger event) (off in models written before it: its second reading alarmed).",
+  },
+  {
     name: 'swingFloors',
     type: 'boolean',
     default: true,
@@ -422,6 +431,11 @@ export class AutoDetector implements Detector {
   private episodePeak = 0;
   private episodeChannel = '';
   private readonly episodeMs: number;
+  /** The incident's last alarm-level reading that alarmed (not an echo), for `ownRuns`. */
+  private runTs = Number.NEGATIVE_INFINITY;
+  /** The largest distance from the expected value among the incident's own alarms (`ownRuns`). */
+  private runDeviation = 0;
+  private readonly ownRuns: boolean;
   private readonly pointEchoOfShape: boolean;
   private readonly echoRuns: boolean;
   /** `levelClip`: the level channel may take over the run a lone reading's spike or swing alarm began. */
@@ -441,6 +455,7 @@ export class AutoDetector implements Detector {
     this.episodeMs = (params.episode as number) * 1000;
     this.pointEchoOfShape = params.pointEchoOfShape === true;
     this.echoRuns = params.echoRuns === true;
+    this.ownRuns = params.ownRuns === true;
     // Only where the fault member clips: elsewhere the level channel sees a shift's first reading in
     // full, and its later alarms stay the incident's echoes.
     this.levelTakesOver = levelClipOf(params) > 0;
@@ -524,6 +539,8 @@ export class AutoDetector implements Detector {
     this.episodeEnd = Number.NEGATIVE_INFINITY;
     this.episodePeak = 0;
     this.episodeChannel = '';
+    this.runTs = Number.NEGATIVE_INFINITY;
+    this.runDeviation = 0;
     // Live data follows after a pause: the members must not call it a dropout (and re-baseline when
     // asked). A self-fit continues the stream it has just seen: no pause. The cycle's phase is kept
     // with the hold-out's last timestamp: live data that continues the training clock (a
@@ -845,7 +862,9 @@ export class AutoDetector implements Detector {
       const windowed = m.group === 'shape' || AVERAGING_CHANNELS.has(channel);
       let echo: boolean;
       if (this.echoRuns && windowed) {
-        const lastAlarmLevel = this.episodeEnd - this.episodeMs;
+        // With `ownRuns` a run continues only from the incident's own alarms, not from an echo's
+        // alarm-level readings (an echo two readings long was an alarm on its second).
+        const lastAlarmLevel = this.ownRuns ? this.runTs : this.episodeEnd - this.episodeMs;
         // The fault member's learned interval, not the fit's: it is part of every artifact, so a
         // restored model (every live session) judges runs exactly as the fitted one did.
         // With `levelClip` a level shift's first reading is a lone reading to the level channel (a
@@ -857,8 +876,15 @@ export class AutoDetector implements Detector {
         const candidate = windowed ? m.group === 'shape' || channel !== this.episodeChannel : this.pointEchoOfShape && channel === 'spike' && this.episodeChannel === 'shape';
         echo = candidate && within && m.logit <= this.episodePeak;
       }
-      if (echo) p = Math.min(p, this.threshold * 0.99);
-      else {
+      const deviation = c.faultScore.expected === undefined ? Number.NaN : Math.abs(reading.value - (c.faultScore.expected + c.seasonal));
+      if (echo) {
+        p = Math.min(p, this.threshold * 0.99);
+        // A reading far further from the expected value than any the incident alarmed on is a new,
+        // larger event: it starts a run, so its next reading of the same channel alarms.
+        if (this.ownRuns && deviation > BREAKTHROUGH * this.runDeviation) this.runTs = reading.ts;
+      } else {
+        this.runTs = reading.ts;
+        this.runDeviation = Math.max(Number.isNaN(deviation) ? 0 : deviation, within ? this.runDeviation : 0);
         this.episodePeak = m.logit;
         this.episodeChannel = channel;
       }
@@ -915,7 +941,7 @@ export class AutoDetector implements Detector {
         seasonal: this.members.seasonal ? { ...this.members.seasonal.toJSON(), interval: this.sampleInterval, lastTs: this.lastTs ?? null } : null,
         holdoff: [this.peak, this.peakAge],
         shapeHoldoff: [this.shapePeak, Math.min(this.shapeAge, Number.MAX_SAFE_INTEGER)],
-        episode: Number.isFinite(this.episodeEnd) ? [this.episodeEnd, this.episodePeak, this.episodeChannel] : null,
+        episode: Number.isFinite(this.episodeEnd) ? [this.episodeEnd, this.episodePeak, this.episodeChannel, ...(Number.isFinite(this.runTs) ? [this.runTs, this.runDeviation] : [])] : null,
         peakChannel: this.peakChannel,
         robust: this.members.robust.serialize(),
         context: this.members.context.serialize(),
@@ -934,7 +960,7 @@ export class AutoDetector implements Detector {
     // A detector that fitted (or fitted itself to the end) keeps no readings.
     this.seen = state.seen && (this.params.selfFit as number) > 0 ? { ts: [...state.seen.ts], value: [...state.seen.value], total: state.seen.total } : undefined;
     if (Array.isArray(state.shapeHoldoff)) [this.shapePeak, this.shapeAge] = state.shapeHoldoff;
-    if (Array.isArray(state.episode)) [this.episodeEnd, this.episodePeak, this.episodeChannel] = state.episode;
+    if (Array.isArray(state.episode)) [this.episodeEnd, this.episodePeak, this.episodeChannel, this.runTs = Number.NEGATIVE_INFINITY, this.runDeviation = 0] = state.episode;
     this.peak = state.holdoff[0];
     this.peakAge = state.holdoff[1];
     this.peakChannel = state.peakChannel;
@@ -1056,8 +1082,12 @@ interface ValidState {
   holdoff: [number, number];
   /** Absent in artifacts written before the shape channel's hold-off. */
   shapeHoldoff?: [number, number];
-  /** The current incident [end (ms), peak log-odds, channel]; null when none, absent in artifacts written before incidents. */
-  episode?: [number, number, string] | null;
+  /**
+   * The current incident [end (ms), peak log-odds, channel, last alarm that was no echo (ms) and the
+   * largest distance from the expected value among those alarms (both absent when none, and in
+   * artifacts written before `ownRuns`)]; null when none, absent in artifacts written before incidents.
+   */
+  episode?: [number, number, string, number?, number?] | null;
   peakChannel: string;
   robust: DetectorArtifact;
   context: DetectorArtifact;
@@ -1106,8 +1136,9 @@ function validateState(state: unknown, params: Params): ValidState {
   }
   if (typeof s.peakChannel !== 'string' || s.peakChannel.length > 32) throw invalidArtifact(KIND, 'state.peakChannel must be a short string');
   const ep = s.episode;
-  if (ep !== undefined && ep !== null && (!Array.isArray(ep) || ep.length !== 3 || !Number.isFinite(ep[0]) || !Number.isFinite(ep[1]) || typeof ep[2] !== 'string' || ep[2].length > 32)) {
-    throw invalidArtifact(KIND, 'state.episode must be null or [end, peak, channel]');
+  const epShape = Array.isArray(ep) && (ep.length === 3 || (ep.length === 5 && Number.isFinite(ep[3]) && Number.isFinite(ep[4]) && ep[4] >= 0));
+  if (ep !== undefined && ep !== null && (!epShape || !Number.isFinite(ep[0]) || !Number.isFinite(ep[1]) || typeof ep[2] !== 'string' || ep[2].length > 32)) {
+    throw invalidArtifact(KIND, 'state.episode must be null or [end, peak, channel, last own alarm?, its distance?]');
   }
   const cycle = s.seasonal as { period?: unknown; interval?: unknown } | null | undefined;
   const mp = memberParams(params, cycle ? cycleSecondsOf(Number(cycle.period), typeof cycle.interval === 'number' ? cycle.interval : 0) : undefined);
@@ -1158,7 +1189,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
 /**
  * An artifact's parameters. Models written before incidents (no `episode` parameter), before a
  * point alarm could be a shape incident's echo (no `pointEchoOfShape`), before an incident's
- * windowed channels alarmed once (no `echoRuns`), before the drift channel judged time (no
+ * windowed channels alarmed once (no `echoRuns`), before an echo's readings started no run (no
+ * `ownRuns`), before the drift channel judged time (no
  * `driftSeconds`), before the swing channel's floors (no `swingFloors`), before the run guards (no
  * `runGuards`), before stuck and dropout readings were kept out of the cycle (no `cycleImpute`) or
  * before 0 V dropouts were kept out of the rolling statistics (no `dropoutsApart`) or before a
@@ -1175,6 +1207,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.episode === undefined && { episode: 0 }),
     ...(a.pointEchoOfShape === undefined && { pointEchoOfShape: false }),
     ...(a.echoRuns === undefined && { echoRuns: false }),
+    ...(a.ownRuns === undefined && { ownRuns: false }),
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
     ...(a.swingFloors === undefined && { swingFloors: false }),
     ...(a.runGuards === undefined && { runGuards: false }),
