@@ -202,6 +202,11 @@ const SETTLED_DRIFT = { smoothShare: 8, maxCycleShare: 0.5 } as const;
  * (tolerant)` preset's reference accuracy fell from 0.867 to 0.839 with it.
  */
 const LOCAL_POINT = 9;
+/**
+ * `holdoffBreak`: during the fault member's hold-off a clear outlier this many times further from
+ * the rolling median (robust |z|) than the reading that started it counts again (decision 0014).
+ */
+const HOLDOFF_BREAK = 2;
 
 /** The fault member's `levelClip` for these params (0: it does not clip). */
 function levelClipOf(params: Params): number {
@@ -270,6 +275,13 @@ const PARAM_SPECS = [
     default: true,
     description:
       "With echoRuns, an averaging channel's run continues only from the incident's own alarms: an echo's alarm-level readings start no run, so an echo two readings long stays an echo, unless a reading is more than twice as far from the expected value as any the incident alarmed on (a larger event) (off in models written before it: its second reading alarmed).",
+  },
+  {
+    name: 'holdoffBreak',
+    type: 'boolean',
+    default: true,
+    description:
+      "A clear outlier (point surprise above 6) more than twice as far out as what came before breaks the fault member's hold-off (100 readings after an alarm-level surprise, twice the surprise needed: surprises saturate, so a 400σ reading seconds after a 100σ one had scored 0) and, with ownRuns, is no echo in an incident (off in models written before it).",
   },
   {
     name: 'swingFloors',
@@ -436,6 +448,7 @@ export class AutoDetector implements Detector {
   /** The largest distance from the expected value among the incident's own alarms (`ownRuns`). */
   private runDeviation = 0;
   private readonly ownRuns: boolean;
+  private readonly holdoffBreak: boolean;
   private readonly pointEchoOfShape: boolean;
   private readonly echoRuns: boolean;
   /** `levelClip`: the level channel may take over the run a lone reading's spike or swing alarm began. */
@@ -456,6 +469,7 @@ export class AutoDetector implements Detector {
     this.pointEchoOfShape = params.pointEchoOfShape === true;
     this.echoRuns = params.echoRuns === true;
     this.ownRuns = params.ownRuns === true;
+    this.holdoffBreak = params.holdoffBreak === true;
     // Only where the fault member clips: elsewhere the level channel sees a shift's first reading in
     // full, and its later alarms stay the incident's echoes.
     this.levelTakesOver = levelClipOf(params) > 0;
@@ -877,11 +891,15 @@ export class AutoDetector implements Detector {
         echo = candidate && within && m.logit <= this.episodePeak;
       }
       const deviation = c.faultScore.expected === undefined ? Number.NaN : Math.abs(reading.value - (c.faultScore.expected + c.seasonal));
+      // A reading far further from the expected value than any the incident alarmed on is a new,
+      // larger event: it starts a run, so its next reading of the same channel alarms; a clear
+      // outlier on its own alarms at once (`holdoffBreak`: at 10 Hz the fault member's hold-off
+      // keeps its next reading quiet).
+      const larger = this.ownRuns && deviation > BREAKTHROUGH * this.runDeviation;
+      if (echo && larger && this.holdoffBreak && m.group === 'fault' && this.runDeviation > 0 && this.members.robust.clearOutlier) echo = false;
       if (echo) {
         p = Math.min(p, this.threshold * 0.99);
-        // A reading far further from the expected value than any the incident alarmed on is a new,
-        // larger event: it starts a run, so its next reading of the same channel alarms.
-        if (this.ownRuns && deviation > BREAKTHROUGH * this.runDeviation) this.runTs = reading.ts;
+        if (larger) this.runTs = reading.ts;
       } else {
         this.runTs = reading.ts;
         this.runDeviation = Math.max(Number.isNaN(deviation) ? 0 : deviation, within ? this.runDeviation : 0);
@@ -1044,6 +1062,7 @@ function memberParams(params: Params, cycleSeconds?: number): { robust: Record<s
       ...(settled && { driftSmooth: cycleDrift ? Math.max(driftSeconds / SETTLED_DRIFT.smoothShare, cycleSeconds) : driftSeconds / SETTLED_DRIFT.smoothShare }),
       ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}),
       ...(cycleDrift && { driftWeight: 1 }),
+      ...(params.holdoffBreak === true && { holdoffBreak: HOLDOFF_BREAK }),
     },
     context: { ...AUTO_CONTEXT_PARAMS },
   };
@@ -1190,7 +1209,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * An artifact's parameters. Models written before incidents (no `episode` parameter), before a
  * point alarm could be a shape incident's echo (no `pointEchoOfShape`), before an incident's
  * windowed channels alarmed once (no `echoRuns`), before an echo's readings started no run (no
- * `ownRuns`), before the drift channel judged time (no
+ * `ownRuns`), before a clear outlier broke the fault member's hold-off (no `holdoffBreak`), before
+ * the drift channel judged time (no
  * `driftSeconds`), before the swing channel's floors (no `swingFloors`), before the run guards (no
  * `runGuards`), before stuck and dropout readings were kept out of the cycle (no `cycleImpute`) or
  * before 0 V dropouts were kept out of the rolling statistics (no `dropoutsApart`) or before a
@@ -1208,6 +1228,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.pointEchoOfShape === undefined && { pointEchoOfShape: false }),
     ...(a.echoRuns === undefined && { echoRuns: false }),
     ...(a.ownRuns === undefined && { ownRuns: false }),
+    ...(a.holdoffBreak === undefined && { holdoffBreak: false }),
     ...(a.driftSeconds === undefined && { driftSeconds: 0 }),
     ...(a.swingFloors === undefined && { swingFloors: false }),
     ...(a.runGuards === undefined && { runGuards: false }),

@@ -145,6 +145,22 @@ describe('robust detector', () => {
     expect(scoreAll(b, readings.slice(1500))).toEqual(scoreAll(a, readings.slice(1500)));
   });
 
+  it('with holdoffBreak, carries a hold-off\'s first |z| across serialize and restore, and refuses a bad one', () => {
+    const readings = arduino(3000, 5);
+    readings[1495] = { ...readings[1495]!, value: readings[1495]!.value + 1 };
+    readings[1505] = { ...readings[1505]!, value: readings[1505]!.value + 4 };
+    const a = createDetector('robust', { params: { holdoffBreak: 2 } });
+    scoreAll(a, readings.slice(0, 1500));
+    const state = a.serialize().state as { peakZ?: number };
+    expect(state.peakZ).toBeGreaterThan(0);
+    const b = restoreDetector(parseArtifact(JSON.stringify(a.serialize())));
+    expect(b.serialize()).toEqual(a.serialize());
+    expect(scoreAll(b, readings.slice(1500))).toEqual(scoreAll(a, readings.slice(1500)));
+    const bad = a.serialize();
+    (bad.state as { peakZ: number }).peakZ = -1;
+    expect(() => validateArtifact(bad)).toThrow(/peakZ/);
+  });
+
   it('reports warm-up progress and then readiness', () => {
     const d = createDetector('robust', { params: { warmup: 50 } });
     expect(d.warmup()).toEqual({ window_progress: 0, window_size: 50, current_window: 0, status: 'warming_up' });

@@ -101,6 +101,15 @@ const PARAM_SPECS = [
   },
   { name: 'holdoff', type: 'integer', default: 100, min: 0, max: 1_000_000, description: 'Readings after an alarm during which a new alarm must clearly exceed it.' },
   { name: 'holdoffMargin', type: 'number', default: 1, min: 0, max: 10, description: 'How much larger (relative) a surprise must be to alarm again during the hold-off.' },
+  {
+    name: 'holdoffBreak',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    description:
+      'When > 0, during the hold-off a clear outlier (point surprise above the bar for another kind of event) this many times further from the rolling median (robust |z|) than the reading that started the hold-off counts again: surprises saturate, so "clearly larger" could not see a 400σ spike seconds after a 100σ one (0: off, as in models written before it).',
+  },
   { name: 'holdoffFactor', type: 'number', default: 0, min: 0, max: 1, description: 'Multiplier on suppressed surprises during the hold-off.' },
   { name: 'alarmSurprise', type: 'number', default: 3, min: 0, max: 100, description: 'Surprise (−log10 p) from which a reading starts a hold-off.' },
   { name: 'rarityHorizon', type: 'integer', default: 0, min: 0, max: 10_000_000, description: 'When > 0, the surprise is re-expressed as its rarity among this many past surprises (self-normalising per stream).' },
@@ -282,6 +291,8 @@ export interface RobustState {
   peakAge: number;
   /** The channel of `peak` (absent in artifacts written before hold-off was per channel). */
   peakChannel?: string;
+  /** The robust |z| of the reading that raised `peak` (absent: none yet, or written before `holdoffBreak`). */
+  peakZ?: number;
   /** [total, weight, maxBin, ...64 bin counts]. */
   rarity: number[];
   /** True once fitted (absent in older artifacts and unfitted detectors). */
@@ -344,6 +355,8 @@ export class RobustDetector implements Detector {
   private peakAge = 0;
   /** The channel that raised `peak`: hold-off quiets that channel's echoes, not a different kind of event. */
   private peakChannel: keyof Surprises | '' = '';
+  /** The robust |z| of the reading that raised `peak`, for `holdoffBreak` (unknown: infinite, no break). */
+  private peakZ = Number.POSITIVE_INFINITY;
   private driftFast = 0;
   private driftLagged: RollingRing;
   /** 1 where the reading at the same place in `driftLagged` alarmed: no reference for a later change. */
@@ -792,10 +805,12 @@ export class RobustDetector implements Detector {
         // A stuck run that goes on grows its own surprise reading by reading: that is the event
         // itself, not an echo of it, so it is never held off.
         const growingRun = best === 'stuck' && this.peakChannel === 'stuck' && this.run > 2 && surprise > this.peak;
-        if (otherEvent || growingRun || surprise > this.peak * (1 + p.holdoffMargin)) {
+        const larger = p.holdoffBreak > 0 && this.clearOutlier && this.absZ > p.holdoffBreak * this.peakZ;
+        if (otherEvent || growingRun || larger || surprise > this.peak * (1 + p.holdoffMargin)) {
           this.peak = surprise;
           this.peakAge = 0;
           this.peakChannel = best;
+          this.peakZ = this.absZ;
         } else surprise *= p.holdoffFactor;
       }
     }
@@ -929,6 +944,14 @@ export class RobustDetector implements Detector {
   }
 
   /** The learned sampling interval (ms; a long-run mean, part of the state); 0 until 10 intervals were seen. */
+  /**
+   * Whether the last reading is a clear outlier on its own: its point surprise is above the bar a
+   * different kind of event must clear inside a hold-off.
+   */
+  get clearOutlier(): boolean {
+    return this.parts.spike > this.p.alarmSurprise * (1 + this.p.holdoffMargin);
+  }
+
   get typicalInterval(): number {
     return this.interval.count >= 10 ? this.interval.mean : 0;
   }
@@ -965,6 +988,7 @@ export class RobustDetector implements Detector {
       peak: this.peak,
       peakAge: this.peakAge,
       peakChannel: this.peakChannel,
+      ...(Number.isFinite(this.peakZ) && { peakZ: this.peakZ }),
       rarity: this.rarity.toJSON(),
       ...(this.fitted && { fitted: true }),
       calibration: { ...this.calibration },
@@ -1030,6 +1054,7 @@ export class RobustDetector implements Detector {
     this.peak = s.peak;
     this.peakAge = s.peakAge;
     this.peakChannel = (s.peakChannel ?? '') as keyof Surprises | '';
+    this.peakZ = s.peakZ ?? Number.POSITIVE_INFINITY;
     this.rarity.load(s.rarity);
     this.fitted = s.fitted === true;
     this.calibration = { ...s.calibration };
@@ -1180,6 +1205,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
   }
   if (s.lastZ !== undefined && !isNum(s.lastZ)) fail('"lastZ" must be a finite number');
+  if (s.peakZ !== undefined && !(isNum(s.peakZ) && s.peakZ >= 0)) fail('"peakZ" must be a non-negative number');
   const localSize = typeof params.localPoint === 'number' ? params.localPoint : 0;
   if (s.local !== undefined && !(Array.isArray(s.local) && s.local.length <= localSize && s.local.every(isNum))) fail(`"local" must hold at most ${localSize} finite numbers`);
   if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') fail('"resumeGap" must be a boolean');

@@ -82,3 +82,40 @@ describe('preset reference accuracy', () => {
     for (const spec of PRESETS) expect(built.get(spec.key)!.preset.accuracy, spec.key).toBeGreaterThanOrEqual(0.6);
   });
 });
+
+describe('a much larger fault seconds after an alarm', () => {
+  // A 2 V spike alarms; a 1 V spike follows 1.4 s later and another 1.4 s after that, and right
+  // after it an 8 V one: inside the incident and the fault member's hold-off (100 readings), where
+  // every surprise had saturated at the first spike's.
+  const plan = [
+    { at: 700, magnitude: 2 },
+    { at: 714, magnitude: 1 },
+    { at: 728, magnitude: 1 },
+    { at: 731, magnitude: 8 },
+  ];
+  const run = (key: string, unbroken = false): number[] => {
+    const { preset, trainingEnd } = built.get(key)!;
+    const artifact = JSON.parse(JSON.stringify(preset.artifact)) as DetectorArtifact;
+    if (unbroken) {
+      // As a model written before it stores itself: the parameter absent, here and in the fault member.
+      delete (artifact.params as Record<string, unknown>).holdoffBreak;
+      delete ((artifact.state as { robust: DetectorArtifact }).robust.params as Record<string, unknown>).holdoffBreak;
+    }
+    const d = restoreDetector(validateArtifact(artifact));
+    const readings = simulate(3.3, 800, trainingEnd + PAUSE_MS, 31, (i, sim) => {
+      const e = plan.find((p) => p.at === i);
+      if (e) sim.inject('spike', { readings: 3, magnitude: e.magnitude });
+    });
+    return readings.flatMap((r, i) => (d.score(r).is_anomaly ? [i] : []));
+  };
+
+  it.each(PRESETS.map((p) => p.key))('%s alarms on it', (key) => {
+    const alarms = run(key);
+    expect(alarms.filter((i) => i >= 700 && i <= 702).length).toBeGreaterThan(0);
+    expect(alarms.filter((i) => i >= 731 && i <= 733).length).toBeGreaterThan(0);
+  });
+
+  it.each(PRESETS.map((p) => p.key))('%s: a model written before holdoffBreak scored 0 there', (key) => {
+    expect(run(key, true).filter((i) => i >= 731 && i <= 733)).toEqual([]);
+  });
+});
