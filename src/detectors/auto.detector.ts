@@ -89,7 +89,10 @@ const SHAPE_FLOOR = 0;
 const EPISODE_SECONDS = 25;
 /** Within an incident, a break longer than this (or 2.5 readings) ends a channel's run of alarm-level readings (see `echoRuns`). */
 const RUN_GAP_MS = 1000;
-/** `ownRuns`: an echo this many times further from the expected value than the incident's own alarms starts a run. */
+/**
+ * `ownRuns`: an echo this many times further from the expected value than the incident's own alarms
+ * is a larger event: it starts a run, and with `holdoffBreak` a clear outlier is no echo at all.
+ */
 const BREAKTHROUGH = 2;
 /** The fault channels that average over readings: after another channel's alarm, theirs may be its echo. */
 const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range']);

@@ -943,7 +943,6 @@ export class RobustDetector implements Detector {
     return !this.adaptCollecting && this.n > this.p.warmup;
   }
 
-  /** The learned sampling interval (ms; a long-run mean, part of the state); 0 until 10 intervals were seen. */
   /**
    * Whether the last reading is a clear outlier on its own: its point surprise is above the bar a
    * different kind of event must clear inside a hold-off.
@@ -952,6 +951,7 @@ export class RobustDetector implements Detector {
     return this.parts.spike > this.p.alarmSurprise * (1 + this.p.holdoffMargin);
   }
 
+  /** The learned sampling interval (ms; a long-run mean, part of the state); 0 until 10 intervals were seen. */
   get typicalInterval(): number {
     return this.interval.count >= 10 ? this.interval.mean : 0;
   }

@@ -16,8 +16,6 @@
  */
 import { MAD_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
 
-/** σ of a normal sample per median absolute deviation. */
-
 /** Time constant of the smoothed level (ms). */
 const TAU_MS = 2000;
 /** The level is compared once it has averaged this many time constants of readings. */
