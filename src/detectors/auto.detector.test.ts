@@ -648,6 +648,47 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
     expect(calibrated(b)).toBe(true);
   });
 
+  /** 800 s at 10 Hz: a long noise burst from 260 s to 430 s (across the self-fit at 4,096 readings), a shorter, weaker one at 550 s. */
+  function twoBursts(seed: number): Reading[] {
+    const r = trace(8000, seed);
+    const rng = new Rng(seed + 100);
+    for (let i = 2600; i < 4300; i++) r[i]!.value += 0.05 * rng.normal();
+    for (let i = 5500; i < 5700; i++) r[i]!.value += 0.04 * rng.normal();
+    return r;
+  }
+
+  it('learns nothing from what it alarmed on (selfFitQuiet): a second event after a long first one still alarms', () => {
+    for (const seed of [31, 33]) {
+      const r = twoBursts(seed);
+      const quiet = createDetector('auto');
+      const q = r.map((x) => quiet.score(x));
+      expect(alarmsIn(q, 2600, 2640).length).toBeGreaterThan(0);
+      expect(alarmsIn(q, 5500, 5730).length).toBeGreaterThan(0);
+      // Every self-fit on every reading seen (as before it): the fit at 4,096 readings learned the
+      // first burst as normal and calibrated above it, so the second one goes unseen.
+      const all = createDetector('auto', { params: { selfFitQuiet: false } });
+      const a = r.map((x) => all.score(x));
+      expect(alarmsIn(a, 2600, 2640).length).toBeGreaterThan(0);
+      expect(alarmsIn(a, 5500, 5730)).toEqual([]);
+    }
+  });
+
+  it('keeps the first alarm since its last self-fit across a restore, scoring on exactly as without one', () => {
+    const r = twoBursts(31);
+    const a = createDetector('auto');
+    for (const x of r.slice(0, 3000)) a.score(x);
+    const saved = round(a.serialize());
+    expect((saved.state as { seen: { alarmTs?: number; fitCount?: number } }).seen).toMatchObject({ alarmTs: r[2600]!.ts, fitCount: 2048 });
+    const b = restoreDetector(validateArtifact(saved));
+    const rest = r.slice(3000);
+    expect(rest.map((x) => b.score(x))).toEqual(rest.map((x) => a.score(x)));
+    // The self-fit at 4,096 readings was skipped (too few readings before the burst); none is kept after it.
+    expect((b.serialize().state as { seen?: unknown }).seen).toBeUndefined();
+    const bad = round(saved);
+    (bad.state as { seen: { alarmTs: number } }).seen.alarmTs = -5;
+    expect(() => validateArtifact(bad)).toThrow(/state\.seen\.alarmTs/);
+  });
+
   it('rejects malformed stored readings, and artifacts fitted with per-channel scales with a retrain path', async () => {
     const a = createDetector('auto');
     for (const x of trace(300, 25)) a.score(x);
