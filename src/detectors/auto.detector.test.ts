@@ -689,6 +689,29 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
     expect(() => validateArtifact(bad)).toThrow(/state\.seen\.alarmTs/);
   });
 
+  it('at 100 Hz goes on fitting itself until its readings span 5 minutes (selfFitSpan), with far fewer false alarms', () => {
+    for (const seed of [1, 3]) {
+      const tr = generateFaultTrace(seed, { family: 'heavy_tailed', sampleRateHz: 100, kinds: ['spike'] });
+      const all = [...tr.train, ...tr.test];
+      const falseAlarms = (scores: Score[]): number =>
+        all.filter((x, i) => i >= tr.train.length && scores[i]!.is_anomaly && !tr.events.some((e) => x.ts >= e.start && x.ts <= e.end + 3000)).length;
+      const found = (scores: Score[]): boolean => tr.events.every((e) => all.some((x, i) => scores[i]!.is_anomaly && x.ts >= e.start && x.ts <= e.end + 3000));
+      const span = createDetector('auto');
+      const s = all.slice(0, 5000).map((x) => span.score(x));
+      // Past 4,096 readings (41 s) it still keeps them for the next fit …
+      expect((span.serialize().state as { seen?: { ts: unknown[] } }).seen?.ts).toHaveLength(5000);
+      for (const x of all.slice(5000)) s.push(span.score(x));
+      // … and none once the fit at 32,768 readings (5.5 min) is done.
+      expect((span.serialize().state as { seen?: unknown }).seen).toBeUndefined();
+      // The last self-fit at 4,096 readings (as before it): the same spikes, many more false alarms.
+      const short = createDetector('auto', { params: { selfFitSpan: false } });
+      const t = all.map((x) => short.score(x));
+      expect(found(s) && found(t)).toBe(true);
+      expect(falseAlarms(s)).toBeLessThanOrEqual(2);
+      expect(falseAlarms(t)).toBeGreaterThanOrEqual(6);
+    }
+  });
+
   it('rejects malformed stored readings, and artifacts fitted with per-channel scales with a retrain path', async () => {
     const a = createDetector('auto');
     for (const x of trace(300, 25)) a.score(x);

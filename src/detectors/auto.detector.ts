@@ -105,7 +105,14 @@ const RANGE_ALARM = 8;
 /** Log-odds per spread beyond RANGE_ALARM (below it the channel's score stays under the threshold). */
 const RANGE_SLOPE = 0.5;
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
-const SELF_FIT_MAX = 4096;
+const SELF_FIT_MAX = 32_768;
+/**
+ * A never-fitted detector fits itself at each doubling up to this many readings, and beyond (up to
+ * SELF_FIT_MAX) while its readings span less than SELF_FIT_SPAN_MS: 4,096 readings are 41 s at
+ * 100 Hz, too little to know a wandering level by.
+ */
+const SELF_FIT_READINGS = 4096;
+const SELF_FIT_SPAN_MS = 300_000;
 /** A never-fitted detector fits itself only when its readings come at least this often (ms): sensor streams. */
 const SELF_FIT_MAX_INTERVAL_MS = 10_000;
 /**
@@ -396,7 +403,13 @@ const PARAM_SPECS = [
     default: 1024,
     min: 0,
     max: 1_000_000,
-    description: `A detector that was never fitted fits itself on the readings it has seen after this many, and again at each doubling up to ${SELF_FIT_MAX} (causal; 0: never, it keeps scoring online).`,
+    description: `A detector that was never fitted fits itself on the readings it has seen after this many, and again at each doubling up to ${SELF_FIT_READINGS} (causal; 0: never, it keeps scoring online).`,
+  },
+  {
+    name: 'selfFitSpan',
+    type: 'boolean',
+    default: true,
+    description: `Self-fits go on doubling beyond ${SELF_FIT_READINGS} readings (up to ${SELF_FIT_MAX}) while the readings seen span less than ${SELF_FIT_SPAN_MS / 60_000} minutes: at 20 Hz and faster ${SELF_FIT_READINGS} readings are too short a sample of normal (off in models written before it).`,
   },
   {
     name: 'selfFitQuiet',
@@ -443,7 +456,7 @@ export class AutoDetector implements Detector {
   private calibration: Calibration | undefined;
   /**
    * Never fitted: the readings seen so far (at most the last SELF_FIT_MAX), on which the detector
-   * fits itself after `selfFit` readings and again at each doubling up to SELF_FIT_MAX.
+   * fits itself after `selfFit` readings and again at each doubling (see `moreFits`).
    */
   private seen: SeenReadings | undefined;
   /** Calibration of the novelty channel's log-odds (after fit). */
@@ -784,11 +797,18 @@ export class AutoDetector implements Detector {
   }
 
   /**
-   * Never fitted: keeps the reading and, at `selfFit` readings and each doubling up to
-   * SELF_FIT_MAX, fits afresh on what it has seen (causal: only past readings), continuing the
+   * Never fitted: keeps the reading and, at `selfFit` readings and each doubling (see
+   * `moreFits`), fits afresh on what it has seen (causal: only past readings), continuing the
    * stream without a pause. Until then the detector scores online, as before. With `selfFitQuiet`
    * a trusted self-fit's alarms stay out of the next one (see {@link quietPart}).
    */
+  /** Whether a self-fit comes after the one at `n` readings (see SELF_FIT_READINGS). */
+  private moreFits(n: number, seen: SeenReadings): boolean {
+    if (n * 2 <= SELF_FIT_READINGS) return true;
+    if (n * 2 > SELF_FIT_MAX || this.params.selfFitSpan !== true) return false;
+    return (seen.ts.at(-1) as number) - (seen.ts[0] as number) < SELF_FIT_SPAN_MS;
+  }
+
   private remember(reading: Reading, alarm: boolean): void {
     const seen = this.seen as SeenReadings;
     if (!Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) return;
@@ -814,7 +834,7 @@ export class AutoDetector implements Detector {
     const fitOn = this.selfFitQuiet ? quietPart(normal, seen) : normal.length;
     if (fitOn === 0) {
       // Skipped: the model stays as it is; after the last doubling there is nothing more to keep.
-      if (n * 2 > SELF_FIT_MAX) this.seen = undefined;
+      if (!this.moreFits(n, seen)) this.seen = undefined;
       return;
     }
     const keep = { ...seen, alarmTs: Number.NaN, fitCount: fitOn, fitSpan: (normal[fitOn - 1] as Reading).ts - (normal[0] as Reading).ts };
@@ -826,7 +846,7 @@ export class AutoDetector implements Detector {
       // continue the stream from the newest reading, as after a fit on everything.
       this.seen = undefined;
       for (let i = fitOn; i < normal.length; i++) this.score(normal[i] as Reading);
-      this.seen = n * 2 <= SELF_FIT_MAX ? keep : undefined;
+      this.seen = this.moreFits(n, seen) ? keep : undefined;
     } catch {
       // Data this fit cannot use (it checks its own minimums): keep scoring online, as before.
       this.members = before;
@@ -1285,6 +1305,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.glitchGate === undefined && { glitchGate: false }),
     ...(a.levelRange === undefined && { levelRange: false }),
     ...(a.selfFitQuiet === undefined && { selfFitQuiet: false }),
+    ...(a.selfFitSpan === undefined && { selfFitSpan: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.
