@@ -796,12 +796,6 @@ export class AutoDetector implements Detector {
     return score;
   }
 
-  /**
-   * Never fitted: keeps the reading and, at `selfFit` readings and each doubling (see
-   * `moreFits`), fits afresh on what it has seen (causal: only past readings), continuing the
-   * stream without a pause. Until then the detector scores online, as before. With `selfFitQuiet`
-   * a trusted self-fit's alarms stay out of the next one (see {@link quietPart}).
-   */
   /** Whether a self-fit comes after the one at `n` readings (see SELF_FIT_READINGS). */
   private moreFits(n: number, seen: SeenReadings): boolean {
     if (n * 2 <= SELF_FIT_READINGS) return true;
@@ -809,6 +803,12 @@ export class AutoDetector implements Detector {
     return (seen.ts.at(-1) as number) - (seen.ts[0] as number) < SELF_FIT_SPAN_MS;
   }
 
+  /**
+   * Never fitted: keeps the reading and, at `selfFit` readings and each doubling (see
+   * `moreFits`), fits afresh on what it has seen (causal: only past readings), continuing the
+   * stream without a pause. Until then the detector scores online, as before. With `selfFitQuiet`
+   * a trusted self-fit's alarms stay out of the next one (see {@link quietPart}).
+   */
   private remember(reading: Reading, alarm: boolean): void {
     const seen = this.seen as SeenReadings;
     if (!Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) return;
