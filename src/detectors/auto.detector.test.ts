@@ -1178,3 +1178,81 @@ describe('auto: an echo\'s alarm-level readings start no run (ownRuns)', () => {
     await expectLoadsWithItOff('ownRuns', trace.train, trace.test.slice(13_000, 24_000));
   });
 });
+
+describe('auto without a model: a slow stream\'s new extremes (newExtremes)', () => {
+  /** A five-minute series: 2,000 readings of bounded noise on 10-bit codes, a new high at 1,500 (0.02 V above everything before: 10 % of the range). */
+  function slowSeries(seed: number, step = 300_000): Reading[] {
+    const rng = new Rng(seed);
+    const r = Array.from({ length: 2000 }, (_, i) => ({ ts: T0 + i * step, value: Math.round((2.5 + 0.2 * (rng.next() - 0.5)) / LSB) * LSB }));
+    const hi = Math.max(...r.slice(0, 1500).map((x) => x.value));
+    r[1500]!.value = hi + 0.02;
+    return r;
+  }
+  const extremeAlarms = (scores: Score[]): number[] => scores.flatMap((s, i) => (s.is_anomaly && s.channel === 'extreme' ? [i] : []));
+
+  it('alarms on a value beyond every one a never-fitted slow stream has shown, named extreme, and only there', () => {
+    for (const seed of [41, 42, 43]) {
+      const r = slowSeries(seed);
+      const d = createDetector('auto');
+      const scores = r.map((x) => d.score(x));
+      // The warm-up's values make the range; noise within it never alarms as an extreme.
+      expect(extremeAlarms(scores)).toEqual([1500]);
+      expect(scores[1500]).toMatchObject({ is_anomaly: true, channel: 'extreme', signal: 'spike' });
+      const off = createDetector('auto', { params: { newExtremes: false } });
+      const offScores = r.map((x) => off.score(x));
+      expect(extremeAlarms(offScores)).toEqual([]);
+      expect(offScores[1500]!.is_anomaly).toBe(false);
+    }
+  });
+
+  it('leaves sensor streams (readings 10 s apart or closer) as they were', () => {
+    const r = slowSeries(44, 100);
+    const on = createDetector('auto');
+    const off = createDetector('auto', { params: { newExtremes: false } });
+    expect(r.map((x) => on.score(x))).toEqual(r.map((x) => off.score(x)));
+  });
+
+  it('round-trips mid-stream with its range, and loads a never-fitted model written before it with it off', () => {
+    const r = slowSeries(45);
+    const a = createDetector('auto');
+    for (const x of r.slice(0, 1000)) a.score(x);
+    const saved = round(a.serialize());
+    expect(saved.state).toHaveProperty('extremes');
+    const b = restoreDetector(validateArtifact(saved));
+    const rest = r.slice(1000);
+    const scores = rest.map((x) => a.score(x));
+    expect(rest.map((x) => b.score(x))).toEqual(scores);
+    expect(extremeAlarms(scores)).toEqual([500]);
+
+    const before = createDetector('auto', { params: { newExtremes: false } });
+    for (const x of r.slice(0, 1000)) before.score(x);
+    const old = round(before.serialize());
+    delete (old.params as Record<string, unknown>).newExtremes;
+    const restored = restoreDetector(validateArtifact(old));
+    expect(restored.serialize().params.newExtremes).toBe(false);
+    expect(extremeAlarms(rest.map((x) => restored.score(x)))).toEqual([]);
+  });
+
+  it('refuses a malformed range, or one in a state that could not have written it', () => {
+    const r = slowSeries(46);
+    const a = createDetector('auto');
+    for (const x of r.slice(0, 1000)) a.score(x);
+    const good = round(a.serialize());
+    const bad = (mutate: (art: DetectorArtifact) => void): DetectorArtifact => {
+      const art = round(good);
+      mutate(art);
+      return art;
+    };
+    expect(() => restoreDetector(validateArtifact(bad((art) => ((art.state as Record<string, unknown>).extremes = { n: 5, lo: 3, hi: 1, rest: 0 }))))).toThrow(/state\.extremes/);
+    expect(() => restoreDetector(validateArtifact(bad((art) => ((art.params as Record<string, unknown>).newExtremes = false))))).toThrow(/newExtremes/);
+    expect(() => restoreDetector(validateArtifact(bad((art) => ((art.state as Record<string, unknown>).seen = { ts: [T0], value: [1], total: 1 }))))).toThrow(/never-fitted/);
+  });
+
+  it('is dropped by a fit: a fitted model keeps no range of new extremes', async () => {
+    const r = slowSeries(47);
+    const d = createDetector('auto');
+    for (const x of r.slice(0, 1000)) d.score(x);
+    await d.fit(trace(3000, 48));
+    expect(d.serialize().state).not.toHaveProperty('extremes');
+  });
+});

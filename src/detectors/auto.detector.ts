@@ -35,6 +35,7 @@
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { GlitchGate } from './channels/glitch.ts';
+import { EXTREME_WARMUP, NewExtremes } from './channels/extremes.ts';
 import { LevelRange } from './channels/range.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
@@ -102,6 +103,8 @@ const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swin
  * alarm and found 6 more ramps; 4 found more events for 7 more false alarms (decision 0014).
  */
 const RANGE_ALARM = 8;
+/** `newExtremes`: a new extreme scores this many log-odds above the threshold. */
+const EXTREME_LOGIT = 1;
 /** Log-odds per spread beyond RANGE_ALARM (below it the channel's score stays under the threshold). */
 const RANGE_SLOPE = 0.5;
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
@@ -390,6 +393,13 @@ const PARAM_SPECS = [
       "After a fit on data without a cycle, the range channel alarms when the level smoothed over 2 s lies 8 spreads beyond every level the training part showed (a slow ramp the other channels follow); the alarmed level becomes the range's new edge, so a level that moved and stays alarms once (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'newExtremes',
+    type: 'boolean',
+    default: true,
+    description:
+      "Never fitted, on a slow stream (readings more than 10 s apart, which never fits itself): from the 300th reading, a value beyond every value seen so far by 3 % of their range alarms (channel extreme), then the channel rests 100 readings; the range is the stream's own, never a file's minimum or maximum (off in models written before it).",
+  },
+  {
     name: 'falseAlarmRate',
     type: 'number',
     default: 0.0001,
@@ -537,6 +547,7 @@ export class AutoDetector implements Detector {
     }
     this.seen = undefined;
     this.range = undefined;
+    this.extremes = undefined;
     throwIfAborted(options.signal);
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
     const train = normal.slice(0, normal.length - nHold);
@@ -685,6 +696,8 @@ export class AutoDetector implements Detector {
   private glitch: GlitchGate | undefined;
   /** The training part's levels (`levelRange`), from the last fit without a cycle; undefined before one. */
   private range: LevelRange | undefined;
+  /** `newExtremes`: a never-fitted slow stream's range so far (see NewExtremes); undefined otherwise. */
+  private extremes: NewExtremes | undefined;
   /** The last `combine` (reused: one per detector, not one per reading). */
   private readonly combined: Combined = { fault: 0, novelty: 0, shape: 0, faultScore: QUIET, noveltyScore: undefined, seasonal: 0 };
   /** `logit(threshold)`, kept for the threshold it was computed from (callers may set `threshold`). */
@@ -809,6 +822,12 @@ export class AutoDetector implements Detector {
    * stream without a pause. Until then the detector scores online, as before. With `selfFitQuiet`
    * a trusted self-fit's alarms stay out of the next one (see {@link quietPart}).
    */
+  /** A slow stream never fits itself: it keeps no readings, and (`newExtremes`) its range channel starts from them. */
+  private slowStream(seen: SeenReadings): void {
+    this.seen = undefined;
+    if (seen.value.length > 0) this.extremes = NewExtremes.of(seen.value);
+  }
+
   private remember(reading: Reading, alarm: boolean): void {
     const seen = this.seen as SeenReadings;
     if (!Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) return;
@@ -822,13 +841,20 @@ export class AutoDetector implements Detector {
     }
     const first = this.params.selfFit as number;
     const n = seen.total;
+    // `newExtremes`: a slow stream is known by its EXTREME_WARMUP-th reading, long before its first self-fit would be refused.
+    if (n === EXTREME_WARMUP && n < first && this.params.newExtremes === true) {
+      const interval = medianInterval(readingsOf(seen));
+      if (interval > SELF_FIT_MAX_INTERVAL_MS) this.slowStream(seen);
+      return;
+    }
     if (n < first || n < this.minFitSamples || n > SELF_FIT_MAX || !Number.isInteger(Math.log2(n / first))) return;
-    const normal = seen.ts.map((ts, i) => ({ ts, value: seen.value[i] as number }));
+    const normal = readingsOf(seen);
     // Sensor streams only: a thousand readings of a slow series (NAB's five-minute business metrics)
     // span days of changing behaviour, no sample of "normal" to calibrate on; those keep learning online.
     const interval = medianInterval(normal);
     if (!(interval > 0 && interval <= SELF_FIT_MAX_INTERVAL_MS)) {
       this.seen = undefined;
+      if (interval > SELF_FIT_MAX_INTERVAL_MS && this.params.newExtremes === true) this.slowStream(seen);
       return;
     }
     const fitOn = this.selfFitQuiet ? quietPart(normal, seen) : normal.length;
@@ -868,6 +894,7 @@ export class AutoDetector implements Detector {
       beyond = this.range.push(reading.ts, reading.value);
       if (beyond >= RANGE_ALARM) this.range.extend();
     }
+    const extreme = this.extremes !== undefined && this.extremes.push(reading.value);
     if (!combined) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const c = this.combined;
     // On a cycle the burst and collapse channels read the deseasonalised residual, whose variance
@@ -882,7 +909,14 @@ export class AutoDetector implements Detector {
       m.logit = rangeLogit;
       m.group = 'fault';
     }
-    const faultChannel = ranged ? 'range' : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
+    // A new extreme of a never-fitted slow stream alarms (`newExtremes`), past the online shift below.
+    const extremeLogit = extreme ? this.thresholdLogit() + this.onlineShift + EXTREME_LOGIT : -Infinity;
+    const extremed = !ranged && extremeLogit > m.logit;
+    if (extremed) {
+      m.logit = extremeLogit;
+      m.group = 'fault';
+    }
+    const faultChannel = ranged ? 'range' : extremed ? 'extreme' : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     const channel = m.group !== 'fault' ? m.group : faultChannel;
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
     // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
@@ -964,7 +998,7 @@ export class AutoDetector implements Detector {
     }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
-    const signal = ranged ? 'drift' : m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
+    const signal = ranged ? 'drift' : extremed ? 'spike' : m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
     const fault = { name: 'fault', weight: Math.round(c.faultScore.anomaly_score * 1000) / 1000 };
     const novelty = { name: 'novelty', weight: Math.round((c.noveltyScore?.anomaly_score ?? 0) * 1000) / 1000 };
     const score: Score = {
@@ -1019,6 +1053,7 @@ export class AutoDetector implements Detector {
         context: this.members.context.serialize(),
         ...(this.glitch && { glitch: this.glitch.toJSON() }),
         ...(this.range && { range: this.range.toJSON() }),
+        ...(this.extremes && { extremes: this.extremes.toJSON() }),
       },
       metrics: { ...this.metrics },
     };
@@ -1045,6 +1080,7 @@ export class AutoDetector implements Detector {
     this.metrics = { ...(metrics ?? {}) };
     this.glitch = state.glitch;
     this.range = state.range;
+    this.extremes = state.extremes;
   }
 }
 
@@ -1063,7 +1099,7 @@ const QUIET: Score = { anomaly_score: 0, is_anomaly: false, confidence: 0, metho
 
 /** `auto:<channel>` for the channels there are, built once rather than per reading. */
 const METHODS: ReadonlyMap<string, string> = new Map(
-  ['point', 'spike', 'level', 'drift', 'swing', 'burst', 'collapse', 'range', 'stuck', 'dropout', 'novelty', 'shape'].map((c) => [c, `${KIND}:${c}`]),
+  ['point', 'spike', 'level', 'drift', 'swing', 'burst', 'collapse', 'range', 'extreme', 'stuck', 'dropout', 'novelty', 'shape'].map((c) => [c, `${KIND}:${c}`]),
 );
 function methodOf(channel: string): string {
   return METHODS.get(channel) ?? `${KIND}:${channel}`;
@@ -1175,6 +1211,8 @@ interface ValidState {
   glitch?: GlitchGate;
   /** The range channel of a model fitted with `levelRange` on data without a cycle (absent otherwise, and in older artifacts). */
   range?: LevelRange;
+  /** A never-fitted slow stream's range with `newExtremes` (absent otherwise, and in older artifacts). */
+  extremes?: NewExtremes;
 }
 
 const MEMBER_KINDS = { robust: robustFactory, context: contextFactory } as const;
@@ -1260,7 +1298,17 @@ function validateState(state: unknown, params: Params): ValidState {
       throw invalidArtifact(KIND, `state.range: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  return { ...s, glitch, range } as unknown as ValidState;
+  let extremes: NewExtremes | undefined;
+  if (s.extremes !== undefined) {
+    if (params.newExtremes !== true) throw invalidArtifact(KIND, 'state.extremes is only written with newExtremes');
+    if (s.calibration !== null || s.seen !== undefined) throw invalidArtifact(KIND, 'state.extremes is only written by a never-fitted detector that keeps no readings (state.calibration null, no state.seen)');
+    try {
+      extremes = NewExtremes.fromJSON(s.extremes);
+    } catch (e) {
+      throw invalidArtifact(KIND, `state.extremes: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { ...s, glitch, range, extremes } as unknown as ValidState;
 }
 
 /** A member's complete params as its artifact stores them. */
@@ -1282,7 +1330,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * glitch was kept out of the level channel (no `levelClip`) or before the drift level settled (no
  * `settledDrift`) or before the point channel measured from the last few readings (no `localPoint`)
  * or before known glitches were scored as the last normal reading (no `glitchGate`) or before the
- * range channel (no `levelRange`) score as they did.
+ * range channel (no `levelRange`) or before a slow stream's new extremes alarmed (no `newExtremes`)
+ * score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1306,12 +1355,17 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.levelRange === undefined && { levelRange: false }),
     ...(a.selfFitQuiet === undefined && { selfFitQuiet: false }),
     ...(a.selfFitSpan === undefined && { selfFitSpan: false }),
+    ...(a.newExtremes === undefined && { newExtremes: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.
     ...(a.cycleQuietBias === undefined && { cycleQuietBias: 0 }),
   };
   return readParams(KIND, descriptor.params, { ...legacy, ...a });
+}
+
+function readingsOf(seen: SeenReadings): Reading[] {
+  return seen.ts.map((ts, i) => ({ ts, value: seen.value[i] as number }));
 }
 
 /** A never-fitted detector's readings (see `remember`) and, for `selfFitQuiet`, its last self-fit. */
