@@ -502,7 +502,8 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
     expect(on.filter((s) => s.is_anomaly)).toHaveLength(1);
     // Without the floors the first residuals of exactly 0 teach the swing channel a log energy with
     // no spread; it then sits at an enormous surprise for good and the calibration widens everything.
-    const off = await live({ swingFloors: false });
+    // (holdoffRearm, later, keeps a locked channel held off for good: off here, as when this was measured)
+    const off = await live({ swingFloors: false, holdoffRearm: false });
     expect(Math.min(...off.map(bandInCodes))).toBeGreaterThan(30);
     expect(off[2000]?.channel).not.toBe('spike');
   });
@@ -536,8 +537,9 @@ describe('auto: a coarse ADC signal that sits on one code for long stretches (ru
     expect(Math.max(...on.map(bandInCodes))).toBeLessThan(30);
     // Without the guards the settling start (every change scored |z| = 1000 against no scale) locks
     // the swing channel and the runs of repeats set the fault channels' alarm point: the spike is missed.
-    // (stuckApart, later, also keeps long runs of one code out of the spread: off here, as when this was measured)
-    const off = await live({ runGuards: false, stuckApart: false });
+    // (stuckApart, later, also keeps long runs of one code out of the spread, and holdoffRearm keeps a
+    // locked channel held off for good: both off here, as when this was measured)
+    const off = await live({ runGuards: false, stuckApart: false, holdoffRearm: false });
     expect(off[1000]?.is_anomaly).toBe(false);
     expect(Math.max(...off.map(bandInCodes))).toBeGreaterThan(80);
   });
@@ -592,8 +594,9 @@ describe('auto: a 0 V dropout stays out of the rolling statistics (dropoutsApart
     expect(alarmsIn(on, 60 * HZ, 68 * HZ - 1).some((s) => s.channel === 'dropout')).toBe(true);
     expect(alarmsIn(on, 69 * HZ, 200 * HZ - 1)).toEqual([]);
     // Without dropoutsApart the 0 V readings also reach the range channel (levelRange, later), which
-    // would alarm on them, and, as a stuck run, are kept out of the spread by stuckApart (later).
-    const off = await live({ dropoutsApart: false, episode: 20, levelRange: false, stuckApart: false });
+    // would alarm on them, and, as a stuck run, are kept out of the spread by stuckApart (later); with
+    // holdoffRearm (later) the swing channel, still high from them, stays held off.
+    const off = await live({ dropoutsApart: false, episode: 20, levelRange: false, stuckApart: false, holdoffRearm: false });
     expect(alarmsIn(off, 69 * HZ, 200 * HZ - 1).length).toBeGreaterThan(0);
   });
 
@@ -666,8 +669,10 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
       expect(alarmsIn(q, 2600, 2640).length).toBeGreaterThan(0);
       expect(alarmsIn(q, 5500, 5730).length).toBeGreaterThan(0);
       // Every self-fit on every reading seen (as before it): the fit at 4,096 readings learned the
-      // first burst as normal and calibrated above it, so the second one goes unseen.
-      const all = createDetector('auto', { params: { selfFitQuiet: false } });
+      // first burst as normal and calibrated above it, so the second one goes unseen. (With
+      // holdoffRearm, later, the burst's swing stays held off through the fit's hold-out, which keeps
+      // the calibration low enough to see the second one even then: off here, as when this was measured.)
+      const all = createDetector('auto', { params: { selfFitQuiet: false, holdoffRearm: false } });
       const a = r.map((x) => all.score(x));
       expect(alarmsIn(a, 2600, 2640).length).toBeGreaterThan(0);
       expect(alarmsIn(a, 5500, 5730)).toEqual([]);
@@ -1254,5 +1259,55 @@ describe('auto without a model: a slow stream\'s new extremes (newExtremes)', ()
     for (const x of r.slice(0, 1000)) d.score(x);
     await d.fit(trace(3000, 48));
     expect(d.serialize().state).not.toHaveProperty('extremes');
+  });
+});
+
+describe("auto: the fault member's hold-off waits for its channel to fall (holdoffRearm)", () => {
+  const falseAlarmsAndFound = async (seed: number, params: Record<string, unknown>): Promise<{ falseAlarms: number; found: number }> => {
+    const tr = generateFaultTrace(seed);
+    const d = createDetector('auto', { params });
+    await d.fit(tr.train);
+    const alarms = tr.test.filter((r) => d.score(r).is_anomaly).map((r) => r.ts);
+    const periodMs = 1000 / tr.info.sampleRateHz;
+    const e = evaluateTrace(alarms, tr.events, (tr.test.at(-1) as Reading).ts - (tr.test[0] as Reading).ts + periodMs);
+    return { falseAlarms: e.falseAlarms, found: e.outcomes.filter((o) => o.detected).length };
+  };
+
+  it('raises no second alarm at 2 Hz when the hold-off runs out while the rolling median still catches up, and finds the same events', async () => {
+    // Development-set traces at 2 Hz (flat wander; a quantised signal): with the hold-off ending after
+    // its 100 readings alone, the swing channel, still high after a ramp or a level shift, alarmed again.
+    for (const seed of [100099, 100108]) {
+      const on = await falseAlarmsAndFound(seed, {});
+      const off = await falseAlarmsAndFound(seed, { holdoffRearm: false });
+      expect(on.falseAlarms).toBe(0);
+      expect(off.falseAlarms).toBeGreaterThan(0);
+      expect(on.found).toBe(off.found);
+    }
+  });
+
+  it('carries a hold-off whose channel has not fallen yet across serialize and restore', async () => {
+    const tr = generateFaultTrace(100108);
+    const d = createDetector('auto');
+    await d.fit(tr.train);
+    const robustState = (): Record<string, unknown> => ((d.serialize().state as { robust: DetectorArtifact }).robust.state as Record<string, unknown>);
+    let at = -1;
+    for (const [i, r] of tr.test.entries()) {
+      d.score(r);
+      if (robustState().peakQuiet === false) {
+        at = i + 1;
+        break;
+      }
+    }
+    expect(at).toBeGreaterThan(0);
+    const art = expectRestoredGoesOn(d, tr.test.slice(at), 0);
+    expect(((art.state as { robust: DetectorArtifact }).robust.state as Record<string, unknown>).peakQuiet).toBe(false);
+    const bad = round(art);
+    ((bad.state as { robust: DetectorArtifact }).robust.state as Record<string, unknown>).peakQuiet = 'no';
+    expect(() => restoreDetector(validateArtifact(bad))).toThrow(/peakQuiet/);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const tr = generateFaultTrace(100099);
+    await expectLoadsWithItOff('holdoffRearm', tr.train, tr.test);
   });
 });

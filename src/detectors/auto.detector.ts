@@ -307,6 +307,13 @@ const PARAM_SPECS = [
       "A clear outlier (point surprise above 6) more than twice as far out as what came before breaks the fault member's hold-off (100 readings after an alarm-level surprise, twice the surprise needed: surprises saturate, so a 400σ reading seconds after a 100σ one had scored 0) and, with ownRuns, is no echo in an incident (off in models written before it).",
   },
   {
+    name: 'holdoffRearm',
+    type: 'boolean',
+    default: true,
+    description:
+      "The fault member's hold-off (100 readings after an alarm-level surprise) ends only once the channel that started it has fallen below the alarm level: at 1–2 Hz its 128-reading rolling median takes a minute to catch up after a ramp or a level shift, and the swing channel, still high, alarmed again as the hold-off ran out (off in models written before it).",
+  },
+  {
     name: 'swingFloors',
     type: 'boolean',
     default: true,
@@ -1156,6 +1163,7 @@ function memberParams(params: Params, cycleSeconds?: number): { robust: Record<s
       ...(seasonal ? AUTO_SEASONAL_ROBUST_PARAMS : {}),
       ...(cycleDrift && { driftWeight: 1 }),
       ...(params.holdoffBreak === true && { holdoffBreak: HOLDOFF_BREAK }),
+      ...(params.holdoffRearm === true && { holdoffRearm: true }),
     },
     context: { ...AUTO_CONTEXT_PARAMS },
   };
@@ -1331,7 +1339,7 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * `settledDrift`) or before the point channel measured from the last few readings (no `localPoint`)
  * or before known glitches were scored as the last normal reading (no `glitchGate`) or before the
  * range channel (no `levelRange`) or before a slow stream's new extremes alarmed (no `newExtremes`)
- * score as they did.
+ * or before the fault member's hold-off waited for its channel to fall (no `holdoffRearm`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1356,6 +1364,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.selfFitQuiet === undefined && { selfFitQuiet: false }),
     ...(a.selfFitSpan === undefined && { selfFitSpan: false }),
     ...(a.newExtremes === undefined && { newExtremes: false }),
+    ...(a.holdoffRearm === undefined && { holdoffRearm: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

@@ -110,6 +110,13 @@ const PARAM_SPECS = [
     description:
       'When > 0, during the hold-off a clear outlier (point surprise above the bar for another kind of event) this many times further from the rolling median (robust |z|) than the reading that started the hold-off counts again: surprises saturate, so "clearly larger" could not see a 400σ spike seconds after a 100σ one (0: off, as in models written before it).',
   },
+  {
+    name: 'holdoffRearm',
+    type: 'boolean',
+    default: false,
+    description:
+      "The hold-off ends only once the channel that started it has also fallen below alarmSurprise: a channel whose average stays high after its event (the rolling median catching up at 1–2 Hz) raises no second alarm for it when the hold-off's readings are over; a larger surprise or another channel still alarms (off: it ends after `holdoff` readings, as in models written before it).",
+  },
   { name: 'holdoffFactor', type: 'number', default: 0, min: 0, max: 1, description: 'Multiplier on suppressed surprises during the hold-off.' },
   { name: 'alarmSurprise', type: 'number', default: 3, min: 0, max: 100, description: 'Surprise (−log10 p) from which a reading starts a hold-off.' },
   { name: 'rarityHorizon', type: 'integer', default: 0, min: 0, max: 10_000_000, description: 'When > 0, the surprise is re-expressed as its rarity among this many past surprises (self-normalising per stream).' },
@@ -293,6 +300,8 @@ export interface RobustState {
   peakChannel?: string;
   /** The robust |z| of the reading that raised `peak` (absent: none yet, or written before `holdoffBreak`). */
   peakZ?: number;
+  /** `holdoffRearm`: false while the channel that raised `peak` has stayed at alarm level since (absent: it has fallen, or written before it). */
+  peakQuiet?: boolean;
   /** [total, weight, maxBin, ...64 bin counts]. */
   rarity: number[];
   /** True once fitted (absent in older artifacts and unfitted detectors). */
@@ -357,6 +366,8 @@ export class RobustDetector implements Detector {
   private peakChannel: keyof Surprises | '' = '';
   /** The robust |z| of the reading that raised `peak`, for `holdoffBreak` (unknown: infinite, no break). */
   private peakZ = Number.POSITIVE_INFINITY;
+  /** `holdoffRearm`: whether the channel that raised `peak` has fallen below alarmSurprise since. */
+  private peakQuiet = true;
   private driftFast = 0;
   private driftLagged: RollingRing;
   /** 1 where the reading at the same place in `driftLagged` alarmed: no reference for a later change. */
@@ -797,7 +808,9 @@ export class RobustDetector implements Detector {
 
     if (p.holdoff > 0) {
       this.peakAge += 1;
-      if (this.peakAge > p.holdoff) this.peak = 0;
+      // With holdoffRearm the hold-off also waits for its channel to fall below the alarm level once.
+      if (!this.peakQuiet && this.peakChannel !== '' && parts[this.peakChannel] < p.alarmSurprise) this.peakQuiet = true;
+      if (this.peakAge > p.holdoff && (this.peakQuiet || !p.holdoffRearm)) this.peak = 0;
       if (surprise >= p.alarmSurprise) {
         // Within the hold-off a different channel is a different kind of event (a stuck sensor
         // after a spike) when it clearly clears the alarm level itself.
@@ -811,6 +824,7 @@ export class RobustDetector implements Detector {
           this.peakAge = 0;
           this.peakChannel = best;
           this.peakZ = this.absZ;
+          this.peakQuiet = false;
         } else surprise *= p.holdoffFactor;
       }
     }
@@ -989,6 +1003,7 @@ export class RobustDetector implements Detector {
       peakAge: this.peakAge,
       peakChannel: this.peakChannel,
       ...(Number.isFinite(this.peakZ) && { peakZ: this.peakZ }),
+      ...(!this.peakQuiet && { peakQuiet: false }),
       rarity: this.rarity.toJSON(),
       ...(this.fitted && { fitted: true }),
       calibration: { ...this.calibration },
@@ -1055,6 +1070,7 @@ export class RobustDetector implements Detector {
     this.peakAge = s.peakAge;
     this.peakChannel = (s.peakChannel ?? '') as keyof Surprises | '';
     this.peakZ = s.peakZ ?? Number.POSITIVE_INFINITY;
+    this.peakQuiet = s.peakQuiet !== false;
     this.rarity.load(s.rarity);
     this.fitted = s.fitted === true;
     this.calibration = { ...s.calibration };
@@ -1209,6 +1225,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   const localSize = typeof params.localPoint === 'number' ? params.localPoint : 0;
   if (s.local !== undefined && !(Array.isArray(s.local) && s.local.length <= localSize && s.local.every(isNum))) fail(`"local" must hold at most ${localSize} finite numbers`);
   if (s.resumeGap !== undefined && typeof s.resumeGap !== 'boolean') fail('"resumeGap" must be a boolean');
+  if (s.peakQuiet !== undefined && typeof s.peakQuiet !== 'boolean') fail('"peakQuiet" must be a boolean');
   if (s.fitted !== undefined && typeof s.fitted !== 'boolean') fail('"fitted" must be a boolean');
   if ((s.n as number) < 0 || (s.run as number) < 1 || (s.peakAge as number) < 0) fail('counters out of range');
   if (s.peakChannel !== undefined && s.peakChannel !== '' && !(SURPRISE_KEYS as readonly unknown[]).includes(s.peakChannel)) fail('"peakChannel" must name a channel');
