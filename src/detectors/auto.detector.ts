@@ -28,6 +28,9 @@
  * part held at least twice, such as a loose connector's reading near 0 V) are scored as the last
  * normal reading (see `GlitchGate`), and without a cycle a smoothed level beyond every level the
  * training part showed alarms once per RANGE_ALARM spreads it moves (`levelRange`, see `LevelRange`).
+ * Never fitted, a slow stream (readings more than 10 s apart, which never fits itself) alarms on a
+ * value beyond every value it has shown (`newExtremes`, see `NewExtremes`). The fault member's
+ * hold-off ends only once the channel that started it has fallen below the alarm level (`holdoffRearm`).
  *
  * With `adaptLevel` (the presets) the first readings after `fit` or `resume` re-baseline to the
  * device's level and noise scale, and both members see the re-baselined values (decision 0009).
@@ -828,18 +831,18 @@ export class AutoDetector implements Detector {
     return (seen.ts.at(-1) as number) - (seen.ts[0] as number) < SELF_FIT_SPAN_MS;
   }
 
-  /**
-   * Never fitted: keeps the reading and, at `selfFit` readings and each doubling (see
-   * `moreFits`), fits afresh on what it has seen (causal: only past readings), continuing the
-   * stream without a pause. Until then the detector scores online, as before. With `selfFitQuiet`
-   * a trusted self-fit's alarms stay out of the next one (see {@link quietPart}).
-   */
   /** A slow stream never fits itself: it keeps no readings, and (`newExtremes`) its range channel starts from them. */
   private slowStream(seen: SeenReadings): void {
     this.seen = undefined;
     if (seen.value.length > 0) this.extremes = NewExtremes.of(seen.value);
   }
 
+  /**
+   * Never fitted: keeps the reading and, at `selfFit` readings and each doubling (see
+   * `moreFits`), fits afresh on what it has seen (causal: only past readings), continuing the
+   * stream without a pause. Until then the detector scores online, as before. With `selfFitQuiet`
+   * a trusted self-fit's alarms stay out of the next one (see {@link quietPart}).
+   */
   private remember(reading: Reading, alarm: boolean): void {
     const seen = this.seen as SeenReadings;
     if (!Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) return;
@@ -1378,6 +1381,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
   return readParams(KIND, descriptor.params, { ...legacy, ...a });
 }
 
+/** The readings a never-fitted detector has kept, as readings. */
 function readingsOf(seen: SeenReadings): Reading[] {
   return seen.ts.map((ts, i) => ({ ts, value: seen.value[i] as number }));
 }
