@@ -20,7 +20,7 @@ function trace(n: number, seed: number, t0 = T0, level = 2.5, noise = 0.01): Arr
   });
 }
 
-const AVERAGING: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range']);
+const AVERAGING: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range', 'trend']);
 const alarmsIn = (scores: Score[], from: number, to: number): Score[] => scores.slice(from, to + 1).filter((s) => s.is_anomaly);
 
 /**
@@ -1006,8 +1006,9 @@ describe("auto: the level's range (levelRange)", () => {
   const live = slow(6000, 2, T0 + 400_000, ramp);
 
   it('finds a ramp too slow for the drift channel once the level leaves every level of training, and is quiet before it', async () => {
-    const on = await scoresAfterFit({}, train, live);
-    const off = await scoresAfterFit({ levelRange: false }, train, live);
+    // The trend channel (levelTrend) finds this ramp too: off here, to see the range channel alone.
+    const on = await scoresAfterFit({ levelTrend: false }, train, live);
+    const off = await scoresAfterFit({ levelRange: false, levelTrend: false }, train, live);
     expect(alarmsIn(off, 0, 5999)).toEqual([]);
     expect(alarmsIn(on, 0, 1499)).toEqual([]);
     const found = alarmsIn(on, 1500, 4499);
@@ -1063,6 +1064,63 @@ describe("auto: the level's range (levelRange)", () => {
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('levelRange', train, live.slice(0, 3000));
+  });
+});
+
+describe("auto: the level's trend (levelTrend)", () => {
+  // 10 Hz random walk (5 mV per √s) with 2 mV noise on 10-bit codes; live continues it, with a ramp
+  // up by RAMP_V over 75 s and back over 75 s from live reading 3000 (the walk moves about 43 mV in 75 s).
+  const walk = (n: number, seed: number, add: (i: number) => number): Reading[] => {
+    const rng = new Rng(seed);
+    let w = 0;
+    return Array.from({ length: n }, (_, i) => {
+      w += 0.005 * Math.sqrt(0.1) * rng.normal();
+      return { ts: T0 + i * 100, value: Math.round((2.47 + w + 0.002 * rng.normal() + add(i)) / LSB) * LSB };
+    });
+  };
+  const RAMP_V = 0.25;
+  const ramp = (i: number): number => (i >= 6000 && i < 7500 ? RAMP_V * (1 - Math.abs(i - 6750) / 750) : 0);
+  const all = walk(9000, 3, ramp);
+  const train = all.slice(0, 3000);
+  const live = all.slice(3000);
+
+  it('finds a ramp on a wandering signal that the other channels follow, and is quiet before it', async () => {
+    // The range channel is off in both: the walk leaves the training part's levels on its own, and
+    // the range channel's alarms would hide what the trend channel adds.
+    const on = await scoresAfterFit({ levelRange: false }, train, live);
+    const off = await scoresAfterFit({ levelRange: false, levelTrend: false }, train, live);
+    expect(alarmsIn(off, 3000, 4529)).toEqual([]);
+    expect(alarmsIn(on, 0, 2999)).toEqual([]);
+    const found = alarmsIn(on, 3000, 4529);
+    expect(found.some((s) => s.channel === 'trend' && s.signal === 'drift' && s.method === 'auto:trend')).toBe(true);
+    expect(alarmsIn(on, 4530, 5999)).toEqual([]);
+  });
+
+  it('keeps the trend in the artifact: a restored model scores the rest of the stream exactly as the one that went on', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    const art = expectRestoredGoesOn(d, live, 3200);
+    expect((art.state as { trend: { spread: number[] } }).trend.spread).toHaveLength(3);
+  });
+
+  it('refuses a malformed trend, or one in a model without levelTrend, with a clear message', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    const bad = round(d.serialize());
+    (bad.state as { trend: { spread: number[] } }).trend.spread = [1, -1, 1];
+    expect(() => restoreDetector(validateArtifact(bad))).toThrow(/state\.trend: spread/);
+    const stray = round(d.serialize());
+    stray.params.levelTrend = false;
+    expect(() => restoreDetector(validateArtifact(stray))).toThrow(/state\.trend is only written with levelTrend/);
+  });
+
+  it('is off before a fit and with adaptLevel (the same scores as with it off)', async () => {
+    expect(createDetector('auto', { params: { selfFit: 0 } }).serialize().state).not.toHaveProperty('trend');
+    await expectOffWithAdaptLevel('levelTrend', 'trend', train, live.slice(0, 3000));
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('levelTrend', train, live.slice(0, 3000));
   });
 });
 

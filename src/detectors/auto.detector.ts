@@ -40,6 +40,7 @@ import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { GlitchGate } from './channels/glitch.ts';
 import { EXTREME_WARMUP, NewExtremes } from './channels/extremes.ts';
 import { LevelRange } from './channels/range.ts';
+import { LevelTrend } from './channels/trend.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { contextFactory, type BriefScore, type ContextDetector } from './context.detector.ts';
@@ -104,7 +105,7 @@ const RUN_GAP_MS = 1000;
  */
 const BREAKTHROUGH = 2;
 /** The fault channels that average over readings: after another channel's alarm, theirs may be its echo. */
-const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range']);
+const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range', 'trend']);
 /**
  * `levelRange`: the range channel alarms once the smoothed level lies this many spreads beyond the
  * training part's levels. On the wider development set (seeds 100001–100192, fit) 8 added no false
@@ -113,6 +114,11 @@ const AVERAGING_CHANNELS: ReadonlySet<string> = new Set(['level', 'drift', 'swin
 const RANGE_ALARM = 8;
 /** `newExtremes`: a new extreme scores this many log-odds above the threshold. */
 const EXTREME_LOGIT = 1;
+/**
+ * `levelTrend`: the trend channel alarms once the smoothed level has moved this many spreads of its
+ * training moves over one of its lags (see LevelTrend).
+ */
+const TREND_ALARM = 5;
 /** Log-odds per spread beyond RANGE_ALARM (below it the channel's score stays under the threshold). */
 const RANGE_SLOPE = 0.5;
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
@@ -408,6 +414,13 @@ const PARAM_SPECS = [
       "After a fit on data without a cycle, the range channel alarms when the level smoothed over 2 s lies 8 spreads beyond every level the training part showed (a slow ramp the other channels follow); the alarmed level becomes the range's new edge, so a level that moved and stays alarms once (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'levelTrend',
+    type: 'boolean',
+    default: true,
+    description:
+      "After a fit on data without a cycle, the trend channel alarms when the level smoothed over 2 s (8 readings on a slow stream) has moved, over the last 20, 40 or 80 s, 5 spreads of the training part's moves over that lag (a slow ramp on a wandering signal); once per move, a move's way back is the same event, and a stretch that held an alarm is no reference (not with adaptLevel; off in models written before it).",
+  },
+  {
     name: 'newExtremes',
     type: 'boolean',
     default: true,
@@ -562,6 +575,7 @@ export class AutoDetector implements Detector {
     }
     this.seen = undefined;
     this.range = undefined;
+    this.trend = undefined;
     this.extremes = undefined;
     throwIfAborted(options.signal);
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
@@ -629,6 +643,12 @@ export class AutoDetector implements Detector {
       this.range = LevelRange.fit(normal);
       if (!continuing) this.range?.restart();
     }
+    // The trend channel learns how far the level moves over its lags (not calibrated either: it
+    // alarms at a fixed distance, see TREND_ALARM).
+    if (this.params.levelTrend === true && this.params.adaptLevel !== true && !this.members.seasonal) {
+      this.trend = LevelTrend.fit(normal, TREND_ALARM);
+      if (!continuing) this.trend?.restart();
+    }
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
     const groups = rawShape.filter(Number.isFinite).length >= 20 ? 3 : 2;
     const fitCal = (raw: number[]): Calibration | undefined => {
@@ -676,6 +696,7 @@ export class AutoDetector implements Detector {
   resume(): void {
     this.members.robust.resume();
     this.range?.restart();
+    this.trend?.restart();
     // After a pause the phase of the next reading is unknown: learn the cycle's shape again.
     this.members.seasonal?.reset();
     this.lastTs = undefined;
@@ -711,6 +732,8 @@ export class AutoDetector implements Detector {
   private glitch: GlitchGate | undefined;
   /** The training part's levels (`levelRange`), from the last fit without a cycle; undefined before one. */
   private range: LevelRange | undefined;
+  /** The training part's level moves (`levelTrend`), from the last fit without a cycle; undefined before one. */
+  private trend: LevelTrend | undefined;
   /** `newExtremes`: a never-fitted slow stream's range so far (see NewExtremes); undefined otherwise. */
   private extremes: NewExtremes | undefined;
   /** The last `combine` (reused: one per detector, not one per reading). */
@@ -895,6 +918,7 @@ export class AutoDetector implements Detector {
       this.seen = undefined;
       this.glitch = undefined;
       this.range = undefined;
+      this.trend = undefined;
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
     }
   }
@@ -909,6 +933,7 @@ export class AutoDetector implements Detector {
       beyond = this.range.push(reading.ts, reading.value);
       if (beyond >= RANGE_ALARM) this.range.extend();
     }
+    const moved = this.trend && !(parts.dropout >= IMPUTE_SURPRISE || parts.stuck >= IMPUTE_SURPRISE) ? this.trend.push(reading.ts, reading.value) : 0;
     const extreme = this.extremes !== undefined && this.extremes.push(reading.value);
     if (!combined) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const c = this.combined;
@@ -919,23 +944,34 @@ export class AutoDetector implements Detector {
     this.mix(c.fault, c.novelty, c.shape, this.shapeCalibration && (fc === 'burst' || fc === 'collapse') ? (this.params.cycleVarianceBias as number) : 0);
     const m = this.mixed;
     const rangeLogit = beyond > 0 ? this.thresholdLogit() + RANGE_SLOPE * (beyond - RANGE_ALARM) : -Infinity;
-    const ranged = rangeLogit > m.logit;
-    if (ranged) {
+    // The range, trend and new-extremes channels score apart from the calibrated groups: the
+    // largest score names the channel (a range score below its alarm distance does not hide a trend alarm).
+    let own: '' | 'range' | 'trend' | 'extreme' = '';
+    if (rangeLogit > m.logit) {
       m.logit = rangeLogit;
       m.group = 'fault';
+      own = 'range';
+    }
+    const trendLogit = moved > 0 ? this.thresholdLogit() + RANGE_SLOPE * (moved - TREND_ALARM) : -Infinity;
+    if (trendLogit > m.logit) {
+      m.logit = trendLogit;
+      m.group = 'fault';
+      own = 'trend';
     }
     // A new extreme of a never-fitted slow stream alarms (`newExtremes`), past the online shift below.
     const extremeLogit = extreme ? this.thresholdLogit() + this.onlineShift + EXTREME_LOGIT : -Infinity;
-    const extremed = !ranged && extremeLogit > m.logit;
-    if (extremed) {
+    if (extremeLogit > m.logit) {
       m.logit = extremeLogit;
       m.group = 'fault';
+      own = 'extreme';
     }
-    const faultChannel = ranged ? 'range' : extremed ? 'extreme' : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
+    const faultChannel = own !== '' ? own : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     const channel = m.group !== 'fault' ? m.group : faultChannel;
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
     // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
     let p = sigmoid(this.calibration ? m.logit : m.logit - this.onlineShift);
+    // The trend channel takes no reference from a stretch that held an alarm-level reading.
+    if (p >= this.threshold) this.trend?.mark(reading.ts);
     const holdoff = this.params.holdoff as number;
     if (holdoff > 0) {
       this.peakAge++;
@@ -1013,7 +1049,7 @@ export class AutoDetector implements Detector {
     }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
-    const signal = ranged ? 'drift' : extremed ? 'spike' : m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
+    const signal = own === 'range' || own === 'trend' ? 'drift' : own === 'extreme' ? 'spike' : m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
     const fault = { name: 'fault', weight: Math.round(c.faultScore.anomaly_score * 1000) / 1000 };
     const novelty = { name: 'novelty', weight: Math.round((c.noveltyScore?.anomaly_score ?? 0) * 1000) / 1000 };
     const score: Score = {
@@ -1068,6 +1104,7 @@ export class AutoDetector implements Detector {
         context: this.members.context.serialize(),
         ...(this.glitch && { glitch: this.glitch.toJSON() }),
         ...(this.range && { range: this.range.toJSON() }),
+        ...(this.trend && { trend: this.trend.toJSON() }),
         ...(this.extremes && { extremes: this.extremes.toJSON() }),
       },
       metrics: { ...this.metrics },
@@ -1095,6 +1132,7 @@ export class AutoDetector implements Detector {
     this.metrics = { ...(metrics ?? {}) };
     this.glitch = state.glitch;
     this.range = state.range;
+    this.trend = state.trend;
     this.extremes = state.extremes;
   }
 }
@@ -1114,7 +1152,7 @@ const QUIET: Score = { anomaly_score: 0, is_anomaly: false, confidence: 0, metho
 
 /** `auto:<channel>` for the channels there are, built once rather than per reading. */
 const METHODS: ReadonlyMap<string, string> = new Map(
-  ['point', 'spike', 'level', 'drift', 'swing', 'burst', 'collapse', 'range', 'extreme', 'stuck', 'dropout', 'novelty', 'shape'].map((c) => [c, `${KIND}:${c}`]),
+  ['point', 'spike', 'level', 'drift', 'swing', 'burst', 'collapse', 'range', 'trend', 'extreme', 'stuck', 'dropout', 'novelty', 'shape'].map((c) => [c, `${KIND}:${c}`]),
 );
 function methodOf(channel: string): string {
   return METHODS.get(channel) ?? `${KIND}:${channel}`;
@@ -1227,6 +1265,8 @@ interface ValidState {
   glitch?: GlitchGate;
   /** The range channel of a model fitted with `levelRange` on data without a cycle (absent otherwise, and in older artifacts). */
   range?: LevelRange;
+  /** The trend channel of a model fitted with `levelTrend` on data without a cycle (absent otherwise, and in older artifacts). */
+  trend?: LevelTrend;
   /** A never-fitted slow stream's range with `newExtremes` (absent otherwise, and in older artifacts). */
   extremes?: NewExtremes;
 }
@@ -1324,7 +1364,17 @@ function validateState(state: unknown, params: Params): ValidState {
       throw invalidArtifact(KIND, `state.extremes: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  return { ...s, glitch, range, extremes } as unknown as ValidState;
+  let trend: LevelTrend | undefined;
+  if (s.trend !== undefined) {
+    if (params.levelTrend !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.trend is only written with levelTrend, not with adaptLevel');
+    if (s.seasonal !== undefined && s.seasonal !== null) throw invalidArtifact(KIND, 'state.trend is only written without a cycle (state.seasonal)');
+    try {
+      trend = LevelTrend.fromJSON(s.trend);
+    } catch (e) {
+      throw invalidArtifact(KIND, `state.trend: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { ...s, glitch, range, trend, extremes } as unknown as ValidState;
 }
 
 /** A member's complete params as its artifact stores them. */
@@ -1347,7 +1397,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * `settledDrift`) or before the point channel measured from the last few readings (no `localPoint`)
  * or before known glitches were scored as the last normal reading (no `glitchGate`) or before the
  * range channel (no `levelRange`) or before a slow stream's new extremes alarmed (no `newExtremes`)
- * or before the fault member's hold-off waited for its channel to fall (no `holdoffRearm`) score as they did.
+ * or before the fault member's hold-off waited for its channel to fall (no `holdoffRearm`) or before
+ * the trend channel (no `levelTrend`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1373,6 +1424,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.selfFitSpan === undefined && { selfFitSpan: false }),
     ...(a.newExtremes === undefined && { newExtremes: false }),
     ...(a.holdoffRearm === undefined && { holdoffRearm: false }),
+    ...(a.levelTrend === undefined && { levelTrend: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

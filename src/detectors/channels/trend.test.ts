@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../random.ts';
+import { LevelTrend } from './trend.ts';
+
+const T0 = 1_700_000_000_000;
+
+/** A random walk sampled at `hz` (step 2 mV per √s) with 1 mV noise, plus `add(i)`. */
+function walk(
+  n: number,
+  seed: number,
+  hz = 10,
+  t0 = T0,
+  add: (i: number) => number = () => 0,
+): Array<{ ts: number; value: number }> {
+  const rng = new Rng(seed);
+  let w = 0;
+  const step = 0.002 / Math.sqrt(hz);
+  return Array.from({ length: n }, (_, i) => {
+    w += step * rng.normal();
+    return { ts: t0 + (i * 1000) / hz, value: 2.5 + w + 0.001 * rng.normal() + add(i) };
+  });
+}
+
+/** One walk of 3,000 training readings and `n` live ones that continue it (`add` by live index). */
+function trainAndLive(
+  n: number,
+  seed: number,
+  add: (i: number) => number = () => 0,
+): [Array<{ ts: number; value: number }>, Array<{ ts: number; value: number }>] {
+  const all = walk(3000 + n, seed, 10, T0, (i) => (i >= 3000 ? add(i - 3000) : 0));
+  return [all.slice(0, 3000), all.slice(3000)];
+}
+
+/** What the trend answers for each reading, in order. */
+const run = (trend: LevelTrend, rs: ReadonlyArray<{ ts: number; value: number }>): number[] =>
+  rs.map((r) => trend.push(r.ts, r.value));
+/** Indices of the readings it alarmed on. */
+const alarms = (out: readonly number[]): number[] => out.flatMap((z, i) => (z > 0 ? [i] : []));
+
+describe('LevelTrend', () => {
+  it('stays quiet on more of the same walk, and alarms once on a ramp the walk would take minutes to make', () => {
+    const [train, live] = trainAndLive(6000, 2);
+    const trend = LevelTrend.fit(train, 5) as LevelTrend;
+    expect(trend).toBeDefined();
+    expect(alarms(run(trend, live))).toEqual([]);
+    // The walk moves about 2 mV·√40 ≈ 13 mV in 40 s; a ramp up by 80 mV over 40 s and back over 40 s.
+    const ramp = (i: number): number => (i >= 1000 && i < 1800 ? 0.08 * (1 - Math.abs(i - 1400) / 400) : 0);
+    const [train2, ramped] = trainAndLive(4000, 3, ramp);
+    const out = run(LevelTrend.fit(train2, 5) as LevelTrend, ramped);
+    const hits = alarms(out);
+    expect(hits.length).toBe(1);
+    expect(hits[0]).toBeGreaterThanOrEqual(1000);
+    expect(hits[0]).toBeLessThan(1800);
+    expect(out[hits[0] as number]).toBeGreaterThanOrEqual(5);
+  });
+
+  it('scales its spread with the lag: a move that is large in 20 s but ordinary over 80 s is judged at 20 s', () => {
+    const trend = LevelTrend.fit(walk(3000, 1), 5) as LevelTrend;
+    const s = trend.toJSON().spread;
+    expect(s[1] as number).toBeGreaterThanOrEqual((s[0] as number) * Math.SQRT2 * 0.999);
+    expect(s[2] as number).toBeGreaterThanOrEqual((s[0] as number) * 2 * 0.999);
+  });
+
+  it("takes a level shift's way back as the same event, and no reference from a stretch marked as an alarm", () => {
+    // Up 60 mV for 30 s, then back: alarms at the step up, not on the way back.
+    const [train, shifted] = trainAndLive(3000, 4, (i) => (i >= 1000 && i < 1300 ? 0.06 : 0));
+    const shiftAlarms = alarms(run(LevelTrend.fit(train, 5) as LevelTrend, shifted));
+    expect(shiftAlarms.length).toBe(1);
+    expect(shiftAlarms[0]).toBeGreaterThanOrEqual(1000);
+    expect(shiftAlarms[0]).toBeLessThan(1300);
+    // A 2 s dip of 300 mV the caller alarmed on: the levels kept while the level took it in are no reference.
+    const dip = (i: number): number => (i >= 1000 && i < 1020 ? -0.3 : 0);
+    const [train5, data] = trainAndLive(3000, 5, dip);
+    const marked = LevelTrend.fit(train5, 5) as LevelTrend;
+    const out = data.slice(0, 1100).map((r, i) => {
+      if (i >= 1000 && i < 1020) marked.mark(r.ts);
+      return marked.push(r.ts, r.value);
+    });
+    expect(marked.toJSON().keptLevel.slice(-4)).toContain(null);
+    expect(alarms(out).filter((i) => i >= 1020)).toEqual([]);
+    expect(alarms(run(marked, data.slice(1100)))).toEqual([]);
+  });
+
+  it('averages at least 8 readings on a slow stream: a 1 Hz walk with heavy noise stays quiet', () => {
+    const rng = new Rng(9);
+    let w = 0;
+    const noisy = Array.from({ length: 4800 }, (_, i) => {
+      w += 0.002 * rng.normal();
+      // Student-t noise with 3 degrees of freedom: a normal over the root of a chi-square / 3.
+      const chi = (rng.normal() ** 2 + rng.normal() ** 2 + rng.normal() ** 2) / 3;
+      return { ts: T0 + i * 1000, value: 2.5 + w + (0.01 * rng.normal()) / Math.sqrt(chi) };
+    });
+    const trend = LevelTrend.fit(noisy.slice(0, 1200), 5) as LevelTrend;
+    expect(trend.toJSON().tau).toBe(8000);
+    expect(alarms(run(trend, noisy.slice(1200)))).toEqual([]);
+  });
+
+  it('round-trips mid-stream and goes on identically', () => {
+    const ramp = (i: number): number => (i >= 1000 && i < 1800 ? 0.08 * (1 - Math.abs(i - 1400) / 400) : 0);
+    const [train, live] = trainAndLive(4000, 3, ramp);
+    const a = LevelTrend.fit(train, 5) as LevelTrend;
+    run(a, live.slice(0, 1200));
+    a.mark(live[1199]?.ts as number);
+    const b = LevelTrend.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
+    expect(run(b, live.slice(1200))).toEqual(run(a, live.slice(1200)));
+  });
+
+  it('refuses malformed state with a message naming the field', () => {
+    const good = (LevelTrend.fit(walk(3000, 1), 5) as LevelTrend).toJSON();
+    expect(() => LevelTrend.fromJSON({ ...good, spread: [1, 2] })).toThrow(/spread/);
+    expect(() => LevelTrend.fromJSON({ ...good, tau: 10 })).toThrow(/tau/);
+    expect(() => LevelTrend.fromJSON({ ...good, keptTs: [2, 1], keptLevel: [1, 1] })).toThrow(/keptTs/);
+    expect(() => LevelTrend.fromJSON({ ...good, lastSign: 2 })).toThrow(/lastSign/);
+    expect(() => LevelTrend.fromJSON(null)).toThrow(/object/);
+  });
+
+  it('declines a fit on less than 240 s of data (three of its longest lag)', () => {
+    expect(LevelTrend.fit(walk(100, 1), 5)).toBeUndefined();
+    expect(LevelTrend.fit(walk(2300, 1), 5)).toBeUndefined();
+    expect(LevelTrend.fit(walk(2500, 1), 5)).toBeDefined();
+  });
+});
