@@ -27,7 +27,9 @@
  * After a fit, known glitches (`glitchGate`: lone one-reading excursions of a kind the training
  * part held at least twice, such as a loose connector's reading near 0 V) are scored as the last
  * normal reading (see `GlitchGate`), and without a cycle a smoothed level beyond every level the
- * training part showed alarms once per RANGE_ALARM spreads it moves (`levelRange`, see `LevelRange`).
+ * training part showed alarms once per RANGE_ALARM spreads it moves (`levelRange`, see `LevelRange`),
+ * and so does a move of that level over 20, 40 or 80 s of TREND_ALARM spreads of the training
+ * part's moves over that lag (`levelTrend`, see `LevelTrend`).
  * Never fitted, a slow stream (readings more than 10 s apart, which never fits itself) alarms on a
  * value beyond every value it has shown (`newExtremes`, see `NewExtremes`). The fault member's
  * hold-off ends only once the channel that started it has fallen below the alarm level (`holdoffRearm`).
