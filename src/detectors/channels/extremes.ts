@@ -10,6 +10,8 @@
  * far); decision 0014 has the measurements and the choice of the constants.
  * @module
  */
+import { isFiniteNumber as num } from './state.ts';
+
 
 /** A value this share of the range seen beyond its edge is a new extreme. */
 export const EXTREME_MARGIN = 0.03;
@@ -66,7 +68,6 @@ export class NewExtremes {
   /** Restores a saved channel; throws on a malformed state. */
   static fromJSON(state: unknown): NewExtremes {
     const s = state as Record<string, unknown> | null;
-    const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
     if (
       typeof s !== 'object' ||
       s === null ||

@@ -15,6 +15,8 @@
  * @module
  */
 import { MAD_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
+import { TimeLevel, quantumOf } from './level.ts';
+import { isFiniteNumber as num, isFiniteOrNull, stateRecord } from './state.ts';
 
 /** Time constant of the smoothed level (ms). */
 const TAU_MS = 2000;
@@ -41,10 +43,7 @@ export interface LevelRangeState {
 }
 
 export class LevelRange {
-  private level = 0;
-  private weight = 0;
-  private lastTs = Number.NaN;
-  private since = Number.NaN;
+  private readonly lvl = new TimeLevel(TAU_MS, SETTLE, GAP);
 
   private lo: number;
   private hi: number;
@@ -62,15 +61,8 @@ export class LevelRange {
   static fit(readings: readonly { ts: number; value: number }[]): LevelRange | undefined {
     const probe = new LevelRange(0, 0, 1);
     const levels: number[] = [];
-    let quantum = Infinity;
-    let prev = Number.NaN;
-    for (const r of readings) {
-      if (!Number.isFinite(r.value)) continue;
-      const step = Math.abs(r.value - prev);
-      if (step > 0 && step < quantum) quantum = step;
-      prev = r.value;
-      if (probe.advance(r.ts, r.value)) levels.push(probe.level);
-    }
+    for (const r of readings) if (probe.advance(r.ts, r.value)) levels.push(probe.lvl.level);
+    const quantum = quantumOf(readings);
     if (levels.length < MIN_LEVELS) return undefined;
     const sorted = Float64Array.from(levels).sort();
     const median = sorted[sorted.length >> 1] as number;
@@ -78,10 +70,7 @@ export class LevelRange {
     const spread = Math.max(MAD_TO_SIGMA * (deviations[deviations.length >> 1] as number), Number.isFinite(quantum) ? quantum / SQRT12 : 0);
     if (!(spread > 0)) return undefined;
     const range = new LevelRange(sorted[0] as number, sorted[sorted.length - 1] as number, spread);
-    range.level = probe.level;
-    range.weight = probe.weight;
-    range.lastTs = probe.lastTs;
-    range.since = probe.since;
+    range.lvl.copy(probe.lvl);
     return range;
   }
 
@@ -90,45 +79,36 @@ export class LevelRange {
    * it, or while the level settles). Readings that are not finite, or step back in time, are skipped.
    */
   push(ts: number, value: number): number {
-    if (!Number.isFinite(value) || !this.advance(ts, value)) return 0;
-    if (this.level > this.hi) return (this.level - this.hi) / this.spread;
-    if (this.level < this.lo) return (this.lo - this.level) / this.spread;
+    if (!this.advance(ts, value)) return 0;
+    const level = this.lvl.level;
+    if (level > this.hi) return (level - this.hi) / this.spread;
+    if (level < this.lo) return (this.lo - level) / this.spread;
     return 0;
   }
 
   /** Makes the current level the range's edge on its side (after an alarm on it). */
   extend(): void {
-    if (this.level > this.hi) this.hi = this.level;
-    else if (this.level < this.lo) this.lo = this.level;
+    const level = this.lvl.level;
+    if (level > this.hi) this.hi = level;
+    else if (level < this.lo) this.lo = level;
   }
 
   /** After a pause: the next reading starts the level afresh. */
   restart(): void {
-    this.weight = 0;
-    this.lastTs = Number.NaN;
-    this.since = Number.NaN;
+    this.lvl.restart();
   }
 
-  /** Adds a finite reading to the level; true when the level has settled. */
+  /** Adds a reading to the level and relaxes moved edges; true when the level has settled. */
   private advance(ts: number, value: number): boolean {
-    if (!Number.isFinite(ts) || ts < this.lastTs) return false;
-    const dt = ts - this.lastTs;
-    if (!(dt <= GAP * TAU_MS)) {
-      this.weight = 0;
-      this.since = ts;
-    }
-    const decay = this.weight > 0 ? Math.exp(-dt / TAU_MS) : 0;
-    this.weight = this.weight * decay + 1;
-    this.level += (value - this.level) / this.weight;
-    this.lastTs = ts;
-    if (decay > 0 && (this.hi > this.hi0 || this.lo < this.lo0)) {
-      const k = 1 - Math.exp(-dt / RELAX_MS);
-      const hiFloor = Math.max(this.hi0, this.level);
+    const settled = this.lvl.advance(ts, value);
+    if (this.lvl.decay > 0 && (this.hi > this.hi0 || this.lo < this.lo0)) {
+      const k = 1 - Math.exp(-this.lvl.dt / RELAX_MS);
+      const hiFloor = Math.max(this.hi0, this.lvl.level);
       if (this.hi > hiFloor) this.hi -= (this.hi - hiFloor) * k;
-      const loCeiling = Math.min(this.lo0, this.level);
+      const loCeiling = Math.min(this.lo0, this.lvl.level);
       if (this.lo < loCeiling) this.lo += (loCeiling - this.lo) * k;
     }
-    return ts - this.since >= SETTLE * TAU_MS;
+    return settled;
   }
 
   toJSON(): LevelRangeState {
@@ -137,31 +117,23 @@ export class LevelRange {
       hi: this.hi,
       fitted: [this.lo0, this.hi0],
       spread: this.spread,
-      level: this.level,
-      weight: this.weight,
-      lastTs: Number.isFinite(this.lastTs) ? this.lastTs : null,
-      since: Number.isFinite(this.since) ? this.since : null,
+      ...this.lvl.toJSON(),
     };
   }
 
   /** Rebuilds a range from {@link toJSON}'s output; throws a message naming the first malformed field. */
   static fromJSON(x: unknown): LevelRange {
-    const s = x as Record<string, unknown>;
-    const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error('must be an object');
+    const s = stateRecord(x);
     const fitted = s.fitted as unknown[];
     if (!Array.isArray(fitted) || fitted.length !== 2 || !num(fitted[0]) || !num(fitted[1]) || !(fitted[0] <= fitted[1])) throw new Error('fitted must be two finite numbers [lo, hi], lo ≤ hi');
     if (!num(s.lo) || !num(s.hi) || !(s.lo <= fitted[0]) || !(s.hi >= fitted[1])) throw new Error('lo and hi must be finite numbers, lo ≤ fitted lo and hi ≥ fitted hi');
     if (!num(s.spread) || !(s.spread > 0)) throw new Error('spread must be a positive number');
     if (!num(s.level) || !num(s.weight) || s.weight < 0) throw new Error('level must be a number and weight a number ≥ 0');
-    if (!(s.lastTs === null || num(s.lastTs)) || !(s.since === null || num(s.since))) throw new Error('lastTs and since must be numbers or null');
+    if (!isFiniteOrNull(s.lastTs) || !isFiniteOrNull(s.since)) throw new Error('lastTs and since must be numbers or null');
     const range = new LevelRange(fitted[0], fitted[1], s.spread);
     range.lo = s.lo;
     range.hi = s.hi;
-    range.level = s.level;
-    range.weight = s.weight;
-    range.lastTs = s.lastTs ?? Number.NaN;
-    range.since = s.since ?? Number.NaN;
+    range.lvl.load({ level: s.level, weight: s.weight, lastTs: s.lastTs as number | null, since: s.since as number | null });
     return range;
   }
 }

@@ -17,6 +17,8 @@
  * @module
  */
 import { MAD_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
+import { TimeLevel, quantumOf } from './level.ts';
+import { finiteOrNull, isFiniteNumber as num, isFiniteOrNull, stateRecord } from './state.ts';
 
 /** Time constant of the smoothed level (ms). */
 const TAU_MS = 2000;
@@ -57,10 +59,7 @@ export interface TrendState {
 }
 
 export class LevelTrend {
-  private level = 0;
-  private weight = 0;
-  private lastTs = Number.NaN;
-  private since = Number.NaN;
+  private readonly lvl: TimeLevel;
   private keptTs: number[] = [];
   private keptLevel: number[] = [];
   /** Per lag: the kept level it compares with (NaN: none yet). */
@@ -74,8 +73,9 @@ export class LevelTrend {
   private constructor(
     private readonly spread: readonly number[],
     private readonly alarm: number,
-    private readonly tau: number,
+    tau: number,
   ) {
+    this.lvl = new TimeLevel(tau, SETTLE, GAP);
     this.ref = new Float64Array(TREND_LAGS_MS.length).fill(Number.NaN);
   }
 
@@ -86,23 +86,18 @@ export class LevelTrend {
   static fit(readings: readonly { ts: number; value: number }[], alarm: number): LevelTrend | undefined {
     const probe = new LevelTrend([1, 1, 1], Infinity, tauOf(readings));
     const moves: number[][] = TREND_LAGS_MS.map(() => []);
-    let quantum = Infinity;
-    let prev = Number.NaN;
     for (const r of readings) {
-      if (!Number.isFinite(r.value)) continue;
-      const step = Math.abs(r.value - prev);
-      if (step > 0 && step < quantum) quantum = step;
-      prev = r.value;
       if (!probe.advance(r.ts, r.value) || !probe.due(r.ts)) continue;
       probe.keep(r.ts, false);
       for (let i = 0; i < TREND_LAGS_MS.length; i++) {
         const ref = probe.ref[i] as number;
-        if (Number.isFinite(ref)) (moves[i] as number[]).push(probe.level - ref);
+        if (Number.isFinite(ref)) (moves[i] as number[]).push(probe.lvl.level - ref);
       }
     }
     if ((moves[0] as number[]).length < MIN_MOVES) return undefined;
     const span = (readings[readings.length - 1]?.ts ?? 0) - (readings[0]?.ts ?? 0);
     if (span < MIN_SPAN_MS) return undefined;
+    const quantum = quantumOf(readings);
     const floor = Number.isFinite(quantum) ? quantum / SQRT12 : 0;
     const base = Math.max(robustSd(moves[0] as number[]), floor);
     if (!(base > 0)) return undefined;
@@ -110,11 +105,8 @@ export class LevelTrend {
       const own = (moves[i] as number[]).length >= MIN_MOVES ? robustSd(moves[i] as number[]) : 0;
       return Math.max(own, base * Math.sqrt(lag / (TREND_LAGS_MS[0] as number)));
     });
-    const trend = new LevelTrend(spread, alarm, probe.tau);
-    trend.level = probe.level;
-    trend.weight = probe.weight;
-    trend.lastTs = probe.lastTs;
-    trend.since = probe.since;
+    const trend = new LevelTrend(spread, alarm, probe.lvl.tau);
+    trend.lvl.copy(probe.lvl);
     trend.keptTs = probe.keptTs;
     trend.keptLevel = probe.keptLevel;
     trend.ref.set(probe.ref);
@@ -127,7 +119,7 @@ export class LevelTrend {
    */
   push(ts: number, value: number): number {
     if (!Number.isFinite(value) || !this.advance(ts, value)) return 0;
-    if (this.due(ts)) this.keep(ts, ts - this.markTs <= SETTLE * this.tau);
+    if (this.due(ts)) this.keep(ts, ts - this.markTs <= SETTLE * this.lvl.tau);
     let z = 0;
     let sign = 0;
     let blind = false;
@@ -137,7 +129,7 @@ export class LevelTrend {
         blind = true;
         continue;
       }
-      const d = this.level - ref;
+      const d = this.lvl.level - ref;
       const zi = Math.abs(d) / (this.spread[i] as number);
       if (zi > z) {
         z = zi;
@@ -159,9 +151,12 @@ export class LevelTrend {
 
   /** After a pause: the next reading starts the level afresh, with no references. */
   restart(): void {
-    this.weight = 0;
-    this.lastTs = Number.NaN;
-    this.since = Number.NaN;
+    this.lvl.restart();
+    this.forget();
+  }
+
+  /** Drops the kept levels and the references (the level started afresh). */
+  private forget(): void {
     this.keptTs = [];
     this.keptLevel = [];
     this.ref.fill(Number.NaN);
@@ -186,7 +181,7 @@ export class LevelTrend {
   /** Keeps the current level (flagged: no reference) and moves each lag's reference. */
   private keep(ts: number, flagged: boolean): void {
     this.keptTs.push(ts);
-    this.keptLevel.push(flagged ? Number.NaN : this.level);
+    this.keptLevel.push(flagged ? Number.NaN : this.lvl.level);
     if (this.keptTs.length > KEPT) {
       this.keptTs.shift();
       this.keptLevel.shift();
@@ -210,44 +205,32 @@ export class LevelTrend {
     }
   }
 
-  /** Adds a finite reading to the level; true when the level has settled. */
+  /** Adds a reading to the level; true when the level has settled. */
   private advance(ts: number, value: number): boolean {
-    if (!Number.isFinite(ts) || ts < this.lastTs) return false;
-    const dt = ts - this.lastTs;
-    if (!(dt <= GAP * this.tau)) {
-      this.restart();
-      this.since = ts;
-    }
-    const decay = this.weight > 0 ? Math.exp(-(ts - this.lastTs) / this.tau) : 0;
-    this.weight = this.weight * decay + 1;
-    this.level += (value - this.level) / this.weight;
-    this.lastTs = ts;
-    return ts - this.since >= SETTLE * this.tau;
+    const settled = this.lvl.advance(ts, value);
+    // A level started afresh (after a gap) has no references older than itself.
+    if (this.lvl.started) this.forget();
+    return settled;
   }
 
   toJSON(): TrendState {
     return {
       spread: [...this.spread],
       alarm: this.alarm,
-      tau: this.tau,
-      level: this.level,
-      weight: this.weight,
-      lastTs: Number.isFinite(this.lastTs) ? this.lastTs : null,
-      since: Number.isFinite(this.since) ? this.since : null,
+      tau: this.lvl.tau,
+      ...this.lvl.toJSON(),
       keptTs: [...this.keptTs],
       keptLevel: this.keptLevel.map((l) => (Number.isNaN(l) ? null : l)),
-      markTs: Number.isFinite(this.markTs) ? this.markTs : null,
+      markTs: finiteOrNull(this.markTs),
       armed: this.armed,
       lastSign: this.lastSign,
-      lastAlarmTs: Number.isFinite(this.lastAlarmTs) ? this.lastAlarmTs : null,
+      lastAlarmTs: finiteOrNull(this.lastAlarmTs),
     };
   }
 
   /** Rebuilds a trend from {@link toJSON}'s output; throws a message naming the first malformed field. */
   static fromJSON(x: unknown): LevelTrend {
-    const s = x as Record<string, unknown>;
-    const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error('must be an object');
+    const s = stateRecord(x);
     const spread = s.spread as unknown[];
     if (
       !Array.isArray(spread) ||
@@ -260,11 +243,7 @@ export class LevelTrend {
     if (!num(s.tau) || !(s.tau >= TAU_MS)) throw new Error(`tau must be a number ≥ ${TAU_MS}`);
     if (!num(s.level) || !num(s.weight) || s.weight < 0)
       throw new Error('level must be a number and weight a number ≥ 0');
-    if (
-      !(s.lastTs === null || num(s.lastTs)) ||
-      !(s.since === null || num(s.since)) ||
-      !(s.lastAlarmTs === null || num(s.lastAlarmTs))
-    ) {
+    if (!isFiniteOrNull(s.lastTs) || !isFiniteOrNull(s.since) || !isFiniteOrNull(s.lastAlarmTs)) {
       throw new Error('lastTs, since and lastAlarmTs must be numbers or null');
     }
     const keptTs = s.keptTs as unknown[];
@@ -279,19 +258,21 @@ export class LevelTrend {
     }
     if (
       !keptTs.every(num) ||
-      !keptLevel.every((l) => l === null || num(l)) ||
+      !keptLevel.every(isFiniteOrNull) ||
       keptTs.some((t, i) => i > 0 && t < (keptTs[i - 1] as number))
     ) {
       throw new Error('keptTs must be ascending finite numbers and keptLevel finite numbers or null');
     }
-    if (!(s.markTs === null || num(s.markTs))) throw new Error('markTs must be a number or null');
+    if (!isFiniteOrNull(s.markTs)) throw new Error('markTs must be a number or null');
     if (typeof s.armed !== 'boolean' || !(s.lastSign === -1 || s.lastSign === 0 || s.lastSign === 1))
       throw new Error('armed must be a boolean and lastSign -1, 0 or 1');
     const trend = new LevelTrend(spread as number[], s.alarm, s.tau);
-    trend.level = s.level;
-    trend.weight = s.weight;
-    trend.lastTs = s.lastTs ?? Number.NaN;
-    trend.since = s.since ?? Number.NaN;
+    trend.lvl.load({
+      level: s.level,
+      weight: s.weight,
+      lastTs: s.lastTs as number | null,
+      since: s.since as number | null,
+    });
     trend.keptTs = keptTs as number[];
     trend.keptLevel = keptLevel.map((l) => (l === null ? Number.NaN : (l as number)));
     trend.markTs = s.markTs ?? Number.NEGATIVE_INFINITY;
