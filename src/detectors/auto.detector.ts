@@ -1337,46 +1337,36 @@ function validateState(state: unknown, params: Params): ValidState {
     const art = a as unknown as DetectorArtifact;
     MEMBER_KINDS[name].validateState?.(art.state, art);
   }
-  let glitch: GlitchGate | undefined;
-  if (s.glitch !== undefined) {
-    if (params.glitchGate !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.glitch is only written with glitchGate, not with adaptLevel');
-    try {
-      glitch = GlitchGate.fromJSON(s.glitch);
-    } catch (e) {
-      throw invalidArtifact(KIND, `state.glitch: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  let range: LevelRange | undefined;
-  if (s.range !== undefined) {
-    if (params.levelRange !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.range is only written with levelRange, not with adaptLevel');
-    if (s.seasonal !== undefined && s.seasonal !== null) throw invalidArtifact(KIND, 'state.range is only written without a cycle (state.seasonal)');
-    try {
-      range = LevelRange.fromJSON(s.range);
-    } catch (e) {
-      throw invalidArtifact(KIND, `state.range: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  let extremes: NewExtremes | undefined;
-  if (s.extremes !== undefined) {
-    if (params.newExtremes !== true) throw invalidArtifact(KIND, 'state.extremes is only written with newExtremes');
-    if (s.calibration !== null || s.seen !== undefined) throw invalidArtifact(KIND, 'state.extremes is only written by a never-fitted detector that keeps no readings (state.calibration null, no state.seen)');
-    try {
-      extremes = NewExtremes.fromJSON(s.extremes);
-    } catch (e) {
-      throw invalidArtifact(KIND, `state.extremes: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  let trend: LevelTrend | undefined;
-  if (s.trend !== undefined) {
-    if (params.levelTrend !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.trend is only written with levelTrend, not with adaptLevel');
-    if (s.seasonal !== undefined && s.seasonal !== null) throw invalidArtifact(KIND, 'state.trend is only written without a cycle (state.seasonal)');
-    try {
-      trend = LevelTrend.fromJSON(s.trend);
-    } catch (e) {
-      throw invalidArtifact(KIND, `state.trend: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
+  const cyclic = cycle !== undefined && cycle !== null;
+  const glitch = channelState(s, 'glitch', GlitchGate.fromJSON, [[params.glitchGate !== true || params.adaptLevel === true, 'with glitchGate, not with adaptLevel']]);
+  const range = channelState(s, 'range', LevelRange.fromJSON, [
+    [params.levelRange !== true || params.adaptLevel === true, 'with levelRange, not with adaptLevel'],
+    [cyclic, 'without a cycle (state.seasonal)'],
+  ]);
+  const extremes = channelState(s, 'extremes', NewExtremes.fromJSON, [
+    [params.newExtremes !== true, 'with newExtremes'],
+    [s.calibration !== null || s.seen !== undefined, 'by a never-fitted detector that keeps no readings (state.calibration null, no state.seen)'],
+  ]);
+  const trend = channelState(s, 'trend', LevelTrend.fromJSON, [
+    [params.levelTrend !== true || params.adaptLevel === true, 'with levelTrend, not with adaptLevel'],
+    [cyclic, 'without a cycle (state.seasonal)'],
+  ]);
   return { ...s, glitch, range, trend, extremes } as unknown as ValidState;
+}
+
+/**
+ * A channel's saved state, rebuilt by `parse`; undefined when the artifact has none. `rules` are
+ * [broken, when it is written]: a state present while a rule is broken could not have been written
+ * by this model, and is refused naming the rule (as is a malformed one, naming its field).
+ */
+function channelState<T>(s: Record<string, unknown>, key: string, parse: (x: unknown) => T, rules: ReadonlyArray<readonly [boolean, string]>): T | undefined {
+  if (s[key] === undefined) return undefined;
+  for (const [broken, when] of rules) if (broken) throw invalidArtifact(KIND, `state.${key} is only written ${when}`);
+  try {
+    return parse(s[key]);
+  } catch (e) {
+    throw invalidArtifact(KIND, `state.${key}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** A member's complete params as its artifact stores them. */
