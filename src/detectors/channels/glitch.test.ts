@@ -76,6 +76,34 @@ describe('GlitchGate', () => {
     expect(gate.known).toBe(false);
   });
 
+  it('learns glitches to 0 V on a cycle sampled a few times per period, but not the edges of a duty cycle', () => {
+    // 1.8 V ± 0.3 V every 12 readings: the cycle alone strays ~0.2 V from the 9-reading median,
+    // so a glitch 1.8 V down is fewer than FAR median scales deep; off the straight line it is far.
+    const rng = new Rng(5);
+    const cycle = (i: number): number => 1.8 + 0.3 * Math.sin((2 * Math.PI * i) / 12) + 0.005 * rng.normal();
+    const glitches = new Set([150, 400, 650, 900]);
+    const values = Array.from({ length: 1000 }, (_, i) => (glitches.has(i) ? 0.05 : cycle(i)));
+    const gate = new GlitchGate();
+    const out = run(gate, values);
+    expect(out[150]).toBe(0.05);
+    expect(out[400]).toBe(0.05);
+    expect(gate.known).toBe(true);
+    expect(out[650]).toBe(values[649]);
+    expect(out[900]).toBe(values[899]);
+    expect(out.filter((v, i) => v !== values[i])).toHaveLength(2);
+    // A duty cycle's edges leave the line by as much, but the next reading bends back by only as much (a step).
+    const duty = Array.from({ length: 2000 }, (_, i) => (i % 40 < 12 ? 3.3 : 0.4) + 0.005 * rng.normal());
+    const square = new GlitchGate();
+    expect(run(square, duty)).toEqual(duty);
+    expect(square.known).toBe(false);
+    // Steps of the level on the same cycle leave the line as far, and the next reading is near the
+    // median, but it bends back by only as much as the step: no glitch.
+    const stepped = Array.from({ length: 2000 }, (_, i) => cycle(i) + 1.0 * Math.floor(i / 250));
+    const steps = new GlitchGate();
+    expect(run(steps, stepped)).toEqual(stepped);
+    expect(steps.known).toBe(false);
+  });
+
   it('goes on from its JSON exactly as it would have, and refuses malformed state', () => {
     const values = stream(800, new Map([[100, 0.05], [200, 0.05], [300, 0.05], [500, 0.05], [501, 0.05], [700, 0.05]]));
     const a = new GlitchGate();
@@ -86,8 +114,11 @@ describe('GlitchGate', () => {
     const fresh = new GlitchGate();
     fresh.filter(2.5);
     expect(() => GlitchGate.fromJSON(JSON.parse(JSON.stringify(fresh.toJSON())))).not.toThrow();
+    // A state written before the straight-line check (no `bend`) loads; the check starts afresh.
+    const { bend: _bend, ...older } = a.toJSON();
+    expect(() => GlitchGate.fromJSON(JSON.parse(JSON.stringify(older)))).not.toThrow();
     const good = a.toJSON();
-    for (const bad of [null, [], { ...good, local: [Number.NaN] }, { ...good, up: [-1] }, { ...good, down: [0.5] }, { ...good, scale: [1] }, { ...good, quantum: 0 }, { ...good, prev: [1] }, { ...good, learning: 'yes' }]) {
+    for (const bad of [null, [], { ...good, local: [Number.NaN] }, { ...good, up: [-1] }, { ...good, down: [0.5] }, { ...good, scale: [1] }, { ...good, quantum: 0 }, { ...good, prev: [1] }, { ...good, learning: 'yes' }, { ...good, bend: [] }, { ...good, bend: { ...good.bend, scale: [-1, 2] } }, { ...good, bend: { ...good.bend, gap: 3 } }, { ...good, bend: { ...good.bend, far: 1 } }]) {
       expect(() => GlitchGate.fromJSON(JSON.parse(JSON.stringify(bad)))).toThrow();
     }
   });

@@ -8,7 +8,15 @@
  * MARGIN), is a known glitch: the detector scores the last normal value in its place, so it
  * neither alarms on it nor lets it into any channel's statistics. Two such readings in a row are
  * no glitch (the second follows no normal reading), so a sustained fault still alarms, one reading
- * later. Decision 0014 has the measurements.
+ * later.
+ *
+ * On a cycle sampled a few times per period the readings stray from the local median by the cycle
+ * itself, which inflates its noise scale: a glitch to 0 V was then fewer than FAR scales deep and
+ * never learned. So a reading is also an excursion when it leaves the straight line through the
+ * two readings before it by FAR scales of that line's own misses (a cycle bends little between
+ * readings), provided the next reading bends back by BEND_BACK times as much, as one lone reading
+ * does (a step up or down, such as a duty cycle's edge, bends back by only as much). Decision 0014
+ * has the measurements.
  * @module
  */
 import { MEAN_ABS_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
@@ -30,6 +38,13 @@ const CLUSTER = 1.5;
 const MARGIN = 1.25;
 /** Memory (readings) of the local noise scale. */
 const SCALE_HORIZON = 200;
+/**
+ * A lone reading x above a straight line bends it by x, and the next reading bends back by −2x; a
+ * step bends back by −x. The next reading's bend over the excursion's lies in this range.
+ */
+const BEND_BACK: readonly [number, number] = [-2.5, -1.5];
+/** The second difference of white noise has √6 times its standard deviation (quantisation included). */
+const SQRT6 = Math.sqrt(6);
 
 export interface GlitchGateState {
   /** The last LOCAL readings, oldest first. */
@@ -48,6 +63,13 @@ export interface GlitchGateState {
   lastNormal: number | null;
   /** Whether lone excursions may open a side not yet known (see `learning`). */
   learning: boolean;
+  /**
+   * The straight-line check (absent in states written before it: it starts afresh): the mean
+   * absolute bend of normal readings and how many it has seen, the reading before the newest
+   * (null: none), readings to come before a line crosses a skipped reading again (0–2), and the
+   * last reading's bend and whether it was FAR scales off the line (null: not measured).
+   */
+  bend?: { scale: [number, number]; beforeLast: number | null; gap: number; prev: number | null; far: boolean };
 }
 
 export class GlitchGate {
@@ -62,6 +84,16 @@ export class GlitchGate {
   private prev2 = Number.NaN;
   private prevDepth = 0;
   private lastNormal = Number.NaN;
+  /** Mean absolute bend (second difference) of normal readings, and how many it has seen. */
+  private bendScale = 0;
+  private bendCount = 0;
+  /** The reading before `lastValue` (NaN: none). */
+  private beforeLast = Number.NaN;
+  /** Readings still to come before a line is drawn again across a skipped one (see `breakLine`). */
+  private lineGap = 0;
+  /** The last reading's bend, and whether it lay FAR bend scales off the line. */
+  private prevBend = Number.NaN;
+  private prevFar = false;
   /** The newest reading in `local` (NaN: none). */
   private lastValue = Number.NaN;
 
@@ -84,6 +116,7 @@ export class GlitchGate {
   filter(x: number): number {
     if (!Number.isFinite(x)) {
       this.shift(Number.NaN);
+      this.breakLine();
       return x;
     }
     const med = this.local.quantile(0.5);
@@ -96,11 +129,16 @@ export class GlitchGate {
       const band = bandOf(depth > 0 ? this.up : this.down);
       if (band && Math.abs(depth) >= band.lo && Math.abs(depth) <= band.hi) {
         this.shift(Number.NaN);
+        this.breakLine();
         return this.lastNormal;
       }
     }
+    // How far x leaves the straight line through the two readings before it (NaN: no line).
+    const bend = this.lineGap > 0 ? Number.NaN : x - 2 * this.lastValue + this.beforeLast;
+    const bendSd = Math.max(this.bendScale * MEAN_ABS_TO_SIGMA, Number.isFinite(this.quantum) ? (SQRT6 * this.quantum) / SQRT12 : 0);
+    const bentBack = this.prevFar && bend / this.prevBend >= (BEND_BACK[0] as number) && bend / this.prevBend <= (BEND_BACK[1] as number);
     // The previous reading was a lone excursion: normal readings before and after it.
-    if (ready && Math.abs(r) <= NEAR && Math.abs(this.prev1) >= FAR && Math.abs(this.prev2) <= NEAR) {
+    if (ready && Math.abs(r) <= NEAR && (Math.abs(this.prev1) >= FAR || bentBack) && Math.abs(this.prev2) <= NEAR) {
       const side = this.prevDepth > 0 ? this.up : this.down;
       if (this.learning || bandOf(side) !== undefined) {
         side.push(this.prevDepth);
@@ -109,17 +147,25 @@ export class GlitchGate {
     }
     // Before the first reading there is no median (and the depth matters only once `ready`).
     this.prevDepth = Number.isFinite(depth) ? depth : 0;
+    this.prevBend = bend;
+    this.prevFar = ready && this.bendCount >= LOCAL && bendSd > 0 && Math.abs(bend) >= FAR * bendSd;
     this.shift(r);
     if (!ready || Math.abs(r) <= NEAR) {
       if (this.local.length > 0) {
         this.scaleCount++;
         this.scale += (Math.abs(depth) - this.scale) / Math.min(this.scaleCount, SCALE_HORIZON);
       }
+      if (Number.isFinite(bend)) {
+        this.bendCount++;
+        this.bendScale += (Math.abs(bend) - this.bendScale) / Math.min(this.bendCount, SCALE_HORIZON);
+      }
       this.lastNormal = x;
     }
     const step = Math.abs(x - this.lastValue);
     if (step > 0 && step < this.quantum) this.quantum = step;
+    this.beforeLast = this.lastValue;
     this.lastValue = x;
+    if (this.lineGap > 0) this.lineGap--;
     this.local.push(x);
     return x;
   }
@@ -127,6 +173,13 @@ export class GlitchGate {
   private shift(r: number): void {
     this.prev2 = this.prev1;
     this.prev1 = r;
+  }
+
+  /** A skipped reading (a known glitch, a non-finite one): the next two readings draw no line across it. */
+  private breakLine(): void {
+    this.lineGap = 2;
+    this.prevBend = Number.NaN;
+    this.prevFar = false;
   }
 
   toJSON(): GlitchGateState {
@@ -141,6 +194,7 @@ export class GlitchGate {
       prevDepth: this.prevDepth,
       lastNormal: orNull(this.lastNormal),
       learning: this.learning,
+      bend: { scale: [this.bendScale, this.bendCount], beforeLast: orNull(this.beforeLast), gap: this.lineGap, prev: orNull(this.prevBend), far: this.prevFar },
     };
   }
 
@@ -162,6 +216,15 @@ export class GlitchGate {
     if (!Array.isArray(s.prev) || s.prev.length !== 2 || !s.prev.every(numOrNull)) throw new Error('prev must be two numbers or nulls');
     if (!num(s.prevDepth) || !numOrNull(s.lastNormal)) throw new Error('prevDepth must be a number and lastNormal a number or null');
     if (typeof s.learning !== 'boolean') throw new Error('learning must be a boolean');
+    const b = s.bend;
+    if (b !== undefined) {
+      if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new Error('bend must be an object');
+      if (!Array.isArray(b.scale) || b.scale.length !== 2 || !num(b.scale[0]) || b.scale[0] < 0 || !Number.isSafeInteger(b.scale[1]) || b.scale[1] < 0) {
+        throw new Error('bend.scale must be [mean bend ≥ 0, count]');
+      }
+      if (!numOrNull(b.beforeLast) || !numOrNull(b.prev) || typeof b.far !== 'boolean') throw new Error('bend.beforeLast and bend.prev must be numbers or nulls, bend.far a boolean');
+      if (!(b.gap === 0 || b.gap === 1 || b.gap === 2)) throw new Error('bend.gap must be 0, 1 or 2');
+    }
     const g = new GlitchGate();
     g.local = RollingWindow.from(LOCAL, s.local);
     g.lastValue = s.local.at(-1) ?? Number.NaN;
@@ -174,6 +237,13 @@ export class GlitchGate {
     g.prevDepth = s.prevDepth;
     g.lastNormal = s.lastNormal ?? Number.NaN;
     g.learning = s.learning;
+    if (b !== undefined) {
+      [g.bendScale, g.bendCount] = b.scale;
+      g.beforeLast = b.beforeLast ?? Number.NaN;
+      g.lineGap = b.gap;
+      g.prevBend = b.prev ?? Number.NaN;
+      g.prevFar = b.far;
+    }
     return g;
   }
 }
