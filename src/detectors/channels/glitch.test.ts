@@ -67,6 +67,24 @@ describe('GlitchGate', () => {
     expect(gate.toJSON().down).toHaveLength(3);
   });
 
+  it('forgets no known side for shallow lone excursions after a stuck stretch', () => {
+    // A 10-bit ADC over 5 V: 2.5 V is code 512, the noise about two codes.
+    const lsb = 5 / 1024;
+    const adc = (values: readonly number[]): number[] => values.map((v) => Math.round(v / lsb) * lsb);
+    const gate = new GlitchGate();
+    run(gate, adc(stream(300, new Map([[100, 0.05], [200, 0.05]]))));
+    gate.learning = false;
+    // Stuck on one code: the noise scale collapses to the ADC step, so one reading four codes down
+    // now and then is a deep lone excursion on the known side. Eight of them used to push the
+    // known glitches out of memory.
+    run(gate, adc(Array.from({ length: 800 }, (_, i) => (i % 30 === 15 ? 2.5 - 4 * lsb : 2.5))));
+    expect(gate.toJSON().down.filter((d) => d > -0.1)).not.toHaveLength(0);
+    expect(gate.known).toBe(true);
+    const after = adc(stream(400, new Map([[300, 0.05]]), 3));
+    const out = run(gate, after);
+    expect(out[300]).toBe(after[299]);
+  });
+
   it('learns nothing from a signal that flickers between two ADC codes', () => {
     const rng = new Rng(4);
     const lsb = 5 / 1024;

@@ -8,7 +8,8 @@
  * MARGIN), is a known glitch: the detector scores the last normal value in its place, so it
  * neither alarms on it nor lets it into any channel's statistics. Two such readings in a row are
  * no glitch (the second follows no normal reading), so a sustained fault still alarms, one reading
- * later.
+ * later. A known side keeps learning its depths (the most recent KEPT), but takes none that would
+ * leave it unknown.
  *
  * On a cycle sampled a few times per period the readings stray from the local median by the cycle
  * itself, which inflates its noise scale: a glitch to 0 V was then fewer than FAR scales deep and
@@ -140,9 +141,17 @@ export class GlitchGate {
     // The previous reading was a lone excursion: normal readings before and after it.
     if (ready && Math.abs(r) <= NEAR && (Math.abs(this.prev1) >= FAR || bentBack) && Math.abs(this.prev2) <= NEAR) {
       const side = this.prevDepth > 0 ? this.up : this.down;
-      if (this.learning || bandOf(side) !== undefined) {
+      const known = bandOf(side) !== undefined;
+      if (this.learning || known) {
+        const dropped = side.length >= KEPT ? side.shift() : undefined;
         side.push(this.prevDepth);
-        if (side.length > KEPT) side.shift();
+        // A known side keeps learning, but no depth may make it unknown: after a stuck sensor the
+        // noise scale has collapsed, and readings a few ADC steps off count as deep lone excursions;
+        // eight of them pushed the known glitches out of memory, and the next glitch alarmed.
+        if (known && bandOf(side) === undefined) {
+          side.pop();
+          if (dropped !== undefined) side.unshift(dropped);
+        }
       }
     }
     // Before the first reading there is no median (and the depth matters only once `ready`).
