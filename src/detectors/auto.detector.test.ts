@@ -972,6 +972,41 @@ describe('auto: known glitches (glitchGate)', () => {
     expect(glitchAt.filter((i) => scores[i]!.is_anomaly)).toEqual([]);
   });
 
+  it('scores a known glitch on a cycle as the cycle there: no alarm follows a glitch on eight readings per period', async () => {
+    // 5 Hz, 2.5 V ± 0.3 V every 1.6 s: the last normal value held for one reading would be a dent in the cycle.
+    const cyclic = (n: number, seed: number, t0: number): Reading[] => {
+      const rng = new Rng(seed);
+      let last = -10;
+      return Array.from({ length: n }, (_, i) => {
+        const glitch = i - last > 20 && rng.next() < 1 / 300;
+        if (glitch) last = i;
+        return { ts: t0 + i * 200, value: glitch ? 0.1 * rng.next() : 2.5 + 0.3 * Math.sin((2 * Math.PI * i) / 8) + 0.01 * rng.normal() };
+      });
+    };
+    /** Over 10 seeds: the live glitches, and the alarms within 10 readings of one. */
+    const nearGlitches = async (params: Record<string, unknown>): Promise<{ glitches: number; near: number }> => {
+      let glitches = 0;
+      let near = 0;
+      for (let seed = 1; seed <= 10; seed++) {
+        const d = createDetector('auto', { seed: 1, params });
+        await d.fit(cyclic(3000, 2 * seed, T0));
+        const live = cyclic(3000, 2 * seed + 1, T0 + 700_000);
+        const at = live.flatMap((r, i) => (r.value < 1 ? [i] : []));
+        glitches += at.length;
+        live.forEach((r, i) => {
+          if (d.score(r).is_anomaly && at.some((j) => Math.abs(i - j) <= 10)) near++;
+        });
+      }
+      return { glitches, near };
+    };
+    const on = await nearGlitches({});
+    expect(on.glitches).toBeGreaterThanOrEqual(50);
+    expect(on.near).toBe(0);
+    // Off (as in models written before it), the held value raised alarms next to the glitches.
+    expect((await nearGlitches({ cycleGlitch: false })).near).toBeGreaterThan(0);
+    await expectLoadsWithItOff('cycleGlitch', cyclic(3000, 2, T0), cyclic(3000, 3, T0 + 700_000));
+  });
+
   it('is no glitch on the other side: a spike upward as deep as the glitches go down alarms', async () => {
     const up = live.map((r, i) => (i === 5000 ? { ts: r.ts, value: 4.9 } : r));
     const scores = await scoresAfterFit({}, train, up);

@@ -409,6 +409,13 @@ const PARAM_SPECS = [
       "After a fit, a lone one-reading excursion of a kind the training part held at least twice, on the same side and at an agreeing depth (a loose connector's reading near 0 V), is a known glitch: the last normal reading is scored in its place, so it neither alarms nor enters any channel's statistics; two in a row are no glitch, and live data teaches it no new kind (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'cycleGlitch',
+    type: 'boolean',
+    default: true,
+    description:
+      "With glitchGate, on a cycle the fault channels read deseasonalised, a known glitch is scored as the cycle's own value at its phase (the median of the readings whole periods before), not as the last normal reading, which held for one reading is a dent in a short cycle (off in models written before it).",
+  },
+  {
     name: 'levelRange',
     type: 'boolean',
     default: true,
@@ -842,8 +849,16 @@ export class AutoDetector implements Detector {
   }
 
   score(reading: Reading): Score {
-    // A known glitch is scored as the last normal reading (see GlitchGate).
-    const v = this.glitch ? this.glitch.filter(reading.value) : reading.value;
+    // A known glitch is scored as the last normal reading (see GlitchGate), on a cycle as the cycle's value there.
+    let v = this.glitch ? this.glitch.filter(reading.value) : reading.value;
+    // On a cycle the last normal value is no stand-in: held for one reading, it is a dent in the
+    // cycle that the shape channel alarms on. The cycle's own value at that phase is (unless a gap
+    // in the timestamps has moved the phase).
+    if (v !== reading.value && !Number.isNaN(v) && this.members.seasonal && this.params.cycleGlitch === true) {
+      const dt = this.sampleInterval;
+      const cycle = this.members.seasonal.next();
+      if (Number.isFinite(cycle) && !(dt > 0 && this.lastTs !== undefined && reading.ts - this.lastTs > 1.5 * dt)) v = cycle;
+    }
     const score = this.scoreOne(v === reading.value || Number.isNaN(v) ? reading : { ts: reading.ts, value: v });
     if (this.seen) this.remember(reading, score.is_anomaly);
     return score;
@@ -1387,7 +1402,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * channels nothing (no `dropoutsTeachNothing`) or before one
  * glitch was kept out of the level channel (no `levelClip`) or before the drift level settled (no
  * `settledDrift`) or before the point channel measured from the last few readings (no `localPoint`)
- * or before known glitches were scored as the last normal reading (no `glitchGate`) or before the
+ * or before known glitches were scored as the last normal reading (no `glitchGate`; on a cycle, no
+ * `cycleGlitch`) or before the
  * range channel (no `levelRange`) or before a slow stream's new extremes alarmed (no `newExtremes`)
  * or before the fault member's hold-off waited for its channel to fall (no `holdoffRearm`) or before
  * the trend channel (no `levelTrend`) score as they did.
@@ -1411,6 +1427,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.settledDrift === undefined && { settledDrift: false }),
     ...(a.localPoint === undefined && { localPoint: false }),
     ...(a.glitchGate === undefined && { glitchGate: false }),
+    ...(a.cycleGlitch === undefined && { cycleGlitch: false }),
     ...(a.levelRange === undefined && { levelRange: false }),
     ...(a.selfFitQuiet === undefined && { selfFitQuiet: false }),
     ...(a.selfFitSpan === undefined && { selfFitSpan: false }),

@@ -24,6 +24,21 @@ describe('SeasonalRemover', () => {
     expect(Math.abs(tail.reduce((a, b) => a + b, 0) / tail.length - 10)).toBeLessThan(0.05);
   });
 
+  it("tells the cycle's own value at the next reading's phase, and nothing before a cycle is remembered", () => {
+    const r = new SeasonalRemover(PERIOD, 5);
+    expect(r.next()).toBeNaN();
+    const x = signal(2000);
+    for (const v of x.slice(0, 1500)) r.push(v, 3);
+    const misses = x.slice(1500).map((v) => {
+      const miss = r.next() - v;
+      r.push(v, 3);
+      return miss;
+    });
+    // Within the noise (0.05) of the next reading, on a cycle of amplitude 5.
+    expect(Math.max(...misses.map(Math.abs))).toBeLessThan(0.3);
+    expect(sd(misses)).toBeLessThan(0.1);
+  });
+
   it('keeps a level shift and a spike, and a spike does not echo a period later', () => {
     const x = signal(3000);
     for (let i = 2000; i < 3000; i++) x[i] = (x[i] as number) + 1;

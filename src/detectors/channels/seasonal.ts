@@ -138,6 +138,15 @@ export class SeasonalRemover {
     return { value: out, ready };
   }
 
+  /** The cycle's own value at the next reading's phase (the median of the readings whole periods before it), or NaN while no cycle is remembered. */
+  next(): number {
+    const k = this.available;
+    if (k < 1) return Number.NaN;
+    const same = this.same;
+    for (let j = 1; j <= k; j++) same[j - 1] = this.at(j * this.period - 1);
+    return medianOf(same, k);
+  }
+
   /**
    * Keeps the phase across `count` missing readings (a gap in the timestamps): each is remembered
    * as the cycle's own value at its phase. A gap longer than the memory forgets the history.
