@@ -926,6 +926,16 @@ describe('auto: known glitches (glitchGate)', () => {
   const train = loose(6000, 11, T0);
   const live = loose(9000, 12, T0 + 700_000);
   const glitchesIn = (rs: readonly Reading[]): number => rs.filter((r) => r.value < 1).length;
+  /** 5 Hz, 2.5 V ± `amplitude` V every `period` readings, with one reading in 300 near 0 V. */
+  const looseCycle = (n: number, seed: number, t0: number, amplitude: number, period: number): Reading[] => {
+    const rng = new Rng(seed);
+    let last = -10;
+    return Array.from({ length: n }, (_, i) => {
+      const glitch = i - last > 20 && rng.next() < 1 / 300;
+      if (glitch) last = i;
+      return { ts: t0 + i * 200, value: glitch ? 0.1 * rng.next() : 2.5 + amplitude * Math.sin((2 * Math.PI * i) / period) + 0.01 * rng.normal() };
+    });
+  };
 
   it('alarms on no live glitch of a kind it was trained on, and, calibrated without them, finds spikes it missed with them; a sustained drop still alarms', async () => {
     expect(glitchesIn(train)).toBeGreaterThanOrEqual(5);
@@ -949,19 +959,10 @@ describe('auto: known glitches (glitchGate)', () => {
   });
 
   it('learns the glitches of a cycle sampled twelve times per period, and alarms on none of them live', async () => {
-    // 5 Hz, 2.5 V ± 0.4 V every 2.4 s, one reading in 300 near 0 V: the cycle alone strays far from
-    // the gate's local median, so only the straight line through the readings before shows the glitch.
-    const cyclic = (n: number, seed: number, t0: number): Reading[] => {
-      const rng = new Rng(seed);
-      let last = -10;
-      return Array.from({ length: n }, (_, i) => {
-        const glitch = i - last > 20 && rng.next() < 1 / 300;
-        if (glitch) last = i;
-        return { ts: t0 + i * 200, value: glitch ? 0.1 * rng.next() : 2.5 + 0.4 * Math.sin((2 * Math.PI * i) / 12) + 0.01 * rng.normal() };
-      });
-    };
-    const cycleTrain = cyclic(3000, 21, T0);
-    const cycleLive = cyclic(3000, 22, T0 + 700_000);
+    // ± 0.4 V every 2.4 s: the cycle alone strays far from the gate's local median, so only the
+    // straight line through the readings before shows the glitch.
+    const cycleTrain = looseCycle(3000, 21, T0, 0.4, 12);
+    const cycleLive = looseCycle(3000, 22, T0 + 700_000, 0.4, 12);
     expect(glitchesIn(cycleTrain)).toBeGreaterThanOrEqual(5);
     const glitchAt = cycleLive.flatMap((r, i) => (r.value < 1 ? [i] : []));
     expect(glitchAt.length).toBeGreaterThanOrEqual(5);
@@ -973,16 +974,8 @@ describe('auto: known glitches (glitchGate)', () => {
   });
 
   it('scores a known glitch on a cycle as the cycle there: no alarm follows a glitch on eight readings per period', async () => {
-    // 5 Hz, 2.5 V ± 0.3 V every 1.6 s: the last normal value held for one reading would be a dent in the cycle.
-    const cyclic = (n: number, seed: number, t0: number): Reading[] => {
-      const rng = new Rng(seed);
-      let last = -10;
-      return Array.from({ length: n }, (_, i) => {
-        const glitch = i - last > 20 && rng.next() < 1 / 300;
-        if (glitch) last = i;
-        return { ts: t0 + i * 200, value: glitch ? 0.1 * rng.next() : 2.5 + 0.3 * Math.sin((2 * Math.PI * i) / 8) + 0.01 * rng.normal() };
-      });
-    };
+    // ± 0.3 V every 1.6 s: the last normal value held for one reading would be a dent in the cycle.
+    const cyclic = (n: number, seed: number, t0: number): Reading[] => looseCycle(n, seed, t0, 0.3, 8);
     /** Over 10 seeds: the live glitches, and the alarms within 10 readings of one. */
     const nearGlitches = async (params: Record<string, unknown>): Promise<{ glitches: number; near: number }> => {
       let glitches = 0;
