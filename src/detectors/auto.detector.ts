@@ -760,6 +760,12 @@ export class AutoDetector implements Detector {
   /** The last `mix`. */
   private readonly mixed: { logit: number; group: 'fault' | 'novelty' | 'shape' } = { logit: 0, group: 'fault' };
 
+  /** Whether readings are missing before one at `ts` (a gap of more than 1.5 sample intervals), which moves a cycle's phase. */
+  private gapBefore(ts: number): boolean {
+    const dt = this.sampleInterval;
+    return dt > 0 && this.lastTs !== undefined && ts - this.lastTs > 1.5 * dt;
+  }
+
   /**
    * Scores both members into `combined`: their log-odds (after the per-member bias), the member
    * scores; false while the fault member re-baselines or warms up.
@@ -770,8 +776,7 @@ export class AutoDetector implements Detector {
     let warming = false;
     if (seasonal) {
       // Missing readings (a gap in the timestamps) would shift the phase: step over them.
-      const dt = this.sampleInterval;
-      if (dt > 0 && this.lastTs !== undefined && reading.ts - this.lastTs > 1.5 * dt) seasonal.skip(Math.round((reading.ts - this.lastTs) / dt) - 1);
+      if (this.gapBefore(reading.ts)) seasonal.skip(Math.round((reading.ts - (this.lastTs as number)) / this.sampleInterval) - 1);
       if (this.lastTs === undefined || reading.ts > this.lastTs) this.lastTs = reading.ts;
       const d = seasonal.push(reading.value, SEASONAL_MIN_CYCLES);
       faultReading = { ts: reading.ts, value: d.value };
@@ -854,10 +859,9 @@ export class AutoDetector implements Detector {
     // On a cycle the last normal value is no stand-in: held for one reading, it is a dent in the
     // cycle that the shape channel alarms on. The cycle's own value at that phase is (unless a gap
     // in the timestamps has moved the phase).
-    if (v !== reading.value && !Number.isNaN(v) && this.members.seasonal && this.params.cycleGlitch === true) {
-      const dt = this.sampleInterval;
+    if (v !== reading.value && !Number.isNaN(v) && this.members.seasonal && this.params.cycleGlitch === true && !this.gapBefore(reading.ts)) {
       const cycle = this.members.seasonal.next();
-      if (Number.isFinite(cycle) && !(dt > 0 && this.lastTs !== undefined && reading.ts - this.lastTs > 1.5 * dt)) v = cycle;
+      if (Number.isFinite(cycle)) v = cycle;
     }
     const score = this.scoreOne(v === reading.value || Number.isNaN(v) ? reading : { ts: reading.ts, value: v });
     if (this.seen) this.remember(reading, score.is_anomaly);

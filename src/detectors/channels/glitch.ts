@@ -21,7 +21,7 @@
  * @module
  */
 import { MEAN_ABS_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
-import { RollingWindow } from '../rolling.ts';
+import { Ewm, RollingWindow } from '../rolling.ts';
 
 /** Readings in the local median the gate measures excursions from. */
 const LOCAL = 9;
@@ -75,8 +75,7 @@ export interface GlitchGateState {
 
 export class GlitchGate {
   private local = new RollingWindow(LOCAL);
-  private scale = 0;
-  private scaleCount = 0;
+  private readonly scale = new Ewm(SCALE_HORIZON);
   private quantum = Infinity;
   private up: number[] = [];
   private down: number[] = [];
@@ -85,9 +84,8 @@ export class GlitchGate {
   private prev2 = Number.NaN;
   private prevDepth = 0;
   private lastNormal = Number.NaN;
-  /** Mean absolute bend (second difference) of normal readings, and how many it has seen. */
-  private bendScale = 0;
-  private bendCount = 0;
+  /** Mean absolute bend (second difference) of normal readings. */
+  private readonly bendScale = new Ewm(SCALE_HORIZON);
   /** The reading before `lastValue` (NaN: none). */
   private beforeLast = Number.NaN;
   /** Readings still to come before a line is drawn again across a skipped one (see `breakLine`). */
@@ -122,7 +120,8 @@ export class GlitchGate {
     }
     const med = this.local.quantile(0.5);
     // A reading quantised to steps of q is only known to within q (see SQRT12), as in the fault channels.
-    const sd = Math.max(this.scale * MEAN_ABS_TO_SIGMA, Number.isFinite(this.quantum) ? this.quantum / SQRT12 : 0);
+    const quantumSd = Number.isFinite(this.quantum) ? this.quantum / SQRT12 : 0;
+    const sd = Math.max(this.scale.mean * MEAN_ABS_TO_SIGMA, quantumSd);
     const ready = this.local.length >= LOCAL && sd > 0;
     const depth = x - med;
     const r = ready ? depth / sd : Number.NaN;
@@ -136,7 +135,7 @@ export class GlitchGate {
     }
     // How far x leaves the straight line through the two readings before it (NaN: no line).
     const bend = this.lineGap > 0 ? Number.NaN : x - 2 * this.lastValue + this.beforeLast;
-    const bendSd = Math.max(this.bendScale * MEAN_ABS_TO_SIGMA, Number.isFinite(this.quantum) ? (SQRT6 * this.quantum) / SQRT12 : 0);
+    const bendSd = Math.max(this.bendScale.mean * MEAN_ABS_TO_SIGMA, SQRT6 * quantumSd);
     const bentBack = this.prevFar && bend / this.prevBend >= (BEND_BACK[0] as number) && bend / this.prevBend <= (BEND_BACK[1] as number);
     // The previous reading was a lone excursion: normal readings before and after it.
     if (ready && Math.abs(r) <= NEAR && (Math.abs(this.prev1) >= FAR || bentBack) && Math.abs(this.prev2) <= NEAR) {
@@ -157,17 +156,11 @@ export class GlitchGate {
     // Before the first reading there is no median (and the depth matters only once `ready`).
     this.prevDepth = Number.isFinite(depth) ? depth : 0;
     this.prevBend = bend;
-    this.prevFar = ready && this.bendCount >= LOCAL && bendSd > 0 && Math.abs(bend) >= FAR * bendSd;
+    this.prevFar = ready && this.bendScale.count >= LOCAL && bendSd > 0 && Math.abs(bend) >= FAR * bendSd;
     this.shift(r);
     if (!ready || Math.abs(r) <= NEAR) {
-      if (this.local.length > 0) {
-        this.scaleCount++;
-        this.scale += (Math.abs(depth) - this.scale) / Math.min(this.scaleCount, SCALE_HORIZON);
-      }
-      if (Number.isFinite(bend)) {
-        this.bendCount++;
-        this.bendScale += (Math.abs(bend) - this.bendScale) / Math.min(this.bendCount, SCALE_HORIZON);
-      }
+      if (this.local.length > 0) this.scale.update(Math.abs(depth));
+      if (Number.isFinite(bend)) this.bendScale.update(Math.abs(bend));
       this.lastNormal = x;
     }
     const step = Math.abs(x - this.lastValue);
@@ -195,7 +188,7 @@ export class GlitchGate {
     const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
     return {
       local: this.local.values(),
-      scale: [this.scale, this.scaleCount],
+      scale: [this.scale.mean, this.scale.count],
       quantum: orNull(this.quantum),
       up: [...this.up],
       down: [...this.down],
@@ -203,7 +196,7 @@ export class GlitchGate {
       prevDepth: this.prevDepth,
       lastNormal: orNull(this.lastNormal),
       learning: this.learning,
-      bend: { scale: [this.bendScale, this.bendCount], beforeLast: orNull(this.beforeLast), gap: this.lineGap, prev: orNull(this.prevBend), far: this.prevFar },
+      bend: { scale: [this.bendScale.mean, this.bendScale.count], beforeLast: orNull(this.beforeLast), gap: this.lineGap, prev: orNull(this.prevBend), far: this.prevFar },
     };
   }
 
@@ -215,7 +208,7 @@ export class GlitchGate {
     const numOrNull = (v: unknown): boolean => v === null || num(v);
     if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error('must be an object');
     if (!nums(s.local, LOCAL)) throw new Error(`local must hold at most ${LOCAL} finite numbers`);
-    if (!Array.isArray(s.scale) || s.scale.length !== 2 || !num(s.scale[0]) || s.scale[0] < 0 || !Number.isSafeInteger(s.scale[1]) || s.scale[1] < 0) {
+    if (!meanCount(s.scale)) {
       throw new Error('scale must be [mean deviation ≥ 0, count]');
     }
     if (!(s.quantum === null || (num(s.quantum) && s.quantum > 0))) throw new Error('quantum must be null or a positive number');
@@ -228,7 +221,7 @@ export class GlitchGate {
     const b = s.bend;
     if (b !== undefined) {
       if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new Error('bend must be an object');
-      if (!Array.isArray(b.scale) || b.scale.length !== 2 || !num(b.scale[0]) || b.scale[0] < 0 || !Number.isSafeInteger(b.scale[1]) || b.scale[1] < 0) {
+      if (!meanCount(b.scale)) {
         throw new Error('bend.scale must be [mean bend ≥ 0, count]');
       }
       if (!numOrNull(b.beforeLast) || !numOrNull(b.prev) || typeof b.far !== 'boolean') throw new Error('bend.beforeLast and bend.prev must be numbers or nulls, bend.far a boolean');
@@ -237,7 +230,7 @@ export class GlitchGate {
     const g = new GlitchGate();
     g.local = RollingWindow.from(LOCAL, s.local);
     g.lastValue = s.local.at(-1) ?? Number.NaN;
-    [g.scale, g.scaleCount] = s.scale;
+    g.scale.load([s.scale[0], 0, s.scale[1]]);
     g.quantum = s.quantum ?? Infinity;
     g.up = [...s.up];
     g.down = [...s.down];
@@ -247,7 +240,7 @@ export class GlitchGate {
     g.lastNormal = s.lastNormal ?? Number.NaN;
     g.learning = s.learning;
     if (b !== undefined) {
-      [g.bendScale, g.bendCount] = b.scale;
+      g.bendScale.load([b.scale[0], 0, b.scale[1]]);
       g.beforeLast = b.beforeLast ?? Number.NaN;
       g.lineGap = b.gap;
       g.prevBend = b.prev ?? Number.NaN;
@@ -255,6 +248,11 @@ export class GlitchGate {
     }
     return g;
   }
+}
+
+/** A saved running mean: [mean ≥ 0, how many it has seen]. */
+function meanCount(v: unknown): v is [number, number] {
+  return Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && v[0] >= 0 && Number.isSafeInteger(v[1]) && (v[1] as number) >= 0;
 }
 
 /** The depth band of a side's known glitches: the depths within CLUSTER of the deepest, widened by MARGIN, when there are MIN_KNOWN of them. */
