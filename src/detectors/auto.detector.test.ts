@@ -832,10 +832,12 @@ describe('auto: a settled drift level, and the drift channel on short cycles (se
   };
 
   it('finds a ramp on a short cycle with the drift channel, which was off on cycles, and is quiet before it', async () => {
-    const on = await run({});
+    // The trend channel (cycleTrend) finds this ramp too, first: off here, to see the drift channel alone.
+    const on = await run({ cycleTrend: false });
     expect(alarmsIn(on, 0, 599)).toEqual([]);
     expect(alarmsIn(on, 600, 1399).some((s) => s.channel === 'drift')).toBe(true);
-    const off = await run({ settledDrift: false });
+    expect(alarmsIn(await run({}), 600, 1399).some((s) => s.channel === 'trend')).toBe(true);
+    const off = await run({ settledDrift: false, cycleTrend: false });
     expect(off.some((s) => s.channel === 'drift' && s.is_anomaly)).toBe(false);
   });
 
@@ -1173,6 +1175,83 @@ describe("auto: the level's trend (levelTrend)", () => {
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('levelTrend', train, live.slice(0, 3000));
+  });
+});
+
+describe("auto: the level's trend on a cycle (cycleTrend)", () => {
+  /** 10 Hz, a 2 s cycle of ±0.3 V with a second harmonic, 8 mV noise and a slow wander (about 40 mV) on 10-bit codes, plus `add(i)`. */
+  const cycle = (n: number, seed: number, add: (i: number) => number): Reading[] => {
+    const rng = new Rng(seed);
+    let w = 0;
+    return Array.from({ length: n }, (_, i) => {
+      w += -w / 1500 + 0.0015 * rng.normal();
+      const phase = (2 * Math.PI * i) / 20;
+      const v = 2.5 + 0.3 * Math.sin(phase) + 0.1 * Math.sin(2 * phase) + w + 0.008 * rng.normal() + add(i);
+      return { ts: T0 + i * 100, value: Math.round(v / LSB) * LSB };
+    });
+  };
+  // Live (from reading 3000 of each trace): a ramp up by 0.25 V over 60 s and back over 60 s from
+  // live reading 3000, and a lone reading 2 V down (a glitch) at live reading 1000.
+  const events = (i: number): number =>
+    i >= 6000 && i < 7200 ? 0.25 * (1 - Math.abs(i - 6600) / 600) : i === 4000 ? -2 : 0;
+  const traces = Array.from({ length: 8 }, (_, k) => cycle(9000, k + 1, events));
+
+  it('finds a slow ramp on a cycle that the channels reading the cycle removed follow, and alarms on nothing else', async () => {
+    let found = 0;
+    let foundOff = 0;
+    for (const all of traces) {
+      const on = await scoresAfterFit({}, all.slice(0, 3000), all.slice(3000));
+      const off = await scoresAfterFit({ cycleTrend: false }, all.slice(0, 3000), all.slice(3000));
+      if (alarmsIn(on, 3000, 4229).some((s) => s.channel === 'trend' && s.signal === 'drift')) found++;
+      if (alarmsIn(off, 3000, 4229).length > 0) foundOff++;
+      // The glitch itself alarms; nothing else outside the ramp does.
+      expect(on.flatMap((s, i) => (s.is_anomaly && (i < 3000 || i > 4229) ? [i] : []))).toEqual([1000]);
+    }
+    expect(found).toBeGreaterThanOrEqual(5);
+    expect(foundOff).toBe(0);
+  });
+
+  it("holds the trend channel for a cycle and the level's settling after a reading the spike channel calls a fault", async () => {
+    const all = traces[0] as Reading[];
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(all.slice(0, 3000));
+    for (const r of all.slice(3000, 4001)) d.score(r);
+    const glitch = all[4000] as Reading;
+    // The cycle is 20 readings (2 s); the level's time constant 2 s, settled after three.
+    const holdUntil = (d.serialize().state as { trend: { holdUntil?: number } }).trend.holdUntil as number;
+    expect(Math.abs(holdUntil - (glitch.ts + 2000 + 6000))).toBeLessThan(5);
+  });
+
+  it('keeps the trend of a cycle in the artifact, refused in a model without cycleTrend', async () => {
+    const all = traces[0] as Reading[];
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(all.slice(0, 3000));
+    // Restored mid-ramp, it alarms where the one that went on does (the shape channel's sums may
+    // differ in the last bits after a restore, so verdicts are compared, not scores).
+    const live = all.slice(3000);
+    for (const r of live.slice(0, 3200)) d.score(r);
+    const art = round(d.serialize());
+    const restored = restoreDetector(validateArtifact(art));
+    const verdicts = (x: Detector): string[] =>
+      live.slice(3200).map((r) => {
+        const s = x.score(r);
+        return `${s.is_anomaly}:${s.channel}`;
+      });
+    const went = verdicts(d);
+    expect(verdicts(restored)).toEqual(went);
+    expect(went.some((v) => v === 'true:trend')).toBe(true);
+    expect((art.state as { seasonal?: unknown }).seasonal).toBeDefined();
+    expect((art.state as { trend: { lags?: number } }).trend.lags).toBe(2);
+    const stray = round(d.serialize());
+    stray.params.cycleTrend = false;
+    expect(() => restoreDetector(validateArtifact(stray))).toThrow(
+      /state\.trend is only written without a cycle \(state\.seasonal\) unless cycleTrend/,
+    );
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const all = traces[0] as Reading[];
+    await expectLoadsWithItOff('cycleTrend', all.slice(0, 3000), all.slice(3000, 6000));
   });
 });
 

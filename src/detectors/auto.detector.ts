@@ -41,8 +41,9 @@
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { GlitchGate } from './channels/glitch.ts';
 import { EXTREME_WARMUP, NewExtremes } from './channels/extremes.ts';
+import { quantumOf } from './channels/level.ts';
 import { LevelRange } from './channels/range.ts';
-import { LevelTrend } from './channels/trend.ts';
+import { LevelTrend, TREND_LAGS_MS } from './channels/trend.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { contextFactory, type BriefScore, type ContextDetector } from './context.detector.ts';
@@ -430,6 +431,13 @@ const PARAM_SPECS = [
       "After a fit on data without a cycle, the trend channel alarms when the level smoothed over 2 s (8 readings on a slow stream) has moved, over the last 20, 40 or 80 s, 5 spreads of the training part's moves over that lag (a slow ramp on a wandering signal); once per move, a move's way back is the same event, and a stretch that held an alarm is no reference (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'cycleTrend',
+    type: 'boolean',
+    default: true,
+    description:
+      "With levelTrend, after a fit on data with a cycle no longer than 20 s, the trend channel also runs on it, reading the mean of the last whole cycle of readings (the cycle averages out, a slow ramp stays). It alarms when the move reaches 5 spreads at two of its lags (a reference taken during a passing disturbance moves one), and a reading the spike channel calls a fault keeps it quiet for a cycle and the level's settling, as the cycle's mean holds that reading for a cycle (off in models written before it: no trend channel on a cycle).",
+  },
+  {
     name: 'newExtremes',
     type: 'boolean',
     default: true,
@@ -623,7 +631,9 @@ export class AutoDetector implements Detector {
     const rawShape: number[] = [];
     const c = this.combined;
     for (const r of hold) {
-      if (this.combine(r)) {
+      const ok = this.combine(r);
+      if (Number.isFinite(this.cycleLevel)) this.cycleLevels.push({ ts: r.ts, value: this.cycleLevel });
+      if (ok) {
         rawFault.push(c.fault);
         rawNovelty.push(c.novelty);
         rawShape.push(c.shape);
@@ -657,7 +667,12 @@ export class AutoDetector implements Detector {
     if (this.params.levelTrend === true && this.params.adaptLevel !== true && !this.members.seasonal) {
       this.trend = LevelTrend.fit(normal, TREND_ALARM);
       if (!continuing) this.trend?.restart();
+    } else if (this.params.levelTrend === true && this.params.cycleTrend === true && this.params.adaptLevel !== true && this.cycleTrendApplies()) {
+      // On a short cycle it reads the level averaged over the last whole cycle (`cycleTrend`).
+      this.trend = LevelTrend.fit(this.cycleLevels, TREND_ALARM, { quantum: quantumOf(normal), lags: 2 });
+      if (!continuing) this.trend?.restart();
     }
+    this.cycleLevels = [];
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
     const groups = rawShape.filter(Number.isFinite).length >= 20 ? 3 : 2;
     const fitCal = (raw: number[]): Calibration | undefined => {
@@ -718,6 +733,7 @@ export class AutoDetector implements Detector {
    */
   private deseasonalised(train: readonly Reading[], period: number | undefined): readonly Reading[] {
     this.members.seasonal = undefined;
+    this.cycleLevels = [];
     this.members.robust = createRobust(this.params, this.seed);
     if (period === undefined || !SeasonalRemover.fits(period, SEASONAL_CYCLES)) return train;
     const remover = new SeasonalRemover(period, SEASONAL_CYCLES);
@@ -728,7 +744,10 @@ export class AutoDetector implements Detector {
       if (dt > 0 && last !== undefined && r.ts - last > 1.5 * dt) remover.skip(Math.round((r.ts - last) / dt) - 1);
       if (last === undefined || r.ts > last) last = r.ts;
       const d = remover.push(r.value, SEASONAL_MIN_CYCLES);
-      if (d.ready) out.push({ ts: r.ts, value: d.value });
+      if (!d.ready) continue;
+      out.push({ ts: r.ts, value: d.value });
+      const level = remover.cycleMean();
+      if (Number.isFinite(level)) this.cycleLevels.push({ ts: r.ts, value: level });
     }
     if (out.length < this.members.robust.minFitSamples) return train;
     this.members.seasonal = remover;
@@ -741,8 +760,12 @@ export class AutoDetector implements Detector {
   private glitch: GlitchGate | undefined;
   /** The training part's levels (`levelRange`), from the last fit without a cycle; undefined before one. */
   private range: LevelRange | undefined;
-  /** The training part's level moves (`levelTrend`), from the last fit without a cycle; undefined before one. */
+  /** The training part's level moves (`levelTrend`), from the last fit without a cycle or (`cycleTrend`) with a short one; undefined before one. */
   private trend: LevelTrend | undefined;
+  /** On a cycle, the mean of the last whole cycle of readings after `combine` (NaN while the cycle's shape is not known). */
+  private cycleLevel = Number.NaN;
+  /** During a fit on a cycle, the cycle levels of the training readings (for `cycleTrend`). */
+  private cycleLevels: Reading[] = [];
   /** `newExtremes`: a never-fitted slow stream's range so far (see NewExtremes); undefined otherwise. */
   private extremes: NewExtremes | undefined;
   /** The last `combine` (reused: one per detector, not one per reading). */
@@ -782,6 +805,7 @@ export class AutoDetector implements Detector {
       faultReading = { ts: reading.ts, value: d.value };
       warming = !d.ready;
     }
+    this.cycleLevel = seasonal && !warming ? seasonal.cycleMean() : Number.NaN;
     if (warming) {
       // Until the cycle's shape is known again the fault channels wait; the others keep their
       // history. The gap that made the cycle's phase unknown is still judged as it comes: it is a
@@ -944,6 +968,26 @@ export class AutoDetector implements Detector {
     }
   }
 
+  /** `cycleTrend`: the fitted cycle is no longer than the trend channel's shortest lag, so the lags see whole cycles' levels. */
+  private cycleTrendApplies(): boolean {
+    const seasonal = this.members.seasonal;
+    return seasonal !== undefined && this.sampleInterval > 0 && seasonal.period * this.sampleInterval <= TREND_LAGS_MS[0];
+  }
+
+  /**
+   * The trend channel's move (see LevelTrend.push) for a reading: its value, or on a cycle the level
+   * of the last whole cycle (`cycleTrend`). A cycle's level holds a spike or a loose wire's glitch
+   * for a whole cycle, so a reading the spike channel calls a fault holds the channel's alarms
+   * for that long (its glitch is not a move of the level).
+   */
+  private pushTrend(trend: LevelTrend, reading: Reading, spike: number): number {
+    const seasonal = this.members.seasonal;
+    if (!seasonal) return trend.push(reading.ts, reading.value);
+    if (Number.isNaN(this.cycleLevel)) return 0;
+    if (spike >= IMPUTE_SURPRISE) trend.hold(reading.ts, seasonal.period * this.sampleInterval);
+    return trend.push(reading.ts, this.cycleLevel);
+  }
+
   private scoreOne(reading: Reading): Score {
     const combined = this.combine(reading);
     // The range channel sees every reading but those the dropout or stuck channels call faults (a
@@ -954,7 +998,7 @@ export class AutoDetector implements Detector {
       beyond = this.range.push(reading.ts, reading.value);
       if (beyond >= RANGE_ALARM) this.range.extend();
     }
-    const moved = this.trend && !(parts.dropout >= IMPUTE_SURPRISE || parts.stuck >= IMPUTE_SURPRISE) ? this.trend.push(reading.ts, reading.value) : 0;
+    const moved = this.trend && !(parts.dropout >= IMPUTE_SURPRISE || parts.stuck >= IMPUTE_SURPRISE) ? this.pushTrend(this.trend, reading, parts.spike) : 0;
     const extreme = this.extremes !== undefined && this.extremes.push(reading.value);
     if (!combined) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const c = this.combined;
@@ -1368,7 +1412,7 @@ function validateState(state: unknown, params: Params): ValidState {
   ]);
   const trend = channelState(s, 'trend', LevelTrend.fromJSON, [
     [params.levelTrend !== true || params.adaptLevel === true, 'with levelTrend, not with adaptLevel'],
-    [cyclic, 'without a cycle (state.seasonal)'],
+    [cyclic && params.cycleTrend !== true, 'without a cycle (state.seasonal) unless cycleTrend'],
   ]);
   return { ...s, glitch, range, trend, extremes } as unknown as ValidState;
 }
@@ -1410,7 +1454,7 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * `cycleGlitch`) or before the
  * range channel (no `levelRange`) or before a slow stream's new extremes alarmed (no `newExtremes`)
  * or before the fault member's hold-off waited for its channel to fall (no `holdoffRearm`) or before
- * the trend channel (no `levelTrend`) score as they did.
+ * the trend channel (no `levelTrend`; on a cycle, no `cycleTrend`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1438,6 +1482,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.newExtremes === undefined && { newExtremes: false }),
     ...(a.holdoffRearm === undefined && { holdoffRearm: false }),
     ...(a.levelTrend === undefined && { levelTrend: false }),
+    ...(a.cycleTrend === undefined && { cycleTrend: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

@@ -39,6 +39,26 @@ describe('SeasonalRemover', () => {
     expect(sd(misses)).toBeLessThan(0.1);
   });
 
+  it("tells the level over the last whole cycle, which the cycle does not move and a ramp does", () => {
+    const r = new SeasonalRemover(PERIOD, 5);
+    const x = signal(3000);
+    for (let i = 0; i < 37; i++) {
+      expect(r.cycleMean()).toBeNaN();
+      r.push(x[i] as number, 3);
+    }
+    const means: number[] = [];
+    for (let i = 37; i < 2000; i++) {
+      r.push(x[i] as number, 3);
+      means.push(r.cycleMean());
+    }
+    // The raw signal swings ±5; over 37 of its 37.4 readings per cycle the mean stays within 0.2 of 10.
+    expect(Math.max(...means.map((m) => Math.abs(m - 10)))).toBeLessThan(0.2);
+    // A ramp up by 2 over 500 readings: the mean follows it, half a cycle behind.
+    for (let i = 2000; i < 3000; i++) r.push((x[i] as number) + 2 * Math.min(1, (i - 2000) / 500), 3);
+    expect(r.cycleMean()).toBeGreaterThan(11.8);
+    expect(r.cycleMean()).toBeLessThan(12.2);
+  });
+
   it('keeps a level shift and a spike, and a spike does not echo a period later', () => {
     const x = signal(3000);
     for (let i = 2000; i < 3000; i++) x[i] = (x[i] as number) + 1;

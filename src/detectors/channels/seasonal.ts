@@ -122,10 +122,7 @@ export class SeasonalRemover {
       const s = medianOf(same, k);
       this.lastShape = s;
       // The level: the mean of the last k whole cycles (running totals, O(1)).
-      const w = Math.max(1, Math.min(this.size - 1, Math.round(k * this.period)));
-      const cap = this.ring.length;
-      const before = this.cum[(this.head - 1 - w + 2 * cap) % cap] as number;
-      this.offset = s - (this.total - before) / w;
+      this.offset = s - this.meanOfLast(Math.max(1, Math.min(this.size - 1, Math.round(k * this.period))));
       out = x - this.offset;
       ready = true;
     }
@@ -136,6 +133,22 @@ export class SeasonalRemover {
     this.lastIn = x;
     this.lastOut = ready ? out : Number.NaN;
     return { value: out, ready };
+  }
+
+  /**
+   * The mean of the last whole cycle of readings remembered (NaN while fewer are): the signal's
+   * level with the cycle averaged out, whatever its shape, which a slow ramp moves and the cycle does not.
+   */
+  cycleMean(): number {
+    const w = Math.round(this.period);
+    return w <= this.size - 1 ? this.meanOfLast(w) : Number.NaN;
+  }
+
+  /** The mean of the newest `w` remembered readings (1 ≤ w < size), from the running totals in O(1). */
+  private meanOfLast(w: number): number {
+    const cap = this.ring.length;
+    const before = this.cum[(this.head - 1 - w + 2 * cap) % cap] as number;
+    return (this.total - before) / w;
   }
 
   /** The cycle's own value at the next reading's phase (the median of the readings whole periods before it), or NaN while no cycle is remembered. */

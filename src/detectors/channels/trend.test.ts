@@ -81,6 +81,51 @@ describe('LevelTrend', () => {
     expect(alarms(run(marked, data.slice(1100)))).toEqual([]);
   });
 
+  it('with lags 2 waits for a second lag: after a restart a step seen at 20 s alone alarms only once the 40 s lag sees it', () => {
+    // Restarted at live reading 0, the 20 s lag has a reference from 20 s on, the 40 s lag from 40 s
+    // on; a step up of 120 mV at 25 s (the walk's 20 s spread is about 11 mV) is first seen by the
+    // 20 s lag alone, from 40 s by both.
+    const [train, live] = trainAndLive(1000, 6, (i) => (i >= 250 ? 0.12 : 0));
+    const first = (lags: 1 | 2): number => {
+      const trend = LevelTrend.fit(train, 5, { lags }) as LevelTrend;
+      trend.restart();
+      const hits = alarms(run(trend, live));
+      expect(hits).toHaveLength(1);
+      return hits[0] as number;
+    };
+    const one = first(1);
+    expect(one).toBeGreaterThanOrEqual(250);
+    expect(one).toBeLessThan(400);
+    const two = first(2);
+    expect(two).toBeGreaterThanOrEqual(400);
+    expect(two).toBeLessThan(650);
+  });
+
+  it('holds its alarms after a point fault the level took in, and alarms on a later move as before', () => {
+    // A 1.5 V spike at live reading 1000 moves the 2 s level by about 75 mV (the walk's 20 s spread
+    // is about 11 mV); a step up of 120 mV at 2000 is a real move.
+    const event = (i: number): number => (i === 1000 ? 1.5 : i >= 2000 ? 0.12 : 0);
+    const [train, live] = trainAndLive(3000, 7, event);
+    const plain = alarms(run(LevelTrend.fit(train, 5) as LevelTrend, live));
+    expect(plain.some((i) => i >= 1000 && i < 1100)).toBe(true);
+    const held = LevelTrend.fit(train, 5) as LevelTrend;
+    const out = live.map((r, i) => {
+      if (i === 1000) held.hold(r.ts, 0);
+      return held.push(r.ts, r.value);
+    });
+    const hits = alarms(out);
+    expect(hits.filter((i) => i < 2000)).toEqual([]);
+    expect(hits.filter((i) => i >= 2000 && i < 2300)).toHaveLength(1);
+  });
+
+  it('floors its spreads at the quantum it is given: levels computed from coarse readings are no finer than them', () => {
+    const train = walk(3000, 8);
+    const fine = (LevelTrend.fit(train, 5) as LevelTrend).toJSON().spread[0] as number;
+    const coarse = (LevelTrend.fit(train, 5, { quantum: 0.05 }) as LevelTrend).toJSON().spread[0] as number;
+    expect(fine).toBeLessThan(0.01);
+    expect(coarse).toBeCloseTo(0.05 / Math.sqrt(12), 6);
+  });
+
   it('averages at least 8 readings on a slow stream: a 1 Hz walk with heavy noise stays quiet', () => {
     const rng = new Rng(9);
     let w = 0;
@@ -95,12 +140,14 @@ describe('LevelTrend', () => {
     expect(alarms(run(trend, noisy.slice(1200)))).toEqual([]);
   });
 
-  it('round-trips mid-stream and goes on identically', () => {
+  it('round-trips mid-stream (with its hold and lags) and goes on identically', () => {
     const ramp = (i: number): number => (i >= 1000 && i < 1800 ? 0.08 * (1 - Math.abs(i - 1400) / 400) : 0);
     const [train, live] = trainAndLive(4000, 3, ramp);
-    const a = LevelTrend.fit(train, 5) as LevelTrend;
+    const a = LevelTrend.fit(train, 5, { lags: 2 }) as LevelTrend;
     run(a, live.slice(0, 1200));
     a.mark(live[1199]?.ts as number);
+    a.hold(live[1199]?.ts as number, 1000);
+    expect(a.toJSON()).toMatchObject({ lags: 2, holdUntil: (live[1199]?.ts as number) + 1000 + 3 * 2000 });
     const b = LevelTrend.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
     expect(run(b, live.slice(1200))).toEqual(run(a, live.slice(1200)));
   });
@@ -111,6 +158,8 @@ describe('LevelTrend', () => {
     expect(() => LevelTrend.fromJSON({ ...good, tau: 10 })).toThrow(/tau/);
     expect(() => LevelTrend.fromJSON({ ...good, keptTs: [2, 1], keptLevel: [1, 1] })).toThrow(/keptTs/);
     expect(() => LevelTrend.fromJSON({ ...good, lastSign: 2 })).toThrow(/lastSign/);
+    expect(() => LevelTrend.fromJSON({ ...good, lags: 3 })).toThrow(/lags/);
+    expect(() => LevelTrend.fromJSON({ ...good, holdUntil: 'soon' })).toThrow(/holdUntil/);
     expect(() => LevelTrend.fromJSON(null)).toThrow(/object/);
   });
 

@@ -13,7 +13,10 @@
  * `push` returns the largest move in spreads over the lags once it reaches the caller's alarm
  * distance and only then (0 otherwise); after that the channel is quiet until the move has fallen
  * below half of it, and a move of the other sign within WAY_BACK_MS of the last alarm-level one
- * (a ramp's descent, a level shift's return) is the same event. Decision 0014 has the measurements.
+ * (a ramp's descent, a level shift's return) is the same event. Fitted with `lags: 2`, a move
+ * must reach the alarm distance at two lags (a cycle's level, which a disturbance of the cycle
+ * moves for a while, is compared that way); `hold` keeps the channel quiet after a point fault
+ * the level holds. Decision 0014 has the measurements.
  * @module
  */
 import { MAD_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
@@ -56,6 +59,10 @@ export interface TrendState {
   armed: boolean;
   lastSign: number;
   lastAlarmTs: number | null;
+  /** No alarm until this time (absent: none; and in states written before it). */
+  holdUntil?: number;
+  /** Lags that must each reach the alarm (absent: 1; and in states written before it). */
+  lags?: 1 | 2;
 }
 
 export class LevelTrend {
@@ -69,11 +76,18 @@ export class LevelTrend {
   private markTs = Number.NEGATIVE_INFINITY;
   private lastSign = 0;
   private lastAlarmTs = Number.NEGATIVE_INFINITY;
+  /** No alarm until this time (see `hold`). */
+  private holdUntil = Number.NEGATIVE_INFINITY;
+  /** Scratch for `push`. */
+  private readonly first = new Float64Array(2);
+  private readonly second = new Float64Array(2);
 
   private constructor(
     private readonly spread: readonly number[],
     private readonly alarm: number,
     tau: number,
+    /** Lags whose moves (of one sign) must each reach the alarm distance: 1, or 2 (see `fit`). */
+    private readonly lags: 1 | 2 = 1,
   ) {
     this.lvl = new TimeLevel(tau, SETTLE, GAP);
     this.ref = new Float64Array(TREND_LAGS_MS.length).fill(Number.NaN);
@@ -82,8 +96,15 @@ export class LevelTrend {
   /**
    * The spread of the readings' level moves at each lag; undefined when they span less than
    * MIN_SPAN_MS, hold too few settled moves or no spread. `alarm` is the distance in spreads at which `push` speaks.
+   * Options: `quantum`, the readings' resolution (default: their smallest step), whose rounding
+   * error floors the spreads (a caller that passes levels computed from readings, such as a cycle's
+   * mean, whose steps are a fraction of the sensor's, passes the sensor's); `lags`, how many lags
+   * must each see a move of one sign reach the alarm distance (default 1; 2: a reference taken
+   * during a passing disturbance, such as a cycle running at another tempo, moves one lag, while a
+   * ramp or a shift moves several).
    */
-  static fit(readings: readonly { ts: number; value: number }[], alarm: number): LevelTrend | undefined {
+  static fit(readings: readonly { ts: number; value: number }[], alarm: number, options: { quantum?: number; lags?: 1 | 2 } = {}): LevelTrend | undefined {
+    const quantum = options.quantum ?? quantumOf(readings);
     const probe = new LevelTrend([1, 1, 1], Infinity, tauOf(readings));
     const moves: number[][] = TREND_LAGS_MS.map(() => []);
     for (const r of readings) {
@@ -97,7 +118,6 @@ export class LevelTrend {
     if ((moves[0] as number[]).length < MIN_MOVES) return undefined;
     const span = (readings[readings.length - 1]?.ts ?? 0) - (readings[0]?.ts ?? 0);
     if (span < MIN_SPAN_MS) return undefined;
-    const quantum = quantumOf(readings);
     const floor = Number.isFinite(quantum) ? quantum / SQRT12 : 0;
     const base = Math.max(robustSd(moves[0] as number[]), floor);
     if (!(base > 0)) return undefined;
@@ -105,7 +125,7 @@ export class LevelTrend {
       const own = (moves[i] as number[]).length >= MIN_MOVES ? robustSd(moves[i] as number[]) : 0;
       return Math.max(own, base * Math.sqrt(lag / (TREND_LAGS_MS[0] as number)));
     });
-    const trend = new LevelTrend(spread, alarm, probe.lvl.tau);
+    const trend = new LevelTrend(spread, alarm, probe.lvl.tau, options.lags ?? 1);
     trend.lvl.copy(probe.lvl);
     trend.keptTs = probe.keptTs;
     trend.keptLevel = probe.keptLevel;
@@ -123,6 +143,9 @@ export class LevelTrend {
     let z = 0;
     let sign = 0;
     let blind = false;
+    // The largest and second-largest moves of each sign, in spreads (index 0: down, 1: up).
+    const first = this.first.fill(0);
+    const second = this.second.fill(0);
     for (let i = 0; i < TREND_LAGS_MS.length; i++) {
       const ref = this.ref[i] as number;
       if (!Number.isFinite(ref)) {
@@ -135,7 +158,14 @@ export class LevelTrend {
         z = zi;
         sign = Math.sign(d);
       }
+      const k = d > 0 ? 1 : 0;
+      if (zi > (first[k] as number)) {
+        second[k] = first[k] as number;
+        first[k] = zi;
+      } else if (zi > (second[k] as number)) second[k] = zi;
     }
+    // With `lags` 2 the move must reach the alarm at two lags: the second largest of its sign decides.
+    if (this.lags === 2) z = Math.min(z, second[sign > 0 ? 1 : 0] as number);
     if (z < this.alarm) {
       // Re-armed only by a small move at every lag: a lag without a reference may hide the move still under way.
       if (z < this.alarm / 2 && !blind) this.armed = true;
@@ -144,7 +174,7 @@ export class LevelTrend {
     const wayBack = sign === -this.lastSign && ts - this.lastAlarmTs <= WAY_BACK_MS;
     if (!wayBack) this.lastSign = sign;
     this.lastAlarmTs = ts;
-    if (wayBack || !this.armed) return 0;
+    if (wayBack || !this.armed || ts <= this.holdUntil) return 0;
     this.armed = false;
     return z;
   }
@@ -167,6 +197,18 @@ export class LevelTrend {
     const last =
       this.keptTs.length > 0 ? (this.keptTs[this.keptTs.length - 1] as number) : Number.NEGATIVE_INFINITY;
     return ts - last >= STEP_MS;
+  }
+
+  /**
+   * A point fault at `ts` (a spike, a loose wire's glitch) that the level holds for `spanMs` (an
+   * average over a cycle holds it one cycle): the channel does not alarm, and keeps no reference,
+   * until the level has let it go (`spanMs` and SETTLE time constants). Its move still counts
+   * for the way back, so a level shift that starts with a jump is not alarmed on when it returns.
+   */
+  hold(ts: number, spanMs: number): void {
+    const until = ts + spanMs + SETTLE * this.lvl.tau;
+    if (until > this.holdUntil) this.holdUntil = until;
+    this.mark(ts + spanMs);
   }
 
   /**
@@ -225,6 +267,8 @@ export class LevelTrend {
       armed: this.armed,
       lastSign: this.lastSign,
       lastAlarmTs: finiteOrNull(this.lastAlarmTs),
+      ...(Number.isFinite(this.holdUntil) && { holdUntil: this.holdUntil }),
+      ...(this.lags !== 1 && { lags: this.lags }),
     };
   }
 
@@ -264,9 +308,11 @@ export class LevelTrend {
       throw new Error('keptTs must be ascending finite numbers and keptLevel finite numbers or null');
     }
     if (!isFiniteOrNull(s.markTs)) throw new Error('markTs must be a number or null');
+    if (s.holdUntil !== undefined && !num(s.holdUntil)) throw new Error('holdUntil must be a number when present');
+    if (s.lags !== undefined && s.lags !== 1 && s.lags !== 2) throw new Error('lags must be 1 or 2 when present');
     if (typeof s.armed !== 'boolean' || !(s.lastSign === -1 || s.lastSign === 0 || s.lastSign === 1))
       throw new Error('armed must be a boolean and lastSign -1, 0 or 1');
-    const trend = new LevelTrend(spread as number[], s.alarm, s.tau);
+    const trend = new LevelTrend(spread as number[], s.alarm, s.tau, (s.lags as 1 | 2 | undefined) ?? 1);
     trend.lvl.load({
       level: s.level,
       weight: s.weight,
@@ -279,6 +325,7 @@ export class LevelTrend {
     trend.armed = s.armed;
     trend.lastSign = s.lastSign;
     trend.lastAlarmTs = s.lastAlarmTs ?? Number.NEGATIVE_INFINITY;
+    trend.holdUntil = (s.holdUntil as number | undefined) ?? Number.NEGATIVE_INFINITY;
     // The references follow from the kept levels.
     trend.refresh();
     return trend;
