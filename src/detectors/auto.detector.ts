@@ -609,7 +609,9 @@ export class AutoDetector implements Detector {
     // On a cycle, the fault channels judge departures from the cycle, not the cycle itself.
     this.sampleInterval = medianInterval(train);
     this.lastTs = undefined;
-    const faultTrain = this.deseasonalised(train, shape.period);
+    // On a cycle, the level of the last whole cycle at each reading (`cycleTrend`), training and hold-out.
+    const cycleLevels: Reading[] = [];
+    const faultTrain = this.deseasonalised(train, shape.period, cycleLevels);
     const robust = this.members.robust;
     const memberOptions = (i: number, kind: string): FitOptions => ({
       signal: options.signal,
@@ -632,7 +634,7 @@ export class AutoDetector implements Detector {
     const c = this.combined;
     for (const r of hold) {
       const ok = this.combine(r);
-      if (Number.isFinite(this.cycleLevel)) this.cycleLevels.push({ ts: r.ts, value: this.cycleLevel });
+      if (Number.isFinite(this.cycleLevel)) cycleLevels.push({ ts: r.ts, value: this.cycleLevel });
       if (ok) {
         rawFault.push(c.fault);
         rawNovelty.push(c.novelty);
@@ -669,10 +671,9 @@ export class AutoDetector implements Detector {
       if (!continuing) this.trend?.restart();
     } else if (this.params.levelTrend === true && this.params.cycleTrend === true && this.params.adaptLevel !== true && this.cycleTrendApplies()) {
       // On a short cycle it reads the level averaged over the last whole cycle (`cycleTrend`).
-      this.trend = LevelTrend.fit(this.cycleLevels, TREND_ALARM, { quantum: quantumOf(normal), lags: 2 });
+      this.trend = LevelTrend.fit(cycleLevels, TREND_ALARM, { quantum: quantumOf(normal), lags: 2 });
       if (!continuing) this.trend?.restart();
     }
-    this.cycleLevels = [];
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.
     const groups = rawShape.filter(Number.isFinite).length >= 20 ? 3 : 2;
     const fitCal = (raw: number[]): Calibration | undefined => {
@@ -729,11 +730,11 @@ export class AutoDetector implements Detector {
   /**
    * When the training part has a cycle that fits the seasonal memory, sets up the seasonal
    * remover and returns the training readings with the cycle removed (the first cycles, before
-   * its shape is known, are left out); otherwise drops any remover and returns the readings.
+   * its shape is known, are left out), adding each one's cycle level (the mean of the last whole
+   * cycle) to `cycleLevels`; otherwise drops any remover and returns the readings.
    */
-  private deseasonalised(train: readonly Reading[], period: number | undefined): readonly Reading[] {
+  private deseasonalised(train: readonly Reading[], period: number | undefined, cycleLevels: Reading[]): readonly Reading[] {
     this.members.seasonal = undefined;
-    this.cycleLevels = [];
     this.members.robust = createRobust(this.params, this.seed);
     if (period === undefined || !SeasonalRemover.fits(period, SEASONAL_CYCLES)) return train;
     const remover = new SeasonalRemover(period, SEASONAL_CYCLES);
@@ -747,7 +748,7 @@ export class AutoDetector implements Detector {
       if (!d.ready) continue;
       out.push({ ts: r.ts, value: d.value });
       const level = remover.cycleMean();
-      if (Number.isFinite(level)) this.cycleLevels.push({ ts: r.ts, value: level });
+      if (Number.isFinite(level)) cycleLevels.push({ ts: r.ts, value: level });
     }
     if (out.length < this.members.robust.minFitSamples) return train;
     this.members.seasonal = remover;
@@ -764,8 +765,6 @@ export class AutoDetector implements Detector {
   private trend: LevelTrend | undefined;
   /** On a cycle, the mean of the last whole cycle of readings after `combine` (NaN while the cycle's shape is not known). */
   private cycleLevel = Number.NaN;
-  /** During a fit on a cycle, the cycle levels of the training readings (for `cycleTrend`). */
-  private cycleLevels: Reading[] = [];
   /** `newExtremes`: a never-fitted slow stream's range so far (see NewExtremes); undefined otherwise. */
   private extremes: NewExtremes | undefined;
   /** The last `combine` (reused: one per detector, not one per reading). */

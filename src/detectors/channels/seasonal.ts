@@ -116,10 +116,7 @@ export class SeasonalRemover {
     let out = x;
     let ready = false;
     if (k >= minCycles && k >= 1) {
-      // The newest remembered reading is one step back from x: x's phase j periods ago is j·P − 1 back.
-      const same = this.same;
-      for (let j = 1; j <= k; j++) same[j - 1] = this.at(j * this.period - 1);
-      const s = medianOf(same, k);
+      const s = this.next();
       this.lastShape = s;
       // The level: the mean of the last k whole cycles (running totals, O(1)).
       this.offset = s - this.meanOfLast(Math.max(1, Math.min(this.size - 1, Math.round(k * this.period))));
@@ -155,6 +152,7 @@ export class SeasonalRemover {
   next(): number {
     const k = this.available;
     if (k < 1) return Number.NaN;
+    // The newest remembered reading is one step back from the next: its phase j periods ago is j·P − 1 back.
     const same = this.same;
     for (let j = 1; j <= k; j++) same[j - 1] = this.at(j * this.period - 1);
     return medianOf(same, k);
@@ -170,12 +168,7 @@ export class SeasonalRemover {
       this.reset();
       return;
     }
-    for (let i = 0; i < count; i++) {
-      const k = this.available;
-      const same = this.same;
-      for (let j = 1; j <= k; j++) same[j - 1] = this.at(j * this.period - 1);
-      this.remember(medianOf(same, k));
-    }
+    for (let i = 0; i < count; i++) this.remember(this.next());
     this.lastIn = Number.NaN;
     this.lastOut = Number.NaN;
   }
