@@ -23,11 +23,6 @@ function trace(n: number, seed: number, t0 = T0, level = 2.5, noise = 0.01): Arr
 const AVERAGING: ReadonlySet<string> = new Set(['level', 'drift', 'swing', 'burst', 'collapse', 'range', 'trend']);
 const alarmsIn = (scores: Score[], from: number, to: number): Score[] => scores.slice(from, to + 1).filter((s) => s.is_anomaly);
 
-/**
- * A model written before the boolean parameter `param` existed (fitted with it off, the parameter
- * absent from its artifact) loads with it off and scores exactly as a model with it off.
- * Restored is compared with restored: the shape channel's sums differ from a fitted one's in the last bits.
- */
 /** Scores `live` with an `auto` detector (seed 1, `params`) fitted on `train`. */
 async function scoresAfterFit(params: Record<string, unknown>, train: readonly Reading[], live: readonly Reading[]): Promise<Score[]> {
   const d = createDetector('auto', { seed: 1, params });
@@ -38,6 +33,11 @@ async function scoresAfterFit(params: Record<string, unknown>, train: readonly R
 /** The width of a score's normal band in steps of `q`. */
 const bandIn = (q: number) => (s: Score): number => ((s.upper as number) - (s.lower as number)) / q;
 
+/**
+ * A model written before the boolean parameter `param` existed (fitted with it off, the parameter
+ * absent from its artifact) loads with it off and scores exactly as a model with it off.
+ * Restored is compared with restored: the shape channel's sums differ from a fitted one's in the last bits.
+ */
 async function expectLoadsWithItOff(param: string, train: readonly Reading[], live: readonly Reading[]): Promise<void> {
   const off = createDetector('auto', { seed: 1, params: { [param]: false } });
   await off.fit(train);
@@ -1252,6 +1252,80 @@ describe("auto: the level's trend on a cycle (cycleTrend)", () => {
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     const all = traces[0] as Reading[];
     await expectLoadsWithItOff('cycleTrend', all.slice(0, 3000), all.slice(3000, 6000));
+  });
+});
+
+describe('auto: oscillations in heavy-tailed noise (exceedance)', () => {
+  /**
+   * 10 Hz, Student-t noise with 3 degrees of freedom (standard deviation 10 mV: outliers of 20–30
+   * standard deviations come every few minutes) on a 12-bit 5 V ADC, plus `add(i)`.
+   */
+  const heavy = (n: number, seed: number, add: (i: number) => number): Reading[] => {
+    const rng = new Rng(seed);
+    const sd = 0.01;
+    return Array.from({ length: n }, (_, i) => {
+      const z = rng.normal();
+      const chi = (rng.normal() ** 2 + rng.normal() ** 2 + rng.normal() ** 2) / 3;
+      const v = 2.5 + (sd / Math.sqrt(3)) * (z / Math.sqrt(chi)) + add(i);
+      return { ts: T0 + i * 100, value: Math.round(v / (5 / 4096)) * (5 / 4096) };
+    });
+  };
+  // Live (from reading 3000): a 1.3 Hz oscillation of 4 standard deviations for 15 s from live reading 2000.
+  const oscillation = (i: number): number => (i >= 5000 && i < 5150 ? 0.04 * Math.sin((2 * Math.PI * 1.3 * (i - 5000)) / 10) : 0);
+  const traces = Array.from({ length: 8 }, (_, k) => heavy(9000, k + 1, oscillation));
+
+  it('finds an oscillation the outliers hide from the energy of the residual, and alarms on nothing else', async () => {
+    let found = 0;
+    let foundOff = 0;
+    for (const all of traces) {
+      const on = await scoresAfterFit({}, all.slice(0, 3000), all.slice(3000));
+      const off = await scoresAfterFit({ exceedance: false }, all.slice(0, 3000), all.slice(3000));
+      if (alarmsIn(on, 2000, 2179).some((s) => s.channel === 'exceed' && s.signal === 'variance')) found++;
+      if (alarmsIn(off, 2000, 2179).length > 0) foundOff++;
+      // The count alarms nowhere else.
+      expect(on.flatMap((s, i) => (s.is_anomaly && s.channel === 'exceed' && (i < 2000 || i > 2179) ? [i] : []))).toEqual([]);
+    }
+    // All 8 now; without the count 1.
+    expect(found).toBeGreaterThanOrEqual(7);
+    expect(foundOff).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps the count in the artifact: a model restored mid-oscillation goes on as the original', async () => {
+    const all = traces[0] as Reading[];
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(all.slice(0, 3000));
+    const art = expectRestoredGoesOn(d, all.slice(3000), 2050);
+    const exceed = (art.state as { robust: { state: { exceed?: { sides: number[] } } } }).robust.state.exceed;
+    expect(exceed?.sides).toHaveLength(32);
+    // A model without it whose fault member keeps a count was made by another build: refused.
+    const stray = round(art);
+    stray.params.exceedance = false;
+    expect(() => restoreDetector(validateArtifact(stray))).toThrow(/state\.robust was made with other parameters than this build uses; retrain/);
+  });
+
+  it('counts only after a fit: a never-fitted detector from its first self-fit on', () => {
+    const all = traces[0] as Reading[];
+    const d = createDetector('auto', { seed: 1 });
+    const robustState = (): object => (d.serialize().state as { robust: { state: object } }).robust.state;
+    for (const r of all.slice(0, 1000)) d.score(r);
+    expect(robustState()).not.toHaveProperty('exceed');
+    // It fits itself on the readings it has seen at 1,024 readings.
+    for (const r of all.slice(1000, 1100)) d.score(r);
+    expect(robustState()).toHaveProperty('exceed');
+  });
+
+  it('is off with adaptLevel (the presets)', async () => {
+    const all = traces[0] as Reading[];
+    const d = createDetector('auto', { seed: 1, params: { adaptLevel: true } });
+    await d.fit(all.slice(0, 3000));
+    expect((d.serialize().state as { robust: { state: object } }).robust.state).not.toHaveProperty('exceed');
+    const live = all.slice(3000, 5500);
+    expect(await scoresAfterFit({ adaptLevel: true }, all.slice(0, 3000), live)).toEqual(await scoresAfterFit({ adaptLevel: true, exceedance: false }, all.slice(0, 3000), live));
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const all = traces[0] as Reading[];
+    await expectLoadsWithItOff('exceedance', all.slice(0, 3000), all.slice(3000, 6000));
   });
 });
 

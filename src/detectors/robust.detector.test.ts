@@ -3,7 +3,7 @@ import { parseArtifact, validateArtifact } from './artifact.ts';
 import { Rng } from './random.ts';
 import { createDetector, restoreDetector } from './registry.ts';
 import { fitPowerTail } from './rolling.ts';
-import type { Detector, Reading, Score, Signal } from './types.ts';
+import type { Detector, DetectorArtifact, Reading, Score, Signal } from './types.ts';
 
 const LSB = 5 / 1023;
 const T0 = 1_700_000_000_000;
@@ -217,6 +217,27 @@ describe('robust detector', () => {
     delete art.state.spikeTail;
     const b = restoreDetector(parseArtifact(JSON.stringify(art)));
     expect(scoreAll(b, arduino(200, 15)).length).toBe(200);
+  });
+
+  it('keeps an exceedance count (exceedWindow) apart from its own score, in its state', async () => {
+    const train = arduino(3000, 18);
+    const later = arduino(1500, 19).map((r) => ({ ...r, ts: r.ts + 300_000 }));
+    const off = createDetector('robust');
+    const on = createDetector('robust', { params: { exceedWindow: 32 } });
+    await off.fit(train);
+    await on.fit(train);
+    // Its own verdicts are those of a detector without the count.
+    expect(scoreAll(on, later.slice(0, 1000))).toEqual(scoreAll(off, later.slice(0, 1000)));
+    const art = JSON.parse(JSON.stringify(on.serialize())) as DetectorArtifact;
+    expect((art.state as { exceed?: { sides: number[] } }).exceed?.sides).toHaveLength(32);
+    const back = restoreDetector(parseArtifact(JSON.stringify(art)));
+    expect(scoreAll(back, later.slice(1000))).toEqual(scoreAll(on, later.slice(1000)));
+    // A count without exceedWindow, or a malformed one, is refused.
+    const stray = JSON.parse(JSON.stringify(off.serialize())) as DetectorArtifact;
+    (stray.state as Record<string, unknown>).exceed = (art.state as Record<string, unknown>).exceed;
+    expect(() => restoreDetector(parseArtifact(JSON.stringify(stray)))).toThrow(/"exceed" is kept only with exceedWindow/);
+    (art.state as { exceed: { rates: number[] } }).exceed.rates = [0.1, 2];
+    expect(() => restoreDetector(parseArtifact(JSON.stringify(art)))).toThrow(/"exceed": rates must be two rates in \[0, 1\]/);
   });
 
   it('alarms on a slow ramp that the rolling median follows', async () => {

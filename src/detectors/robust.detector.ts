@@ -19,6 +19,7 @@
  * scored; the collected readings are replayed through the mapping first, and the device's
  * sampling interval and repeat rate are learned afresh from them.
  */
+import { Exceedance, type ExceedanceState } from './channels/exceedance.ts';
 import { calibrate, confidenceOf, isCalibration, type Calibration } from './calibration.ts';
 import { frameGain, levelFrame, persistFraction, repeatFraction, type LevelFrame } from './level-frame.ts';
 import { MEAN_ABS_TO_SIGMA, SQRT12, fitTailCalibration, readParams } from './ml-shared.ts';
@@ -75,6 +76,12 @@ const GAUSSIAN_KURTOSIS = 4;
 const GAUSSIAN_GUARD_SHARE = 0.75;
 /** Fewest runs of repeats in the training part from which their longest is a reference (see `stuckRunFactor`). */
 const MIN_REFERENCE_RUNS = 20;
+/** `exceedWindow`: a reading is beyond the exceedance count's band only when it also lies more than this many ADC steps from the band's centre. */
+const EXCEED_QUANTA = 1.5;
+/** The exceedance count holds at most this many seconds of readings… */
+const EXCEED_SECONDS = 4;
+/** …and at least this many readings (or `exceedWindow`, when fewer). */
+const EXCEED_MIN_READINGS = 16;
 
 const PARAM_SPECS = [
   { name: 'window', type: 'integer', default: 128, min: 8, max: 4096, description: 'Readings in the rolling median / inter-quartile window.' },
@@ -215,6 +222,15 @@ const PARAM_SPECS = [
     description:
       'After fit (or resume), re-baseline to the live device: the first adaptWindow readings are collected without alarms (warming_up), then readings are mapped onto the training level and noise scale. For shape models used on any device (the presets); off when a level change from the training data is itself an anomaly.',
   },
+  {
+    name: 'exceedWindow',
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 256,
+    description:
+      'Readings (at most; at most 4 s of them, at least 16) in which the exceedance count weighs how many lie beyond 2.5 robust σ (a slow average of the scale; and 1.5 ADC steps) of the median of the last exceedWindow readings on both sides against how often they do: oscillations and noise bursts in heavy-tailed noise, whose outliers count once however large. Its surprise is read by `auto`, not part of this detector\'s own (0: off).',
+  },
   { name: 'adaptWindow', type: 'integer', default: 100, min: 20, max: 100_000, description: 'Live readings adaptLevel collects to measure the device level and noise scale.' },
 ] as const satisfies readonly DetectorParamSpec[];
 
@@ -319,6 +335,8 @@ export interface RobustState {
   timeDrift?: { level: number; ts: number; keptTs: number; kept: number[]; flags: number[]; pending: number; stats: number[]; armed: boolean; weight?: number; unsettled?: boolean; alarm?: number[] };
   /** Swing channel: short mean of squared robust residuals and the statistics of its log. */
   swing?: { energy: number; stats: number[] };
+  /** `exceedWindow`: the exceedance count (absent when off, and in artifacts written before it). */
+  exceed?: ExceedanceState;
   /** Power-law tail [u, p, alpha] of |robust z| learned by `fit`, or null. */
   spikeTail?: number[] | null;
   /** True when `fit` found the training |robust z| Gaussian-like (milder spike guards); absent in older artifacts and otherwise. */
@@ -393,6 +411,10 @@ export class RobustDetector implements Detector {
   private tdAlarmTs = -Infinity;
   private swingEnergy = 0;
   private readonly swing: Channel;
+  /** `exceedWindow`: the exceedance count (undefined when off). */
+  private exceed: Exceedance | undefined;
+  /** The exceedance count's surprise for the last reading (0 when off; read by `auto`, not part of this detector's own surprise). */
+  exceedSurprise = 0;
   private spikeTail: PowerTail | undefined;
   private spikeGaussian = false;
   /** `stuckRunFactor`: the training part's longest run of repeats and how many runs it held (set by fit). */
@@ -439,6 +461,7 @@ export class RobustDetector implements Detector {
     // Lagged differences of a wandering level are strongly correlated: average over many lags.
     this.drift = new Ewm(Math.max(params.horizon, 10 * params.driftLag));
     this.swing = new Channel(params.horizon, params.swingMinSd);
+    this.exceed = params.exceedWindow > 0 ? new Exceedance(params.exceedWindow, params.horizon) : undefined;
   }
 
   async fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
@@ -557,6 +580,7 @@ export class RobustDetector implements Detector {
    * event and would otherwise surface only when the channels resume, seconds late.
    */
   scoreGap(reading: Reading): Score {
+    this.exceedSurprise = 0;
     const parts = this.parts;
     for (const k of SURPRISE_KEYS) parts[k] = 0;
     if (this.adaptCollecting || this.n === 0 || this.resumeGap) return quietScore();
@@ -692,6 +716,7 @@ export class RobustDetector implements Detector {
 
     let notSignal = false;
     let isolated = false;
+    let counted = false;
     if (ready) {
       let zc = Math.min(Math.abs(z), 1e3);
       const local = this.local;
@@ -745,6 +770,8 @@ export class RobustDetector implements Detector {
         if (sw < p.alarmSurprise) this.swing.stats.update(e);
         parts.swing = p.swingWeight * sw;
       }
+      // The exceedance count starts, as the swing channel does, once the median window is full and a noise scale is known.
+      counted = learnZ && this.window.length === p.window;
       const xd = notSignal ? med : xc;
       parts.drift = p.driftWeight * (p.driftSeconds > 0 ? this.timeDriftSurprise(xd, reading.ts, scale) : this.driftSurprise(xd));
       // A reading of exactly 0 V far from a live baseline is the ADC seeing a disconnected input
@@ -792,6 +819,19 @@ export class RobustDetector implements Detector {
       if (!notSignal) this.stepSize.update(Math.min(step, cap));
     }
 
+    // Counted after the stuck channel: a stuck run's or a 0 V dropout's readings are not counted.
+    this.exceedSurprise = 0;
+    if (this.exceed && counted && !notSignal) {
+      // At most EXCEED_SECONDS of readings (at least EXCEED_MIN_READINGS), so a slow stream's count lets go of an event soon after it ends.
+      const typical = this.interval.mean;
+      const n = typical > 0 ? Math.max(EXCEED_MIN_READINGS, Math.min(this.exceed.window, Math.round((EXCEED_SECONDS * 1000) / typical))) : this.exceed.window;
+      const floor = Number.isFinite(this.quantum) ? EXCEED_QUANTA * this.quantum : 0;
+      // Its rates and band learn only while no other channel is at its alarm: a level shift's
+      // readings are beyond on one side (and on the other as it returns), and the IQR of a window
+      // holding both levels is wide; learnt, they hid an oscillation a minute later.
+      const quiet = Math.max(parts.spike, parts.level, parts.drift, parts.swing, parts.burst, parts.collapse, parts.stuck, parts.dropout) < p.alarmSurprise;
+      this.exceedSurprise = this.exceed.push(x, this.bandScale, floor, quiet ? p.alarmSurprise : 0, n);
+    }
     if (!notSignal) {
       this.window.push(x);
       this.local?.push(x);
@@ -1030,6 +1070,7 @@ export class RobustDetector implements Detector {
           },
         }),
       swing: { energy: this.swingEnergy, stats: this.swing.stats.toJSON() },
+      ...(this.exceed && { exceed: this.exceed.toJSON() }),
       spikeTail: this.spikeTail ? [this.spikeTail.u, this.spikeTail.p, this.spikeTail.alpha] : null,
       ...(this.spikeGaussian && { spikeGaussian: true }),
       ...(this.runReference && { runReference: [this.runReference.longest, this.runReference.runs] }),
@@ -1101,6 +1142,7 @@ export class RobustDetector implements Detector {
       this.swingEnergy = s.swing.energy;
       this.swing.stats.load(s.swing.stats);
     }
+    if (this.p.exceedWindow > 0) this.exceed = s.exceed ? Exceedance.fromJSON(s.exceed, this.p.exceedWindow, this.p.horizon) : new Exceedance(this.p.exceedWindow, this.p.horizon);
     const t = s.spikeTail;
     this.spikeTail = t ? { u: t[0] as number, p: t[1] as number, alpha: t[2] as number } : undefined;
     this.spikeGaussian = s.spikeGaussian === true;
@@ -1285,6 +1327,15 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
   if (s.swing !== undefined) {
     const w = s.swing as Record<string, unknown> | null;
     if (typeof w !== 'object' || w === null || !isNum(w.energy) || (w.energy as number) < 0 || !isTriple(w.stats)) fail('"swing" must hold a non-negative "energy" and "stats"');
+  }
+  if (s.exceed !== undefined) {
+    const window = typeof params.exceedWindow === 'number' ? params.exceedWindow : 0;
+    if (!(window > 0)) fail('"exceed" is kept only with exceedWindow');
+    try {
+      Exceedance.fromJSON(s.exceed, window, 1);
+    } catch (e) {
+      fail(`"exceed": ${(e as Error).message}`);
+    }
   }
   if (s.spikeTail !== undefined && s.spikeTail !== null) {
     const t = s.spikeTail;
