@@ -30,6 +30,31 @@ async function scoresAfterFit(params: Record<string, unknown>, train: readonly R
   return live.map((r) => d.score(r));
 }
 
+/**
+ * Over `traces` (each fitted on its first 3,000 readings and scoring the rest), in how many an
+ * alarm between live readings `from` and `to` is a `hit` with the defaults (`found`), and in how
+ * many any alarm comes there with the boolean parameter `param` off (`foundOff`); `each` checks
+ * every trace's scores with the defaults.
+ */
+async function foundOnAndOff(
+  traces: readonly Reading[][],
+  param: string,
+  [from, to]: [number, number],
+  hit: (s: Score) => boolean,
+  each: (on: Score[]) => void,
+): Promise<{ found: number; foundOff: number }> {
+  let found = 0;
+  let foundOff = 0;
+  for (const all of traces) {
+    const on = await scoresAfterFit({}, all.slice(0, 3000), all.slice(3000));
+    const off = await scoresAfterFit({ [param]: false }, all.slice(0, 3000), all.slice(3000));
+    if (alarmsIn(on, from, to).some(hit)) found++;
+    if (alarmsIn(off, from, to).length > 0) foundOff++;
+    each(on);
+  }
+  return { found, foundOff };
+}
+
 /** The width of a score's normal band in steps of `q`. */
 const bandIn = (q: number) => (s: Score): number => ((s.upper as number) - (s.lower as number)) / q;
 
@@ -1197,16 +1222,10 @@ describe("auto: the level's trend on a cycle (cycleTrend)", () => {
   const traces = Array.from({ length: 8 }, (_, k) => cycle(9000, k + 1, events));
 
   it('finds a slow ramp on a cycle that the channels reading the cycle removed follow, and alarms on nothing else', async () => {
-    let found = 0;
-    let foundOff = 0;
-    for (const all of traces) {
-      const on = await scoresAfterFit({}, all.slice(0, 3000), all.slice(3000));
-      const off = await scoresAfterFit({ cycleTrend: false }, all.slice(0, 3000), all.slice(3000));
-      if (alarmsIn(on, 3000, 4229).some((s) => s.channel === 'trend' && s.signal === 'drift')) found++;
-      if (alarmsIn(off, 3000, 4229).length > 0) foundOff++;
+    const { found, foundOff } = await foundOnAndOff(traces, 'cycleTrend', [3000, 4229], (s) => s.channel === 'trend' && s.signal === 'drift', (on) => {
       // The glitch itself alarms; nothing else outside the ramp does.
       expect(on.flatMap((s, i) => (s.is_anomaly && (i < 3000 || i > 4229) ? [i] : []))).toEqual([1000]);
-    }
+    });
     expect(found).toBeGreaterThanOrEqual(5);
     expect(foundOff).toBe(0);
   });
@@ -1275,16 +1294,10 @@ describe('auto: oscillations in heavy-tailed noise (exceedance)', () => {
   const traces = Array.from({ length: 8 }, (_, k) => heavy(9000, k + 1, oscillation));
 
   it('finds an oscillation the outliers hide from the energy of the residual, and alarms on nothing else', async () => {
-    let found = 0;
-    let foundOff = 0;
-    for (const all of traces) {
-      const on = await scoresAfterFit({}, all.slice(0, 3000), all.slice(3000));
-      const off = await scoresAfterFit({ exceedance: false }, all.slice(0, 3000), all.slice(3000));
-      if (alarmsIn(on, 2000, 2179).some((s) => s.channel === 'exceed' && s.signal === 'variance')) found++;
-      if (alarmsIn(off, 2000, 2179).length > 0) foundOff++;
+    const { found, foundOff } = await foundOnAndOff(traces, 'exceedance', [2000, 2179], (s) => s.channel === 'exceed' && s.signal === 'variance', (on) => {
       // The count alarms nowhere else.
       expect(on.flatMap((s, i) => (s.is_anomaly && s.channel === 'exceed' && (i < 2000 || i > 2179) ? [i] : []))).toEqual([]);
-    }
+    });
     // All 8 now; without the count 1.
     expect(found).toBeGreaterThanOrEqual(7);
     expect(foundOff).toBeLessThanOrEqual(2);
