@@ -13,20 +13,21 @@
  * while a level that stepped (and stepped back) puts its readings beyond on one side of it only;
  * around a longer rolling median, the readings before and after a level shift's return lay beyond
  * on either side. The band's scale is slow because a quantised signal's IQR flips between one
- * step and the next, and a band that followed it would change the rate of readings beyond with it. `push` returns the surprise (−log10 tail
- * probability) of the window's two-sided count m = min(above, below): the sum of the binomial
- * upper tails P(X ≥ m) for X ~ Binomial(n, rate) on each side, the two sides treated as
- * independent. It answers only for a reading that is itself beyond (a window that still holds an
- * event that has ended does not alarm on a reading within the band). The rates and the scale learn
- * only while the count is not surprising (and while the caller lets them), so an oscillation that
- * goes on does not become normal.
- * Decision 0014 has the measurements.
+ * step and the next, and a band that followed it would change the rate of readings beyond with it.
+ *
+ * `push` returns the surprise (−log10 tail probability) of the window's two-sided count
+ * m = min(above, below): the sum of the binomial upper tails P(X ≥ m) for X ~ Binomial(n, rate) on
+ * each side, the two sides treated as independent. It answers only for a reading that is itself
+ * beyond (a window that still holds an event that has ended does not alarm on a reading within the
+ * band). The rates and the scale learn only while the count is not surprising (and while the
+ * caller lets them), so an oscillation that goes on does not become normal. Decision 0014 has the
+ * measurements.
  * @module
  */
 import { RollingWindow } from '../rolling.ts';
 import { isFiniteNumber as num, stateRecord } from './state.ts';
 
-/** A reading is beyond when it lies more than this many robust σ from the rolling median. */
+/** A reading is beyond when it lies more than this many robust σ (of the slow scale) from the window's median. */
 const BAND_Z = 2.5;
 /** Memory (readings) of the slow scale the band is measured in. */
 const SCALE_HORIZON = 300;
