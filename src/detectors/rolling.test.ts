@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from './random.ts';
-import { fitPowerTail, powerTailSurprise } from './rolling.ts';
+import { RollingRing, fitPowerTail, powerTailSurprise } from './rolling.ts';
 
 describe('fitPowerTail', () => {
   it('recovers the exponent of a Pareto tail', () => {
@@ -18,5 +18,18 @@ describe('fitPowerTail', () => {
   it('gives up on too few or constant values', () => {
     expect(fitPowerTail([1, 2, 3])).toBeUndefined();
     expect(fitPowerTail(new Array<number>(1000).fill(2))).toBeUndefined();
+  });
+});
+
+describe('RollingRing', () => {
+  it('reads back from the newest value, before and after it wraps', () => {
+    const r = new RollingRing(3);
+    r.push(1);
+    r.push(2);
+    expect([r.newest(0), r.newest(1)]).toEqual([2, 1]);
+    r.push(3);
+    r.push(4);
+    expect([r.newest(0), r.newest(1), r.newest(2)]).toEqual([4, 3, 2]);
+    expect(r.values()).toEqual([2, 3, 4]);
   });
 });

@@ -94,6 +94,11 @@ export class RollingRing {
     return this.ring[this.size === this.capacity ? this.head : 0] as number;
   }
 
+  /** The value `i` pushes back (0: the newest); `i` must be below `length`. */
+  newest(i = 0): number {
+    return this.ring[(this.head - 1 - i + 2 * this.capacity) % this.capacity] as number;
+  }
+
   /** Overwrites the most recent value. */
   setNewest(x: number): void {
     this.ring[(this.head + this.capacity - 1) % this.capacity] = x;

@@ -24,7 +24,7 @@
  * measurements.
  * @module
  */
-import { RollingWindow } from '../rolling.ts';
+import { RollingRing, RollingWindow } from '../rolling.ts';
 import { isFiniteNumber as num, stateRecord } from './state.ts';
 
 /** A reading is beyond when it lies more than this many robust σ (of the slow scale) from the window's median. */
@@ -49,10 +49,9 @@ export interface ExceedanceState {
 }
 
 export class Exceedance {
-  private readonly ring: Int8Array;
+  /** The last readings' sides, and their values (whose median is the band's centre). */
+  private sides: RollingRing;
   private values: RollingWindow;
-  private head = 0;
-  private filled = 0;
   private rateUp = 0;
   private rateDown = 0;
   private seen = 0;
@@ -65,7 +64,7 @@ export class Exceedance {
     readonly window: number,
     private readonly horizon: number,
   ) {
-    this.ring = new Int8Array(window);
+    this.sides = new RollingRing(window);
     this.values = new RollingWindow(window);
     this.logFact = new Float64Array(window + 1);
     for (let i = 1; i <= window; i++) this.logFact[i] = (this.logFact[i - 1] as number) + Math.log(i);
@@ -84,17 +83,14 @@ export class Exceedance {
     const center = this.values.length >= this.window / 2 ? this.values.quantile(0.5) : x;
     this.values.push(x);
     const side = x - center > band ? 1 : center - x > band ? -1 : 0;
-    const w = this.window;
-    if (this.filled < w) this.filled++;
-    this.ring[this.head] = side;
-    this.head = (this.head + 1) % w;
+    this.sides.push(side);
     let s = 0;
-    if (this.seen >= WARMUP_WINDOWS * w) {
-      const len = Math.min(n, this.filled);
+    if (this.seen >= WARMUP_WINDOWS * this.window) {
+      const len = Math.min(n, this.sides.length);
       let up = 0;
       let down = 0;
-      for (let i = 1; i <= len; i++) {
-        const v = this.ring[(this.head - i + w) % w] as number;
+      for (let i = 0; i < len; i++) {
+        const v = this.sides.newest(i);
         if (v > 0) up++;
         else if (v < 0) down++;
       }
@@ -117,23 +113,23 @@ export class Exceedance {
     if (c < 2 || c <= n * p) return 0;
     const lp = Math.log(p);
     const lq = Math.log1p(-p);
-    const lf = this.logFact;
-    const term = (j: number): number =>
-      (lf[n] as number) - (lf[j] as number) - (lf[n - j] as number) + j * lp + (n - j) * lq;
     // Above the mean the terms fall with j: the first is the largest.
-    const first = term(c);
+    const first = this.logTerm(n, c, lp, lq);
     let sum = 1;
-    for (let j = c + 1; j <= n; j++) sum += Math.exp(term(j) - first);
+    for (let j = c + 1; j <= n; j++) sum += Math.exp(this.logTerm(n, j, lp, lq) - first);
     return -(first + Math.log(sum)) / Math.LN10;
   }
 
+  /** ln of the binomial term C(n, j) p^j q^(n−j), given ln p and ln q. */
+  private logTerm(n: number, j: number, lp: number, lq: number): number {
+    const lf = this.logFact;
+    return (lf[n] as number) - (lf[j] as number) - (lf[n - j] as number) + j * lp + (n - j) * lq;
+  }
+
   toJSON(): ExceedanceState {
-    const w = this.window;
-    const sides: number[] = [];
-    for (let i = this.filled; i >= 1; i--) sides.push(this.ring[(this.head - i + w) % w] as number);
     return {
       values: this.values.values(),
-      sides,
+      sides: this.sides.values(),
       rates: [this.rateUp, this.rateDown],
       seen: this.seen,
       scale: Number.isNaN(this.scale) ? null : this.scale,
@@ -158,9 +154,7 @@ export class Exceedance {
       throw new Error('scale must be a non-negative number or null');
     const e = new Exceedance(window, horizon);
     e.values = RollingWindow.from(window, values as number[]);
-    sides.forEach((v, i) => (e.ring[i] = v as number));
-    e.filled = sides.length;
-    e.head = sides.length % window;
+    e.sides = RollingRing.from(window, sides as number[]);
     [e.rateUp, e.rateDown] = r as [number, number];
     e.seen = s.seen as number;
     e.scale = s.scale === null ? Number.NaN : (s.scale as number);
