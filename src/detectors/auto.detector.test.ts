@@ -1198,8 +1198,25 @@ describe("auto: the level's trend (levelTrend)", () => {
     await expectOffWithAdaptLevel('levelTrend', 'trend', train, live.slice(0, 3000));
   });
 
-  it('loads models written before it with it off, scoring exactly as they did', async () => {
+  it('loads models written before it (and before trendRearm) with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('levelTrend', train, live.slice(0, 3000));
+    await expectLoadsWithItOff('trendRearm', train, live.slice(0, 3000));
+  });
+
+  it("with trendRearm, arms the channel when a gap restarts its level, and says so in the trend's state", async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(train);
+    const art = round(d.serialize());
+    expect((art.state as { trend: { rearm?: boolean } }).trend.rearm).toBe(true);
+    const off = createDetector('auto', { seed: 1, params: { trendRearm: false } });
+    await off.fit(train);
+    expect((off.serialize().state as { trend: object }).trend).not.toHaveProperty('rearm');
+    const stray = round(d.serialize());
+    stray.params.trendRearm = false;
+    expect(() => restoreDetector(validateArtifact(stray))).toThrow(/state\.trend\.rearm is written only with trendRearm/);
+    const missing = round(off.serialize());
+    missing.params.trendRearm = true;
+    expect(() => restoreDetector(validateArtifact(missing))).toThrow(/state\.trend\.rearm is written with trendRearm/);
   });
 });
 
@@ -1241,6 +1258,26 @@ describe("auto: the level's trend on a cycle (cycleTrend)", () => {
     expect(Math.abs(holdUntil - (glitch.ts + 2000 + 6000))).toBeLessThan(5);
   });
 
+  it("with cycleHoldSize, holds it only for a fault that moves the cycle's mean by a spread of its 20 s moves", async () => {
+    // The 2 V glitch moves the mean of a 20-reading cycle by 0.1 V, several spreads; a reading 0.06 V
+    // up (a spike to the spike channel, as the noise of a ramp can be) by 3 mV, a fraction of one.
+    const holdAfter = async (size: number, cycleHoldSize: boolean): Promise<number | undefined> => {
+      const all = cycle(5000, 1, (i) => (i === 4000 ? size : 0));
+      const d = createDetector('auto', { seed: 1, params: { cycleHoldSize } });
+      await d.fit(all.slice(0, 3000));
+      for (const r of all.slice(3000, 4000)) d.score(r);
+      const s = d.score(all[4000] as Reading);
+      expect(s.is_anomaly || size > 0).toBe(true);
+      const trend = (d.serialize().state as { trend: { holdUntil?: number; spread: number[] } }).trend;
+      expect(Math.abs(size) / 20 >= (trend.spread[0] as number)).toBe(size < 0);
+      return trend.holdUntil === undefined ? undefined : trend.holdUntil - (all[4000] as Reading).ts;
+    };
+    expect(await holdAfter(-2, true)).toBeCloseTo(8000, -1);
+    expect(await holdAfter(-2, false)).toBeCloseTo(8000, -1);
+    expect(await holdAfter(0.06, false)).toBeCloseTo(8000, -1);
+    expect(await holdAfter(0.06, true)).toBeUndefined();
+  });
+
   it('keeps the trend of a cycle in the artifact, refused in a model without cycleTrend', async () => {
     const all = traces[0] as Reading[];
     const d = createDetector('auto', { seed: 1 });
@@ -1268,9 +1305,10 @@ describe("auto: the level's trend on a cycle (cycleTrend)", () => {
     );
   });
 
-  it('loads models written before it with it off, scoring exactly as they did', async () => {
+  it('loads models written before it (and before cycleHoldSize) with it off, scoring exactly as they did', async () => {
     const all = traces[0] as Reading[];
     await expectLoadsWithItOff('cycleTrend', all.slice(0, 3000), all.slice(3000, 6000));
+    await expectLoadsWithItOff('cycleHoldSize', all.slice(0, 3000), all.slice(3000, 6000));
   });
 });
 

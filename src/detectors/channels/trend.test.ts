@@ -101,6 +101,31 @@ describe('LevelTrend', () => {
     expect(two).toBeLessThan(650);
   });
 
+  it('with rearm, a restart arms it again: a ramp soon after a gap is heard though an alarm before the gap disarmed it', () => {
+    // A step up of 120 mV at live reading 250 alarms and disarms the channel; readings 500–649 are
+    // missing (15 s: the level restarts); from 700 a ramp up by 120 mV over 30 s. Without rearm the
+    // channel waits for every lag to have a reference again (80 s) and to show a small move, and the
+    // ramp has ended by then.
+    const event = (i: number): number => (i >= 250 ? 0.12 : 0) + (i >= 1000 ? 0.12 : i >= 700 ? (0.12 * (i - 700)) / 300 : 0);
+    const [train, all] = trainAndLive(2500, 10, event);
+    const live = all.filter((_, i) => i < 500 || i >= 650);
+    const hitsWith = (rearm: boolean): number[] => {
+      const trend = LevelTrend.fit(train, 5, { rearm }) as LevelTrend;
+      expect(trend.rearms).toBe(rearm);
+      // Indices into `all` (the gap's readings are absent from `live`).
+      return alarms(run(trend, live)).map((i) => (i < 500 ? i : i + 150));
+    };
+    const off = hitsWith(false);
+    expect(off.filter((i) => i >= 250 && i < 500)).toHaveLength(1);
+    expect(off.filter((i) => i >= 650)).toEqual([]);
+    const on = hitsWith(true);
+    expect(on.filter((i) => i < 650)).toEqual(off.filter((i) => i < 650));
+    const after = on.filter((i) => i >= 650);
+    expect(after).toHaveLength(1);
+    expect(after[0]).toBeGreaterThanOrEqual(700);
+    expect(after[0]).toBeLessThan(1300);
+  });
+
   it('holds its alarms after a point fault the level took in, and alarms on a later move as before', () => {
     // A 1.5 V spike at live reading 1000 moves the 2 s level by about 75 mV (the walk's 20 s spread
     // is about 11 mV); a step up of 120 mV at 2000 is a real move.
@@ -140,15 +165,17 @@ describe('LevelTrend', () => {
     expect(alarms(run(trend, noisy.slice(1200)))).toEqual([]);
   });
 
-  it('round-trips mid-stream (with its hold and lags) and goes on identically', () => {
+  it('round-trips mid-stream (with its hold, lags and rearm) and goes on identically', () => {
     const ramp = (i: number): number => (i >= 1000 && i < 1800 ? 0.08 * (1 - Math.abs(i - 1400) / 400) : 0);
     const [train, live] = trainAndLive(4000, 3, ramp);
-    const a = LevelTrend.fit(train, 5, { lags: 2 }) as LevelTrend;
+    const a = LevelTrend.fit(train, 5, { lags: 2, rearm: true }) as LevelTrend;
     run(a, live.slice(0, 1200));
     a.mark(live[1199]?.ts as number);
     a.hold(live[1199]?.ts as number, 1000);
-    expect(a.toJSON()).toMatchObject({ lags: 2, holdUntil: (live[1199]?.ts as number) + 1000 + 3 * 2000 });
+    expect(a.toJSON()).toMatchObject({ lags: 2, rearm: true, holdUntil: (live[1199]?.ts as number) + 1000 + 3 * 2000 });
+    expect((LevelTrend.fit(train, 5) as LevelTrend).toJSON()).not.toHaveProperty('rearm');
     const b = LevelTrend.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
+    expect(b.rearms).toBe(true);
     expect(run(b, live.slice(1200))).toEqual(run(a, live.slice(1200)));
   });
 
@@ -159,6 +186,7 @@ describe('LevelTrend', () => {
     expect(() => LevelTrend.fromJSON({ ...good, keptTs: [2, 1], keptLevel: [1, 1] })).toThrow(/keptTs/);
     expect(() => LevelTrend.fromJSON({ ...good, lastSign: 2 })).toThrow(/lastSign/);
     expect(() => LevelTrend.fromJSON({ ...good, lags: 3 })).toThrow(/lags/);
+    expect(() => LevelTrend.fromJSON({ ...good, rearm: false })).toThrow(/rearm/);
     expect(() => LevelTrend.fromJSON({ ...good, holdUntil: 'soon' })).toThrow(/holdUntil/);
     expect(() => LevelTrend.fromJSON(null)).toThrow(/object/);
   });

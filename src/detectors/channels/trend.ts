@@ -16,7 +16,8 @@
  * (a ramp's descent, a level shift's return) is the same event. Fitted with `lags: 2`, a move
  * must reach the alarm distance at two lags (a cycle's level, which a disturbance of the cycle
  * moves for a while, is compared that way); `hold` keeps the channel quiet after a point fault
- * the level holds. Decision 0014 has the measurements.
+ * the level holds. Fitted with `rearm`, a restart of the level (after a gap) arms the channel:
+ * it has forgotten the move that disarmed it. Decision 0014 has the measurements.
  * @module
  */
 import { MAD_TO_SIGMA, SQRT12 } from '../ml-shared.ts';
@@ -63,6 +64,8 @@ export interface TrendState {
   holdUntil?: number;
   /** Lags that must each reach the alarm (absent: 1; and in states written before it). */
   lags?: 1 | 2;
+  /** Whether a restart of the level arms the channel (absent: no; and in states written before it). */
+  rearm?: true;
 }
 
 export class LevelTrend {
@@ -88,6 +91,8 @@ export class LevelTrend {
     tau: number,
     /** Lags whose moves (of one sign) must each reach the alarm distance: 1, or 2 (see `fit`). */
     private readonly lags: 1 | 2 = 1,
+    /** Whether a restart of the level arms the channel (see `fit`). */
+    private readonly rearm = false,
   ) {
     this.lvl = new TimeLevel(tau, SETTLE, GAP);
     this.ref = new Float64Array(TREND_LAGS_MS.length).fill(Number.NaN);
@@ -101,9 +106,13 @@ export class LevelTrend {
    * mean, whose steps are a fraction of the sensor's, passes the sensor's); `lags`, how many lags
    * must each see a move of one sign reach the alarm distance (default 1; 2: a reference taken
    * during a passing disturbance, such as a cycle running at another tempo, moves one lag, while a
-   * ramp or a shift moves several).
+   * ramp or a shift moves several); `rearm`, whether a restart of the level (after a gap) arms the
+   * channel (default false). A channel that alarmed stays quiet until a small move at every lag
+   * re-arms it, and after a restart the lags are blind until they have references again, so a
+   * move that started within a lag of the restart went unheard; a restart forgets every reference,
+   * so the move that disarmed the channel is no longer measured and none can hide behind it.
    */
-  static fit(readings: readonly { ts: number; value: number }[], alarm: number, options: { quantum?: number; lags?: 1 | 2 } = {}): LevelTrend | undefined {
+  static fit(readings: readonly { ts: number; value: number }[], alarm: number, options: { quantum?: number; lags?: 1 | 2; rearm?: boolean } = {}): LevelTrend | undefined {
     const quantum = options.quantum ?? quantumOf(readings);
     const probe = new LevelTrend([1, 1, 1], Infinity, tauOf(readings));
     const moves: number[][] = TREND_LAGS_MS.map(() => []);
@@ -125,7 +134,7 @@ export class LevelTrend {
       const own = (moves[i] as number[]).length >= MIN_MOVES ? robustSd(moves[i] as number[]) : 0;
       return Math.max(own, base * Math.sqrt(lag / (TREND_LAGS_MS[0] as number)));
     });
-    const trend = new LevelTrend(spread, alarm, probe.lvl.tau, options.lags ?? 1);
+    const trend = new LevelTrend(spread, alarm, probe.lvl.tau, options.lags ?? 1, options.rearm === true);
     trend.lvl.copy(probe.lvl);
     trend.keptTs = probe.keptTs;
     trend.keptLevel = probe.keptLevel;
@@ -179,14 +188,25 @@ export class LevelTrend {
     return z;
   }
 
+  /** Whether a restart of the level arms the channel (`fit`'s `rearm`). */
+  get rearms(): boolean {
+    return this.rearm;
+  }
+
+  /** A move of the level of `size`, in spreads of the shortest lag. */
+  spreads(size: number): number {
+    return size / (this.spread[0] as number);
+  }
+
   /** After a pause: the next reading starts the level afresh, with no references. */
   restart(): void {
     this.lvl.restart();
     this.forget();
   }
 
-  /** Drops the kept levels and the references (the level started afresh). */
+  /** Drops the kept levels and the references (the level started afresh); with `rearm`, arms the channel. */
   private forget(): void {
+    if (this.rearm) this.armed = true;
     this.keptTs = [];
     this.keptLevel = [];
     this.ref.fill(Number.NaN);
@@ -269,6 +289,7 @@ export class LevelTrend {
       lastAlarmTs: finiteOrNull(this.lastAlarmTs),
       ...(Number.isFinite(this.holdUntil) && { holdUntil: this.holdUntil }),
       ...(this.lags !== 1 && { lags: this.lags }),
+      ...(this.rearm && { rearm: true as const }),
     };
   }
 
@@ -310,9 +331,10 @@ export class LevelTrend {
     if (!isFiniteOrNull(s.markTs)) throw new Error('markTs must be a number or null');
     if (s.holdUntil !== undefined && !num(s.holdUntil)) throw new Error('holdUntil must be a number when present');
     if (s.lags !== undefined && s.lags !== 1 && s.lags !== 2) throw new Error('lags must be 1 or 2 when present');
+    if (s.rearm !== undefined && s.rearm !== true) throw new Error('rearm must be true when present');
     if (typeof s.armed !== 'boolean' || !(s.lastSign === -1 || s.lastSign === 0 || s.lastSign === 1))
       throw new Error('armed must be a boolean and lastSign -1, 0 or 1');
-    const trend = new LevelTrend(spread as number[], s.alarm, s.tau, (s.lags as 1 | 2 | undefined) ?? 1);
+    const trend = new LevelTrend(spread as number[], s.alarm, s.tau, (s.lags as 1 | 2 | undefined) ?? 1, s.rearm === true);
     trend.lvl.load({
       level: s.level,
       weight: s.weight,
