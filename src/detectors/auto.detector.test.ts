@@ -538,6 +538,46 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
   });
 });
 
+describe("auto: on a cycle, the swing channel learns its first energies whatever they are (swingSettle)", () => {
+  // Development-set trace 100125: a 2 Hz cycle of 22.5 readings (11.4 s), six events in the scored part.
+  const tr = generateFaultTrace(100125);
+  const run = async (params: Record<string, unknown>): Promise<{ scores: Score[]; artifact: DetectorArtifact; found: number; falseAlarms: number }> => {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(tr.train);
+    const artifact = round(d.serialize());
+    const scores = tr.test.map((r) => d.score(r));
+    const alarms = tr.test.filter((_, i) => (scores[i] as Score).is_anomaly).map((r) => r.ts);
+    const periodMs = 1000 / tr.info.sampleRateHz;
+    const e = evaluateTrace(alarms, tr.events, (tr.test.at(-1) as Reading).ts - (tr.test[0] as Reading).ts + periodMs, { toleranceMs: 3000, mergeGapMs: 2500 });
+    return { scores, artifact, found: e.outcomes.filter((o) => o.detected).length, falseAlarms: e.falseAlarms };
+  };
+
+  it('does not lock the fault member at a surprise that pins every score at the threshold, and finds the events', async () => {
+    const on = await run({});
+    const off = await run({ swingSettle: false });
+    // Locked, the swing channel's surprise stayed high through training and the scored part: the
+    // calibration put the threshold at the saturated score, which every reading reached (an alarm)
+    // or sat just under (an echo of the incident that never ended).
+    const atThreshold = (xs: Score[]): number => xs.filter((s) => s.anomaly_score >= 0.49).length / xs.length;
+    const median = (xs: Score[]): number => xs.map((s) => s.anomaly_score).sort((a, b) => a - b)[xs.length >> 1] as number;
+    expect(atThreshold(off.scores)).toBeGreaterThan(0.95);
+    expect(off.found).toBeLessThanOrEqual(1);
+    // Settled, normal readings score far below it (the events' readings and their echoes reach it).
+    expect(median(on.scores)).toBeLessThan(0.05);
+    expect(atThreshold(on.scores)).toBeLessThan(0.2);
+    expect(on.found).toBeGreaterThanOrEqual(5);
+    expect(on.falseAlarms).toBe(0);
+    expect((on.artifact.state as { robust: { params: { swingSettle: number } } }).robust.params.swingSettle).toBe(160);
+  });
+
+  it('is off without a cycle, and models written before it load with it off', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(trace(3000, 1));
+    expect((d.serialize().state as { robust: { params: { swingSettle: number } } }).robust.params.swingSettle).toBe(0);
+    await expectLoadsWithItOff('swingSettle', tr.train, tr.test.slice(0, 600));
+  });
+});
+
 describe('auto: a coarse ADC signal that sits on one code for long stretches (runGuards)', () => {
   const Q = 3.3 / 256;
   /** 10 Hz, 8 bits over 3.3 V, a slow wander and noise a sixth of a code; `flat` readings first hold one code (a settling sensor). */

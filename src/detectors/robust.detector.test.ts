@@ -240,6 +240,25 @@ describe('robust detector', () => {
     expect(() => restoreDetector(parseArtifact(JSON.stringify(art)))).toThrow(/"exceed": rates must be two rates in \[0, 1\]/);
   });
 
+  it('with swingSettle, learns its first energies whatever they are: a quiet start does not lock the swing channel at a surprise', async () => {
+    // 10 Hz: a steady ±1 mV flicker for the first 150 readings (the median window fills at 128 and
+    // the swing channel judges from its tenth energy), then 10 mV noise for good: a quiet start-up
+    // (on a cycle, the cycle's shape still settling) before the signal's own noise.
+    const rng = new Rng(20);
+    const readings = Array.from({ length: 4000 }, (_, i) => ({ ts: T0 + i * 100, value: 2.5 + (i < 150 ? (i % 2 === 0 ? 0.001 : -0.001) : 0.01 * rng.normal()) }));
+    const swingAfterFit = async (params: Record<string, unknown>): Promise<number[]> => {
+      const d = createDetector('robust', { params: { swingMinSd: 0.25, ...params } });
+      await d.fit(readings.slice(0, 3000));
+      return readings.slice(3000).map((r) => {
+        d.score(r);
+        return (d as unknown as { parts: { swing: number } }).parts.swing;
+      });
+    };
+    const share = (xs: number[]): number => xs.filter((x) => x >= 5).length / xs.length;
+    expect(share(await swingAfterFit({}))).toBeGreaterThan(0.9);
+    expect(share(await swingAfterFit({ swingSettle: 160 }))).toBeLessThan(0.01);
+  });
+
   it('alarms on a slow ramp that the rolling median follows', async () => {
     const readings = arduino(6000, 16);
     const d = createDetector('robust');

@@ -200,6 +200,15 @@ const PARAM_SPECS = [
       "Whether a reading the dropout rule names a 0 V dropout teaches the spike and level channels' long-run statistics (its |robust z| is up to 1000) and the swing channel's. Off: it is scored (as a dropout; the swing channel gives it no score of its own) and teaches them nothing.",
   },
   {
+    name: 'swingSettle',
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    description:
+      "The swing channel learns every energy until it has learned this many, and only then only unsurprising ones: its first ten energies, a dozen correlated readings, are no sample to refuse the others by, and a channel that learned them from a quiet start refused everything after it and stayed surprised (0: from its tenth energy on, as in models written before it).",
+  },
+  {
     name: 'swingMinSd',
     type: 'number',
     default: 0,
@@ -766,8 +775,9 @@ export class RobustDetector implements Detector {
         if (!notSignal) this.swingEnergy += (1 / p.swingShort) * (r * r - this.swingEnergy);
         const e = Math.log(this.swingEnergy + p.swingFloor * scale * scale + 1e-12);
         const sw = this.swing.surprise(e, false);
-        // Learning only from unsurprising energy keeps a long oscillation from becoming normal.
-        if (sw < p.alarmSurprise) this.swing.stats.update(e);
+        // Learning only from unsurprising energy keeps a long oscillation from becoming normal; until
+        // `swingSettle` energies are learned, every one is (a sample to judge surprise by first).
+        if (sw < p.alarmSurprise || this.swing.stats.count < p.swingSettle) this.swing.stats.update(e);
         parts.swing = p.swingWeight * sw;
       }
       // The exceedance count starts, as the swing channel does, once the median window is full and a noise scale is known.
