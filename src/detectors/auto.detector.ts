@@ -1330,8 +1330,9 @@ function medianInterval(readings: readonly Reading[]): number {
  * its long-run statistics come from a few cycles of training and its false alarms outnumbered its
  * finds on the development split (a level shift still shows on the point channel of the residual).
  * The drift channel is off there too, unless `settledDrift` and the cycle is short against the
- * drift's lag (see SETTLED_DRIFT); on a cycle its swing channel settles first (`swingSettle`). The exceedance count (`exceedance`) runs only in the fault member
- * of a fit (`fitted`) without a cycle: on NAB's never-fitted series its alarms cost 12 points.
+ * drift's lag (see SETTLED_DRIFT); on a cycle its swing channel settles first (`swingSettle`).
+ * The exceedance count (`exceedance`) runs only in the fault member of a fit (`fitted`) without a
+ * cycle: on NAB's never-fitted series its alarms cost 12 points.
  */
 function memberParams(params: Params, cycleSeconds?: number, fitted = false): { robust: Record<string, unknown>; context: Record<string, unknown> } {
   const seasonal = cycleSeconds !== undefined;
