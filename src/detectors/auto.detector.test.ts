@@ -578,6 +578,26 @@ describe("auto: on a cycle, the swing channel learns its first energies whatever
   });
 });
 
+describe("auto: a fit finds a cycle through a loose wire's glitches (periodFence)", () => {
+  // Development-set trace 100022: a loose wire at 4.9 Hz, 1.74 V with a cycle of 8 readings (1.6 s)
+  // a few millivolts high, and two readings near 0 V in its training part.
+  const tr = generateFaultTrace(100022);
+  const cycleOf = async (params: Record<string, unknown>): Promise<number | undefined> => {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(tr.train);
+    return (d.serialize().state as { seasonal?: { period: number } }).seasonal?.period;
+  };
+
+  it('finds the cycle, which the glitches hid from the period inference without it', async () => {
+    expect(Math.abs(((await cycleOf({})) as number) - 8)).toBeLessThan(0.1);
+    expect(await cycleOf({ periodFence: false })).toBeUndefined();
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('periodFence', tr.train, tr.test.slice(0, 600));
+  });
+});
+
 describe('auto: a coarse ADC signal that sits on one code for long stretches (runGuards)', () => {
   const Q = 3.3 / 256;
   /** 10 Hz, 8 bits over 3.3 V, a slow wander and noise a sixth of a code; `flat` readings first hold one code (a settling sensor). */

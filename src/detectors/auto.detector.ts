@@ -475,6 +475,13 @@ const PARAM_SPECS = [
       "With levelTrend, after a fit on data with a cycle no longer than 20 s, the trend channel also runs on it, reading the mean of the last whole cycle of readings (the cycle averages out, a slow ramp stays). It alarms when the move reaches 5 spreads at two of its lags (a reference taken during a passing disturbance moves one), and a reading the spike channel calls a fault keeps it quiet for a cycle and the level's settling, as the cycle's mean holds that reading for a cycle (off in models written before it: no trend channel on a cycle).",
   },
   {
+    name: 'periodFence',
+    type: 'boolean',
+    default: true,
+    description:
+      "A fit infers the cycle with outliers pulled in to the training part's range (its 1st to 99th percentile widened by its width on either side): a loose wire's few readings near 0 V held most of the variance and hid a cycle of a few millivolts, which then stayed in the fault channels' residual (off in models written before it).",
+  },
+  {
     name: 'trendRearm',
     type: 'boolean',
     default: true,
@@ -663,7 +670,8 @@ export class AutoDetector implements Detector {
     this.noveltyCalibration = undefined;
     this.shapeCalibration = undefined;
     // The shape channel learns the cycle and its normal distance scale from the training part.
-    shape.fit(train.map((r) => r.value));
+    // With `periodFence` its cycle is inferred with outliers pulled in (a loose wire's glitches).
+    shape.fit(train.map((r) => r.value), { fence: this.params.periodFence === true });
     // On a cycle, the fault channels judge departures from the cycle, not the cycle itself.
     this.sampleInterval = medianInterval(train);
     this.lastTs = undefined;
@@ -1574,6 +1582,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.cycleTrend === undefined && { cycleTrend: false }),
     ...(a.exceedance === undefined && { exceedance: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
+    ...(a.periodFence === undefined && { periodFence: false }),
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),

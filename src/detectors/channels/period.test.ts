@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../random.ts';
-import { autocorrelation, blockAverage, inferPeriod } from './period.ts';
+import { autocorrelation, blockAverage, fenceOutliers, inferPeriod } from './period.ts';
 
 function series(n: number, seed: number, f: (i: number, rng: Rng) => number): number[] {
   const rng = new Rng(seed);
@@ -75,5 +75,31 @@ describe('autocorrelation and blockAverage', () => {
     const { values, factor } = blockAverage([1, 2, 3, 4, 5, 6, 7], 3);
     expect(factor).toBe(3);
     expect([...values]).toEqual([3, 6]);
+  });
+});
+
+describe('fenceOutliers', () => {
+  // A loose wire: 1.7 V with a cycle of ±8 mV over 8 readings and 0.7 mV noise; two readings near 0 V.
+  const wire = series(1500, 11, (i, r) => 1.7 + 0.008 * Math.sin((2 * Math.PI * i) / 8) + 0.0007 * r.normal());
+  wire[655] = 0.084;
+  wire[1201] = 0.114;
+
+  it('lets the period be found through a few readings far outside the signal, which hid it', () => {
+    expect(inferPeriod(wire)).toBeUndefined();
+    const est = inferPeriod(fenceOutliers(wire));
+    expect(est).toBeDefined();
+    expect(Math.abs((est as { period: number }).period - 8)).toBeLessThan(0.2);
+  });
+
+  it('pulls the outliers in to the widened 1st–99th percentile range and leaves a series without them as it is', () => {
+    const fenced = fenceOutliers(wire);
+    const sorted = [...wire].sort((a, b) => a - b);
+    const lo = sorted[Math.floor(0.01 * 1499)] as number;
+    const hi = sorted[Math.ceil(0.99 * 1499)] as number;
+    expect(fenced[655]).toBeCloseTo(lo - (hi - lo), 12);
+    expect(fenced[1201]).toBeCloseTo(lo - (hi - lo), 12);
+    const clean = series(1500, 12, (i, r) => 1.7 + 0.008 * Math.sin((2 * Math.PI * i) / 8) + 0.0007 * r.normal());
+    expect(fenceOutliers(clean)).toEqual(clean);
+    expect(fenceOutliers([3, 1])).toEqual([3, 1]);
   });
 });

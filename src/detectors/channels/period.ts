@@ -26,6 +26,24 @@ export interface InferPeriodOptions {
   maxPoints?: number;
 }
 
+/**
+ * `values` with outliers pulled in for period inference: each value is clipped to the range of
+ * its 1st to 99th percentile widened by that range's own width on either side. A few readings far
+ * outside the signal's range (a loose wire's reading of near 0 V on a signal of 1.7 V with a cycle
+ * of 10 mV) hold most of the series' variance and hide the cycle's autocorrelation; clipped, they
+ * hold almost none. A series without such readings is unchanged.
+ */
+export function fenceOutliers(values: ArrayLike<number>): number[] {
+  const out = Array.from(values);
+  if (out.length < 3) return out;
+  const sorted = Float64Array.from(out).sort();
+  const lo = sorted[Math.floor(0.01 * (sorted.length - 1))] as number;
+  const hi = sorted[Math.ceil(0.99 * (sorted.length - 1))] as number;
+  const w = hi - lo;
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(hi + w, Math.max(lo - w, out[i] as number));
+  return out;
+}
+
 /** In-place iterative radix-2 FFT of (re, im); length must be a power of two. */
 function fft(re: Float64Array, im: Float64Array): void {
   const n = re.length;

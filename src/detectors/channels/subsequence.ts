@@ -36,7 +36,7 @@
  * ```
  */
 import { quantile } from '../calibration.ts';
-import { inferPeriod } from './period.ts';
+import { fenceOutliers, inferPeriod } from './period.ts';
 
 export interface SubsequenceOptions {
   /** Candidate windows kept, in decimated points (default 512). Cost per scored window is O(history × lengths). */
@@ -294,14 +294,16 @@ export class SubsequenceChannel {
    * Learns from normal readings: infers the period, sets the decimation and window lengths, fills
    * the history with the most recent training data and sets the distance scale from the training
    * data's own left-discord scores. Readings must be in time order; non-finite values are skipped.
+   * With `fence`, the period is inferred on the readings with outliers pulled in (see
+   * fenceOutliers); the history and the distance scale still learn the readings as they are.
    */
-  fit(values: ArrayLike<number>): void {
+  fit(values: ArrayLike<number>, options: { fence?: boolean } = {}): void {
     const clean: number[] = [];
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as number;
       if (Number.isFinite(v)) clean.push(v);
     }
-    const estimate = clean.length >= 24 ? inferPeriod(clean, { minPeriod: MIN_LENGTH }) : undefined;
+    const estimate = clean.length >= 24 ? inferPeriod(options.fence === true ? fenceOutliers(clean) : clean, { minPeriod: MIN_LENGTH }) : undefined;
     let mean = 0;
     for (const v of clean) mean += v;
     mean = clean.length > 0 ? mean / clean.length : 0;
