@@ -55,6 +55,26 @@ async function foundOnAndOff(
   return { found, foundOff };
 }
 
+/**
+ * Fits an `auto` detector (`options`) on development trace `seed`'s training part and scores its
+ * test part: the scores, the fitted artifact, and the events found and false alarms as the benchmark
+ * counts them (default tolerance and merge gap).
+ */
+async function onFaultTrace(
+  seed: number,
+  options: { seed?: number; params: Record<string, unknown> },
+): Promise<{ scores: Score[]; artifact: DetectorArtifact; found: number; falseAlarms: number }> {
+  const tr = generateFaultTrace(seed);
+  const d = createDetector('auto', options);
+  await d.fit(tr.train);
+  const artifact = round(d.serialize());
+  const scores = tr.test.map((r) => d.score(r));
+  const alarms = tr.test.filter((_, i) => (scores[i] as Score).is_anomaly).map((r) => r.ts);
+  const periodMs = 1000 / tr.info.sampleRateHz;
+  const e = evaluateTrace(alarms, tr.events, (tr.test.at(-1) as Reading).ts - (tr.test[0] as Reading).ts + periodMs);
+  return { scores, artifact, found: e.outcomes.filter((o) => o.detected).length, falseAlarms: e.falseAlarms };
+}
+
 /** The width of a score's normal band in steps of `q`. */
 const bandIn = (q: number) => (s: Score): number => ((s.upper as number) - (s.lower as number)) / q;
 
@@ -541,16 +561,7 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
 describe("auto: on a cycle, the swing channel learns its first energies whatever they are (swingSettle)", () => {
   // Development-set trace 100125: a 2 Hz cycle of 22.5 readings (11.4 s), six events in the scored part.
   const tr = generateFaultTrace(100125);
-  const run = async (params: Record<string, unknown>): Promise<{ scores: Score[]; artifact: DetectorArtifact; found: number; falseAlarms: number }> => {
-    const d = createDetector('auto', { seed: 1, params });
-    await d.fit(tr.train);
-    const artifact = round(d.serialize());
-    const scores = tr.test.map((r) => d.score(r));
-    const alarms = tr.test.filter((_, i) => (scores[i] as Score).is_anomaly).map((r) => r.ts);
-    const periodMs = 1000 / tr.info.sampleRateHz;
-    const e = evaluateTrace(alarms, tr.events, (tr.test.at(-1) as Reading).ts - (tr.test[0] as Reading).ts + periodMs, { toleranceMs: 3000, mergeGapMs: 2500 });
-    return { scores, artifact, found: e.outcomes.filter((o) => o.detected).length, falseAlarms: e.falseAlarms };
-  };
+  const run = (params: Record<string, unknown>) => onFaultTrace(100125, { seed: 1, params });
 
   it('does not lock the fault member at a surprise that pins every score at the threshold, and finds the events', async () => {
     const on = await run({});
@@ -1639,15 +1650,7 @@ describe('auto without a model: a slow stream\'s new extremes (newExtremes)', ()
 });
 
 describe("auto: the fault member's hold-off waits for its channel to fall (holdoffRearm)", () => {
-  const falseAlarmsAndFound = async (seed: number, params: Record<string, unknown>): Promise<{ falseAlarms: number; found: number }> => {
-    const tr = generateFaultTrace(seed);
-    const d = createDetector('auto', { params });
-    await d.fit(tr.train);
-    const alarms = tr.test.filter((r) => d.score(r).is_anomaly).map((r) => r.ts);
-    const periodMs = 1000 / tr.info.sampleRateHz;
-    const e = evaluateTrace(alarms, tr.events, (tr.test.at(-1) as Reading).ts - (tr.test[0] as Reading).ts + periodMs);
-    return { falseAlarms: e.falseAlarms, found: e.outcomes.filter((o) => o.detected).length };
-  };
+  const falseAlarmsAndFound = (seed: number, params: Record<string, unknown>) => onFaultTrace(seed, { params });
 
   it('raises no second alarm at 2 Hz when the hold-off runs out while the rolling median still catches up, and finds the same events', async () => {
     // Development-set traces at 2 Hz (flat wander; a quantised signal): with the hold-off ending after
