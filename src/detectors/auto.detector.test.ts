@@ -301,10 +301,12 @@ describe('auto on a cycle (seasonal removal)', () => {
 
   it('on a cycle, steps the fault channels back below the threshold only: the same alarms, lower near misses', async () => {
     const train = cycle(4000, 3);
-    const now = createDetector('auto', { seed: 1 });
+    // At the per-reading false-alarm target (budgetHz 0) this 20 Hz fixture was written for; the
+    // default's lower target at 20 Hz leaves fewer near misses to step back.
+    const now = createDetector('auto', { seed: 1, params: { budgetHz: 0 } });
     await now.fit(train);
     expect(now.serialize().params.cycleQuietBias).toBe(-4);
-    const off = createDetector('auto', { seed: 1, params: { cycleQuietBias: 0 } });
+    const off = createDetector('auto', { seed: 1, params: { cycleQuietBias: 0, budgetHz: 0 } });
     await off.fit(train);
     const live = cycle(3000, 4, T0 + 4000 * 50);
     for (const [at, size] of [[1000, 0.12], [2000, 0.03]] as const) live[at] = { ...live[at]!, value: live[at]!.value + size };
@@ -586,6 +588,53 @@ describe("auto: on a cycle, the swing channel learns its first energies whatever
     await d.fit(trace(3000, 1));
     expect((d.serialize().state as { robust: { params: { swingSettle: number } } }).robust.params.swingSettle).toBe(0);
     await expectLoadsWithItOff('swingSettle', tr.train, tr.test.slice(0, 600));
+  });
+});
+
+describe('auto: a fast stream gets no more false alarms an hour than a 10 Hz one (budgetHz)', () => {
+  const target = (a: DetectorArtifact): number => (a.state as { calibration: { targetFalseAlarmRate: number } }).calibration.targetFalseAlarmRate;
+  /** The calibration's target (rounded as stored) relative to `expected`. */
+  const relative = (a: DetectorArtifact, expected: number): number => target(a) / expected;
+
+  it("calibrates a 98 Hz stream to a tenth of the per-reading target, so its normal glitches' tails stop alarming", async () => {
+    // Development-set trace 100498: a loose wire at 98.4 Hz, six events; its Gaussian noise reaches
+    // 4 σ a few times in ten minutes, which a 10 Hz stream's per-reading target calls alarms.
+    const on = await onFaultTrace(100498, { seed: 1, params: {} });
+    const off = await onFaultTrace(100498, { seed: 1, params: { budgetHz: 0 } });
+    const hz = generateFaultTrace(100498).info.sampleRateHz;
+    // Two channel groups share the target (no cycle): 1e-4 / 2 per reading, times 10 Hz / 98.4 Hz.
+    expect(relative(off.artifact, 0.0001 / 2)).toBeCloseTo(1, 3);
+    expect(relative(on.artifact, (0.0001 / 2) * (10 / hz))).toBeCloseTo(1, 3);
+    expect(off.falseAlarms).toBeGreaterThanOrEqual(5);
+    expect(on.falseAlarms).toBeLessThanOrEqual(1);
+    expect(on.found).toBeGreaterThanOrEqual(off.found);
+  });
+
+  it('keeps the per-reading target at 10 Hz and below, and for a target fit is given', async () => {
+    const tenHz = createDetector('auto', { seed: 1 });
+    await tenHz.fit(trace(3000, 1));
+    expect(relative(tenHz.serialize(), 0.0001 / 2)).toBeCloseTo(1, 3);
+    const fast = trace(6000, 2).map((r, i) => ({ ts: T0 + i * 10, value: r.value }));
+    const given = createDetector('auto', { seed: 1 });
+    await given.fit(fast, { targetFalseAlarmRate: 0.0004 });
+    expect(relative(given.serialize(), 0.0004 / 2)).toBeCloseTo(1, 3);
+    const scaled = createDetector('auto', { seed: 1 });
+    await scaled.fit(fast);
+    // 100 Hz: a tenth, the smallest share.
+    expect(relative(scaled.serialize(), 0.0001 / 2 / 10)).toBeCloseTo(1, 3);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const tr = generateFaultTrace(100498);
+    const off = createDetector('auto', { seed: 1, params: { budgetHz: 0 } });
+    await off.fit(tr.train);
+    const old = round(off.serialize());
+    delete (old.params as Record<string, unknown>).budgetHz;
+    const restored = restoreDetector(validateArtifact(old));
+    expect(restored.serialize().params.budgetHz).toBe(0);
+    const explicit = restoreDetector(validateArtifact(round(off.serialize())));
+    const live = tr.test.slice(0, 600);
+    expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => explicit.score(r)));
   });
 });
 
@@ -1542,13 +1591,17 @@ describe('auto: an echo\'s alarm-level readings start no run (ownRuns)', () => {
   };
 
   it('raises no alarm after the frequency change is over, where an echo\'s second reading had continued its run', async () => {
-    const on = await fitted({});
+    // At the per-reading false-alarm target (budgetHz 0), where the echoes reached the threshold;
+    // the default's lower target at 101 Hz raises no such alarm either.
+    const on = await fitted({ budgetHz: 0 });
     const scores = trace.test.map((r) => on.score(r));
     expect(outsideEvents(scores)).toEqual([]);
     expect(scores.some((s, i) => s.is_anomaly && seconds(i) >= 131.2 && seconds(i) <= 216.1)).toBe(true);
+    const byDefault = await fitted({});
+    expect(outsideEvents(trace.test.map((r) => byDefault.score(r)))).toEqual([]);
     // Before the rule: swing alarms a few seconds after the change, each right after a suppressed
     // alarm-level reading (an echo) of the same channel.
-    const off = await fitted({ ownRuns: false });
+    const off = await fitted({ ownRuns: false, budgetHz: 0 });
     const before = trace.test.map((r) => off.score(r));
     const late = outsideEvents(before);
     expect(late.length).toBeGreaterThan(0);

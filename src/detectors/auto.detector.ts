@@ -162,6 +162,19 @@ const QUIET_TRUSTED_MS = 120_000;
 const QUIET_MARGIN_MS = 30_000;
 /** `selfFitQuiet`: a cut self-fit runs only when it has at least this many times the last fit's readings (else it is skipped). */
 const QUIET_MIN_GAIN = 1.5;
+/**
+ * `budgetHz`: the smallest share of the per-reading false-alarm target a fast stream keeps (a tenth:
+ * 100 Hz, the fastest the benchmarks hold, against the default 10 Hz, the Arduino's rate). Set
+ * before measuring, not tuned (decision 0014, *A false-alarm budget per hour, not per reading*).
+ */
+const MIN_BUDGET_SHARE = 0.1;
+
+/** `budgetHz`: the share of the per-reading false-alarm target for readings `intervalMs` apart. */
+function budgetShare(budgetHz: number, intervalMs: number): number {
+  if (!(budgetHz > 0) || !(intervalMs > 0)) return 1;
+  return Math.min(1, Math.max(MIN_BUDGET_SHARE, (budgetHz * intervalMs) / 1000));
+}
+
 /** The fault member's parameters (besides `adaptLevel`). */
 export const AUTO_ROBUST_PARAMS: Readonly<Record<string, number | boolean>> = { rarityHorizon: 100_000, rarityUntilFit: true };
 /** Changes to the fault member's parameters when it sees a deseasonalised signal. */
@@ -510,6 +523,14 @@ const PARAM_SPECS = [
       "Never fitted, on a slow stream (readings more than 10 s apart, which never fits itself): from the 300th reading, a value beyond every value seen so far by 3 % of their range alarms (channel extreme), then the channel rests 100 readings; the range is the stream's own, never a file's minimum or maximum (off in models written before it).",
   },
   {
+    name: 'budgetHz',
+    type: 'number',
+    default: 10,
+    min: 0,
+    max: 10_000,
+    description: `When > 0 and fit is not given targetFalseAlarmRate: falseAlarmRate holds per reading for streams read at up to this rate, and per unit of time for faster ones (its share of each reading falls with the rate, to at most ${1 / MIN_BUDGET_SHARE} times less): a 100 Hz stream gets no more false alarms an hour than a 10 Hz one (0: per reading at every rate, as in models written before it).`,
+  },
+  {
     name: 'falseAlarmRate',
     type: 'number',
     default: 0.0001,
@@ -663,7 +684,8 @@ export class AutoDetector implements Detector {
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
     const train = normal.slice(0, normal.length - nHold);
     const hold = normal.slice(normal.length - nHold);
-    const far = options.targetFalseAlarmRate ?? (this.params.falseAlarmRate as number);
+    const given = options.targetFalseAlarmRate;
+    let far = given ?? (this.params.falseAlarmRate as number);
     const metrics: Record<string, number> = {};
     const { context, shape } = this.members;
     this.calibration = undefined;
@@ -674,6 +696,8 @@ export class AutoDetector implements Detector {
     shape.fit(train.map((r) => r.value), { fence: this.params.periodFence === true });
     // On a cycle, the fault channels judge departures from the cycle, not the cycle itself.
     this.sampleInterval = medianInterval(train);
+    // `budgetHz`: the default target is per reading up to budgetHz and per unit of time above it.
+    if (given === undefined) far *= budgetShare(this.params.budgetHz as number, this.sampleInterval);
     this.lastTs = undefined;
     // On a cycle, the level of the last whole cycle at each reading (`cycleTrend`), training and hold-out.
     const cycleLevels: Reading[] = [];
@@ -1584,6 +1608,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
+    ...(a.budgetHz === undefined && { budgetHz: 0 }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.
