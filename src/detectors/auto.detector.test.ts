@@ -658,6 +658,36 @@ describe("auto: a fit finds a cycle through a loose wire's glitches (periodFence
   });
 });
 
+describe('auto: runs of one code a short self-fit was too short to show (runsLearned)', () => {
+  // Development-set trace 100415: 9 bits over 24 V at 103 Hz, noise a sixth of a step, so the
+  // reading holds one code for up to 7 s. Never fitted, the detector's self-fits set the run
+  // reference from their first 12,288 readings (longest run 185); the scored part holds runs of 400–750.
+  const tr = generateFaultTrace(100415);
+  const online = (params: Record<string, unknown>): { found: number; falseAlarms: number; stuckOutside: number } => {
+    const d = createDetector('auto', { seed: 1, params });
+    for (const r of tr.train) d.score(r);
+    const scores = tr.test.map((r) => d.score(r));
+    const alarms = tr.test.filter((_, i) => scores[i]!.is_anomaly).map((r) => r.ts);
+    const e = evaluateTrace(alarms, tr.events, tr.test.at(-1)!.ts - tr.test[0]!.ts + 10);
+    const stuckOutside = tr.test.filter((r, i) => scores[i]!.is_anomaly && scores[i]!.channel === 'stuck' && !tr.events.some((ev) => r.ts >= ev.start && r.ts <= ev.end + 3000)).length;
+    return { found: e.outcomes.filter((o) => o.detected).length, falseAlarms: e.falseAlarms, stuckOutside };
+  };
+
+  it('alarms on no normal run once the reference has learned the runs that ended, and finds the same events', () => {
+    const on = online({});
+    const off = online({ runsLearned: false });
+    expect(off.stuckOutside).toBeGreaterThan(100);
+    expect(off.falseAlarms).toBeGreaterThanOrEqual(4);
+    expect(on.stuckOutside).toBe(0);
+    expect(on.falseAlarms).toBeLessThanOrEqual(1);
+    expect(on.found).toBe(off.found);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('runsLearned', tr.train.slice(0, 8000), tr.test.slice(0, 3000));
+  });
+});
+
 describe('auto: a coarse ADC signal that sits on one code for long stretches (runGuards)', () => {
   const Q = 3.3 / 256;
   /** 10 Hz, 8 bits over 3.3 V, a slow wander and noise a sixth of a code; `flat` readings first hold one code (a settling sensor). */

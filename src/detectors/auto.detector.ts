@@ -218,6 +218,13 @@ const SWING_SETTLE = 160;
  */
 const RUN_GUARDS: Readonly<Record<string, number | boolean>> = { stuckRunFactor: 2, learnUnscaled: false };
 /**
+ * `runsLearned`: a run of repeats that has ended becomes the run reference's longest when it is at
+ * most this many times the longest known (a run the fit's sample was too short to show); the
+ * benchmark's stuck events are 10 times the training part's longest run or more, so they never
+ * teach it. Set before measuring, not tuned (decision 0014, *Runs a self-fit was too short to show*).
+ */
+const RUNS_LEARNED = 4;
+/**
  * `dropoutsApart`: a 0 V dropout's readings are no measurement of the signal. Entering the fault
  * member's rolling median, step sizes, swing energy and drift level (clipped), they came back as
  * drift or swing alarms 20–26 s after the dropout ended, when the drift channel compared the level
@@ -414,6 +421,12 @@ const PARAM_SPECS = [
     default: true,
     description:
       'On a cycle, a reading the stuck or dropout channel finds surprising enters the cycle\'s remembered shape as the shape\'s own value at its phase, not as read, so a stuck sensor or a dropout is not learned as part of the cycle (off in models written before it).',
+  },
+  {
+    name: 'runsLearned',
+    type: 'boolean',
+    default: true,
+    description: `With runGuards, after a fit the run reference goes on learning: each run of repeats that ends counts as one more run seen, and one longer than the longest known but at most ${RUNS_LEARNED} times as long becomes the longest, so a normal run the fit's sample (a short self-fit's above all) was too short to show alarms once, not every time it recurs; a stuck sensor's run, far longer, teaches nothing (off in models written before it).`,
   },
   {
     name: 'runGuards',
@@ -1380,6 +1393,7 @@ function memberParams(params: Params, cycleSeconds?: number, fitted = false): { 
       ...(params.swingFloors === true && SWING_FLOORS),
       ...(params.swingSettle === true && seasonal && { swingSettle: SWING_SETTLE }),
       ...(params.runGuards === true && RUN_GUARDS),
+      ...(params.runGuards === true && params.runsLearned === true && { stuckRunLearn: RUNS_LEARNED }),
       ...(params.dropoutsApart === true && DROPOUTS_APART),
       ...(params.stuckApart === true && params.adaptLevel !== true && STUCK_APART),
       ...(params.dropoutsTeachNothing === true && DROPOUTS_TEACH_NOTHING),
@@ -1609,6 +1623,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.periodFence === undefined && { periodFence: false }),
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
     ...(a.budgetHz === undefined && { budgetHz: 0 }),
+    ...(a.runsLearned === undefined && { runsLearned: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

@@ -377,6 +377,39 @@ describe('robust: runs judged against the longest training run (stuckRunFactor)'
     // (Whether it alarms depends on the calibration; the stuck-runs test above checks `auto` names such a run.)
   });
 
+  it('with stuckRunLearn, a run that ends at most that many times the longest becomes the longest; a far longer one teaches nothing', async () => {
+    const train = make(6000, 0);
+    const d = createDetector('robust', { seed: 1, params: { stuckRunFactor: 2, stuckRunLearn: 4 } });
+    await d.fit(train);
+    const reference = (): [number, number] => (d.serialize().state as { runReference: [number, number] }).runReference;
+    const [longest, runs] = reference();
+    const cap = Math.log10(runs) + 0.01;
+    const live = make(1000, 1_000_000);
+    scoreAll(d, live);
+    let t = live.at(-1)!.ts;
+    const at = live.at(-1)!.value;
+    const hold = (value: number, n: number): Score[] => Array.from({ length: n }, () => d.score({ ts: (t += 100), value }));
+    // Three times the longest: past twice it, the run is surprising while it lasts …
+    expect(stuckWeight(hold(at + 0.5, 3 * longest).at(-1)!)).toBeGreaterThan(cap + 1);
+    hold(at, 1); // … and once it has ended it is the longest known (the count of runs stays the fit's).
+    expect(reference()).toEqual([3 * longest, runs]);
+    expect(stuckWeight(hold(at + 0.5, 3 * longest).at(-1)!)).toBeLessThanOrEqual(cap);
+    hold(at, 1);
+    // Fifty times that (a stuck sensor) is beyond four times the longest: it teaches nothing.
+    expect(stuckWeight(hold(at + 0.5, 50 * longest).at(-1)!)).toBeGreaterThan(cap + 3);
+    hold(at, 1);
+    expect(reference()).toEqual([3 * longest, runs]);
+    // Without it the reference stays as fit set it.
+    const off = createDetector('robust', { seed: 1, params: { stuckRunFactor: 2 } });
+    await off.fit(train);
+    const offReference = (): [number, number] => (off.serialize().state as { runReference: [number, number] }).runReference;
+    const fitted = offReference();
+    t = live.at(-1)!.ts;
+    for (const r of live) off.score(r);
+    for (let i = 0; i <= 3 * fitted[0]; i++) off.score({ ts: (t += 100), value: i < 3 * fitted[0] ? at + 0.5 : at });
+    expect(offReference()).toEqual(fitted);
+  });
+
   it('refuses a malformed run reference in an artifact', async () => {
     const d = createDetector('robust', { seed: 1, params: { stuckRunFactor: 2 } });
     await d.fit(make(6000, 0));

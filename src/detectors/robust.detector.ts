@@ -186,6 +186,15 @@ const PARAM_SPECS = [
       'A reading the dropout channel names a 0 V dropout (exactly 0 far from the baseline) is scored but enters neither the rolling median window, the step sizes, the swing energy nor the drift channel\'s level, as a missing reading would not; off: it enters them clipped.',
   },
   {
+    name: 'stuckRunLearn',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    description:
+      "When > 0, after a fit that set a run reference (stuckRunFactor): every run of repeats that ends counts as one more run seen, and one longer than the reference's longest but at most this many times as long becomes its longest (a run the fit's sample was too short to show alarms once, not on every repeat of it; a stuck sensor, far longer, teaches nothing). 0: the reference stays as fit set it.",
+  },
+  {
     name: 'skipStuck',
     type: 'boolean',
     default: false,
@@ -801,6 +810,10 @@ export class RobustDetector implements Detector {
       const wasRun = this.run >= 2;
       const ref = this.runReference;
       if (this.runLog && !repeated && wasRun) this.runLog.push(this.run);
+      else if (ref && p.stuckRunLearn > 0 && !repeated && wasRun) {
+        // `stuckRunLearn`: a run that has ended not far beyond the longest is the new longest.
+        if (this.run > ref.longest && this.run <= p.stuckRunLearn * ref.longest) this.runReference = { longest: this.run, runs: ref.runs };
+      }
       this.run = repeated ? this.run + 1 : 1;
       if (this.run >= p.stuckMinRun) {
         const start = Math.min(0.99, Math.max(0.01, this.repeatRate));
