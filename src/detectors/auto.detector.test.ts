@@ -567,7 +567,9 @@ describe("auto: on a cycle, the swing channel learns its first energies whatever
 
   it('does not lock the fault member at a surprise that pins every score at the threshold, and finds the events', async () => {
     const on = await run({});
-    const off = await run({ swingSettle: false });
+    // Measured where it was found, with the cycle remembered as read (cycleLevelFree off): there the
+    // unsettled swing channel locked; with the level-free cycle it did not on this trace.
+    const off = await run({ swingSettle: false, cycleLevelFree: false });
     // Locked, the swing channel's surprise stayed high through training and the scored part: the
     // calibration put the threshold at the saturated score, which every reading reached (an alarm)
     // or sat just under (an echo of the incident that never ended).
@@ -635,6 +637,32 @@ describe('auto: a fast stream gets no more false alarms an hour than a 10 Hz one
     const explicit = restoreDetector(validateArtifact(round(off.serialize())));
     const live = tr.test.slice(0, 600);
     expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => explicit.score(r)));
+  });
+});
+
+describe("auto: on a cycle, a level shift's aftermath is not remembered as the cycle (cycleLevelFree)", () => {
+  // Development-set trace 100508: two cycles at 19.8 Hz, a level shift held for several cycles
+  // among four events; without the rule the cycle remembered after it stepped at the phase where
+  // it ended, and the swing channel alarmed 37 s later.
+  const tr = generateFaultTrace(100508);
+
+  it('raises no false alarm after the level shift and finds the same events', async () => {
+    const on = await onFaultTrace(100508, { seed: 1, params: {} });
+    const off = await onFaultTrace(100508, { seed: 1, params: { cycleLevelFree: false } });
+    expect(off.falseAlarms).toBeGreaterThanOrEqual(1);
+    expect(on.falseAlarms).toBe(0);
+    expect(on.found).toBe(off.found);
+    expect((on.artifact.state as { seasonal: { levelFree?: boolean } }).seasonal.levelFree).toBe(true);
+    expect(off.artifact.state as { seasonal: object }).not.toHaveProperty('seasonal.levelFree');
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did, and refuses a state that disagrees with its params', async () => {
+    await expectLoadsWithItOff('cycleLevelFree', tr.train, tr.test.slice(0, 600));
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(tr.train);
+    const art = round(d.serialize());
+    (art.params as Record<string, unknown>).cycleLevelFree = false;
+    expect(() => restoreDetector(validateArtifact(art))).toThrow(/levelFree/);
   });
 });
 
@@ -1007,12 +1035,16 @@ describe('auto: a settled drift level, and the drift channel on short cycles (se
   };
 
   it('finds a ramp on a short cycle with the drift channel, which was off on cycles, and is quiet before it', async () => {
-    // The trend channel (cycleTrend) finds this ramp too, first: off here, to see the drift channel alone.
-    const on = await run({ cycleTrend: false });
+    // The trend channel (cycleTrend) finds this ramp too, first: off here, to see the drift channel
+    // alone. So does the cycle remembered as read (cycleLevelFree off): this 6 σ ramp sits near the
+    // threshold, and with the level-free cycle the hold-out's swing tail (99th percentile 3.3
+    // against 3.1) moves the tail calibration's centre from 1.1 to 2.2, so the drift channel alone
+    // stays under it (the trend channel, on by default, finds the ramp either way).
+    const on = await run({ cycleTrend: false, cycleLevelFree: false });
     expect(alarmsIn(on, 0, 599)).toEqual([]);
     expect(alarmsIn(on, 600, 1399).some((s) => s.channel === 'drift')).toBe(true);
     expect(alarmsIn(await run({}), 600, 1399).some((s) => s.channel === 'trend')).toBe(true);
-    const off = await run({ settledDrift: false, cycleTrend: false });
+    const off = await run({ settledDrift: false, cycleTrend: false, cycleLevelFree: false });
     expect(off.some((s) => s.channel === 'drift' && s.is_anomaly)).toBe(false);
   });
 

@@ -416,6 +416,13 @@ const PARAM_SPECS = [
       "A 0 V dropout's reading teaches the spike, level and swing channels' long-run statistics nothing (its |robust z| of up to 1000 taught them that far out is normal and hid the next spike for minutes); it is still scored and named a dropout; also with adaptLevel (off in models written before it).",
   },
   {
+    name: 'cycleLevelFree',
+    type: 'boolean',
+    default: true,
+    description:
+      "On a cycle, the remembered shape is the median of each same-phase reading minus its own cycle's level (with the level of the last cycles added back), so a level shift or ramp longer than half the cycles remembered leaves no half-shifted phases in the cycle after it ends, which the fault channels heard as spikes and swings (off in models written before it: the median of the readings as read).",
+  },
+  {
     name: 'cycleImpute',
     type: 'boolean',
     default: true,
@@ -840,7 +847,7 @@ export class AutoDetector implements Detector {
     this.members.seasonal = undefined;
     this.members.robust = createRobust(this.params, this.seed, undefined, true);
     if (period === undefined || !SeasonalRemover.fits(period, SEASONAL_CYCLES)) return train;
-    const remover = new SeasonalRemover(period, SEASONAL_CYCLES);
+    const remover = new SeasonalRemover(period, SEASONAL_CYCLES, this.params.cycleLevelFree === true);
     const out: Reading[] = [];
     let last: number | undefined;
     const dt = this.sampleInterval;
@@ -1491,11 +1498,13 @@ function validateState(state: unknown, params: Params): ValidState {
     throw invalidArtifact(KIND, `state.shape: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (s.seasonal !== undefined && s.seasonal !== null) {
+    let seasonal: SeasonalRemover;
     try {
-      SeasonalRemover.fromJSON(s.seasonal);
+      seasonal = SeasonalRemover.fromJSON(s.seasonal);
     } catch (e) {
       throw invalidArtifact(KIND, `state.seasonal: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (seasonal.levelFree !== (params.cycleLevelFree === true)) throw invalidArtifact(KIND, `state.seasonal.levelFree is written ${params.cycleLevelFree === true ? 'with' : 'only with'} cycleLevelFree`);
   }
   const h = s.holdoff;
   if (!Array.isArray(h) || h.length !== 2 || !h.every((v) => typeof v === 'number' && Number.isFinite(v)) || (h[1] as number) < 0) {
@@ -1624,6 +1633,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
     ...(a.budgetHz === undefined && { budgetHz: 0 }),
     ...(a.runsLearned === undefined && { runsLearned: false }),
+    ...(a.cycleLevelFree === undefined && { cycleLevelFree: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),
     // … and before their near misses stepped back on cycles.

@@ -124,6 +124,33 @@ describe('SeasonalRemover', () => {
     expect(() => SeasonalRemover.fromJSON({ period: PERIOD, cycles: 5, values: ['x'] })).toThrow(TypeError);
   });
 
+  it('with levelFree, a level shift longer than half the cycles remembered leaves no half-shifted phases after it ends', () => {
+    // A shift of +2 for four cycles, then back: after it, the median of five same-phase readings
+    // as read mixes shifted and unshifted cycles, and the cycle remembered steps by the shift at
+    // the phase where it ended.
+    const x = signal(3000, 4);
+    const from = 2000;
+    const to = from + Math.round(4 * PERIOD);
+    for (let i = from; i < to; i++) x[i] = (x[i] as number) + 2;
+    const after = (levelFree: boolean): number[] => {
+      const r = new SeasonalRemover(PERIOD, 5, levelFree);
+      const out = x.map((v) => r.push(v, 3).value);
+      // The three cycles after the shift (the first 2 readings are its own edge).
+      return out.slice(to + 2, to + Math.round(3 * PERIOD)).map((v) => Math.abs(v - 10));
+    };
+    expect(Math.max(...after(false))).toBeGreaterThan(0.8);
+    expect(Math.max(...after(true))).toBeLessThan(0.4);
+    // A steady cycle is removed as well as before, and the setting survives a round trip.
+    const r = new SeasonalRemover(PERIOD, 5, true);
+    const steady = signal(2000).map((v) => r.push(v, 3)).filter((o) => o.ready).map((o) => o.value);
+    expect(sd(steady.slice(-1000))).toBeLessThan(0.15);
+    const state = JSON.parse(JSON.stringify(r.toJSON())) as Record<string, unknown>;
+    expect(state.levelFree).toBe(true);
+    expect(SeasonalRemover.fromJSON(state).levelFree).toBe(true);
+    expect(new SeasonalRemover(PERIOD, 5).toJSON()).not.toHaveProperty('levelFree');
+    expect(() => SeasonalRemover.fromJSON({ ...state, levelFree: 'yes' })).toThrow(TypeError);
+  });
+
   it('refuses cycles beyond its memory', () => {
     expect(SeasonalRemover.fits(1000, 5)).toBe(true);
     expect(SeasonalRemover.fits(5000, 5)).toBe(false);

@@ -17,6 +17,12 @@
  * stuck sensor stays stuck), and a reading of exactly 0 stays 0 (a 0 V dropout). Non-finite
  * readings pass through and are not remembered.
  *
+ * With `levelFree`, each remembered reading enters the median minus its own cycle's level (the
+ * mean of the whole period of readings from it on), and the level of the last `cycles` cycles is
+ * added back: a level shift or ramp longer than half the cycles remembered then moves the level,
+ * not the shape, so the cycle remembered after it ends carries no half-shifted phases (which the
+ * fault channels saw as spikes and swings for a few cycles).
+ *
  * Pure and deterministic; memory is `cycles × period` numbers (capped by `MAX_SEASONAL_SPAN`).
  * @module
  */
@@ -27,6 +33,8 @@ export const MAX_SEASONAL_SPAN = 8192;
 export interface SeasonalState {
   period: number;
   cycles: number;
+  /** See `levelFree` in the module notes (absent: off, as in models written before it). */
+  levelFree?: boolean;
   /** Remembered readings, oldest first. */
   values: number[];
   lastIn: number | null;
@@ -51,10 +59,12 @@ export class SeasonalRemover {
   /**
    * @param period cycle length in readings (fractional, ≥ 2)
    * @param cycles cycles averaged into the shape (≥ 1)
+   * @param levelFree each remembered reading enters the median minus its own cycle's level (see the module notes)
    */
   constructor(
     readonly period: number,
     readonly cycles = 4,
+    readonly levelFree = false,
   ) {
     if (!(period >= 2) || !Number.isFinite(period)) throw new RangeError('period must be a finite number >= 2');
     if (!Number.isInteger(cycles) || cycles < 1) throw new RangeError('cycles must be an integer >= 1');
@@ -141,6 +151,22 @@ export class SeasonalRemover {
     return w <= this.size - 1 ? this.meanOfLast(w) : Number.NaN;
   }
 
+  /**
+   * The running total through the reading `back` readings before the newest (0 ≤ back ≤ size − 1),
+   * linearly interpolated at a fractional position as `at` interpolates readings: the sum of the
+   * readings from back position a to b is cumAt(a) − cumAt(b + 1), for a window of a whole
+   * fractional period.
+   */
+  private cumAt(back: number): number {
+    const cap = this.ring.length;
+    const lo = Math.floor(back);
+    const frac = back - lo;
+    const a = this.cum[(this.head - 1 - lo + 2 * cap) % cap] as number;
+    if (frac === 0 || lo + 1 > this.size - 1) return a;
+    const b = this.cum[(this.head - 2 - lo + 2 * cap) % cap] as number;
+    return a + frac * (b - a);
+  }
+
   /** The mean of the newest `w` remembered readings (1 ≤ w < size), from the running totals in O(1). */
   private meanOfLast(w: number): number {
     const cap = this.ring.length;
@@ -154,8 +180,18 @@ export class SeasonalRemover {
     if (k < 1) return Number.NaN;
     // The newest remembered reading is one step back from the next: its phase j periods ago is j·P − 1 back.
     const same = this.same;
-    for (let j = 1; j <= k; j++) same[j - 1] = this.at(j * this.period - 1);
-    return medianOf(same, k);
+    if (!this.levelFree) {
+      for (let j = 1; j <= k; j++) same[j - 1] = this.at(j * this.period - 1);
+      return medianOf(same, k);
+    }
+    // Each same-phase reading minus the mean of the whole period of readings from it on (always
+    // remembered: j ≥ 1), and the level of the last k cycles added back.
+    const p = this.period;
+    for (let j = 1; j <= k; j++) {
+      const back = j * p - 1;
+      same[j - 1] = this.at(back) - (this.cumAt(back - p + 1) - this.cumAt(back + 1)) / p;
+    }
+    return medianOf(same, k) + this.meanOfLast(Math.max(1, Math.min(this.size - 1, Math.round(k * this.period))));
   }
 
   /**
@@ -201,14 +237,15 @@ export class SeasonalRemover {
     const values: number[] = [];
     const cap = this.ring.length;
     for (let i = this.size; i >= 1; i--) values.push(this.ring[(this.head - i + cap) % cap] as number);
-    return { period: this.period, cycles: this.cycles, values, lastIn: Number.isFinite(this.lastIn) ? this.lastIn : null, lastOut: Number.isFinite(this.lastOut) ? this.lastOut : null };
+    return { period: this.period, cycles: this.cycles, ...(this.levelFree && { levelFree: true }), values, lastIn: Number.isFinite(this.lastIn) ? this.lastIn : null, lastOut: Number.isFinite(this.lastOut) ? this.lastOut : null };
   }
 
   static fromJSON(state: unknown): SeasonalRemover {
     if (typeof state !== 'object' || state === null) throw new TypeError('seasonal state must be an object');
     const s = state as Record<string, unknown>;
     if (typeof s.period !== 'number' || typeof s.cycles !== 'number') throw new TypeError('seasonal state needs period and cycles');
-    const r = new SeasonalRemover(s.period, s.cycles);
+    if (s.levelFree !== undefined && typeof s.levelFree !== 'boolean') throw new TypeError('seasonal state levelFree must be a boolean');
+    const r = new SeasonalRemover(s.period, s.cycles, s.levelFree === true);
     const values = s.values;
     if (!Array.isArray(values) || values.length > r.ring.length || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
       throw new TypeError('seasonal state values must be finite numbers within the span');
