@@ -433,7 +433,7 @@ const PARAM_SPECS = [
     name: 'runsLearned',
     type: 'boolean',
     default: true,
-    description: `With runGuards, after a fit the run reference goes on learning: each run of repeats that ends counts as one more run seen, and one longer than the longest known but at most ${RUNS_LEARNED} times as long becomes the longest, so a normal run the fit's sample (a short self-fit's above all) was too short to show alarms once, not every time it recurs; a stuck sensor's run, far longer, teaches nothing (off in models written before it).`,
+    description: `With runGuards, after a fit the run reference goes on learning: a run of repeats that ends longer than the longest known but at most ${RUNS_LEARNED} times as long becomes the longest (the count of runs stays the fit's), so a normal run the fit's sample (a short self-fit's above all) was too short to show alarms once, not every time it recurs; a stuck sensor's run, far longer, teaches nothing (off in models written before it).`,
   },
   {
     name: 'runGuards',

@@ -192,7 +192,7 @@ const PARAM_SPECS = [
     min: 0,
     max: 1000,
     description:
-      "When > 0, after a fit that set a run reference (stuckRunFactor): every run of repeats that ends counts as one more run seen, and one longer than the reference's longest but at most this many times as long becomes its longest (a run the fit's sample was too short to show alarms once, not on every repeat of it; a stuck sensor, far longer, teaches nothing). 0: the reference stays as fit set it.",
+      "When > 0, after a fit that set a run reference (stuckRunFactor): a run of repeats that ends longer than the reference's longest but at most this many times as long becomes its longest, the count of runs staying the fit's (a run the fit's sample was too short to show alarms once, not on every recurrence; a stuck sensor, far longer, teaches nothing). 0: the reference stays as fit set it.",
   },
   {
     name: 'skipStuck',
