@@ -79,17 +79,18 @@ async function onFaultTrace(
 const bandIn = (q: number) => (s: Score): number => ((s.upper as number) - (s.lower as number)) / q;
 
 /**
- * A model written before the boolean parameter `param` existed (fitted with it off, the parameter
- * absent from its artifact) loads with it off and scores exactly as a model with it off.
- * Restored is compared with restored: the shape channel's sums differ from a fitted one's in the last bits.
+ * A model written before the parameter `param` existed (fitted with it off, the parameter absent
+ * from its artifact) loads with it off (`offValue`: false for a boolean) and scores exactly as a
+ * model with it off. Restored is compared with restored: the shape channel's sums differ from a
+ * fitted one's in the last bits.
  */
-async function expectLoadsWithItOff(param: string, train: readonly Reading[], live: readonly Reading[]): Promise<void> {
-  const off = createDetector('auto', { seed: 1, params: { [param]: false } });
+async function expectLoadsWithItOff(param: string, train: readonly Reading[], live: readonly Reading[], offValue: boolean | number = false): Promise<void> {
+  const off = createDetector('auto', { seed: 1, params: { [param]: offValue } });
   await off.fit(train);
   const old = round(off.serialize());
   delete (old.params as Record<string, unknown>)[param];
   const restored = restoreDetector(validateArtifact(old));
-  expect(restored.serialize().params[param]).toBe(false);
+  expect(restored.serialize().params[param]).toBe(offValue);
   const explicit = restoreDetector(validateArtifact(round(off.serialize())));
   expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => explicit.score(r)));
 }
@@ -628,15 +629,7 @@ describe('auto: a fast stream gets no more false alarms an hour than a 10 Hz one
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     const tr = generateFaultTrace(100498);
-    const off = createDetector('auto', { seed: 1, params: { budgetHz: 0 } });
-    await off.fit(tr.train);
-    const old = round(off.serialize());
-    delete (old.params as Record<string, unknown>).budgetHz;
-    const restored = restoreDetector(validateArtifact(old));
-    expect(restored.serialize().params.budgetHz).toBe(0);
-    const explicit = restoreDetector(validateArtifact(round(off.serialize())));
-    const live = tr.test.slice(0, 600);
-    expect(live.map((r) => restored.score(r))).toEqual(live.map((r) => explicit.score(r)));
+    await expectLoadsWithItOff('budgetHz', tr.train, tr.test.slice(0, 600), 0);
   });
 });
 

@@ -129,7 +129,7 @@ export class SeasonalRemover {
       const s = this.next();
       this.lastShape = s;
       // The level: the mean of the last k whole cycles (running totals, O(1)).
-      this.offset = s - this.meanOfLast(Math.max(1, Math.min(this.size - 1, Math.round(k * this.period))));
+      this.offset = s - this.levelOfLast(k);
       out = x - this.offset;
       ready = true;
     }
@@ -167,6 +167,11 @@ export class SeasonalRemover {
     return a + frac * (b - a);
   }
 
+  /** The level: the mean of the last `k` whole cycles remembered (as many readings as there are, at least one). */
+  private levelOfLast(k: number): number {
+    return this.meanOfLast(Math.max(1, Math.min(this.size - 1, Math.round(k * this.period))));
+  }
+
   /** The mean of the newest `w` remembered readings (1 ≤ w < size), from the running totals in O(1). */
   private meanOfLast(w: number): number {
     const cap = this.ring.length;
@@ -191,7 +196,7 @@ export class SeasonalRemover {
       const back = j * p - 1;
       same[j - 1] = this.at(back) - (this.cumAt(back - p + 1) - this.cumAt(back + 1)) / p;
     }
-    return medianOf(same, k) + this.meanOfLast(Math.max(1, Math.min(this.size - 1, Math.round(k * this.period))));
+    return medianOf(same, k) + this.levelOfLast(k);
   }
 
   /**
