@@ -550,8 +550,9 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
     expect(on.filter((s) => s.is_anomaly)).toHaveLength(1);
     // Without the floors the first residuals of exactly 0 teach the swing channel a log energy with
     // no spread; it then sits at an enormous surprise for good and the calibration widens everything.
-    // (holdoffRearm, later, keeps a locked channel held off for good: off here, as when this was measured)
-    const off = await live({ swingFloors: false, holdoffRearm: false });
+    // (holdoffRearm, later, keeps a locked channel held off for good, and spikeBar, later, lifts the
+    // spike past the widened bar on its own: both off here, as when this was measured)
+    const off = await live({ swingFloors: false, holdoffRearm: false, spikeBar: false });
     expect(Math.min(...off.map(bandInCodes))).toBeGreaterThan(30);
     expect(off[2000]?.channel).not.toBe('spike');
   });
@@ -676,6 +677,64 @@ describe("auto: a fit finds a cycle through a loose wire's glitches (periodFence
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('periodFence', tr.train, tr.test.slice(0, 600));
+  });
+});
+
+describe("auto: a clear point outlier alarms past the fault group's bar (spikeBar)", () => {
+  // Development-set traces: 100063, a wandering flat signal at 10 Hz (noise 2.3 mV, 12 bits over
+  // 5 V) with a two-reading spike of 21 mV (9σ); 100071, a 100 Hz signal of several cycles with a
+  // one-reading spike of 29 mV (19σ). The fault group is calibrated on the largest of its channels'
+  // surprises, and the swing channel's normal tail on these signals set a bar both spikes stayed under.
+  it.each([100063, 100071])('finds the spike of trace %i that the group bar hid, named a spike, with no more false alarms', async (seed) => {
+    const on = await onFaultTrace(seed, { seed: 1, params: {} });
+    const off = await onFaultTrace(seed, { seed: 1, params: { spikeBar: false } });
+    expect(on.found).toBe(off.found + 1);
+    expect(on.falseAlarms).toBeLessThanOrEqual(off.falseAlarms);
+    const tr = generateFaultTrace(seed);
+    const spike = tr.events.find((e) => e.kind === 'spike')!;
+    const inSpike = tr.test.map((r, i) => (r.ts >= spike.start && r.ts <= spike.end ? i : -1)).filter((i) => i >= 0);
+    expect(inSpike.some((i) => off.scores[i]!.is_anomaly)).toBe(false);
+    const first = inSpike.find((i) => on.scores[i]!.is_anomaly);
+    expect(first).toBeDefined();
+    expect(on.scores[first!]).toMatchObject({ channel: 'spike', signal: 'spike', method: 'auto:spike' });
+    // Just over the bar: a lifted reading never outranks a calibrated alarm.
+    expect(on.scores[first!]!.anomaly_score).toBeLessThan(0.6);
+  });
+
+  it('lifts nothing before a fit calibrated the stream: never fitted, its first 1,024 readings score as without it', () => {
+    const tr = generateFaultTrace(100063);
+    const readings = [...tr.train.slice(0, 1000)];
+    readings[900] = { ...readings[900]!, value: readings[900]!.value + 0.05 };
+    const score = (params: Record<string, unknown>) => {
+      const d = createDetector('auto', { seed: 1, params });
+      return readings.map((r) => d.score(r));
+    };
+    expect(score({})).toEqual(score({ spikeBar: false }));
+  });
+
+  it('lifts no reading only a few ADC steps out on a signal whose noise is below one step', async () => {
+    // 10 Hz, 10 bits over 5 V: a random walk with 2 mV of noise sits on one or two codes, and a
+    // reading 3 codes from the rolling median scores as a 10σ spike against the step's own error.
+    const rng = new Rng(3);
+    let w = 0;
+    const all = Array.from({ length: 6000 }, (_, i) => {
+      w += 0.005 * Math.sqrt(0.1) * rng.normal();
+      return { ts: T0 + i * 100, value: Math.round((2.47 + w + 0.002 * rng.normal()) / LSB) * LSB };
+    });
+    const on = await scoresAfterFit({ levelRange: false }, all.slice(0, 3000), all.slice(3000));
+    expect(on.filter((s) => s.is_anomaly)).toEqual([]);
+    // The same reading moved to 6 codes out is lifted.
+    const live = all.slice(3000).map((r) => ({ ...r }));
+    const i = 2314;
+    const median = [...live.slice(i - 9, i).map((r) => r.value)].sort((a, b) => a - b)[4]!;
+    live[i]!.value = median + 6 * LSB;
+    const moved = await scoresAfterFit({ levelRange: false }, all.slice(0, 3000), live);
+    expect(moved[i]).toMatchObject({ is_anomaly: true, channel: 'spike' });
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const tr = generateFaultTrace(100071);
+    await expectLoadsWithItOff('spikeBar', tr.train, tr.test.slice(49_900, 50_100));
   });
 });
 
@@ -867,8 +926,9 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
       // Every self-fit on every reading seen (as before it): the fit at 4,096 readings learned the
       // first burst as normal and calibrated above it, so the second one goes unseen. (With
       // holdoffRearm, later, the burst's swing stays held off through the fit's hold-out, which keeps
-      // the calibration low enough to see the second one even then: off here, as when this was measured.)
-      const all = createDetector('auto', { params: { selfFitQuiet: false, holdoffRearm: false } });
+      // the calibration low enough to see the second one even then, and spikeBar, later, lifts the
+      // second burst's clearest outliers past the raised bar: both off here, as when this was measured.)
+      const all = createDetector('auto', { params: { selfFitQuiet: false, holdoffRearm: false, spikeBar: false } });
       const a = r.map((x) => all.score(x));
       expect(alarmsIn(a, 2600, 2640).length).toBeGreaterThan(0);
       expect(alarmsIn(a, 5500, 5730)).toEqual([]);

@@ -141,6 +141,40 @@ const EXCEED_ALARM = 8;
 const EXCEED_WINDOW = 32;
 /** Log-odds per spread beyond RANGE_ALARM (below it the channel's score stays under the threshold). */
 const RANGE_SLOPE = 0.5;
+/**
+ * `spikeBar`: after a fit, a reading whose point (spike) surprise reaches this (−log10 p, under
+ * the point channel's own guards: its learned spread, the absolute robust-z guard and, on
+ * heavy-tailed noise, the training tail) alarms on its own, above the fault group's calibrated bar.
+ * The group is calibrated on the largest of eight surprises, so on a wandering or cycling signal
+ * the swing and collapse channels' normal tail set a bar that a 10–19σ spike (surprise 10–15)
+ * stayed under. Chosen on the two development sets of 192 traces (seeds 100001–100192 and
+ * 100385–100576), fit and online, in the rule's first form: 6 gave more false alarms than finds,
+ * 7 and 8 the best F1, 10 and 12 less; 8 kept for fewer false alarms (decision 0014).
+ */
+const SPIKE_BAR = 8;
+/**
+ * `spikeBar` on a cycle: the point channel reads the residual from the remembered cycle, whose
+ * normal readings reached surprise 8–9 at a sawtooth's drop and a daily cycle's turn (two series of
+ * the periodic benchmark's development split, whose highest score then fell there). 10 keeps both
+ * and costs the sensor development sets 2–4 events (12: 4–6).
+ */
+const SPIKE_BAR_CYCLE = 10;
+/**
+ * `spikeBar`: a lifted reading also lies at least this many ADC steps from the rolling median. A
+ * signal whose noise is below one step has its noise scale floored at the step's own error, so 3
+ * codes out scored as a 10σ spike on a 10-bit random walk (on the development sets 4 kept one
+ * false alarm fewer than no such rule, and every find).
+ */
+const SPIKE_BAR_QUANTA = 4;
+/**
+ * `spikeBar`: a lifted reading scores this many log-odds above the threshold, plus SPIKE_BAR_SLOPE
+ * per unit of point surprise beyond SPIKE_BAR: just over the bar, so lifted readings rank by
+ * surprise among themselves but never outrank a calibrated alarm (an incident's other channels
+ * still decide what is an echo of it; with RANGE_SLOPE's 0.5 a 20σ reading of a noise burst
+ * outranked the burst's own alarm and alarmed again inside its incident, and dev F1 was lower).
+ */
+const SPIKE_BAR_MARGIN = 0.01;
+const SPIKE_BAR_SLOPE = 0.01;
 /** The most readings a never-fitted detector keeps for fitting itself (the last self-fit is at this count or below). */
 const SELF_FIT_MAX = 32_768;
 /**
@@ -430,6 +464,12 @@ const PARAM_SPECS = [
       'On a cycle, a reading the stuck or dropout channel finds surprising enters the cycle\'s remembered shape as the shape\'s own value at its phase, not as read, so a stuck sensor or a dropout is not learned as part of the cycle (off in models written before it).',
   },
   {
+    name: 'spikeBar',
+    type: 'boolean',
+    default: true,
+    description: `After a fit (or a self-fit), a reading whose point surprise alone reaches ${SPIKE_BAR} (p ≤ 1e-${SPIKE_BAR} under the point channel's own guards) (${SPIKE_BAR_CYCLE} on a cycle) and that lies at least ${SPIKE_BAR_QUANTA} ADC steps from the rolling median alarms as a spike, whatever the other fault channels' normal tail set the fault group's bar to: on a wandering or cycling signal the swing channel's tail hid spikes of 10–19 noise sigmas (off in models written before it).`,
+  },
+  {
     name: 'runsLearned',
     type: 'boolean',
     default: true,
@@ -648,6 +688,7 @@ export class AutoDetector implements Detector {
   private readonly echoRuns: boolean;
   /** `levelClip`: the level channel may take over the run a lone reading's spike or swing alarm began. */
   private readonly levelTakesOver: boolean;
+  private readonly spikeBar: boolean;
   private readonly cycleImpute: boolean;
   /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
   private sampleInterval = 0;
@@ -669,6 +710,7 @@ export class AutoDetector implements Detector {
     // Only where the fault member clips: elsewhere the level channel sees a shift's first reading in
     // full, and its later alarms stay the incident's echoes.
     this.levelTakesOver = levelClipOf(params) > 0;
+    this.spikeBar = params.spikeBar === true;
     this.cycleImpute = params.cycleImpute === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0, alarmTs: Number.NaN, fitCount: 0, fitSpan: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
@@ -1131,7 +1173,19 @@ export class AutoDetector implements Detector {
     const rangeLogit = beyond > 0 ? this.thresholdLogit() + RANGE_SLOPE * (beyond - RANGE_ALARM) : -Infinity;
     // The range, trend and new-extremes channels score apart from the calibrated groups: the
     // largest score names the channel (a range score below its alarm distance does not hide a trend alarm).
-    let own: '' | 'range' | 'trend' | 'extreme' | 'exceed' = '';
+    let own: '' | 'range' | 'trend' | 'extreme' | 'exceed' | 'spike' = '';
+    // `spikeBar`: a clear point outlier alarms past the group's bar, only once calibrated (never
+    // fitted, nothing says how this stream's point surprises run). It only lifts a reading the
+    // groups kept under the bar, and leaves stuck and dropout readings (whose point surprise is
+    // large too) to their own channels.
+    const spikeSurprise = parts.spike;
+    const lift = this.spikeBar && this.calibration && spikeSurprise >= (this.members.seasonal ? SPIKE_BAR_CYCLE : SPIKE_BAR) && m.logit < this.thresholdLogit() && parts.dropout < IMPUTE_SURPRISE && parts.stuck < IMPUTE_SURPRISE && this.members.robust.quantaFromMedian >= SPIKE_BAR_QUANTA;
+    const spikeLogit = lift ? this.thresholdLogit() + SPIKE_BAR_MARGIN + SPIKE_BAR_SLOPE * (spikeSurprise - SPIKE_BAR) : -Infinity;
+    if (spikeLogit > m.logit) {
+      m.logit = spikeLogit;
+      m.group = 'fault';
+      own = 'spike';
+    }
     if (rangeLogit > m.logit) {
       m.logit = rangeLogit;
       m.group = 'fault';
@@ -1222,7 +1276,10 @@ export class AutoDetector implements Detector {
         const continues = (channel === this.episodeChannel || takesOver) && reading.ts - lastAlarmLevel <= Math.max(RUN_GAP_MS, 2.5 * this.members.robust.typicalInterval);
         echo = within && (m.group === 'shape' || !continues);
       } else {
-        const candidate = windowed ? m.group === 'shape' || channel !== this.episodeChannel : this.pointEchoOfShape && channel === 'spike' && this.episodeChannel === 'shape';
+        // A `spikeBar` alarm inside another channel's incident is its echo unless larger: after a
+        // stuck run or a level shift the rolling median still holds the event's readings.
+        const barEcho = own === 'spike' && this.episodeChannel !== 'spike';
+        const candidate = windowed ? m.group === 'shape' || channel !== this.episodeChannel : barEcho || (this.pointEchoOfShape && channel === 'spike' && this.episodeChannel === 'shape');
         echo = candidate && within && m.logit <= this.episodePeak;
       }
       const deviation = c.faultScore.expected === undefined ? Number.NaN : Math.abs(reading.value - (c.faultScore.expected + c.seasonal));
@@ -1245,7 +1302,7 @@ export class AutoDetector implements Detector {
     }
     const isAnomaly = p >= this.threshold;
     const driver = m.group === 'novelty' && c.noveltyScore ? c.noveltyScore : c.faultScore;
-    const signal = own === 'range' || own === 'trend' ? 'drift' : own === 'extreme' ? 'spike' : own === 'exceed' ? 'variance' : m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
+    const signal = own === 'range' || own === 'trend' ? 'drift' : own === 'extreme' || own === 'spike' ? 'spike' : own === 'exceed' ? 'variance' : m.group === 'shape' ? 'pattern' : driver.signal === 'none' ? 'pattern' : driver.signal;
     const fault = { name: 'fault', weight: Math.round(c.faultScore.anomaly_score * 1000) / 1000 };
     const novelty = { name: 'novelty', weight: Math.round((c.noveltyScore?.anomaly_score ?? 0) * 1000) / 1000 };
     const score: Score = {
@@ -1633,6 +1690,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
     ...(a.budgetHz === undefined && { budgetHz: 0 }),
     ...(a.runsLearned === undefined && { runsLearned: false }),
+    ...(a.spikeBar === undefined && { spikeBar: false }),
     ...(a.cycleLevelFree === undefined && { cycleLevelFree: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),

@@ -1021,6 +1021,18 @@ export class RobustDetector implements Detector {
   }
 
   /**
+   * How many ADC steps (the smallest step seen) the last reading lies from the rolling median
+   * (Infinity before a step or a median is known). On a coarsely quantised signal whose noise is
+   * below one step, the noise scale is floored at the step's own error and a reading a few codes
+   * out scores as a many-sigma spike.
+   */
+  get quantaFromMedian(): number {
+    const q = this.quantum;
+    if (!(Number.isFinite(q) && q > 0) || !Number.isFinite(this.bandMedian)) return Number.POSITIVE_INFINITY;
+    return Math.abs(this.lastValue - this.bandMedian) / q;
+  }
+
+  /**
    * Whether the last reading is a clear outlier on its own: its point surprise is above the bar a
    * different kind of event must clear inside a hold-off.
    */
