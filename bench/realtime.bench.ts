@@ -2,14 +2,16 @@
  * Real-time pipeline benchmark: N devices at 10 Hz, each with a live logged detection session
  * and a Socket.IO subscriber, over the in-process simulator and over MQTT, on SQLite and MariaDB.
  *
- *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alarms 0.1 --mqtt-qos 1 --mqtt-connections N --model preset|trained --sqlite-thread true|false]
+ *   npm run bench:realtime [-- --devices 1000 --seconds 20 --dialects sqlite,mysql --sources simulator,mqtt --profile DIR --alloc-profile DIR --alarms 0.1 --mqtt-qos 1 --mqtt-connections N --model preset|trained --sqlite-thread true|false]
  *
  * Reports sustained readings/s scored, end-to-end latency seen by the clients (from the reading's
  * creation — the simulator's due time or the MQTT publisher's clock — to the client's receipt),
  * latency from arrival to the `arduino_data` emit (server side), server CPU (% of one core, this
  * process alone: the clients and the MQTT publisher run in their own processes), the server's
  * event-loop delay (`monitorEventLoopDelay`) and memory, and checks that every scored reading
- * became exactly one log row. `--profile DIR` writes a CPU profile of each measured window
+ * became exactly one log row. `--alloc-profile DIR` writes a sampling heap profile of each measured
+ * window (`.heapprofile`, collected objects included) and prints the top allocation sites in bytes per
+ * scored reading. `--profile DIR` writes a CPU profile of each measured window
  * (`.cpuprofile`, open in Chrome DevTools) and prints its top functions by self time.
  * `--model trained` runs every session on its user's own model of the default kind (`auto`, fitted
  * on 8 minutes of 10 Hz simulator data and stored per user as training stores it) instead of the
@@ -45,7 +47,7 @@ import { sql } from 'kysely';
 import { createApp } from '../src/app.ts';
 import { freshDatabase } from './support/fresh-database.ts';
 import { loopDelay } from './support/loop-delay.ts';
-import { summariseProfile } from './support/profile-summary.ts';
+import { summariseAllocations, summariseProfile } from './support/profile-summary.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createTokenService } from '../src/modules/auth/tokens.ts';
@@ -55,6 +57,12 @@ import { createRetention } from '../src/modules/retention/retention.service.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { createSimulatorSignal, type SimulatorSource } from '../src/modules/devices/sources/simulator.source.ts';
 import { createDetector } from '../src/detectors/index.ts';
+
+/** The Node flag `npm start`, the Docker image and the systemd unit give the server (a 64 MB young generation). */
+const SERVER_NODE_FLAG = '--max-semi-space-size=64';
+if (!process.execArgv.includes(SERVER_NODE_FLAG)) {
+  process.stderr.write(`warning: this process runs without ${SERVER_NODE_FLAG}, which the server gets from \`npm start\`; run \`npm run bench:realtime\` to measure what users run\n`);
+}
 
 const { values } = parseArgs({
   options: {
@@ -67,6 +75,8 @@ const { values } = parseArgs({
     'mqtt-url': { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
     'rate-hz': { type: 'string', default: '10' },
     profile: { type: 'string' },
+    // A sampling heap profile of each measured window (every allocation, collected ones included).
+    'alloc-profile': { type: 'string' },
     top: { type: 'string', default: '15' },
     // The default path journals every log row (LOG_JOURNAL); `--journal false` measures without it.
     journal: { type: 'string', default: 'true' },
@@ -175,7 +185,7 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
   const app = await createApp({ config, logger: createLogger(config.log) });
   const baseUrl = await app.listen(0, '127.0.0.1');
   // The second process starts after the first, which installed the preset models.
-  const second = PROCESSES === 2 ? fork(new URL('./realtime-server.ts', import.meta.url), { execArgv: ['--import', 'tsx'] }) : undefined;
+  const second = PROCESSES === 2 ? fork(new URL('./realtime-server.ts', import.meta.url), { execArgv: [SERVER_NODE_FLAG, '--import', 'tsx'] }) : undefined;
   const secondUrl = second ? (await ask<{ baseUrl: string }>(second, { type: 'start', env }, 'started')).baseUrl : undefined;
   /** Users from this index on run their sessions (and connect their clients) on the second process. */
   const split = second ? Math.ceil(N / 2) : N;
@@ -263,6 +273,14 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
+    const heapProfiler = values['alloc-profile'] ? new Session() : undefined;
+    if (heapProfiler) {
+      heapProfiler.connect();
+      await heapProfiler.post('HeapProfiler.enable');
+      // Collected objects too: what the reading path allocates, not only what it keeps.
+      await heapProfiler.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+    }
+    const scored0 = hub.stats().readings;
     const loopWindow = loopDelay();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -277,6 +295,14 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       const file = path.join(values.profile!, `realtime-${dialect}-${source}-${N}${label === 'off' ? '' : `-${label.replace(/[^a-z0-9]+/gi, '-')}`}.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
       process.stderr.write(`  CPU profile: ${file}\n${summariseProfile(profile, Number(values.top))}\n`);
+    }
+    if (heapProfiler) {
+      const { profile } = await heapProfiler.post('HeapProfiler.stopSampling');
+      heapProfiler.disconnect();
+      mkdirSync(values['alloc-profile']!, { recursive: true });
+      const file = path.join(values['alloc-profile']!, `realtime-${dialect}-${source}-${N}${label === 'off' ? '' : `-${label.replace(/[^a-z0-9]+/gi, '-')}`}.heapprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      process.stderr.write(`  heap profile: ${file}\n${summariseAllocations(profile, hub.stats().readings - scored0, Number(values.top))}\n`);
     }
     const after = hub.stats();
     const lat = gateway.latency();
@@ -466,7 +492,7 @@ for (const dialect of values.dialects!.split(',')) {
     }
   }
 }
-console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${PROCESSES === 2 ? 'two server processes behind Redis (half the sessions each; clients on their session\'s process), ' : ''}${values.model === 'trained' ? "each session on its user's own trained auto model" : 'sessions on the default preset'}, ${SECONDS} s measured after ${WARMUP} s warm-up, SQLite log thread ${config0.detection.sqliteLogThread}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}`);
+console.log(`\nrealtime benchmark: ${N} devices × ${RATE} Hz, ${PROCESSES === 2 ? 'two server processes behind Redis (half the sessions each; clients on their session\'s process), ' : ''}${values.model === 'trained' ? "each session on its user's own trained auto model" : 'sessions on the default preset'}, ${SECONDS} s measured after ${WARMUP} s warm-up, SQLite log thread ${config0.detection.sqliteLogThread}, young generation ${process.execArgv.includes(SERVER_NODE_FLAG) ? SERVER_NODE_FLAG : 'Node default'}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}`);
 console.log('targets: e2e p99 < 20 ms, server CPU ≤ 35 % of one core, event-loop delay p99 < 10 ms, 0 lost rows\n');
 console.log('| db | source | anomalies: alarms opened / updated / resolved | retention | offered/s | scored/s | e2e p50 / p99 ms | server CPU | event-loop p99 / max ms | arrival → emit p99 ms | created → emit p99 ms | clients recv/s | RSS MB | lost rows |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');

@@ -35,7 +35,7 @@ describe('Dockerfile', () => {
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     expect(final).toMatch(/^HEALTHCHECK .*\n?.*\/health\/ready/m);
-    expect(final).toMatch(/^CMD \["node", "bin\/vigil\.js", "serve"\]$/m);
+    expect(final).toMatch(/^CMD \["node", "--max-semi-space-size=64", "bin\/vigil\.js", "serve"\]$/m);
   });
 
   it('uses only instructions Docker knows, with continuation lines closed', () => {
@@ -52,6 +52,21 @@ describe('Dockerfile', () => {
   it.runIf(dockerDaemon)('builds the image (needs a Docker daemon)', () => {
     execFileSync('docker', ['build', '-q', '-t', 'vigil:test', '.'], { cwd: root, stdio: 'inherit', timeout: 900_000 });
   }, 900_000);
+});
+
+describe('the server\'s Node flags', () => {
+  // A 64 MB young generation (README, *Real-time benchmark*): every documented way of starting the
+  // server passes it, and `bench:realtime` measures its server with the same flag.
+  const FLAG = '--max-semi-space-size=64';
+  it('npm start, the Docker image, the systemd unit and bench:realtime all pass --max-semi-space-size=64', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.start).toBe(`node ${FLAG} bin/vigil.js serve`);
+    expect(scripts['bench:realtime']).toContain(`node ${FLAG} `);
+    expect(read('Dockerfile')).toContain(`CMD ["node", "${FLAG}", "bin/vigil.js", "serve"]`);
+    expect(read('README.md')).toContain(`ExecStart=/usr/bin/node ${FLAG} bin/vigil.js serve`);
+    // The second server process of `bench:realtime --processes 2` runs with it too.
+    expect(read('bench/realtime.bench.ts')).toMatch(/fork\(new URL\('\.\/realtime-server\.ts', import\.meta\.url\), \{ execArgv: \[SERVER_NODE_FLAG, '--import', 'tsx'\] \}\)/);
+  });
 });
 
 describe('compose.yaml', () => {
