@@ -2,7 +2,7 @@
  * What the parts of issue 15's reading path cost on their own, at 1,000 devices x 10 Hz, so the
  * `bench:realtime` numbers can be read against a floor (decision 0019, addendum 2026-12-06).
  *
- *   npm run bench:realtime-floor [-- --devices 1000 --seconds 10 --batch 2500]
+ *   npm run bench:realtime-floor [-- --devices 1000 --seconds 10 --batch 2500]  (node --max-semi-space-size=64, as the server runs)
  *
  * Each part is measured alone, in this process, and printed as % of one core at devices x 10
  * readings/s:
