@@ -273,6 +273,8 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
+    /** The measured window's profile file name (without extension). */
+    const windowName = `realtime-${dialect}-${source}-${N}${label === 'off' ? '' : `-${label.replace(/[^a-z0-9]+/gi, '-')}`}`;
     const heapProfiler = values['alloc-profile'] ? new Session() : undefined;
     if (heapProfiler) {
       heapProfiler.connect();
@@ -292,7 +294,7 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       const { profile } = await profiler.post('Profiler.stop');
       profiler.disconnect();
       mkdirSync(values.profile!, { recursive: true });
-      const file = path.join(values.profile!, `realtime-${dialect}-${source}-${N}${label === 'off' ? '' : `-${label.replace(/[^a-z0-9]+/gi, '-')}`}.cpuprofile`);
+      const file = path.join(values.profile!, `${windowName}.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
       process.stderr.write(`  CPU profile: ${file}\n${summariseProfile(profile, Number(values.top))}\n`);
     }
@@ -300,7 +302,7 @@ async function scenario(dialect: string, source: string): Promise<Result[]> {
       const { profile } = await heapProfiler.post('HeapProfiler.stopSampling');
       heapProfiler.disconnect();
       mkdirSync(values['alloc-profile']!, { recursive: true });
-      const file = path.join(values['alloc-profile']!, `realtime-${dialect}-${source}-${N}${label === 'off' ? '' : `-${label.replace(/[^a-z0-9]+/gi, '-')}`}.heapprofile`);
+      const file = path.join(values['alloc-profile']!, `${windowName}.heapprofile`);
       writeFileSync(file, JSON.stringify(profile));
       process.stderr.write(`  heap profile: ${file}\n${summariseAllocations(profile, hub.stats().readings - scored0, Number(values.top))}\n`);
     }

@@ -327,8 +327,8 @@ export async function createApp(options: AppOptions) {
   const logWriter = createLogWriter({
     ...(journal && { journal }),
     insert: metrics.timeFlush(insertLogs),
-    batchSize: Math.max(config.detection.logBatchSize, offLoopBatch ?? 0),
-    ...(offLoopBatch !== undefined && { catchUpBatch: offLoopBatch }),
+    // A backlog is caught up in batches of the same size (the writer's catch-up batch defaults to it).
+    batchSize: offLoopBatch ?? config.detection.logBatchSize,
     flushMs: config.detection.logFlushMs,
     maxBuffer: config.detection.logBufferMax,
     logger,
