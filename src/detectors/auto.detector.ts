@@ -470,6 +470,12 @@ const PARAM_SPECS = [
     description: `After a fit (or a self-fit), a reading whose point surprise alone reaches ${SPIKE_BAR} (p ≤ 1e-${SPIKE_BAR} under the point channel's own guards) (${SPIKE_BAR_CYCLE} on a cycle) and that lies at least ${SPIKE_BAR_QUANTA} ADC steps from the rolling median alarms as a spike, whatever the other fault channels' normal tail set the fault group's bar to: on a wandering or cycling signal the swing channel's tail hid spikes of 10–19 noise sigmas (off in models written before it).`,
   },
   {
+    name: 'spikePairs',
+    type: 'boolean',
+    default: true,
+    description: `With spikeBar, on heavy-tailed training noise (the point channel guarded by a power-law tail), two readings in a row out on the same side count together: twice the smaller of their point surprises reaches the bar. One reading at 2–3 times the largest normal excursion scores only 4–6 under such a tail, two in a row do not happen in independent noise (off in models written before it).`,
+  },
+  {
     name: 'runsLearned',
     type: 'boolean',
     default: true,
@@ -689,6 +695,7 @@ export class AutoDetector implements Detector {
   /** `levelClip`: the level channel may take over the run a lone reading's spike or swing alarm began. */
   private readonly levelTakesOver: boolean;
   private readonly spikeBar: boolean;
+  private readonly spikePairs: boolean;
   private readonly cycleImpute: boolean;
   /** Median spacing of the training readings (ms; 0 when unknown) and the last timestamp seen, for gaps in a cycle. */
   private sampleInterval = 0;
@@ -711,6 +718,7 @@ export class AutoDetector implements Detector {
     // full, and its later alarms stay the incident's echoes.
     this.levelTakesOver = levelClipOf(params) > 0;
     this.spikeBar = params.spikeBar === true;
+    this.spikePairs = params.spikePairs === true;
     this.cycleImpute = params.cycleImpute === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0, alarmTs: Number.NaN, fitCount: 0, fitSpan: 0 };
     this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
@@ -1178,7 +1186,8 @@ export class AutoDetector implements Detector {
     // fitted, nothing says how this stream's point surprises run). It only lifts a reading the
     // groups kept under the bar, and leaves stuck and dropout readings (whose point surprise is
     // large too) to their own channels.
-    const spikeSurprise = parts.spike;
+    // `spikePairs`: on heavy-tailed noise, two readings out on one side together (see the fault member's pairSpike).
+    const spikeSurprise = this.spikePairs ? Math.max(parts.spike, this.members.robust.pairSpike) : parts.spike;
     const lift = this.spikeBar && this.calibration && spikeSurprise >= (this.members.seasonal ? SPIKE_BAR_CYCLE : SPIKE_BAR) && m.logit < this.thresholdLogit() && parts.dropout < IMPUTE_SURPRISE && parts.stuck < IMPUTE_SURPRISE && this.members.robust.quantaFromMedian >= SPIKE_BAR_QUANTA;
     const spikeLogit = lift ? this.thresholdLogit() + SPIKE_BAR_MARGIN + SPIKE_BAR_SLOPE * (spikeSurprise - SPIKE_BAR) : -Infinity;
     if (spikeLogit > m.logit) {
@@ -1691,6 +1700,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.budgetHz === undefined && { budgetHz: 0 }),
     ...(a.runsLearned === undefined && { runsLearned: false }),
     ...(a.spikeBar === undefined && { spikeBar: false }),
+    ...(a.spikePairs === undefined && { spikePairs: false }),
     ...(a.cycleLevelFree === undefined && { cycleLevelFree: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),

@@ -507,6 +507,70 @@ describe('robust: the spike guards follow the training noise', () => {
   });
 });
 
+describe('robust: two readings out on one side on heavy-tailed noise (pairSpike)', () => {
+  // 10 Hz at 2.5 V; one reading in 50 at eight times the noise, as in the test above.
+  const make = (n: number, t0: number, seed: number, heavy: boolean): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, (_, i) => ({ ts: t0 + i * 100, value: 2.5 + 0.01 * rng.normal() * (heavy && rng.next() < 0.02 ? 8 : 1) }));
+  };
+  const pairOf = (d: Detector): number => (d as unknown as { pairSpike: number }).pairSpike;
+  const spikeOf = (d: Detector): number => (d as unknown as { parts: { spike: number } }).parts.spike;
+  /** Scores `live` with readings `at` moved by `moves` (volts); the pair and point surprises after each reading. */
+  const run = async (heavy: boolean, moves: number[], at = 400, params: Record<string, unknown> = {}): Promise<{ pairs: number[]; spikes: number[] }> => {
+    const d = createDetector('robust', { seed: 1, params });
+    await d.fit(make(4000, 0, 3, heavy));
+    const live = make(500, 1_000_000, 4, heavy);
+    moves.forEach((m, k) => (live[at + k] = { ...live[at + k]!, value: 2.5 + m }));
+    const pairs: number[] = [];
+    const spikes: number[] = [];
+    for (const r of live) {
+      d.score(r);
+      pairs.push(pairOf(d));
+      spikes.push(spikeOf(d));
+    }
+    return { pairs, spikes };
+  };
+
+  it('is twice the smaller point surprise of two readings out on the same side, and 0 on opposite sides', async () => {
+    const same = await run(true, [0.25, 0.2]);
+    const first = same.spikes[400]!;
+    const second = same.spikes[401]!;
+    expect(Math.min(first, second)).toBeGreaterThan(2);
+    expect(same.pairs[401]).toBeCloseTo(2 * Math.min(first, second), 9);
+    // The first reading of the pair has no partner yet; ordinary noise pairs score little.
+    expect(same.pairs[400]).toBeLessThan(first);
+    expect(Math.max(...same.pairs.slice(0, 400))).toBeLessThan(2 * Math.min(first, second));
+    const opposite = await run(true, [0.25, -0.2]);
+    expect(opposite.pairs[401]).toBe(0);
+  });
+
+  it('is 0 on Gaussian-like training noise, whose point surprise no power-law tail caps, and with adaptLevel (the presets)', async () => {
+    const { pairs } = await run(false, [0.25, 0.2]);
+    expect(pairs.every((p) => p === 0)).toBe(true);
+    // adaptLevel keeps the tail guard for other devices' noise, whatever its own training noise was.
+    const adapting = await run(true, [0.25, 0.2], 400, { adaptLevel: true });
+    expect(adapting.spikes[401]).toBeGreaterThan(2);
+    expect(adapting.pairs.every((p) => p === 0)).toBe(true);
+  });
+
+  it('survives a save and restore between the two readings', async () => {
+    const d = createDetector('robust', { seed: 1 });
+    await d.fit(make(4000, 0, 3, true));
+    const live = make(500, 1_000_000, 4, true);
+    live[400] = { ...live[400]!, value: 2.75 };
+    live[401] = { ...live[401]!, value: 2.7 };
+    for (const r of live.slice(0, 401)) d.score(r);
+    const restored = restoreDetector(validateArtifact(JSON.parse(JSON.stringify(d.serialize())) as DetectorArtifact));
+    d.score(live[401]!);
+    restored.score(live[401]!);
+    expect(pairOf(restored)).toBeGreaterThan(4);
+    expect(pairOf(restored)).toBe(pairOf(d));
+    const bad = JSON.parse(JSON.stringify(d.serialize())) as DetectorArtifact;
+    (bad.state as { lastSpike?: unknown }).lastSpike = -1;
+    expect(() => validateArtifact(bad)).toThrow(/lastSpike/);
+  });
+});
+
 describe('robust: the drift channel by time (driftSeconds)', () => {
   const HZ = 50;
   const noise = (n: number, seed: number, t0: number): Reading[] => {

@@ -326,6 +326,8 @@ export interface RobustState {
   shortResidual: number;
   /** The last reading's robust z, for `levelClip` (absent: 0). */
   lastZ?: number;
+  /** The last reading's spike surprise, for `pairSpike` (absent: 0). */
+  lastSpike?: number;
   shortStep: number;
   channels: { spike: number[]; level: number[]; burst: number[]; variance: number[] };
   peak: number;
@@ -442,6 +444,9 @@ export class RobustDetector implements Detector {
   private absZ = 0;
   /** The last reading's robust z (within ±50), for `levelClip`. */
   private lastZ = 0;
+  /** The last reading's spike surprise (weighted), and `pairSpike` for the current one. */
+  private lastSpike = 0;
+  private pair = 0;
   /** `localPoint`: the last readings, for their median (undefined when off). */
   private local: RollingWindow | undefined;
   /** True once `fit` has run (`rarityUntilFit` then stops re-expressing surprises as rarity). */
@@ -695,6 +700,7 @@ export class RobustDetector implements Detector {
     parts.collapse = 0;
     parts.stuck = 0;
     parts.dropout = 0;
+    this.pair = 0;
     if (!Number.isFinite(x)) {
       parts.dropout = MAX_SURPRISE;
       return { surprise: MAX_SURPRISE, signal: 'dropout', parts };
@@ -761,6 +767,8 @@ export class RobustDetector implements Detector {
       // (on Gaussian-like training noise that tail is no power law and would cap a 10σ spike at ~5).
       if (this.spikeTail) spike = Math.min(spike, powerTailSurprise(zc, this.spikeTail));
       parts.spike = p.spikeWeight * spike;
+      this.pair = this.spikeTail && p.adaptLevel !== true && this.lastZ * z > 0 ? 2 * Math.min(parts.spike, this.lastSpike) : 0;
+      this.lastSpike = parts.spike;
       this.absZ = zc;
       const sh = 1 / p.short;
       const zl = Math.max(-50, Math.min(50, z));
@@ -1026,6 +1034,18 @@ export class RobustDetector implements Detector {
    * below one step, the noise scale is floored at the step's own error and a reading a few codes
    * out scores as a many-sigma spike.
    */
+  /**
+   * On heavy-tailed training noise (a power-law tail guards the spike channel), the surprise of
+   * this reading and the one before lying out on the same side together: twice the smaller of their
+   * two spike surprises, as for two independent draws (0 otherwise). One reading at 2–3 times the
+   * largest normal excursion scores only 4–6 under such a tail, but two in a row do not happen in
+   * independent noise: a spike of two or three readings, not a glitch. Not with `adaptLevel` (the
+   * presets), which keeps that guard for other devices' noise, not because its own was heavy-tailed.
+   */
+  get pairSpike(): number {
+    return this.pair;
+  }
+
   get quantaFromMedian(): number {
     const q = this.quantum;
     if (!(Number.isFinite(q) && q > 0) || !Number.isFinite(this.bandMedian)) return Number.POSITIVE_INFINITY;
@@ -1072,6 +1092,7 @@ export class RobustDetector implements Detector {
       stepSize: this.stepSize.toJSON(),
       shortResidual: this.shortResidual,
       ...(this.lastZ !== 0 && { lastZ: this.lastZ }),
+      ...(this.lastSpike !== 0 && { lastSpike: this.lastSpike }),
       shortStep: this.shortStep,
       channels: { spike: this.spike.stats.toJSON(), level: this.level.stats.toJSON(), burst: this.burst.stats.toJSON(), variance: this.variance.stats.toJSON() },
       peak: this.peak,
@@ -1137,6 +1158,7 @@ export class RobustDetector implements Detector {
     this.stepSize.load(s.stepSize);
     this.shortResidual = s.shortResidual;
     this.lastZ = s.lastZ ?? 0;
+    this.lastSpike = s.lastSpike ?? 0;
     this.shortStep = s.shortStep;
     this.spike.stats.load(s.channels.spike);
     this.level.stats.load(s.channels.level);
@@ -1298,6 +1320,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
   }
   if (s.lastZ !== undefined && !isNum(s.lastZ)) fail('"lastZ" must be a finite number');
+  if (s.lastSpike !== undefined && !(isNum(s.lastSpike) && s.lastSpike >= 0)) fail('"lastSpike" must be a non-negative number');
   if (s.peakZ !== undefined && !(isNum(s.peakZ) && s.peakZ >= 0)) fail('"peakZ" must be a non-negative number');
   const localSize = typeof params.localPoint === 'number' ? params.localPoint : 0;
   if (s.local !== undefined && !(Array.isArray(s.local) && s.local.length <= localSize && s.local.every(isNum))) fail(`"local" must hold at most ${localSize} finite numbers`);
