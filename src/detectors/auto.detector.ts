@@ -40,6 +40,7 @@
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { GlitchGate } from './channels/glitch.ts';
+import { ArPoint } from './channels/arpoint.ts';
 import { EXTREME_WARMUP, NewExtremes } from './channels/extremes.ts';
 import { quantumOf } from './channels/level.ts';
 import { LevelRange } from './channels/range.ts';
@@ -159,6 +160,15 @@ const SPIKE_BAR = 8;
  * and costs the sensor development sets 2–4 events (12: 4–6).
  */
 const SPIKE_BAR_CYCLE = 10;
+/**
+ * `arPoint`: the autoregressive channel's order, its bar in spreads of the prediction error (the
+ * median absolute error / 0.6745) and its bar as a multiple of the largest error of the training
+ * part and its hold-out. Chosen on the two development sets of 192 traces (seeds 100001–100192 and 100385–100576),
+ * fit and online: orders 8, 12, 16 and 24, bars 4–7 and factors 1.0–2.0 (decision 0014).
+ */
+const AR_ORDER = 16;
+const AR_MIN_Z = 5.5;
+const AR_FACTOR = 1.2;
 /**
  * `spikeBar`: a lifted reading also lies at least this many ADC steps from the rolling median. A
  * signal whose noise is below one step has its noise scale floored at the step's own error, so 3
@@ -476,6 +486,12 @@ const PARAM_SPECS = [
     description: `With spikeBar, on heavy-tailed training noise (the point channel guarded by a power-law tail), two readings in a row out on the same side count together: twice the smaller of their point surprises reaches the bar. One reading at 2–3 times the largest normal excursion scores only 4–6 under such a tail, two in a row do not happen in independent noise (off in models written before it).`,
   },
   {
+    name: 'arPoint',
+    type: 'boolean',
+    default: true,
+    description: `With spikeBar, after a fit on data whose noise is not heavy-tailed: each reading's step is also judged against a linear prediction from the ${AR_ORDER} steps before it (least squares on the training part), and a reading beyond ${AR_MIN_Z} spreads of that prediction's error and ${AR_FACTOR} times the largest such error of the training part reaches the spike bar (errors judged against a slow average of how well the prediction still fits, never below the training part's). A smooth signal, a fast cycle or a mains hum aliased to a few readings per cycle is predicted to within its noise, where a rolling median is not; up to 3 outlying readings in a row enter the history as predicted, and the channel then waits until its history holds readings only before it speaks again (not with adaptLevel; off in models written before it).`,
+  },
+  {
     name: 'runsLearned',
     type: 'boolean',
     default: true,
@@ -779,6 +795,13 @@ export class AutoDetector implements Detector {
       onProgress: (p, stage) => options.onProgress?.((i + p) / 3, `${kind}: ${stage}`),
     });
     const reports = [robust.fitNow(faultTrain, memberOptions(0, robust.kind))];
+    // `arPoint`: the autoregressive point channel, unless the fault member found heavy-tailed noise
+    // (whose two-reading spikes `spikePairs` finds; one reading is what the tail allows).
+    this.arPoint = undefined;
+    if (this.params.arPoint === true && this.params.adaptLevel !== true && !robust.hasSpikeTail) {
+      this.arPoint = ArPoint.fit(train.map((r) => r.value), normal.map((r) => r.value), this.sampleInterval, quantumOf(normal), AR_ORDER, AR_MIN_Z, AR_FACTOR);
+      this.arPoint?.prime(normal.map((r) => r.value), (normal.at(-1) as Reading).ts);
+    }
     yield;
     reports.push(yield* context.fitSteps(train, memberOptions(1, context.kind)));
     for (const [i, rep] of reports.entries()) for (const [k, v] of Object.entries(rep.metrics)) metrics[`${i === 0 ? robust.kind : context.kind}.${k}`] = v;
@@ -919,6 +942,8 @@ export class AutoDetector implements Detector {
 
   /** Known glitches (`glitchGate`), from the last fit; undefined before one. */
   private glitch: GlitchGate | undefined;
+  /** The autoregressive point channel (`arPoint`), from the last fit on data without heavy-tailed noise; undefined otherwise. */
+  private arPoint: ArPoint | undefined;
   /** The training part's levels (`levelRange`), from the last fit without a cycle; undefined before one. */
   private range: LevelRange | undefined;
   /** The training part's level moves (`levelTrend`), from the last fit without a cycle or (`cycleTrend`) with a short one; undefined before one. */
@@ -1121,6 +1146,7 @@ export class AutoDetector implements Detector {
       this.members.shape.sleep();
       this.seen = undefined;
       this.glitch = undefined;
+      this.arPoint = undefined;
       this.range = undefined;
       this.trend = undefined;
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
@@ -1170,6 +1196,7 @@ export class AutoDetector implements Detector {
     }
     const moved = this.trend && !(parts.dropout >= IMPUTE_SURPRISE || parts.stuck >= IMPUTE_SURPRISE) ? this.pushTrend(this.trend, reading, parts.spike) : 0;
     const extreme = this.extremes !== undefined && this.extremes.push(reading.value);
+    const arZ = this.arPoint ? this.arPoint.push(reading.ts, reading.value, parts.dropout >= IMPUTE_SURPRISE || parts.stuck >= IMPUTE_SURPRISE) : 0;
     if (!combined) return { anomaly_score: 0, is_anomaly: false, confidence: 0, method: KIND, signal: 'none', channel: 'none' };
     const c = this.combined;
     // On a cycle the burst and collapse channels read the deseasonalised residual, whose variance
@@ -1187,7 +1214,9 @@ export class AutoDetector implements Detector {
     // groups kept under the bar, and leaves stuck and dropout readings (whose point surprise is
     // large too) to their own channels.
     // `spikePairs`: on heavy-tailed noise, two readings out on one side together (see the fault member's pairSpike).
-    const spikeSurprise = this.spikePairs ? Math.max(parts.spike, this.members.robust.pairSpike) : parts.spike;
+    let spikeSurprise = this.spikePairs ? Math.max(parts.spike, this.members.robust.pairSpike) : parts.spike;
+    // `arPoint`: a reading beyond the autoregressive channel's bar reaches the spike bar, by as much more as it is beyond.
+    if (this.arPoint && arZ >= this.arPoint.bar) spikeSurprise = Math.max(spikeSurprise, (this.members.seasonal ? SPIKE_BAR_CYCLE : SPIKE_BAR) + (arZ - this.arPoint.bar));
     const lift = this.spikeBar && this.calibration && spikeSurprise >= (this.members.seasonal ? SPIKE_BAR_CYCLE : SPIKE_BAR) && m.logit < this.thresholdLogit() && parts.dropout < IMPUTE_SURPRISE && parts.stuck < IMPUTE_SURPRISE && this.members.robust.quantaFromMedian >= SPIKE_BAR_QUANTA;
     const spikeLogit = lift ? this.thresholdLogit() + SPIKE_BAR_MARGIN + SPIKE_BAR_SLOPE * (spikeSurprise - SPIKE_BAR) : -Infinity;
     if (spikeLogit > m.logit) {
@@ -1365,6 +1394,7 @@ export class AutoDetector implements Detector {
         robust: this.members.robust.serialize(),
         context: this.members.context.serialize(),
         ...(this.glitch && { glitch: this.glitch.toJSON() }),
+        ...(this.arPoint && { arPoint: this.arPoint.toJSON() }),
         ...(this.range && { range: this.range.toJSON() }),
         ...(this.trend && { trend: this.trend.toJSON() }),
         ...(this.extremes && { extremes: this.extremes.toJSON() }),
@@ -1393,6 +1423,7 @@ export class AutoDetector implements Detector {
     this.lastTs = typeof seasonal?.lastTs === 'number' ? seasonal.lastTs : undefined;
     this.metrics = { ...(metrics ?? {}) };
     this.glitch = state.glitch;
+    this.arPoint = state.arPoint;
     this.range = state.range;
     this.trend = state.trend;
     this.extremes = state.extremes;
@@ -1531,6 +1562,8 @@ interface ValidState {
   context: DetectorArtifact;
   /** The known-glitch gate of a fitted model with `glitchGate` (absent before a fit, and in older artifacts). */
   glitch?: GlitchGate;
+  /** The autoregressive point channel of a model fitted with `arPoint` (absent otherwise: heavy-tailed noise, adaptLevel, older artifacts). */
+  arPoint?: ArPoint;
   /** The range channel of a model fitted with `levelRange` on data without a cycle (absent otherwise, and in older artifacts). */
   range?: LevelRange;
   /** The trend channel of a model fitted with `levelTrend` on data without a cycle (absent otherwise, and in older artifacts). */
@@ -1609,6 +1642,7 @@ function validateState(state: unknown, params: Params): ValidState {
   }
   const cyclic = cycle !== undefined && cycle !== null;
   const glitch = channelState(s, 'glitch', GlitchGate.fromJSON, [[params.glitchGate !== true || params.adaptLevel === true, 'with glitchGate, not with adaptLevel']]);
+  const arPoint = channelState(s, 'arPoint', ArPoint.fromJSON, [[params.arPoint !== true || params.adaptLevel === true, 'with arPoint, not with adaptLevel']]);
   const range = channelState(s, 'range', LevelRange.fromJSON, [
     [params.levelRange !== true || params.adaptLevel === true, 'with levelRange, not with adaptLevel'],
     [cyclic, 'without a cycle (state.seasonal)'],
@@ -1622,7 +1656,7 @@ function validateState(state: unknown, params: Params): ValidState {
     [cyclic && params.cycleTrend !== true, 'without a cycle (state.seasonal) unless cycleTrend'],
   ]);
   if (trend && trend.rearms !== (params.trendRearm === true)) throw invalidArtifact(KIND, `state.trend.rearm is written ${params.trendRearm === true ? 'with' : 'only with'} trendRearm`);
-  return { ...s, glitch, range, trend, extremes } as unknown as ValidState;
+  return { ...s, glitch, arPoint, range, trend, extremes } as unknown as ValidState;
 }
 
 /**
@@ -1701,6 +1735,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.runsLearned === undefined && { runsLearned: false }),
     ...(a.spikeBar === undefined && { spikeBar: false }),
     ...(a.spikePairs === undefined && { spikePairs: false }),
+    ...(a.arPoint === undefined && { arPoint: false }),
     ...(a.cycleLevelFree === undefined && { cycleLevelFree: false }),
     // Models written before the variance channels stepped back on cycles score as they did.
     ...(a.cycleVarianceBias === undefined && { cycleVarianceBias: 0 }),

@@ -1029,12 +1029,6 @@ export class RobustDetector implements Detector {
   }
 
   /**
-   * How many ADC steps (the smallest step seen) the last reading lies from the rolling median
-   * (Infinity before a step or a median is known). On a coarsely quantised signal whose noise is
-   * below one step, the noise scale is floored at the step's own error and a reading a few codes
-   * out scores as a many-sigma spike.
-   */
-  /**
    * On heavy-tailed training noise (a power-law tail guards the spike channel), the surprise of
    * this reading and the one before lying out on the same side together: twice the smaller of their
    * two spike surprises, as for two independent draws (0 otherwise). One reading at 2–3 times the
@@ -1046,6 +1040,17 @@ export class RobustDetector implements Detector {
     return this.pair;
   }
 
+  /** True when a fit found heavy-tailed training noise and guards the spike channel with its power-law tail. */
+  get hasSpikeTail(): boolean {
+    return this.spikeTail !== undefined;
+  }
+
+  /**
+   * How many ADC steps (the smallest step seen) the last reading lies from the rolling median
+   * (Infinity before a step or a median is known). On a coarsely quantised signal whose noise is
+   * below one step, the noise scale is floored at the step's own error and a reading a few codes
+   * out scores as a many-sigma spike.
+   */
   get quantaFromMedian(): number {
     const q = this.quantum;
     if (!(Number.isFinite(q) && q > 0) || !Number.isFinite(this.bandMedian)) return Number.POSITIVE_INFINITY;
