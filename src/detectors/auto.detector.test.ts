@@ -75,6 +75,19 @@ async function onFaultTrace(
   return { scores, artifact, found: e.outcomes.filter((o) => o.detected).length, falseAlarms: e.falseAlarms };
 }
 
+/**
+ * Fault trace `seed` fitted with every default and with the boolean `param` off, and the indices of
+ * its (one) spike event's readings in the scored part.
+ */
+async function spikeWithAndWithout(seed: number, param: string): Promise<{ on: Awaited<ReturnType<typeof onFaultTrace>>; off: Awaited<ReturnType<typeof onFaultTrace>>; inSpike: number[] }> {
+  const on = await onFaultTrace(seed, { seed: 1, params: {} });
+  const off = await onFaultTrace(seed, { seed: 1, params: { [param]: false } });
+  const tr = generateFaultTrace(seed);
+  const spike = tr.events.find((e) => e.kind === 'spike') as { start: number; end: number };
+  const inSpike = tr.test.map((r, i) => (r.ts >= spike.start && r.ts <= spike.end ? i : -1)).filter((i) => i >= 0);
+  return { on, off, inSpike };
+}
+
 /** The width of a score's normal band in steps of `q`. */
 const bandIn = (q: number) => (s: Score): number => ((s.upper as number) - (s.lower as number)) / q;
 
@@ -686,13 +699,9 @@ describe("auto: a clear point outlier alarms past the fault group's bar (spikeBa
   // one-reading spike of 29 mV (19σ). The fault group is calibrated on the largest of its channels'
   // surprises, and the swing channel's normal tail on these signals set a bar both spikes stayed under.
   it.each([100063, 100071])('finds the spike of trace %i that the group bar hid, named a spike, with no more false alarms', async (seed) => {
-    const on = await onFaultTrace(seed, { seed: 1, params: {} });
-    const off = await onFaultTrace(seed, { seed: 1, params: { spikeBar: false } });
+    const { on, off, inSpike } = await spikeWithAndWithout(seed, 'spikeBar');
     expect(on.found).toBe(off.found + 1);
     expect(on.falseAlarms).toBeLessThanOrEqual(off.falseAlarms);
-    const tr = generateFaultTrace(seed);
-    const spike = tr.events.find((e) => e.kind === 'spike')!;
-    const inSpike = tr.test.map((r, i) => (r.ts >= spike.start && r.ts <= spike.end ? i : -1)).filter((i) => i >= 0);
     expect(inSpike.some((i) => off.scores[i]!.is_anomaly)).toBe(false);
     const first = inSpike.find((i) => on.scores[i]!.is_anomaly);
     expect(first).toBeDefined();
@@ -744,13 +753,9 @@ describe('auto: two readings out on one side on heavy-tailed noise reach the spi
   // of 0.65 V (2.3 times). Under the tail the training part showed, each reading alone scores a
   // point surprise of 5–6, under the bar; two in a row reach it.
   it.each([100121, 100162])('finds the two-reading spike of trace %i at its second reading, named a spike, with no more false alarms', async (seed) => {
-    const on = await onFaultTrace(seed, { seed: 1, params: {} });
-    const off = await onFaultTrace(seed, { seed: 1, params: { spikePairs: false } });
+    const { on, off, inSpike } = await spikeWithAndWithout(seed, 'spikePairs');
     expect(on.found).toBe(off.found + 1);
     expect(on.falseAlarms).toBeLessThanOrEqual(off.falseAlarms);
-    const tr = generateFaultTrace(seed);
-    const spike = tr.events.find((e) => e.kind === 'spike')!;
-    const inSpike = tr.test.map((r, i) => (r.ts >= spike.start && r.ts <= spike.end ? i : -1)).filter((i) => i >= 0);
     expect(inSpike).toHaveLength(2);
     expect(inSpike.some((i) => off.scores[i]!.is_anomaly)).toBe(false);
     expect(on.scores[inSpike[0]!]!.is_anomaly).toBe(false);
@@ -778,15 +783,11 @@ describe('auto: the autoregressive point channel (arPoint)', () => {
   // residual from the remembered cycle, hid from the rolling median; 100032, a random walk at 10 Hz
   // with a two-reading spike of 5 mV (7 noise sigmas).
   it.each([100087, 100032])('finds the spike of trace %i that the rolling median missed, named a spike, with no more false alarms', async (seed) => {
-    const on = await onFaultTrace(seed, { seed: 1, params: {} });
-    const off = await onFaultTrace(seed, { seed: 1, params: { arPoint: false } });
+    const { on, off, inSpike } = await spikeWithAndWithout(seed, 'arPoint');
     expect(on.artifact.state).toHaveProperty('arPoint');
     expect(off.artifact.state).not.toHaveProperty('arPoint');
     expect(on.found).toBeGreaterThan(off.found);
     expect(on.falseAlarms).toBeLessThanOrEqual(off.falseAlarms);
-    const tr = generateFaultTrace(seed);
-    const spike = tr.events.find((e) => e.kind === 'spike')!;
-    const inSpike = tr.test.map((r, i) => (r.ts >= spike.start && r.ts <= spike.end ? i : -1)).filter((i) => i >= 0);
     expect(inSpike.some((i) => off.scores[i]!.is_anomaly)).toBe(false);
     const first = inSpike.find((i) => on.scores[i]!.is_anomaly);
     expect(first).toBeDefined();
