@@ -799,8 +799,9 @@ export class AutoDetector implements Detector {
     // (whose two-reading spikes `spikePairs` finds; one reading is what the tail allows).
     this.arPoint = undefined;
     if (this.params.arPoint === true && this.params.adaptLevel !== true && !robust.hasSpikeTail) {
-      this.arPoint = ArPoint.fit(train.map((r) => r.value), normal.map((r) => r.value), this.sampleInterval, quantumOf(normal), AR_ORDER, AR_MIN_Z, AR_FACTOR);
-      this.arPoint?.prime(normal.map((r) => r.value), (normal.at(-1) as Reading).ts);
+      const values = normal.map((r) => r.value);
+      this.arPoint = ArPoint.fit(values.slice(0, train.length), values, this.sampleInterval, quantumOf(normal), AR_ORDER, AR_MIN_Z, AR_FACTOR);
+      this.arPoint?.prime(values, (normal.at(-1) as Reading).ts);
     }
     yield;
     reports.push(yield* context.fitSteps(train, memberOptions(1, context.kind)));

@@ -54,11 +54,11 @@ function solve(a: number[][], b: number[]): number[] | undefined {
   return m.map((row, i) => (row[n] as number) / (row[i] as number));
 }
 
-/** The prediction from `coef` ([intercept, step weights…]) given `past(k)`, the value k readings back. */
-function predict(coef: readonly number[], past: (k: number) => number): number {
+/** The prediction from `coef` ([intercept, step weights…]) of `xs[t]` from the readings before it. */
+function predict(coef: readonly number[], xs: readonly number[], t: number): number {
   let step = coef[0] as number;
-  for (let k = 1; k < coef.length; k++) step += (coef[k] as number) * (past(k) - past(k + 1));
-  return past(1) + step;
+  for (let k = 1; k < coef.length; k++) step += (coef[k] as number) * ((xs[t - k] as number) - (xs[t - k - 1] as number));
+  return (xs[t - 1] as number) + step;
 }
 
 export class ArPoint {
@@ -95,16 +95,16 @@ export class ArPoint {
    */
   static fit(train: readonly number[], normal: readonly number[], interval: number, quantum: number, order: number, minZ: number, factor: number): ArPoint | undefined {
     const n = train.length;
-    const lags = order + 1;
-    if (n < 20 * (order + 1) || !(interval > 0)) return undefined;
+    // Readings a prediction needs, and the number of coefficients (the intercept and `order` step weights).
+    const p1 = order + 1;
+    if (n < 20 * p1 || !(interval > 0)) return undefined;
     let mean = 0;
     for (const v of train) mean += v;
     mean /= n;
-    const p1 = order + 1;
     const a = Array.from({ length: p1 }, () => new Array<number>(p1).fill(0));
     const b = new Array<number>(p1).fill(0);
     const f = new Array<number>(p1).fill(0);
-    for (let t = lags; t < n; t++) {
+    for (let t = p1; t < n; t++) {
       f[0] = 1;
       for (let k = 1; k <= order; k++) f[k] = (train[t - k] as number) - (train[t - k - 1] as number);
       const y = (train[t] as number) - (train[t - 1] as number);
@@ -124,17 +124,19 @@ export class ArPoint {
     for (let i = 1; i < p1; i++) (a[i] as number[])[i] = ((a[i] as number[])[i] as number) + 1e-9 * trace;
     const coef = solve(a, b);
     if (!coef || coef.some((c) => !Number.isFinite(c))) return undefined;
-    const residual = (xs: readonly number[], t: number): number => (xs[t] as number) - mean - predict(coef, (k) => (xs[t - k] as number) - mean);
+    const centredTrain = train.map((v) => v - mean);
+    const centredNormal = normal.map((v) => v - mean);
+    const residual = (xs: readonly number[], t: number): number => (xs[t] as number) - predict(coef, xs, t);
     const abs: number[] = [];
-    for (let t = lags; t < n; t++) abs.push(Math.abs(residual(train, t)));
+    for (let t = p1; t < n; t++) abs.push(Math.abs(residual(centredTrain, t)));
     abs.sort((x, y) => x - y);
     const mad = (abs[Math.floor(abs.length / 2)] as number) / 0.6745;
     const scale = Math.max(mad, Number.isFinite(quantum) && quantum > 0 ? quantum / Math.sqrt(12) : 0, 1e-9 * (Math.abs(mean) + 1), 1e-12);
     let maxZ = 0;
-    for (let t = lags; t < normal.length; t++) maxZ = Math.max(maxZ, Math.abs(residual(normal, t)) / scale);
+    for (let t = p1; t < normal.length; t++) maxZ = Math.max(maxZ, Math.abs(residual(centredNormal, t)) / scale);
     let base = 0;
-    for (let t = lags; t < n; t++) base += Math.min(ERROR_CLIP, Math.abs(residual(train, t)) / scale);
-    base = Math.max(base / (n - lags), 1e-6);
+    for (let t = p1; t < n; t++) base += Math.min(ERROR_CLIP, Math.abs(residual(centredTrain, t)) / scale);
+    base = Math.max(base / (n - p1), 1e-6);
     const channel = new ArPoint(coef, mean, scale, Math.max(minZ, factor * maxZ), interval, base);
     return channel;
   }
@@ -169,7 +171,7 @@ export class ArPoint {
       if (Number.isFinite(x)) h.push(x);
       return 0;
     }
-    const p = predict(this.coef, (k) => h[h.length - k] as number);
+    const p = predict(this.coef, h, h.length);
     const raw = Math.abs(x - p) / this.scale;
     // A prediction that fits the stream less well than it fitted the training part (a cycle whose
     // sampling phase stayed locked in training and moved since) is judged on its grown error.
