@@ -684,8 +684,9 @@ describe("auto: a fit finds a cycle through a loose wire's glitches (periodFence
   };
 
   it('finds the cycle, which the glitches hid from the period inference without it', async () => {
-    expect(Math.abs(((await cycleOf({})) as number) - 8)).toBeLessThan(0.1);
-    expect(await cycleOf({ periodFence: false })).toBeUndefined();
+    // Without glitchValues: with it the glitch gate learns these two glitches and takes them out before the inference.
+    expect(Math.abs(((await cycleOf({ glitchValues: false })) as number) - 8)).toBeLessThan(0.1);
+    expect(await cycleOf({ periodFence: false, glitchValues: false })).toBeUndefined();
   });
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
@@ -1390,6 +1391,52 @@ describe('auto: known glitches (glitchGate)', () => {
 
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     await expectLoadsWithItOff('glitchGate', train, live.slice(0, 3000));
+  });
+});
+
+describe('auto: glitches known by the value they read (glitchValues)', () => {
+  // Development-set trace 100022 (see periodFence above): beside its cycle's 50 mV dips the two
+  // glitches of the training part were no lone excursions, so the gate never knew them, and never
+  // fitted, the detector alarmed on every glitch of the scored part.
+  const tr = generateFaultTrace(100022);
+  const glitchAlarms = (params: Record<string, unknown>): number => {
+    const d = createDetector('auto', { seed: 1, params });
+    for (const r of tr.train) d.score(r);
+    return tr.test.filter((r) => d.score(r).is_anomaly && r.value < 0.5).length;
+  };
+
+  it('learns the glitches online from the training part and alarms on none of the scored part, where without it each alarmed', () => {
+    const lows = tr.test.filter((r) => r.value < 0.5).length;
+    expect(lows).toBeGreaterThanOrEqual(3);
+    expect(glitchAlarms({})).toBe(0);
+    expect(glitchAlarms({ glitchValues: false })).toBe(lows);
+  });
+
+  it('knows glitches to 0 V at any level: after the level falls, a fitted model still takes them for glitches', async () => {
+    // 2.5 V with 10 mV noise and a reading near 0 V every ~40 s in training; live, the level falls to 1.4 V.
+    const rng = new Rng(9);
+    const at = (i: number): boolean => i % 397 === 200;
+    const train = Array.from({ length: 6000 }, (_, i) => ({ ts: T0 + i * 100, value: at(i) ? 0.05 * rng.next() : 2.5 + 0.01 * rng.normal() }));
+    const live = Array.from({ length: 4000 }, (_, i) => ({ ts: T0 + 700_000 + i * 100, value: at(i) ? 0.05 * rng.next() : (i < 1000 ? 2.5 : 1.4) + 0.01 * rng.normal() }));
+    const glitches = live.flatMap((r, i) => (i > 1100 && at(i) ? [i] : []));
+    expect(glitches.length).toBeGreaterThanOrEqual(5);
+    const on = await scoresAfterFit({}, train, live);
+    const off = await scoresAfterFit({ glitchValues: false }, train, live);
+    expect(glitches.filter((i) => on[i]!.is_anomaly)).toEqual([]);
+    expect(glitches.filter((i) => off[i]!.is_anomaly).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps the values in the artifact exactly when it is on, and refuses a state that disagrees with its params', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(tr.train);
+    const art = round(d.serialize());
+    expect((art.state as { glitch: { values: { down: number[] } } }).glitch.values.down.length).toBe(2);
+    (art.params as Record<string, unknown>).glitchValues = false;
+    expect(() => restoreDetector(validateArtifact(art))).toThrow(/values exactly when glitchValues/);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('glitchValues', tr.train, tr.test.slice(0, 3000));
   });
 });
 

@@ -542,6 +542,13 @@ const PARAM_SPECS = [
       "After a fit, a lone one-reading excursion of a kind the training part held at least twice, on the same side and at an agreeing depth (a loose connector's reading near 0 V), is a known glitch: the last normal reading is scored in its place, so it neither alarms nor enters any channel's statistics; two in a row are no glitch, and live data teaches it no new kind (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'glitchValues',
+    type: 'boolean',
+    default: true,
+    description:
+      "With glitchGate, a glitch is also known by the value it reads: a lone excursion that reads what the agreeing ones read (their values within half the shallowest one's depth) is a known glitch at any depth of at least half that one's, since a loose connector reads near 0 V wherever the level is; and an excursion is lone also when its neighbours lie within a tenth of its distance (a cycle's own small dips beside it) (off in models written before it).",
+  },
+  {
     name: 'cycleGlitch',
     type: 'boolean',
     default: true,
@@ -753,7 +760,7 @@ export class AutoDetector implements Detector {
     this.glitch = undefined;
     // With adaptLevel a model scores other devices than it was trained on, whose glitches (in volts) it never saw.
     if (this.params.glitchGate === true && this.params.adaptLevel !== true) {
-      const gate = new GlitchGate();
+      const gate = new GlitchGate({ byValue: this.params.glitchValues === true });
       for (const r of raw) gate.filter(r.value);
       normal = raw.map((r) => {
         const v = gate.filter(r.value);
@@ -1642,7 +1649,10 @@ function validateState(state: unknown, params: Params): ValidState {
     MEMBER_KINDS[name].validateState?.(art.state, art);
   }
   const cyclic = cycle !== undefined && cycle !== null;
-  const glitch = channelState(s, 'glitch', GlitchGate.fromJSON, [[params.glitchGate !== true || params.adaptLevel === true, 'with glitchGate, not with adaptLevel']]);
+  const glitch = channelState(s, 'glitch', GlitchGate.fromJSON, [
+    [params.glitchGate !== true || params.adaptLevel === true, 'with glitchGate, not with adaptLevel'],
+    [(s.glitch as { values?: unknown } | null | undefined)?.values !== undefined !== (params.glitchValues === true), 'with its values exactly when glitchValues is on'],
+  ]);
   const arPoint = channelState(s, 'arPoint', ArPoint.fromJSON, [[params.arPoint !== true || params.adaptLevel === true, 'with arPoint, not with adaptLevel']]);
   const range = channelState(s, 'range', LevelRange.fromJSON, [
     [params.levelRange !== true || params.adaptLevel === true, 'with levelRange, not with adaptLevel'],
@@ -1721,6 +1731,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.localPoint === undefined && { localPoint: false }),
     ...(a.glitchGate === undefined && { glitchGate: false }),
     ...(a.cycleGlitch === undefined && { cycleGlitch: false }),
+    ...(a.glitchValues === undefined && { glitchValues: false }),
     ...(a.levelRange === undefined && { levelRange: false }),
     ...(a.selfFitQuiet === undefined && { selfFitQuiet: false }),
     ...(a.selfFitSpan === undefined && { selfFitSpan: false }),

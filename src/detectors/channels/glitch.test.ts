@@ -140,4 +140,63 @@ describe('GlitchGate', () => {
       expect(() => GlitchGate.fromJSON(JSON.parse(JSON.stringify(bad)))).toThrow();
     }
   });
+
+  describe('byValue', () => {
+    /** 10 mV noise on a level that steps from 2.5 V to `to` at reading 500, with readings near 0 V at `at`. */
+    const moving = (to: number, at: readonly number[]): number[] => {
+      const rng = new Rng(7);
+      return Array.from({ length: 1000 }, (_, i) => (at.includes(i) ? 0.02 + 0.01 * (i % 3) : (i < 500 ? 2.5 : to) + 0.01 * rng.normal()));
+    };
+
+    it('knows a glitch by the value it reads after the level has moved, where depths alone no longer agree', () => {
+      // Two glitches learned 2.5 V deep; the level falls to 1.4 V, so the next glitches are 1.4 V deep (beyond CLUSTER).
+      const values = moving(1.4, [100, 300, 700, 900]);
+      const byDepth = run(new GlitchGate(), values);
+      expect(byDepth[700]).toBe(values[700]);
+      const gate = new GlitchGate({ byValue: true });
+      const out = run(gate, values);
+      expect(out[700]).toBe(values[699]);
+      expect(out[900]).toBe(values[899]);
+      expect(out.filter((v, i) => v !== values[i])).toHaveLength(2);
+    });
+
+    it('takes no reading as a glitch that reads elsewhere, or lies too little off the level', () => {
+      // Learned near 0 V; a reading at 0.8 V lies outside the values' band (0.02–0.03 V ± a quarter of 2.5 V).
+      const values = moving(2.5, [100, 300]);
+      values[700] = 0.8;
+      // After the level falls to 0.6 V, a reading at 0.03 V is only 0.57 V off: less than half the 2.5 V the learned ones were.
+      const low = moving(0.6, [100, 300, 700]);
+      expect(run(new GlitchGate({ byValue: true }), values)[700]).toBe(0.8);
+      expect(run(new GlitchGate({ byValue: true }), low)[700]).toBe(low[700]);
+    });
+
+    it("learns a glitch whose neighbours stray by a cycle's small dips, which depth-only learning calls no lone excursion", () => {
+      // 1.77 V with 1 mV noise and, every 13 readings, two readings 50 mV low (50 noise scales); a glitch to 0.1 V follows each of the first dips.
+      const rng = new Rng(3);
+      const at = [130, 390, 650, 910];
+      const values = Array.from({ length: 1000 }, (_, i) => (at.includes(i) ? 0.1 : i % 13 === 11 || i % 13 === 12 ? 1.72 + 0.001 * rng.normal() : 1.77 + 0.001 * rng.normal()));
+      const depthOnly = new GlitchGate();
+      expect(run(depthOnly, values)).toEqual(values);
+      expect(depthOnly.known).toBe(false);
+      const gate = new GlitchGate({ byValue: true });
+      const out = run(gate, values);
+      expect(gate.known).toBe(true);
+      expect(out[650]).not.toBe(values[650]);
+      expect(out[910]).not.toBe(values[910]);
+    });
+
+    it('keeps its values in its JSON, goes on exactly as it would have, and refuses values out of step with the depths', () => {
+      const values = moving(1.4, [100, 300, 700, 900]);
+      const a = new GlitchGate({ byValue: true });
+      run(a, values.slice(0, 500));
+      const json = JSON.parse(JSON.stringify(a.toJSON()));
+      expect(json.values.down).toHaveLength(2);
+      expect(new GlitchGate().toJSON()).not.toHaveProperty('values');
+      const b = GlitchGate.fromJSON(json);
+      expect(run(b, values.slice(500))).toEqual(run(a, values.slice(500)));
+      for (const bad of [{ ...json, values: { up: [], down: [0.1] } }, { ...json, values: { up: [], down: [0.1, Number.NaN] } }, { ...json, values: null }]) {
+        expect(() => GlitchGate.fromJSON(JSON.parse(JSON.stringify(bad)))).toThrow(/values/);
+      }
+    });
+  });
 });

@@ -46,6 +46,19 @@ const SCALE_HORIZON = 200;
 const BEND_BACK: readonly [number, number] = [-2.5, -1.5];
 /** The second difference of white noise has √6 times its standard deviation (quantisation included). */
 const SQRT6 = Math.sqrt(6);
+/**
+ * With `byValue`, a neighbour of an excursion counts as normal also when it lies within this share
+ * of the excursion's distance (a cycle's own small dips beside a glitch to 0 V).
+ */
+const LONE_SHARE = 0.1;
+/**
+ * With `byValue`, the agreeing excursions' values agree when they span at most this share of the
+ * shallowest one's depth; a reading within that span, widened by VALUE_PAD of that depth on each
+ * side, and at least VALUE_DEPTH of that depth away, is a known glitch whatever its depth.
+ */
+const VALUE_AGREE = 0.5;
+const VALUE_PAD = 0.25;
+const VALUE_DEPTH = 0.5;
 
 export interface GlitchGateState {
   /** The last LOCAL readings, oldest first. */
@@ -71,6 +84,20 @@ export interface GlitchGateState {
    * last reading's bend and whether it was FAR scales off the line (null: not measured).
    */
   bend?: { scale: [number, number]; beforeLast: number | null; gap: number; prev: number | null; far: boolean };
+  /**
+   * With `byValue` (absent in states written before it, and when off): the values the lone
+   * excursions above and below read, in step with `up` and `down`.
+   */
+  values?: { up: number[]; down: number[] };
+}
+
+export interface GlitchGateOptions {
+  /**
+   * Glitches are also known by the value they read (a loose connector reads near 0 V whatever the
+   * level, so its depth follows the level), and a lone excursion's neighbours may lie off by a
+   * tenth of its distance (default false: depths only, neighbours within NEAR scales).
+   */
+  byValue?: boolean;
 }
 
 export class GlitchGate {
@@ -79,6 +106,10 @@ export class GlitchGate {
   private quantum = Infinity;
   private up: number[] = [];
   private down: number[] = [];
+  /** With `byValue`: the values the lone excursions read, in step with `up` and `down`. */
+  private upValues: number[] = [];
+  private downValues: number[] = [];
+  private readonly byValue: boolean;
   /** The previous two readings' signed distances in noise scales (NaN: not judged, or a known glitch). */
   private prev1 = Number.NaN;
   private prev2 = Number.NaN;
@@ -103,6 +134,10 @@ export class GlitchGate {
    */
   learning = true;
 
+  constructor(options: GlitchGateOptions = {}) {
+    this.byValue = options.byValue === true;
+  }
+
   /** Whether a side has enough agreeing lone excursions to call the next one a known glitch. */
   get known(): boolean {
     return bandOf(this.up) !== undefined || bandOf(this.down) !== undefined;
@@ -125,9 +160,10 @@ export class GlitchGate {
     const ready = this.local.length >= LOCAL && sd > 0;
     const depth = x - med;
     const r = ready ? depth / sd : Number.NaN;
-    if (ready && Math.abs(this.prev1) <= NEAR) {
+    if (ready && this.near(this.prev1, r)) {
       const band = bandOf(depth > 0 ? this.up : this.down);
-      if (band && Math.abs(depth) >= band.lo && Math.abs(depth) <= band.hi) {
+      const byValue = this.byValue && valueBandHolds(depth > 0 ? this.up : this.down, depth > 0 ? this.upValues : this.downValues, x, depth);
+      if ((band && Math.abs(depth) >= band.lo && Math.abs(depth) <= band.hi) || byValue) {
         this.shift(Number.NaN);
         this.breakLine();
         return this.lastNormal;
@@ -138,18 +174,26 @@ export class GlitchGate {
     const bendSd = Math.max(this.bendScale.mean * MEAN_ABS_TO_SIGMA, SQRT6 * quantumSd);
     const bentBack = this.prevFar && bend / this.prevBend >= (BEND_BACK[0] as number) && bend / this.prevBend <= (BEND_BACK[1] as number);
     // The previous reading was a lone excursion: normal readings before and after it.
-    if (ready && Math.abs(r) <= NEAR && (Math.abs(this.prev1) >= FAR || bentBack) && Math.abs(this.prev2) <= NEAR) {
+    if (ready && this.near(r, this.prev1) && (Math.abs(this.prev1) >= FAR || bentBack) && this.near(this.prev2, this.prev1)) {
       const side = this.prevDepth > 0 ? this.up : this.down;
+      const values = this.prevDepth > 0 ? this.upValues : this.downValues;
       const known = bandOf(side) !== undefined;
       if (this.learning || known) {
         const dropped = side.length >= KEPT ? side.shift() : undefined;
+        const droppedValue = this.byValue && values.length >= KEPT ? values.shift() : undefined;
         side.push(this.prevDepth);
+        // The excursion is the newest reading before x.
+        if (this.byValue) values.push(this.lastValue);
         // A known side keeps learning, but no depth may make it unknown: after a stuck sensor the
         // noise scale has collapsed, and readings a few ADC steps off count as deep lone excursions;
         // eight of them pushed the known glitches out of memory, and the next glitch alarmed.
         if (known && bandOf(side) === undefined) {
           side.pop();
           if (dropped !== undefined) side.unshift(dropped);
+          if (this.byValue) {
+            values.pop();
+            if (droppedValue !== undefined) values.unshift(droppedValue);
+          }
         }
       }
     }
@@ -170,6 +214,12 @@ export class GlitchGate {
     if (this.lineGap > 0) this.lineGap--;
     this.local.push(x);
     return x;
+  }
+
+  /** Whether a neighbour `r` (noise scales) of a reading `of` scales away lies close enough to call that one lone. */
+  private near(r: number, of: number): boolean {
+    const a = Math.abs(r);
+    return a <= NEAR || (this.byValue && a <= LONE_SHARE * Math.abs(of));
   }
 
   private shift(r: number): void {
@@ -197,6 +247,7 @@ export class GlitchGate {
       lastNormal: orNull(this.lastNormal),
       learning: this.learning,
       bend: { scale: [this.bendScale.mean, this.bendScale.count], beforeLast: orNull(this.beforeLast), gap: this.lineGap, prev: orNull(this.prevBend), far: this.prevFar },
+      ...(this.byValue && { values: { up: [...this.upValues], down: [...this.downValues] } }),
     };
   }
 
@@ -227,7 +278,17 @@ export class GlitchGate {
       if (!numOrNull(b.beforeLast) || !numOrNull(b.prev) || typeof b.far !== 'boolean') throw new Error('bend.beforeLast and bend.prev must be numbers or nulls, bend.far a boolean');
       if (!(b.gap === 0 || b.gap === 1 || b.gap === 2)) throw new Error('bend.gap must be 0, 1 or 2');
     }
-    const g = new GlitchGate();
+    const v = s.values;
+    if (v !== undefined) {
+      if (typeof v !== 'object' || v === null || !nums(v.up, KEPT) || !nums(v.down, KEPT) || v.up.length !== s.up.length || v.down.length !== s.down.length) {
+        throw new Error('values must hold as many finite numbers as up and down');
+      }
+    }
+    const g = new GlitchGate({ byValue: v !== undefined });
+    if (v !== undefined) {
+      g.upValues = [...v.up];
+      g.downValues = [...v.down];
+    }
     g.local = RollingWindow.from(LOCAL, s.local);
     g.lastValue = s.local.at(-1) ?? Number.NaN;
     g.scale.load([s.scale[0], 0, s.scale[1]]);
@@ -253,6 +314,30 @@ export class GlitchGate {
 /** A saved running mean: [mean ≥ 0, how many it has seen]. */
 function meanCount(v: unknown): v is [number, number] {
   return Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && v[0] >= 0 && Number.isSafeInteger(v[1]) && (v[1] as number) >= 0;
+}
+
+/**
+ * `byValue`: whether `x`, `depth` from the local median, reads what the side's agreeing excursions
+ * (those {@link bandOf} takes) read, when their values agree.
+ */
+function valueBandHolds(depths: readonly number[], values: readonly number[], x: number, depth: number): boolean {
+  if (depths.length < MIN_KNOWN || values.length !== depths.length) return false;
+  let hi = 0;
+  for (const d of depths) hi = Math.max(hi, Math.abs(d));
+  let shallowest = hi;
+  let lo = Infinity;
+  let top = -Infinity;
+  let agree = 0;
+  for (const [i, d] of depths.entries()) {
+    if (Math.abs(d) * CLUSTER < hi) continue;
+    agree++;
+    shallowest = Math.min(shallowest, Math.abs(d));
+    lo = Math.min(lo, values[i] as number);
+    top = Math.max(top, values[i] as number);
+  }
+  if (agree < MIN_KNOWN || top - lo > VALUE_AGREE * shallowest) return false;
+  const pad = VALUE_PAD * shallowest;
+  return x >= lo - pad && x <= top + pad && Math.abs(depth) >= VALUE_DEPTH * shallowest;
 }
 
 /** The depth band of a side's known glitches: the depths within CLUSTER of the deepest, widened by MARGIN, when there are MIN_KNOWN of them. */
