@@ -327,7 +327,7 @@ export async function createApp(options: AppOptions) {
   const logWriter = createLogWriter({
     ...(journal && { journal }),
     insert: metrics.timeFlush(insertLogs),
-    // A backlog is caught up in batches of the same size (the writer's catch-up batch defaults to it).
+    // A backlog is caught up in batches of the same size.
     batchSize: offLoopBatch ?? config.detection.logBatchSize,
     flushMs: config.detection.logFlushMs,
     maxBuffer: config.detection.logBufferMax,

@@ -4,14 +4,12 @@ import type { LogJournal } from './log-journal.ts';
 export interface LogWriterDeps {
   /** `fresh`: no row of the batch can be stored yet (first attempt, nothing re-scored), so the insert need not check. */
   insert(rows: readonly LogInsert[], opts: { fresh: boolean }): Promise<void>;
-  /** Flush when this many rows are buffered… */
-  batchSize: number;
   /**
-   * With a backlog, batches of up to this many rows (default `batchSize`): each batch costs a
-   * transaction's round trips and commit plus a rollup row per session it touches, so a writer
-   * that fell behind catches up faster in larger ones (for a driver that waits off the event loop).
+   * Flush when this many rows are buffered… (and a backlog is written in batches of this many: each
+   * batch costs a transaction's round trips and commit, so a driver that waits off the event loop
+   * is given large ones by the caller; decision 0015).
    */
-  catchUpBatch?: number;
+  batchSize: number;
   /** …or this long after the first unflushed row. */
   flushMs: number;
   /** Rows kept while the database is unreachable; beyond it the oldest are dropped (and counted). */
@@ -39,7 +37,6 @@ export interface LogWriterStats {
 export function createLogWriter(deps: LogWriterDeps) {
   const retry = deps.retry ?? { initialMs: 200, maxMs: 5000 };
   const buffer = new RowQueue();
-  const catchUp = Math.max(deps.batchSize, deps.catchUpBatch ?? deps.batchSize);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let failing = false;
@@ -70,7 +67,7 @@ export function createLogWriter(deps: LogWriterDeps) {
       // written in one go held every push and timer behind it for seconds.
       if (!first) await new Promise((r) => setImmediate(r));
       const batchStart = buffer.base;
-      const batch = buffer.peek(Math.min(remaining >= 2 * deps.batchSize ? catchUp : deps.batchSize, remaining));
+      const batch = buffer.peek(Math.min(deps.batchSize, remaining));
       remaining -= batch.length;
       try {
         await deps.insert(batch, { fresh: uncertain === 0 && !batch.some((r) => r.rescored) });
