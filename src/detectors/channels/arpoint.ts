@@ -7,6 +7,7 @@
  * the level: after a level shift its predictions follow the new level at once.
  * @module
  */
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 
 /** Consecutive readings at most that enter the history as their prediction (a spike's length). */
 const MAX_IMPUTED = 3;
@@ -32,26 +33,11 @@ export interface ArPointState {
   level: number;
 }
 
-/** Solves A x = b (A square, small) by Gaussian elimination with partial pivoting; undefined when singular. */
+/** Solves the normal equations A x = b (A symmetric) by Cholesky; undefined unless A is positive definite. */
 function solve(a: number[][], b: number[]): number[] | undefined {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i] as number]);
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs((m[r] as number[])[c] as number) > Math.abs((m[piv] as number[])[c] as number)) piv = r;
-    const pr = m[piv] as number[];
-    if (!(Math.abs(pr[c] as number) > 1e-300)) return undefined;
-    m[piv] = m[c] as number[];
-    m[c] = pr;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const row = m[r] as number[];
-      const f = (row[c] as number) / (pr[c] as number);
-      if (f === 0) continue;
-      for (let k = c; k <= n; k++) row[k] = (row[k] as number) - f * (pr[k] as number);
-    }
-  }
-  return m.map((row, i) => (row[n] as number) / (row[i] as number));
+  const chol = new CholeskyDecomposition(new Matrix(a));
+  if (!chol.isPositiveDefinite()) return undefined;
+  return chol.solve(Matrix.columnVector(b)).getColumn(0);
 }
 
 /** The prediction from `coef` ([intercept, step weights…]) of `xs[t]` from the readings before it. */
