@@ -1683,6 +1683,47 @@ describe("auto: the level's trend on a cycle (cycleTrend)", () => {
   });
 });
 
+describe("auto: the level's trend on cycles of 20 to 40 s (cycleTrendLong)", () => {
+  // Development-set trace 100460: 1 Hz, 6.24 V with a cycle of 25 s, 12 mV noise; a ramp of 0.2 V
+  // up and back over 113 s (465–578 s of the scored part) that no other channel sees.
+  const tr = generateFaultTrace(100460);
+  const t0 = (tr.test[0] as Reading).ts;
+  const ramp = tr.events.find((e) => e.kind === 'ramp') as { start: number; end: number };
+  const alarms = async (params: Record<string, unknown>): Promise<{ at: number; channel: string | undefined }[]> => {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(tr.train);
+    return tr.test.flatMap((r) => {
+      const s = d.score(r);
+      return s.is_anomaly ? [{ at: r.ts, channel: s.channel }] : [];
+    });
+  };
+
+  it('finds the slow ramp on a 25 s cycle, which without it no channel alarms on, and adds no other alarm', async () => {
+    expect((ramp.start - t0) / 1000).toBeCloseTo(465, -1);
+    const on = await alarms({});
+    const off = await alarms({ cycleTrendLong: false });
+    const inRamp = (a: { at: number }): boolean => a.at >= ramp.start && a.at <= ramp.end + 5000;
+    expect(on.filter(inRamp).map((a) => a.channel)).toEqual(['trend']);
+    expect(off.filter(inRamp)).toEqual([]);
+    expect(on.filter((a) => !inRamp(a))).toEqual(off.filter((a) => !inRamp(a)));
+  });
+
+  it('keeps the trend of such a cycle in the artifact only with it, and loads models written before it with it off', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(tr.train);
+    const art = round(d.serialize());
+    const cycle = (art.state as { seasonal: { period: number; interval: number } }).seasonal;
+    expect((cycle.period * cycle.interval) / 1000).toBeGreaterThan(20);
+    expect((art.state as { trend: { lags?: number } }).trend.lags).toBe(2);
+    const off = createDetector('auto', { seed: 1, params: { cycleTrendLong: false } });
+    await off.fit(tr.train);
+    expect(off.serialize().state).not.toHaveProperty('trend');
+    (art.params as Record<string, unknown>).cycleTrendLong = false;
+    expect(() => restoreDetector(validateArtifact(art))).toThrow(/state\.trend is only written on a cycle of at most 20 s \(40 s with cycleTrendLong\)/);
+    await expectLoadsWithItOff('cycleTrendLong', tr.train, tr.test.slice(400, 700));
+  });
+});
+
 describe('auto: oscillations in heavy-tailed noise (exceedance)', () => {
   /**
    * 10 Hz, Student-t noise with 3 degrees of freedom (standard deviation 10 mV: outliers of 20–30

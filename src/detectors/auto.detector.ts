@@ -577,6 +577,13 @@ const PARAM_SPECS = [
       "With levelTrend, after a fit on data with a cycle no longer than 20 s, the trend channel also runs on it, reading the mean of the last whole cycle of readings (the cycle averages out, a slow ramp stays). It alarms when the move reaches 5 spreads at two of its lags (a reference taken during a passing disturbance moves one), and a reading the spike channel calls a fault keeps it quiet for a cycle and the level's settling, as the cycle's mean holds that reading for a cycle (off in models written before it: no trend channel on a cycle).",
   },
   {
+    name: 'cycleTrendLong',
+    type: 'boolean',
+    default: true,
+    description:
+      "With cycleTrend, the trend channel also runs on cycles of 20 to 40 s, not only up to 20 s: its move must reach the alarm at two lags, and its 40 and 80 s lags still compare whole cycles' levels (off in models written before it: only cycles up to 20 s).",
+  },
+  {
     name: 'periodFence',
     type: 'boolean',
     default: true,
@@ -1161,10 +1168,15 @@ export class AutoDetector implements Detector {
     }
   }
 
-  /** `cycleTrend`: the fitted cycle is no longer than the trend channel's shortest lag, so the lags see whole cycles' levels. */
+  /**
+   * `cycleTrend`: the fitted cycle is no longer than the trend channel's shortest lag, so the lags
+   * see whole cycles' levels; with `cycleTrendLong`, no longer than its second lag, so the two lags
+   * a move must reach can be the two that do.
+   */
   private cycleTrendApplies(): boolean {
     const seasonal = this.members.seasonal;
-    return seasonal !== undefined && this.sampleInterval > 0 && seasonal.period * this.sampleInterval <= TREND_LAGS_MS[0];
+    const longest = this.params.cycleTrendLong === true ? TREND_LAGS_MS[1] : TREND_LAGS_MS[0];
+    return seasonal !== undefined && this.sampleInterval > 0 && seasonal.period * this.sampleInterval <= longest;
   }
 
   /**
@@ -1665,6 +1677,10 @@ function validateState(state: unknown, params: Params): ValidState {
   const trend = channelState(s, 'trend', LevelTrend.fromJSON, [
     [params.levelTrend !== true || params.adaptLevel === true, 'with levelTrend, not with adaptLevel'],
     [cyclic && params.cycleTrend !== true, 'without a cycle (state.seasonal) unless cycleTrend'],
+    [
+      cyclic && Number(cycle.period) * Number((cycle as { interval?: unknown }).interval) > (params.cycleTrendLong === true ? TREND_LAGS_MS[1] : TREND_LAGS_MS[0]),
+      `on a cycle of at most ${TREND_LAGS_MS[0] / 1000} s (${TREND_LAGS_MS[1] / 1000} s with cycleTrendLong)`,
+    ],
   ]);
   if (trend && trend.rearms !== (params.trendRearm === true)) throw invalidArtifact(KIND, `state.trend.rearm is written ${params.trendRearm === true ? 'with' : 'only with'} trendRearm`);
   return { ...s, glitch, arPoint, range, trend, extremes } as unknown as ValidState;
@@ -1739,6 +1755,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.holdoffRearm === undefined && { holdoffRearm: false }),
     ...(a.levelTrend === undefined && { levelTrend: false }),
     ...(a.cycleTrend === undefined && { cycleTrend: false }),
+    ...(a.cycleTrendLong === undefined && { cycleTrendLong: false }),
     ...(a.exceedance === undefined && { exceedance: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),
