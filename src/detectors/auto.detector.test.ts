@@ -1708,6 +1708,33 @@ describe("auto: the level's trend on cycles of 20 to 40 s (cycleTrendLong)", () 
     expect(on.filter((a) => !inRamp(a))).toEqual(off.filter((a) => !inRamp(a)));
   });
 
+  it('fits the channel on 300 s of training on a 22 s cycle, whose levels span only 232 s, and finds the ramp there', async () => {
+    // Development-set trace 100098: 9.8 Hz, several cycles (22 s fitted), a ramp at 243–379 s.
+    const other = generateFaultTrace(100098);
+    const start = (other.test[0] as Reading).ts;
+    const slow = other.events.find((e) => e.kind === 'ramp') as { start: number; end: number };
+    const run = async (params: Record<string, unknown>): Promise<{ trend: boolean; inRamp: string[]; elsewhere: number[] }> => {
+      const d = createDetector('auto', { seed: 1, params });
+      await d.fit(other.train);
+      const inRamp: string[] = [];
+      const elsewhere: number[] = [];
+      for (const r of other.test) {
+        const s = d.score(r);
+        if (!s.is_anomaly) continue;
+        if (r.ts >= slow.start && r.ts <= slow.end + 3000) inRamp.push(s.channel as string);
+        else elsewhere.push(r.ts - start);
+      }
+      return { trend: (d.serialize().state as { trend?: unknown }).trend !== undefined, inRamp, elsewhere };
+    };
+    const on = await run({});
+    const off = await run({ cycleTrendLong: false });
+    expect(on.trend).toBe(true);
+    expect(off.trend).toBe(false);
+    expect(on.inRamp).toEqual(['trend']);
+    expect(off.inRamp).toEqual([]);
+    expect(on.elsewhere).toEqual(off.elsewhere);
+  });
+
   it('keeps the trend of such a cycle in the artifact only with it, and loads models written before it with it off', async () => {
     const d = createDetector('auto', { seed: 1 });
     await d.fit(tr.train);

@@ -124,6 +124,14 @@ const EXTREME_LOGIT = 1;
  */
 const TREND_ALARM = 5;
 /**
+ * `cycleTrendLong`: the span of cycle levels the trend channel's fit needs on a cycle (ms): 2.5 of its
+ * longest lag, where a fit on readings needs 3. The levels of a cycle start only once a whole cycle or
+ * two has been seen, so 300 s of training on a 20–40 s cycle left about 230 s of them, and no channel;
+ * on a cycle a move must reach the alarm at two lags, which a spread from fewer moves can afford.
+ * 160 s measured the same on the development sets (decision 0014).
+ */
+const CYCLE_TREND_MIN_SPAN_MS = 200_000;
+/**
  * `cycleHoldSize`: a point fault holds the trend channel on a cycle when it moves the cycle's mean
  * by this many spreads of the channel's shortest lag. On the wider development set (seeds
  * 100001–100192, fit) 1 and 0.5 found the same 4 more ramps and dips for no more false alarms; with
@@ -581,7 +589,7 @@ const PARAM_SPECS = [
     type: 'boolean',
     default: true,
     description:
-      "With cycleTrend, the trend channel also runs on cycles of 20 to 40 s, not only up to 20 s: its move must reach the alarm at two lags, and its 40 and 80 s lags still compare whole cycles' levels (off in models written before it: only cycles up to 20 s).",
+      "With cycleTrend, the trend channel also runs on cycles of 20 to 40 s, not only up to 20 s: its move must reach the alarm at two lags, and its 40 and 80 s lags still compare whole cycles' levels; and its fit on a cycle needs 200 s of the cycle's levels, not 240 s (they start a cycle or two into the data) (off in models written before it: only cycles up to 20 s, and 240 s).",
   },
   {
     name: 'periodFence',
@@ -869,7 +877,9 @@ export class AutoDetector implements Detector {
       if (!continuing) this.trend?.restart();
     } else if (this.params.levelTrend === true && this.params.cycleTrend === true && this.params.adaptLevel !== true && this.cycleTrendApplies()) {
       // On a short cycle it reads the level averaged over the last whole cycle (`cycleTrend`).
-      this.trend = LevelTrend.fit(cycleLevels, TREND_ALARM, { quantum: quantumOf(normal), lags: 2, rearm: this.params.trendRearm === true });
+      // `cycleTrendLong`: the cycle's levels start a cycle or two into the data, so they need span less (CYCLE_TREND_MIN_SPAN_MS).
+      const minSpan = this.params.cycleTrendLong === true ? { minSpanMs: CYCLE_TREND_MIN_SPAN_MS } : {};
+      this.trend = LevelTrend.fit(cycleLevels, TREND_ALARM, { quantum: quantumOf(normal), lags: 2, rearm: this.params.trendRearm === true, ...minSpan });
       if (!continuing) this.trend?.restart();
     }
     // The false-alarm budget is shared by the groups that can speak: the shape channel only on a cycle.

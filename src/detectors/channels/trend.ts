@@ -107,12 +107,12 @@ export class LevelTrend {
    * must each see a move of one sign reach the alarm distance (default 1; 2: a reference taken
    * during a passing disturbance, such as a cycle running at another tempo, moves one lag, while a
    * ramp or a shift moves several); `rearm`, whether a restart of the level (after a gap) arms the
-   * channel (default false). A channel that alarmed stays quiet until a small move at every lag
+   * channel (default false); `minSpanMs`, the span the readings must cover (default MIN_SPAN_MS). A channel that alarmed stays quiet until a small move at every lag
    * re-arms it, and after a restart the lags are blind until they have references again, so a
    * move that started within a lag of the restart went unheard; a restart forgets every reference,
    * so the move that disarmed the channel is no longer measured and none can hide behind it.
    */
-  static fit(readings: readonly { ts: number; value: number }[], alarm: number, options: { quantum?: number; lags?: 1 | 2; rearm?: boolean } = {}): LevelTrend | undefined {
+  static fit(readings: readonly { ts: number; value: number }[], alarm: number, options: { quantum?: number; lags?: 1 | 2; rearm?: boolean; minSpanMs?: number } = {}): LevelTrend | undefined {
     const quantum = options.quantum ?? quantumOf(readings);
     const probe = new LevelTrend([1, 1, 1], Infinity, tauOf(readings));
     const moves: number[][] = TREND_LAGS_MS.map(() => []);
@@ -126,7 +126,7 @@ export class LevelTrend {
     }
     if ((moves[0] as number[]).length < MIN_MOVES) return undefined;
     const span = (readings[readings.length - 1]?.ts ?? 0) - (readings[0]?.ts ?? 0);
-    if (span < MIN_SPAN_MS) return undefined;
+    if (span < (options.minSpanMs ?? MIN_SPAN_MS)) return undefined;
     const floor = Number.isFinite(quantum) ? quantum / SQRT12 : 0;
     const base = Math.max(robustSd(moves[0] as number[]), floor);
     if (!(base > 0)) return undefined;
