@@ -1185,8 +1185,7 @@ export class AutoDetector implements Detector {
    */
   private cycleTrendApplies(): boolean {
     const seasonal = this.members.seasonal;
-    const longest = this.params.cycleTrendLong === true ? TREND_LAGS_MS[1] : TREND_LAGS_MS[0];
-    return seasonal !== undefined && this.sampleInterval > 0 && seasonal.period * this.sampleInterval <= longest;
+    return seasonal !== undefined && this.sampleInterval > 0 && seasonal.period * this.sampleInterval <= cycleTrendLongestMs(this.params);
   }
 
   /**
@@ -1549,6 +1548,11 @@ function createRobust(params: Params, seed: number, cycleSeconds?: number, fitte
 }
 
 /** A cycle's length in seconds from its period (readings) and the sampling interval (ms; 0 when unknown: Infinity). */
+/** `cycleTrend`: the longest cycle (ms) the trend channel runs on: its shortest lag, or with `cycleTrendLong` its second. */
+function cycleTrendLongestMs(params: Params): number {
+  return params.cycleTrendLong === true ? TREND_LAGS_MS[1] : TREND_LAGS_MS[0];
+}
+
 function cycleSecondsOf(period: number, intervalMs: number): number {
   return intervalMs > 0 ? (period * intervalMs) / 1000 : Infinity;
 }
@@ -1688,7 +1692,7 @@ function validateState(state: unknown, params: Params): ValidState {
     [params.levelTrend !== true || params.adaptLevel === true, 'with levelTrend, not with adaptLevel'],
     [cyclic && params.cycleTrend !== true, 'without a cycle (state.seasonal) unless cycleTrend'],
     [
-      cyclic && Number(cycle.period) * Number((cycle as { interval?: unknown }).interval) > (params.cycleTrendLong === true ? TREND_LAGS_MS[1] : TREND_LAGS_MS[0]),
+      cyclic && Number(cycle.period) * Number((cycle as { interval?: unknown }).interval) > cycleTrendLongestMs(params),
       `on a cycle of at most ${TREND_LAGS_MS[0] / 1000} s (${TREND_LAGS_MS[1] / 1000} s with cycleTrendLong)`,
     ],
   ]);

@@ -161,9 +161,11 @@ export class GlitchGate {
     const depth = x - med;
     const r = ready ? depth / sd : Number.NaN;
     if (ready && this.near(this.prev1, r)) {
-      const band = bandOf(depth > 0 ? this.up : this.down);
-      const byValue = this.byValue && valueBandHolds(depth > 0 ? this.up : this.down, depth > 0 ? this.upValues : this.downValues, x, depth);
-      if ((band && Math.abs(depth) >= band.lo && Math.abs(depth) <= band.hi) || byValue) {
+      const side = depth > 0 ? this.up : this.down;
+      const band = bandOf(side);
+      // The value band is asked only when the depth band does not hold.
+      const known = (band !== undefined && Math.abs(depth) >= band.lo && Math.abs(depth) <= band.hi) || (this.byValue && valueBandHolds(side, depth > 0 ? this.upValues : this.downValues, x, depth));
+      if (known) {
         this.shift(Number.NaN);
         this.breakLine();
         return this.lastNormal;
