@@ -1751,6 +1751,50 @@ describe("auto: the level's trend on cycles of 20 to 40 s (cycleTrendLong)", () 
   });
 });
 
+describe('auto: the shape channel takes a lasting change as the new normal after 16 cycles (shapeNewNormal)', () => {
+  // Development-set trace 13: 2.02 Hz, a 3.96 s cycle (8.00 readings); a frequency change at
+  // 243–276 s of the scored part leaves the cycle's phase moved by part of a reading, and a ramp of
+  // 15 mV up and back follows at 327–392 s.
+  const tr = generateFaultTrace(13);
+  const t0 = (tr.test[0] as Reading).ts;
+  const ramp = tr.events.find((e) => e.kind === 'ramp') as { start: number; end: number };
+  const run = async (params: Record<string, unknown>): Promise<{ inRamp: string[]; elsewhere: number[] }> => {
+    const d = createDetector('auto', { seed: 1, params });
+    await d.fit(tr.train);
+    const inRamp: string[] = [];
+    const elsewhere: number[] = [];
+    for (const r of tr.test) {
+      const s = d.score(r);
+      if (!s.is_anomaly) continue;
+      if (r.ts >= ramp.start && r.ts <= ramp.end + 3000) inRamp.push(s.channel as string);
+      else elsewhere.push(r.ts - t0);
+    }
+    return { inRamp, elsewhere };
+  };
+
+  it('finds the ramp after a frequency change, which without it the shape channel\'s echoes hide, and changes no other alarm', async () => {
+    expect((ramp.start - t0) / 1000).toBeCloseTo(327, -1);
+    const on = await run({});
+    const off = await run({ shapeNewNormal: false });
+    expect(on.inRamp.length).toBeGreaterThan(0);
+    expect(off.inRamp).toEqual([]);
+    expect(on.elsewhere).toEqual(off.elsewhere);
+  });
+
+  it('writes the option in the shape channel\'s state only with it, refuses a state that disagrees, and loads models written before it with it off', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(tr.train);
+    const art = round(d.serialize());
+    expect((art.state as { shape: { options: { newNormalCycles: number } } }).shape.options.newNormalCycles).toBe(16);
+    (art.params as Record<string, unknown>).shapeNewNormal = false;
+    expect(() => restoreDetector(validateArtifact(art))).toThrow(/state\.shape\.options\.newNormalCycles must be 0 without shapeNewNormal/);
+    const off = createDetector('auto', { seed: 1, params: { shapeNewNormal: false } });
+    await off.fit(tr.train);
+    expect((off.serialize().state as { shape: { options: { newNormalCycles: number } } }).shape.options.newNormalCycles).toBe(0);
+    await expectLoadsWithItOff('shapeNewNormal', tr.train, tr.test.slice(480, 800));
+  });
+});
+
 describe('auto: oscillations in heavy-tailed noise (exceedance)', () => {
   /**
    * 10 Hz, Student-t noise with 3 degrees of freedom (standard deviation 10 mV: outliers of 20–30

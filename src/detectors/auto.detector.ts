@@ -139,6 +139,11 @@ const CYCLE_TREND_MIN_SPAN_MS = 200_000;
  */
 const CYCLE_HOLD_SPREADS = 1;
 /**
+ * `shapeNewNormal`: cycles of anomalous windows after which the shape channel takes a lasting
+ * change as the new normal (see SubsequenceChannel's `newNormalCycles`); without it, half its history.
+ */
+const SHAPE_NEW_NORMAL_CYCLES = 16;
+/**
  * `exceedance`: the fault member's exceedance count (readings beyond its band on both sides, see
  * Exceedance) alarms from this surprise (−log10). On the wider development set (seeds
  * 100001–100192, fit) the count found 13 more oscillations and 6 more noise bursts for 1 fewer
@@ -599,6 +604,13 @@ const PARAM_SPECS = [
       "A fit infers the cycle with outliers pulled in to the training part's range (its 1st to 99th percentile widened by its width on either side): a loose wire's few readings near 0 V held most of the variance and hid a cycle of a few millivolts, which then stayed in the fault channels' residual (off in models written before it).",
   },
   {
+    name: 'shapeNewNormal',
+    type: 'boolean',
+    default: true,
+    description:
+      "The shape channel takes a lasting change as the new normal once its anomalous windows fill 16 cycles, not only half its history: on a cycle spanning a whole number of readings (8 at 2 Hz), a change that moved the cycle's phase by part of a reading left every later window sampled at other points of the cycle, and the channel at alarm level, its alarms echoes, for 32 cycles, while the trend channel took no reference and missed a ramp (off in models written before it).",
+  },
+  {
     name: 'trendRearm',
     type: 'boolean',
     default: true,
@@ -903,7 +915,7 @@ export class AutoDetector implements Detector {
       // Calibrated, the channel is fitted again on every normal reading, the hold-out too, keeping
       // the distance scale its calibration was measured on: its history and reference cycles then
       // end where live data begins (decision 0014). A fit that finds another cycle is not used.
-      const whole = new SubsequenceChannel();
+      const whole = new SubsequenceChannel(shapeOptions(this.params));
       whole.fit(normal.map((r) => r.value));
       if (whole.adoptScaleOf(shape)) this.members.shape = whole;
     }
@@ -1557,10 +1569,15 @@ function cycleSecondsOf(period: number, intervalMs: number): number {
   return intervalMs > 0 ? (period * intervalMs) / 1000 : Infinity;
 }
 
+/** The shape channel's options for `params` (`shapeNewNormal`). */
+function shapeOptions(params: Params): { newNormalCycles: number } {
+  return { newNormalCycles: params.shapeNewNormal === true ? SHAPE_NEW_NORMAL_CYCLES : 0 };
+}
+
 function createMembers(params: Params, seed: number): Members {
   const mp = memberParams(params);
   // Never fitted, the shape channel has no calibration and cannot speak (see `mix`): `fit` wakes it.
-  const shape = new SubsequenceChannel();
+  const shape = new SubsequenceChannel(shapeOptions(params));
   shape.sleep();
   return {
     robust: createRobust(params, seed),
@@ -1625,10 +1642,14 @@ function validateState(state: unknown, params: Params): ValidState {
     const optional = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
     if (!optional(seen.alarmTs) || !optional(seen.fitCount) || !optional(seen.fitSpan)) throw invalidArtifact(KIND, 'state.seen.alarmTs, fitCount and fitSpan must be non-negative numbers when present');
   }
+  let shape: SubsequenceChannel;
   try {
-    SubsequenceChannel.fromJSON(s.shape, { asleep: true });
+    shape = SubsequenceChannel.fromJSON(s.shape, { asleep: true });
   } catch (e) {
     throw invalidArtifact(KIND, `state.shape: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (shape.newNormalCycles !== shapeOptions(params).newNormalCycles) {
+    throw invalidArtifact(KIND, `state.shape.options.newNormalCycles must be ${shapeOptions(params).newNormalCycles} ${params.shapeNewNormal === true ? 'with' : 'without'} shapeNewNormal`);
   }
   if (s.seasonal !== undefined && s.seasonal !== null) {
     let seasonal: SeasonalRemover;
@@ -1738,7 +1759,8 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * range channel (no `levelRange`) or before a slow stream's new extremes alarmed (no `newExtremes`)
  * or before the fault member's hold-off waited for its channel to fall (no `holdoffRearm`) or before
  * the trend channel (no `levelTrend`; on a cycle, no `cycleTrend`), or before it re-armed after a gap
- * (no `trendRearm`) and held on a cycle only for large faults (no `cycleHoldSize`) score as they did.
+ * (no `trendRearm`) and held on a cycle only for large faults (no `cycleHoldSize`), or before the
+ * shape channel took a change lasting 16 cycles as the new normal (no `shapeNewNormal`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1774,6 +1796,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
+    ...(a.shapeNewNormal === undefined && { shapeNewNormal: false }),
     ...(a.budgetHz === undefined && { budgetHz: 0 }),
     ...(a.runsLearned === undefined && { runsLearned: false }),
     ...(a.spikeBar === undefined && { spikeBar: false }),

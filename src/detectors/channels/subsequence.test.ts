@@ -178,6 +178,43 @@ describe('SubsequenceChannel: anomalous windows are no neighbours', () => {
   });
 });
 
+describe('SubsequenceChannel: newNormalCycles', () => {
+  // A cycle of exactly 8 readings, sampled at `phase` (in readings) into it.
+  const cycle8 = (n: number, phase: number, rng: Rng): number[] => Array.from({ length: n }, (_, k) => 2 + Math.sin((2 * Math.PI * (k + phase)) / 8) + 0.005 * rng.normal());
+  /** The highest score of each cycle after the cycle's phase moved by half a reading. */
+  function afterPhaseStep(options: { newNormalCycles?: number }): number[] {
+    const rng = new Rng(5);
+    const ch = new SubsequenceChannel(options);
+    ch.fit(cycle8(800, 0, rng));
+    run(ch, cycle8(80, 0, rng));
+    const scores = run(ch, cycle8(8 * 60, 0.5, rng));
+    return Array.from({ length: 60 }, (_, c) => Math.max(...scores.slice(8 * c, 8 * c + 8)));
+  }
+
+  it("takes a moved phase as the new normal after that many cycles, where half the history takes 32 (every window sampled between the normal ones' points)", () => {
+    const quick = afterPhaseStep({ newNormalCycles: 16 });
+    const slow = afterPhaseStep({});
+    // The step itself scores, either way.
+    expect(Math.max(...quick.slice(0, 4))).toBeGreaterThan(3);
+    expect(Math.max(...slow.slice(0, 4))).toBeGreaterThan(3);
+    // 20 to 30 cycles later: normal with the option, still anomalous without it.
+    expect(Math.max(...quick.slice(20, 30))).toBeLessThan(1.5);
+    expect(Math.min(...slow.slice(20, 30))).toBeGreaterThan(1.5);
+    // Past half the history both have taken it.
+    expect(Math.max(...slow.slice(45))).toBeLessThan(1.5);
+  });
+
+  it('keeps the option in its state and refuses a bad one', () => {
+    const ch = new SubsequenceChannel({ newNormalCycles: 16 });
+    expect(SubsequenceChannel.fromJSON(JSON.parse(JSON.stringify(ch.toJSON()))).newNormalCycles).toBe(16);
+    const old = JSON.parse(JSON.stringify(new SubsequenceChannel().toJSON()));
+    delete old.options.newNormalCycles;
+    expect(SubsequenceChannel.fromJSON(old).newNormalCycles).toBe(0);
+    expect(() => new SubsequenceChannel({ newNormalCycles: -1 })).toThrow(/newNormalCycles/);
+    expect(() => new SubsequenceChannel({ newNormalCycles: 1.5 })).toThrow(/newNormalCycles/);
+  });
+});
+
 describe('SubsequenceChannel: a reference of training cycles', () => {
   const normal = beats(60, 64, 31).values;
   /** The highest score of each beat of `values` (64 readings a beat). */

@@ -61,6 +61,14 @@ export interface SubsequenceOptions {
    * stay available during and after a long event. Cost per scored window is O(reference × lengths).
    */
   reference?: number;
+  /**
+   * Anomalous windows that fill this many cycles of the history are a lasting change, the new
+   * normal, as are windows filling half the history (default 0: only half the history). A signal
+   * whose cycle spans a whole number of readings, after a change that moved its phase by part of a
+   * reading, never again matches a normal window (each is sampled at other points of the cycle):
+   * on a cycle of 8 readings half the history is 32 cycles of echoes.
+   */
+  newNormalCycles?: number;
 }
 
 const DEFAULTS: Required<SubsequenceOptions> = {
@@ -73,6 +81,7 @@ const DEFAULTS: Required<SubsequenceOptions> = {
   refSamples: 256,
   recheckEvery: 512,
   reference: 128,
+  newNormalCycles: 0,
 };
 
 const MIN_LENGTH = 4;
@@ -173,7 +182,7 @@ export class SubsequenceChannel {
   /** 1 where the window ending at that point scored as anomalous: it is no neighbour for later windows. */
   private bad = new Uint8Array(0);
   private badCount = 0;
-  /** Set when anomalous windows filled half the history (a lasting change): none is excluded until all have left the history and a window scores normal again. */
+  /** Set when anomalous windows filled half the history, or `newNormalCycles` cycles of it (a lasting change): none is excluded until all have left the history and a window scores normal again. */
   private saturated = false;
   /** See {@link SubsequenceChannel.sleep}. */
   private dormant = false;
@@ -193,6 +202,7 @@ export class SubsequenceChannel {
     if (!Number.isInteger(o.fallbackLength) || o.fallbackLength < MIN_LENGTH) throw new RangeError('fallbackLength must be an integer >= 4');
     if (!(o.refQuantile > 0 && o.refQuantile <= 1)) throw new RangeError('refQuantile must be in (0, 1]');
     if (!Number.isInteger(o.reference) || o.reference < 0 || o.reference > 65536) throw new RangeError('reference must be an integer from 0 to 65536');
+    if (!Number.isInteger(o.newNormalCycles) || o.newNormalCycles < 0 || o.newNormalCycles > 4096) throw new RangeError('newNormalCycles must be an integer from 0 to 4096');
     o.lengths = [...o.lengths].sort((a, b) => a - b);
     this.opts = o;
     this.configure(undefined, 0, 1, [], []);
@@ -231,6 +241,11 @@ export class SubsequenceChannel {
   /** Readings averaged into one point of the decimated series; a new score comes once per block. */
   get decimation(): number {
     return this.decimationFactor;
+  }
+
+  /** The `newNormalCycles` option (0: none). */
+  get newNormalCycles(): number {
+    return this.opts.newNormalCycles;
   }
 
   /** Window lengths in decimated points. */
@@ -378,9 +393,9 @@ export class SubsequenceChannel {
       this.lastScore = s;
       // An anomalous window is no neighbour for later ones (so a long event does not become the
       // reference normal cycles are compared with), unless anomalies fill half the history: then
-      // the change has lasted and becomes the new normal.
+      // the change has lasted and becomes the new normal (or `newNormalCycles` cycles of them).
       const it = this.t % this.cap;
-      if (this.badCount >= this.opts.history / 2) this.saturated = true;
+      if (this.badCount >= this.lastingCount()) this.saturated = true;
       else if (this.badCount === 0 && s <= EXCLUDE_SCORE) this.saturated = false;
       if (!fitting && !this.saturated && s > EXCLUDE_SCORE && this.bad[it] === 0) {
         this.bad[it] = 1;
@@ -391,6 +406,13 @@ export class SubsequenceChannel {
       this.sinceCheck = 0;
       this.recheckPeriod();
     }
+  }
+
+  /** Anomalous windows in the history that make a lasting change (see `newNormalCycles`). */
+  private lastingCount(): number {
+    const half = this.opts.history / 2;
+    const cycles = this.opts.newNormalCycles;
+    return cycles > 0 && this.periodRaw !== undefined ? Math.min(half, cycles * (this.periodRaw / this.decimationFactor)) : half;
   }
 
   private setRefs(fromFit: boolean): void {
