@@ -92,6 +92,29 @@ async function spikeWithAndWithout(seed: number, param: string): Promise<{ on: A
 const bandIn = (q: number) => (s: Score): number => ((s.upper as number) - (s.lower as number)) / q;
 
 /**
+ * Fits `auto` with `params` on `tr`'s training part and scores its scored part: the channels of the
+ * alarms in `ev` (up to 3 s after it), the times of the others (ms into the scored part), and the detector.
+ */
+async function alarmsAround(
+  tr: { train: readonly Reading[]; test: readonly Reading[] },
+  ev: { start: number; end: number },
+  params: Record<string, unknown>,
+): Promise<{ inEvent: string[]; elsewhere: number[]; detector: Detector }> {
+  const detector = createDetector('auto', { seed: 1, params });
+  await detector.fit(tr.train);
+  const t0 = (tr.test[0] as Reading).ts;
+  const inEvent: string[] = [];
+  const elsewhere: number[] = [];
+  for (const r of tr.test) {
+    const s = detector.score(r);
+    if (!s.is_anomaly) continue;
+    if (r.ts >= ev.start && r.ts <= ev.end + 3000) inEvent.push(s.channel as string);
+    else elsewhere.push(r.ts - t0);
+  }
+  return { inEvent, elsewhere, detector };
+}
+
+/**
  * A model written before the parameter `param` existed (fitted with it off, the parameter absent
  * from its artifact) loads with it off (`offValue`: false for a boolean) and scores exactly as a
  * model with it off. Restored is compared with restored: the shape channel's sums differ from a
@@ -1711,27 +1734,14 @@ describe("auto: the level's trend on cycles of 20 to 40 s (cycleTrendLong)", () 
   it('fits the channel on 300 s of training on a 22 s cycle, whose levels span only 232 s, and finds the ramp there', async () => {
     // Development-set trace 100098: 9.8 Hz, several cycles (22 s fitted), a ramp at 243–379 s.
     const other = generateFaultTrace(100098);
-    const start = (other.test[0] as Reading).ts;
     const slow = other.events.find((e) => e.kind === 'ramp') as { start: number; end: number };
-    const run = async (params: Record<string, unknown>): Promise<{ trend: boolean; inRamp: string[]; elsewhere: number[] }> => {
-      const d = createDetector('auto', { seed: 1, params });
-      await d.fit(other.train);
-      const inRamp: string[] = [];
-      const elsewhere: number[] = [];
-      for (const r of other.test) {
-        const s = d.score(r);
-        if (!s.is_anomaly) continue;
-        if (r.ts >= slow.start && r.ts <= slow.end + 3000) inRamp.push(s.channel as string);
-        else elsewhere.push(r.ts - start);
-      }
-      return { trend: (d.serialize().state as { trend?: unknown }).trend !== undefined, inRamp, elsewhere };
-    };
-    const on = await run({});
-    const off = await run({ cycleTrendLong: false });
-    expect(on.trend).toBe(true);
-    expect(off.trend).toBe(false);
-    expect(on.inRamp).toEqual(['trend']);
-    expect(off.inRamp).toEqual([]);
+    const on = await alarmsAround(other, slow, {});
+    const off = await alarmsAround(other, slow, { cycleTrendLong: false });
+    const hasTrend = (d: Detector): boolean => (d.serialize().state as { trend?: unknown }).trend !== undefined;
+    expect(hasTrend(on.detector)).toBe(true);
+    expect(hasTrend(off.detector)).toBe(false);
+    expect(on.inEvent).toEqual(['trend']);
+    expect(off.inEvent).toEqual([]);
     expect(on.elsewhere).toEqual(off.elsewhere);
   });
 
@@ -1758,26 +1768,13 @@ describe('auto: the shape channel takes a lasting change as the new normal after
   const tr = generateFaultTrace(13);
   const t0 = (tr.test[0] as Reading).ts;
   const ramp = tr.events.find((e) => e.kind === 'ramp') as { start: number; end: number };
-  const run = async (params: Record<string, unknown>): Promise<{ inRamp: string[]; elsewhere: number[] }> => {
-    const d = createDetector('auto', { seed: 1, params });
-    await d.fit(tr.train);
-    const inRamp: string[] = [];
-    const elsewhere: number[] = [];
-    for (const r of tr.test) {
-      const s = d.score(r);
-      if (!s.is_anomaly) continue;
-      if (r.ts >= ramp.start && r.ts <= ramp.end + 3000) inRamp.push(s.channel as string);
-      else elsewhere.push(r.ts - t0);
-    }
-    return { inRamp, elsewhere };
-  };
 
   it('finds the ramp after a frequency change, which without it the shape channel\'s echoes hide, and changes no other alarm', async () => {
     expect((ramp.start - t0) / 1000).toBeCloseTo(327, -1);
-    const on = await run({});
-    const off = await run({ shapeNewNormal: false });
-    expect(on.inRamp.length).toBeGreaterThan(0);
-    expect(off.inRamp).toEqual([]);
+    const on = await alarmsAround(tr, ramp, {});
+    const off = await alarmsAround(tr, ramp, { shapeNewNormal: false });
+    expect(on.inEvent.length).toBeGreaterThan(0);
+    expect(off.inEvent).toEqual([]);
     expect(on.elsewhere).toEqual(off.elsewhere);
   });
 
