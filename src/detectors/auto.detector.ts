@@ -1559,12 +1559,12 @@ function createRobust(params: Params, seed: number, cycleSeconds?: number, fitte
   return robustFactory.create({ seed: deriveSeed(seed, 0), params: memberParams(params, cycleSeconds, fitted).robust }) as RobustDetector;
 }
 
-/** A cycle's length in seconds from its period (readings) and the sampling interval (ms; 0 when unknown: Infinity). */
 /** `cycleTrend`: the longest cycle (ms) the trend channel runs on: its shortest lag, or with `cycleTrendLong` its second. */
 function cycleTrendLongestMs(params: Params): number {
   return params.cycleTrendLong === true ? TREND_LAGS_MS[1] : TREND_LAGS_MS[0];
 }
 
+/** A cycle's length in seconds from its period (readings) and the sampling interval (ms; 0 when unknown: Infinity). */
 function cycleSecondsOf(period: number, intervalMs: number): number {
   return intervalMs > 0 ? (period * intervalMs) / 1000 : Infinity;
 }
@@ -1648,8 +1648,9 @@ function validateState(state: unknown, params: Params): ValidState {
   } catch (e) {
     throw invalidArtifact(KIND, `state.shape: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (shape.newNormalCycles !== shapeOptions(params).newNormalCycles) {
-    throw invalidArtifact(KIND, `state.shape.options.newNormalCycles must be ${shapeOptions(params).newNormalCycles} ${params.shapeNewNormal === true ? 'with' : 'without'} shapeNewNormal`);
+  const { newNormalCycles } = shapeOptions(params);
+  if (shape.newNormalCycles !== newNormalCycles) {
+    throw invalidArtifact(KIND, `state.shape.options.newNormalCycles must be ${newNormalCycles} ${params.shapeNewNormal === true ? 'with' : 'without'} shapeNewNormal`);
   }
   if (s.seasonal !== undefined && s.seasonal !== null) {
     let seasonal: SeasonalRemover;
