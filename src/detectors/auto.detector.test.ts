@@ -1095,6 +1095,53 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
     }
   });
 
+  it("still fits itself when a fit cut short by an alarm is the first to span the trend channel's 4 minutes (selfFitTrend): the ramp after it is found", () => {
+    // Dev trace 100160 (heavy-tailed noise, 5 Hz): the self-fit at 1,024 readings spans 205 s, too
+    // little for the trend channel; a dip 33 s into the scored part alarms, so the fit at 2,048
+    // readings is cut 30 s before it, to 1,521 readings (303 s), fewer than 1.5 × 1,024. Skipped, it
+    // never came: every later doubling is cut at the same alarm, and the ramp at 350–438 s went unseen.
+    const tr = generateFaultTrace(100160);
+    const all = [...tr.train, ...tr.test];
+    const ramp = tr.events.find((e) => e.kind === 'ramp')!;
+    const atRamp = all.findIndex((r) => r.ts >= ramp.start);
+    type Seen = { seen?: { fitCount: number }; trend?: unknown };
+    const run = (params: Record<string, unknown>) => {
+      const d = createDetector('auto', { params });
+      const before = all.slice(0, atRamp).map((r) => d.score(r));
+      const state = d.serialize().state as Seen;
+      const inRamp = all
+        .slice(atRamp)
+        .map((r) => ({ r, s: d.score(r) }))
+        .filter(({ r, s }) => s.is_anomaly && r.ts <= ramp.end + 3000)
+        .map(({ s }) => s.channel);
+      return { before, state, inRamp };
+    };
+    const on = run({});
+    expect(on.state.seen?.fitCount).toBe(1521);
+    expect(on.state.trend).toBeDefined();
+    expect(on.inRamp).toContain('trend');
+    const off = run({ selfFitTrend: false });
+    expect(off.state.seen?.fitCount).toBe(1024);
+    expect(off.state.trend).toBeUndefined();
+    expect(off.inRamp).toEqual([]);
+    // Until the fit at 2,048 readings both score alike; after it, not.
+    expect(on.before.slice(0, 2047)).toEqual(off.before.slice(0, 2047));
+    expect(on.before.slice(2048)).not.toEqual(off.before.slice(2048));
+  });
+
+  it('restores a stream it wrote before selfFitTrend with it off, scoring on as a detector with it off', () => {
+    const tr = generateFaultTrace(100160);
+    const all = [...tr.train, ...tr.test];
+    const off = createDetector('auto', { params: { selfFitTrend: false } });
+    for (const r of all.slice(0, 1900)) off.score(r);
+    const old = round(off.serialize());
+    delete (old.params as Record<string, unknown>).selfFitTrend;
+    const restored = restoreDetector(validateArtifact(old));
+    expect(restored.serialize().params.selfFitTrend).toBe(false);
+    const rest = all.slice(1900);
+    expect(rest.map((r) => restored.score(r))).toEqual(rest.map((r) => off.score(r)));
+  });
+
   it('rejects malformed stored readings, and artifacts fitted with per-channel scales with a retrain path', async () => {
     const a = createDetector('auto');
     for (const x of trace(300, 25)) a.score(x);

@@ -44,7 +44,7 @@ import { ArPoint } from './channels/arpoint.ts';
 import { EXTREME_WARMUP, NewExtremes } from './channels/extremes.ts';
 import { quantumOf } from './channels/level.ts';
 import { LevelRange } from './channels/range.ts';
-import { LevelTrend, TREND_LAGS_MS } from './channels/trend.ts';
+import { LevelTrend, TREND_LAGS_MS, TREND_MIN_SPAN_MS } from './channels/trend.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
 import { contextFactory, type BriefScore, type ContextDetector } from './context.detector.ts';
@@ -676,6 +676,12 @@ const PARAM_SPECS = [
       'A self-fit learns nothing from what the fit before it alarmed on: once a self-fit over at least 2 minutes of readings has alarmed, the next one uses only the readings up to 30 s before that first alarm (skipped when that is less than half again as many as the last fit used) and replays the rest (off in models written before it: every self-fit used every reading seen).',
   },
   {
+    name: 'selfFitTrend',
+    type: 'boolean',
+    default: true,
+    description: `With selfFitQuiet, a self-fit cut short by an alarm still runs, with less than half again as many readings as the last one, when it is the first to span the ${TREND_MIN_SPAN_MS / 60_000} minutes the trend channel learns from (off in models written before it: such a fit was skipped, and the stream kept a model without the trend channel).`,
+  },
+  {
     name: 'adaptLevel',
     type: 'boolean',
     default: false,
@@ -1161,7 +1167,7 @@ export class AutoDetector implements Detector {
       if (interval > SELF_FIT_MAX_INTERVAL_MS && this.params.newExtremes === true) this.slowStream(seen);
       return;
     }
-    const fitOn = this.selfFitQuiet ? quietPart(normal, seen) : normal.length;
+    const fitOn = this.selfFitQuiet ? quietPart(normal, seen, this.params.selfFitTrend === true) : normal.length;
     if (fitOn === 0) {
       // Skipped: the model stays as it is; after the last doubling there is nothing more to keep.
       if (!this.moreFits(n, seen)) this.seen = undefined;
@@ -1761,7 +1767,9 @@ function readMemberParams(name: 'robust' | 'context', raw: Record<string, unknow
  * or before the fault member's hold-off waited for its channel to fall (no `holdoffRearm`) or before
  * the trend channel (no `levelTrend`; on a cycle, no `cycleTrend`), or before it re-armed after a gap
  * (no `trendRearm`) and held on a cycle only for large faults (no `cycleHoldSize`), or before the
- * shape channel took a change lasting 16 cycles as the new normal (no `shapeNewNormal`) score as they did.
+ * shape channel took a change lasting 16 cycles as the new normal (no `shapeNewNormal`) or before a
+ * self-fit cut short by an alarm ran when it first spanned the trend channel's training time (no
+ * `selfFitTrend`) score as they did.
  */
 function artifactParams(artifact: DetectorArtifact): Params {
   const a = artifact.params;
@@ -1798,6 +1806,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.periodFence === undefined && { periodFence: false }),
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
     ...(a.shapeNewNormal === undefined && { shapeNewNormal: false }),
+    ...(a.selfFitTrend === undefined && { selfFitTrend: false }),
     ...(a.budgetHz === undefined && { budgetHz: 0 }),
     ...(a.runsLearned === undefined && { runsLearned: false }),
     ...(a.spikeBar === undefined && { spikeBar: false }),
@@ -1845,13 +1854,19 @@ function seenState(seen: SeenReadings): NonNullable<ValidState['seen']> {
  * ahead of its first alarm, so the fit does not learn the event as normal (and calibrate its alarm
  * point above it), or 0 (skip this fit) when that is not QUIET_MIN_GAIN times what the last fit used.
  * Wider development set (seeds 100001–100192, mode online): F1 0.783 → 0.845 (decision 0014).
+ * With `trendGain` (`selfFitTrend`) a fit that is the first to span TREND_MIN_SPAN_MS runs even
+ * so: it learns the trend channel, which the last fit had too little time for. Skipped, it never
+ * came: every later doubling is cut at the same alarm (a 5 Hz stream whose 1,024-reading fit spans
+ * 205 s kept that model for good after an event in its next 2 minutes).
  */
-function quietPart(normal: readonly Reading[], seen: SeenReadings): number {
+function quietPart(normal: readonly Reading[], seen: SeenReadings, trendGain: boolean): number {
   if (!Number.isFinite(seen.alarmTs)) return normal.length;
   const limit = seen.alarmTs - QUIET_MARGIN_MS;
   let k = 0;
   while (k < normal.length && (normal[k] as Reading).ts < limit) k++;
-  return k >= QUIET_MIN_GAIN * seen.fitCount ? k : 0;
+  if (k >= QUIET_MIN_GAIN * seen.fitCount) return k;
+  const spansTrend = k > 0 && (normal[k - 1] as Reading).ts - (normal[0] as Reading).ts >= TREND_MIN_SPAN_MS;
+  return trendGain && seen.fitSpan < TREND_MIN_SPAN_MS && spansTrend ? k : 0;
 }
 
 export const autoFactory: DetectorFactory = {

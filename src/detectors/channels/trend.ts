@@ -43,7 +43,7 @@ const WAY_BACK_MS = 2 * (TREND_LAGS_MS[TREND_LAGS_MS.length - 1] as number);
 /** Moves a fit needs at the shortest lag before its spread means anything. */
 const MIN_MOVES = 20;
 /** Training time (ms) a fit needs: a few of the longest lag, or its spreads rest on a handful of independent moves. */
-const MIN_SPAN_MS = 3 * (TREND_LAGS_MS[TREND_LAGS_MS.length - 1] as number);
+export const TREND_MIN_SPAN_MS = 3 * (TREND_LAGS_MS[TREND_LAGS_MS.length - 1] as number);
 
 export interface TrendState {
   spread: number[];
@@ -100,14 +100,14 @@ export class LevelTrend {
 
   /**
    * The spread of the readings' level moves at each lag; undefined when they span less than
-   * MIN_SPAN_MS, hold too few settled moves or no spread. `alarm` is the distance in spreads at which `push` speaks.
+   * TREND_MIN_SPAN_MS, hold too few settled moves or no spread. `alarm` is the distance in spreads at which `push` speaks.
    * Options: `quantum`, the readings' resolution (default: their smallest step), whose rounding
    * error floors the spreads (a caller that passes levels computed from readings, such as a cycle's
    * mean, whose steps are a fraction of the sensor's, passes the sensor's); `lags`, how many lags
    * must each see a move of one sign reach the alarm distance (default 1; 2: a reference taken
    * during a passing disturbance, such as a cycle running at another tempo, moves one lag, while a
    * ramp or a shift moves several); `rearm`, whether a restart of the level (after a gap) arms the
-   * channel (default false); `minSpanMs`, the span the readings must cover (default MIN_SPAN_MS). A channel that alarmed stays quiet until a small move at every lag
+   * channel (default false); `minSpanMs`, the span the readings must cover (default TREND_MIN_SPAN_MS). A channel that alarmed stays quiet until a small move at every lag
    * re-arms it, and after a restart the lags are blind until they have references again, so a
    * move that started within a lag of the restart went unheard; a restart forgets every reference,
    * so the move that disarmed the channel is no longer measured and none can hide behind it.
@@ -126,7 +126,7 @@ export class LevelTrend {
     }
     if ((moves[0] as number[]).length < MIN_MOVES) return undefined;
     const span = (readings[readings.length - 1]?.ts ?? 0) - (readings[0]?.ts ?? 0);
-    if (span < (options.minSpanMs ?? MIN_SPAN_MS)) return undefined;
+    if (span < (options.minSpanMs ?? TREND_MIN_SPAN_MS)) return undefined;
     const floor = Number.isFinite(quantum) ? quantum / SQRT12 : 0;
     const base = Math.max(robustSd(moves[0] as number[]), floor);
     if (!(base > 0)) return undefined;
