@@ -132,6 +132,18 @@ async function expectLoadsWithItOff(param: string, train: readonly Reading[], li
 }
 
 /**
+ * `detector` (never fitted, mid-stream) as written before the boolean parameter `param` existed:
+ * its artifact without the parameter, restored; the restored detector has it off.
+ */
+function restoredWithout(param: string, detector: Detector): Detector {
+  const old = round(detector.serialize());
+  delete (old.params as Record<string, unknown>)[param];
+  const restored = restoreDetector(validateArtifact(old));
+  expect(restored.serialize().params[param]).toBe(false);
+  return restored;
+}
+
+/**
  * With adaptLevel the boolean parameter `param` changes nothing (the same scores as with it off),
  * and a fitted model's state holds no `stateKey`.
  */
@@ -1134,10 +1146,7 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
     const all = [...tr.train, ...tr.test];
     const off = createDetector('auto', { params: { selfFitTrend: false } });
     for (const r of all.slice(0, 1900)) off.score(r);
-    const old = round(off.serialize());
-    delete (old.params as Record<string, unknown>).selfFitTrend;
-    const restored = restoreDetector(validateArtifact(old));
-    expect(restored.serialize().params.selfFitTrend).toBe(false);
+    const restored = restoredWithout('selfFitTrend', off);
     const rest = all.slice(1900);
     expect(rest.map((r) => restored.score(r))).toEqual(rest.map((r) => off.score(r)));
   });
@@ -2080,10 +2089,7 @@ describe('auto without a model: a slow stream\'s new extremes (newExtremes)', ()
 
     const before = createDetector('auto', { params: { newExtremes: false } });
     for (const x of r.slice(0, 1000)) before.score(x);
-    const old = round(before.serialize());
-    delete (old.params as Record<string, unknown>).newExtremes;
-    const restored = restoreDetector(validateArtifact(old));
-    expect(restored.serialize().params.newExtremes).toBe(false);
+    const restored = restoredWithout('newExtremes', before);
     expect(extremeAlarms(rest.map((x) => restored.score(x)))).toEqual([]);
   });
 
