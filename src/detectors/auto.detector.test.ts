@@ -1110,8 +1110,9 @@ describe('auto without a model: fits itself on the sensor stream it has seen', (
   it("still fits itself when a fit cut short by an alarm is the first to span the trend channel's 4 minutes (selfFitTrend): the ramp after it is found", () => {
     // Dev trace 100160 (heavy-tailed noise, 5 Hz): the self-fit at 1,024 readings spans 205 s, too
     // little for the trend channel; a dip 33 s into the scored part alarms, so the fit at 2,048
-    // readings is cut 30 s before it, to 1,521 readings (303 s), fewer than 1.5 × 1,024. Skipped, it
-    // never came: every later doubling is cut at the same alarm, and the ramp at 350–438 s went unseen.
+    // readings is cut 30 s before it, to 1,521 readings (303 s), fewer than 1.5 × 1,024. Skipped, no
+    // later fit came either (each is cut at the same alarm), and the ramp 350–438 s into the scored
+    // part went unseen.
     const tr = generateFaultTrace(100160);
     const all = [...tr.train, ...tr.test];
     const ramp = tr.events.find((e) => e.kind === 'ramp')!;

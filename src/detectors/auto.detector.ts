@@ -1855,9 +1855,9 @@ function seenState(seen: SeenReadings): NonNullable<ValidState['seen']> {
  * point above it), or 0 (skip this fit) when that is not QUIET_MIN_GAIN times what the last fit used.
  * Wider development set (seeds 100001–100192, mode online): F1 0.783 → 0.845 (decision 0014).
  * With `trendGain` (`selfFitTrend`) a fit that is the first to span TREND_MIN_SPAN_MS runs even
- * so: it learns the trend channel, which the last fit had too little time for. Skipped, it never
- * came: every later doubling is cut at the same alarm (a 5 Hz stream whose 1,024-reading fit spans
- * 205 s kept that model for good after an event in its next 2 minutes).
+ * so: it learns the trend channel, which the last fit had too little time for. Skipped, no later
+ * fit came either, as every later doubling is cut at the same alarm (a 5 Hz stream whose
+ * 1,024-reading fit spans 205 s kept that model for good after an event in its next 2 minutes).
  */
 function quietPart(normal: readonly Reading[], seen: SeenReadings, trendGain: boolean): number {
   if (!Number.isFinite(seen.alarmTs)) return normal.length;
