@@ -1865,8 +1865,8 @@ function quietPart(normal: readonly Reading[], seen: SeenReadings, trendGain: bo
   let k = 0;
   while (k < normal.length && (normal[k] as Reading).ts < limit) k++;
   if (k >= QUIET_MIN_GAIN * seen.fitCount) return k;
-  const spansTrend = k > 0 && (normal[k - 1] as Reading).ts - (normal[0] as Reading).ts >= TREND_MIN_SPAN_MS;
-  return trendGain && seen.fitSpan < TREND_MIN_SPAN_MS && spansTrend ? k : 0;
+  if (!trendGain || k === 0 || seen.fitSpan >= TREND_MIN_SPAN_MS) return 0;
+  return (normal[k - 1] as Reading).ts - (normal[0] as Reading).ts >= TREND_MIN_SPAN_MS ? k : 0;
 }
 
 export const autoFactory: DetectorFactory = {
