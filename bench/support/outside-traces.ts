@@ -17,9 +17,9 @@
  * about 0 V, in training too, never labelled).
  *
  * Magnitudes are judged against the normal trace (events not yet added, glitches left out) near
- * the event: `rough` is the robust spread of sample-to-sample changes (MAD of first differences
- * / 0.6745 / √2, at least one quantisation step), what a reading has to beat to stand out from
- * its neighbours; `band` is the 5–95 % range of the values within ±30 s (or ± the event's length
+ * the event: `rough` is the spread of sample-to-sample changes within ±30 s (RMS of the first
+ * differences without their largest 2 %, / √2; about the noise std for white noise; at least one
+ * quantisation step), what a reading has to beat to stand out from its neighbours; `band` is the 5–95 % range of the values within ±30 s (or ± the event's length
  * when longer), what the eye sees as the signal's swing. Each size is drawn uniformly between the
  * subtle and the obvious end of its range:
  * - `spike`: 1–3 samples, height max(5–12 rough, 0.15–0.45 band), up or down (up only on a loose wire).
@@ -27,8 +27,8 @@
  * - `level_shift`: step held 5–120 s (≥ 15 samples), then back; size max(3–8 rough, 0.35–1.2 band).
  * - `ramp`: trapezoid away and back over 30–150 s; height max(5–12 rough, 0.6–2 band).
  * - `variance_burst`: 2–10 s (≥ 10 samples) of added Gaussian noise, std max(3–8 rough, 0.1–0.3 band).
- * - `oscillation`: added sine for 5–30 s (≥ 4 cycles, ≥ 4 samples a cycle), ≥ 30 % away from every
- *   frequency of the normal signal, amplitude max(2–5 rough, 0.15–0.4 band).
+ * - `oscillation`: added sine for 5–30 s (≥ 4 cycles, ≥ 6 samples a cycle), ≥ 30 % away from every
+ *   frequency of the normal signal (folded by the sample rate), amplitude max(3–6 rough, 0.15–0.4 band).
  * - `stuck`: the last reading repeated for 3–30 s (≥ 6 samples), only where the normal readings
  *   change at least every other sample and span ≥ 2 rough and ≥ 3 steps.
  * - `dropout`: 2–10 s (≥ 4 samples) at exactly 0 V where the local 1 % quantile is ≥ max(0.5 V,
@@ -483,8 +483,10 @@ function localScales(ctx: PlanContext, i0: number, i1: number, halfWindowS: numb
     if (prev !== undefined) diffs.push(Math.abs(v - prev));
     prev = v;
   }
-  const mad = quantile(diffs, 0.5);
-  const rough = Math.max(ctx.normal.quantum, mad / 0.6745 / Math.SQRT2);
+  diffs.sort((a, b) => a - b);
+  const kept = diffs.slice(0, Math.max(1, Math.floor(diffs.length * 0.98)));
+  const rms = Math.sqrt(kept.reduce((sum, d) => sum + d * d, 0) / kept.length);
+  const rough = Math.max(ctx.normal.quantum, rms / Math.SQRT2);
   const band = Math.max(rough, quantile(vals, 0.95) - quantile(vals, 0.05));
   let min = Infinity;
   let max = -Infinity;
@@ -637,7 +639,7 @@ function planEvent(kind: OutsideEventKind, ctx: PlanContext, planned: readonly P
       return additive(kind, i0, i1, ctx, { std, durationS: dur, ...sizes(local, rm, bm) }, (i) => noise[i - i0] as number);
     }
     case 'oscillation': {
-      const fHi = Math.min(actualRateHz / 5, 5);
+      const fHi = Math.min(actualRateHz / 6, 5);
       const fLo = Math.max(4 / 30, fHi / 20);
       if (fHi <= fLo) return undefined;
       const f = Math.exp(rng.uniform(Math.log(fLo), Math.log(fHi)));
@@ -648,7 +650,7 @@ function planEvent(kind: OutsideEventKind, ctx: PlanContext, planned: readonly P
       if (!span) return undefined;
       const { i0, i1 } = span;
       const local = localScales(ctx, i0, i1, 30);
-      const rm = rng.uniform(2, 5);
+      const rm = rng.uniform(3, 6);
       const bm = rng.uniform(0.15, 0.4);
       const a = Math.max(rm * local.rough, bm * local.band);
       if (local.min - a < 0 || local.max + a > fullScale) return undefined;
