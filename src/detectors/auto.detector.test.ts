@@ -1917,6 +1917,72 @@ describe('auto: oscillations in heavy-tailed noise (exceedance)', () => {
   });
 });
 
+describe('auto: the exceedance count past what the training data reached (exceedTrained)', () => {
+  /**
+   * 10 Hz, Gaussian noise (10 mV) on a 12-bit 5 V ADC with a 3 s burst of interference (4 times
+   * the noise) every 45 s, in the training part as much as live: normal for this device. Live
+   * (from reading 3000), a 1.3 Hz oscillation of 5 noise standard deviations for 15 s from live
+   * reading 2000.
+   */
+  const bursty = (seed: number): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: 9000 }, (_, i) => {
+      const interference = i % 450 >= 200 && i % 450 < 230;
+      const oscillation = i >= 5000 && i < 5150 ? 0.05 * Math.sin((2 * Math.PI * 1.3 * (i - 5000)) / 10) : 0;
+      const v = 2.5 + 0.01 * rng.normal() * (interference ? 4 : 1) + oscillation;
+      return { ts: T0 + i * 100, value: Math.round(v / (5 / 4096)) * (5 / 4096) };
+    });
+  };
+  const traces = Array.from({ length: 6 }, (_, k) => bursty(k + 1));
+  /** The live bursts (numbered by their 45 s slot) in which the count alarmed, and whether any alarm came in the oscillation. */
+  const outcome = (live: readonly Score[]): { bursts: number; oscillation: boolean } => {
+    const inOscillation = (i: number): boolean => i >= 2000 && i < 2180;
+    const slots = new Set(live.flatMap((s, i) => (s.is_anomaly && s.channel === 'exceed' && !inOscillation(i) ? [Math.floor((i + 3000) / 450)] : [])));
+    return { bursts: slots.size, oscillation: live.some((s, i) => s.is_anomaly && inOscillation(i)) };
+  };
+
+  it('leaves the bursts the training part held alone, and still finds the oscillation', async () => {
+    let bursts = 0;
+    let burstsOff = 0;
+    for (const all of traces) {
+      const on = outcome(await scoresAfterFit({}, all.slice(0, 3000), all.slice(3000)));
+      const off = outcome(await scoresAfterFit({ exceedTrained: false }, all.slice(0, 3000), all.slice(3000)));
+      expect(on.oscillation).toBe(true);
+      expect(off.oscillation).toBe(true);
+      bursts += on.bursts;
+      burstsOff += off.bursts;
+    }
+    // Of 78 live bursts: 55 alarmed on the count without it, 5 with it.
+    expect(burstsOff).toBeGreaterThanOrEqual(40);
+    expect(bursts).toBeLessThanOrEqual(10);
+  });
+
+  it('keeps its alarm point in the artifact, and only where the training data reached past the usual one', async () => {
+    const all = traces[0] as Reading[];
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(all.slice(0, 3000));
+    const art = expectRestoredGoesOn(d, all.slice(3000), 1900);
+    const bar = (art.state as { exceedBar?: number }).exceedBar;
+    expect(bar).toBeGreaterThan(8);
+    // Training data without bursts: the count alarms from the usual point, and the artifact holds none.
+    const calm = createDetector('auto', { seed: 1 });
+    await calm.fit(trace(3000, 1));
+    expect(calm.serialize().state).not.toHaveProperty('exceedBar');
+    // Refused where it could not have been written, or malformed.
+    const stray = round(art);
+    stray.params.exceedTrained = false;
+    expect(() => restoreDetector(validateArtifact(stray))).toThrow(/state\.exceedBar is only written with exceedance and exceedTrained/);
+    const low = round(art);
+    (low.state as { exceedBar: number }).exceedBar = 8;
+    expect(() => restoreDetector(validateArtifact(low))).toThrow(/state\.exceedBar must be a number above 8/);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const all = traces[1] as Reading[];
+    await expectLoadsWithItOff('exceedTrained', all.slice(0, 3000), all.slice(3000, 6000));
+  });
+});
+
 describe('auto: a stuck run stays out of the spread (stuckApart)', () => {
   // The 10 Hz simulator-like trace; live: stuck at one reading's value for `seconds` from reading 1000.
   const stuckFor = (seconds: number): Reading[] => {

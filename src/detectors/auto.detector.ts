@@ -151,6 +151,12 @@ const SHAPE_NEW_NORMAL_CYCLES = 16;
  * (decision 0014).
  */
 const EXCEED_ALARM = 8;
+/**
+ * `exceedTrained`: the count alarms only this far (−log10: ten times rarer) beyond the largest
+ * surprise it reached on the training data, when that is past EXCEED_ALARM: bursts of interference
+ * that the training part held are normal for the device (decision 0014).
+ */
+const EXCEED_TRAINED_MARGIN = 1;
 /** `exceedance`: the fault member's count holds at most this many readings (see the robust detector's `exceedWindow`). */
 const EXCEED_WINDOW = 32;
 /** Log-odds per spread beyond RANGE_ALARM (below it the channel's score stays under the threshold). */
@@ -632,6 +638,13 @@ const PARAM_SPECS = [
       "After a fit on data without a cycle (not before a first fit or self-fit), the fault channels also count how many of the last readings (up to 32, at most 4 s of them) lie beyond 2.5 robust σ of the median of the last 32 above and below, against how often they do; from a tail probability of 1e-8 that alarms (channel exceed): an oscillation or a noise burst in heavy-tailed noise, whose outliers count once however large (not with adaptLevel; off in models written before it).",
   },
   {
+    name: 'exceedTrained',
+    type: 'boolean',
+    default: true,
+    description:
+      'With exceedance, the count alarms only at ten times rarer than the rarest count the training data reached, when that was past 1e-8: bursts of interference the training part held are normal for this device (off in models written before it: always from 1e-8).',
+  },
+  {
     name: 'newExtremes',
     type: 'boolean',
     default: true,
@@ -805,6 +818,7 @@ export class AutoDetector implements Detector {
     this.seen = undefined;
     this.range = undefined;
     this.trend = undefined;
+    this.exceedBar = EXCEED_ALARM;
     this.extremes = undefined;
     throwIfAborted(options.signal);
     const nHold = holdoutSize(normal.length, options.holdoutFraction);
@@ -856,8 +870,11 @@ export class AutoDetector implements Detector {
     const rawNovelty: number[] = [];
     const rawShape: number[] = [];
     const c = this.combined;
+    // `exceedTrained`: the largest count surprise of the training data, the hold-out included.
+    let exceedMax = robust.exceedMax;
     for (const r of hold) {
       const ok = this.combine(r);
+      if (robust.exceedSurprise > exceedMax) exceedMax = robust.exceedSurprise;
       if (Number.isFinite(this.cycleLevel)) cycleLevels.push({ ts: r.ts, value: this.cycleLevel });
       if (ok) {
         rawFault.push(c.fault);
@@ -865,6 +882,7 @@ export class AutoDetector implements Detector {
         rawShape.push(c.shape);
       }
     }
+    this.exceedBar = this.params.exceedTrained === true ? Math.max(EXCEED_ALARM, exceedMax + EXCEED_TRAINED_MARGIN) : EXCEED_ALARM;
     this.peak = 0;
     this.peakAge = 0;
     this.peakChannel = '';
@@ -991,6 +1009,8 @@ export class AutoDetector implements Detector {
   private range: LevelRange | undefined;
   /** The training part's level moves (`levelTrend`), from the last fit without a cycle or (`cycleTrend`) with a short one; undefined before one. */
   private trend: LevelTrend | undefined;
+  /** The surprise from which the exceedance count alarms: EXCEED_ALARM, or (`exceedTrained`) past the training data's largest. */
+  private exceedBar = EXCEED_ALARM;
   /** On a cycle, the mean of the last whole cycle of readings after `combine` (NaN while the cycle's shape is not known). */
   private cycleLevel = Number.NaN;
   /** `newExtremes`: a never-fitted slow stream's range so far (see NewExtremes); undefined otherwise. */
@@ -1192,6 +1212,7 @@ export class AutoDetector implements Detector {
       this.arPoint = undefined;
       this.range = undefined;
       this.trend = undefined;
+      this.exceedBar = EXCEED_ALARM;
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
     }
   }
@@ -1285,9 +1306,10 @@ export class AutoDetector implements Detector {
     // The exceedance count (`exceedance`; 0 when off) scores on the same scale, per unit of
     // surprise, from its alarm on only: below it, it outranked the shape channel's evidence of a
     // changed cycle in quiet stretches (with the count on cycles, the periodic benchmark fell from
-    // 0.857 to 0.744), and it would rank NAB's scores too.
+    // 0.857 to 0.744), and it would rank NAB's scores too. With `exceedTrained` it speaks only past
+    // what the training data's own bursts reached.
     const exceed = this.members.robust.exceedSurprise;
-    const excLogit = exceed >= EXCEED_ALARM ? this.thresholdLogit() + RANGE_SLOPE * (exceed - EXCEED_ALARM) : -Infinity;
+    const excLogit = exceed >= this.exceedBar ? this.thresholdLogit() + RANGE_SLOPE * (exceed - this.exceedBar) : -Infinity;
     if (excLogit > m.logit) {
       m.logit = excLogit;
       m.group = 'fault';
@@ -1444,6 +1466,7 @@ export class AutoDetector implements Detector {
         ...(this.arPoint && { arPoint: this.arPoint.toJSON() }),
         ...(this.range && { range: this.range.toJSON() }),
         ...(this.trend && { trend: this.trend.toJSON() }),
+        ...(this.exceedBar > EXCEED_ALARM && { exceedBar: this.exceedBar }),
         ...(this.extremes && { extremes: this.extremes.toJSON() }),
       },
       metrics: { ...this.metrics },
@@ -1473,6 +1496,7 @@ export class AutoDetector implements Detector {
     this.arPoint = state.arPoint;
     this.range = state.range;
     this.trend = state.trend;
+    this.exceedBar = state.exceedBar ?? EXCEED_ALARM;
     this.extremes = state.extremes;
   }
 }
@@ -1625,6 +1649,8 @@ interface ValidState {
   range?: LevelRange;
   /** The trend channel of a model fitted with `levelTrend` on data without a cycle (absent otherwise, and in older artifacts). */
   trend?: LevelTrend;
+  /** `exceedTrained`: the exceedance count's alarm surprise when the training data's own reached past EXCEED_ALARM (absent otherwise, and in older artifacts). */
+  exceedBar?: number;
   /** A never-fitted slow stream's range with `newExtremes` (absent otherwise, and in older artifacts). */
   extremes?: NewExtremes;
 }
@@ -1725,6 +1751,10 @@ function validateState(state: unknown, params: Params): ValidState {
     ],
   ]);
   if (trend && trend.rearms !== (params.trendRearm === true)) throw invalidArtifact(KIND, `state.trend.rearm is written ${params.trendRearm === true ? 'with' : 'only with'} trendRearm`);
+  if (s.exceedBar !== undefined) {
+    if (params.exceedTrained !== true || params.exceedance !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.exceedBar is only written with exceedance and exceedTrained, not with adaptLevel');
+    if (typeof s.exceedBar !== 'number' || !Number.isFinite(s.exceedBar) || s.exceedBar <= EXCEED_ALARM) throw invalidArtifact(KIND, `state.exceedBar must be a number above ${EXCEED_ALARM}`);
+  }
   return { ...s, glitch, arPoint, range, trend, extremes } as unknown as ValidState;
 }
 
@@ -1802,6 +1832,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.cycleTrend === undefined && { cycleTrend: false }),
     ...(a.cycleTrendLong === undefined && { cycleTrendLong: false }),
     ...(a.exceedance === undefined && { exceedance: false }),
+    ...(a.exceedTrained === undefined && { exceedTrained: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),

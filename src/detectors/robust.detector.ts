@@ -435,6 +435,8 @@ export class RobustDetector implements Detector {
   private exceed: Exceedance | undefined;
   /** The exceedance count's surprise for the last reading (0 when off; read by `auto`, not part of this detector's own surprise). */
   exceedSurprise = 0;
+  /** The largest exceedance surprise of the last fit's readings (after warm-up; read by `auto`'s `exceedTrained`). */
+  exceedMax = 0;
   private spikeTail: PowerTail | undefined;
   private spikeGaussian = false;
   /** `stuckRunFactor`: the training part's longest run of repeats and how many runs it held (set by fit). */
@@ -506,6 +508,7 @@ export class RobustDetector implements Detector {
     this.runReference = undefined;
     this.runLog = this.p.stuckRunFactor > 0 ? [] : undefined;
     this.fitted = true;
+    this.exceedMax = 0;
     for (const [i, r] of normal.entries()) {
       if (options.signal?.aborted) {
         const e = new DetectorError('aborted', 'Fit aborted.');
@@ -513,6 +516,7 @@ export class RobustDetector implements Detector {
         throw e;
       }
       const s = this.step(r);
+      if (this.n > this.p.warmup && this.exceedSurprise > this.exceedMax) this.exceedMax = this.exceedSurprise;
       if (i < split && this.n > this.p.warmup) absZ.push(this.absZ);
       if (i === split - 1) {
         // With `adaptLevel` the model scores other devices than the one it was trained on (presets),
