@@ -557,8 +557,20 @@ function additive(
   };
 }
 
-function sizes(local: Local, roughMul: number, bandMul: number): Record<string, number> {
-  return { rough: local.rough, band: local.band, roughMul, bandMul };
+/**
+ * Draws an event's size between the subtle and the obvious end of its range: max(`rough` × the
+ * local rough, `band` × the local band), each multiple drawn uniformly; `detail` records both.
+ */
+function drawSize(ctx: PlanContext, local: Local, rough: readonly [number, number], band: readonly [number, number]): { size: number; detail: Record<string, number> } {
+  const roughMul = ctx.rng.uniform(rough[0], rough[1]);
+  const bandMul = ctx.rng.uniform(band[0], band[1]);
+  return { size: Math.max(roughMul * local.rough, bandMul * local.band), detail: { rough: local.rough, band: local.band, roughMul, bandMul } };
+}
+
+/** Places an event of `durS` seconds (at least `minSamples` readings) and measures the normal trace within ±`halfWindowS` of it. */
+function placeLocal(ctx: PlanContext, planned: readonly Planned[], durS: number, minSamples: number, halfWindowS = 30): { i0: number; i1: number; local: Local } | undefined {
+  const span = placeSpan(ctx, planned, durS, minSamples);
+  return span && { ...span, local: localScales(ctx, span.i0, span.i1, halfWindowS) };
 }
 
 function planEvent(kind: OutsideEventKind, ctx: PlanContext, planned: readonly Planned[]): Planned | undefined {
@@ -574,69 +586,57 @@ function planEvent(kind: OutsideEventKind, ctx: PlanContext, planned: readonly P
       const { i0 } = span;
       const i1 = i0 + count - 1;
       const local = localScales(ctx, i0, i1, 30);
-      const rm = rng.uniform(5, 12);
-      const bm = rng.uniform(0.15, 0.45);
-      const h = Math.max(rm * local.rough, bm * local.band);
+      const { size: h, detail } = drawSize(ctx, local, [5, 12], [0.15, 0.45]);
       const d = ctx.family === 'loose_wire' ? (fits(local, fullScale, h) ? h : undefined) : signed(local, fullScale, h, sign);
       if (d === undefined) return undefined;
       const shape = Array.from({ length: count }, (_, k) => (k === Math.floor(count / 2) ? 1 : rng.uniform(0.5, 1)));
-      return additive(kind, i0, i1, ctx, { size: d, samples: count, ...sizes(local, rm, bm) }, (i) => d * (shape[i - i0] as number));
+      return additive(kind, i0, i1, ctx, { size: d, samples: count, ...detail }, (i) => d * (shape[i - i0] as number));
     }
     case 'dip': {
       const dur = Math.max(rng.uniform(0.5, 4), 2 * period);
-      const span = placeSpan(ctx, planned, dur, 2);
-      if (!span) return undefined;
-      const { i0, i1 } = span;
-      const local = localScales(ctx, i0, i1, 30);
-      const rm = rng.uniform(4, 10);
-      const bm = rng.uniform(0.3, 0.8);
-      const depth = Math.max(rm * local.rough, bm * local.band);
+      const placed = placeLocal(ctx, planned, dur, 2);
+      if (!placed) return undefined;
+      const { i0, i1, local } = placed;
+      const { size: depth, detail } = drawSize(ctx, local, [4, 10], [0.3, 0.8]);
       if (!fits(local, fullScale, -depth)) return undefined;
       const m = i1 - i0 + 1;
-      return additive(kind, i0, i1, ctx, { size: -depth, ...sizes(local, rm, bm) }, (i) => -depth * Math.sqrt(Math.sin((Math.PI * (i - i0 + 0.5)) / m)));
+      return additive(kind, i0, i1, ctx, { size: -depth, ...detail }, (i) => -depth * Math.sqrt(Math.sin((Math.PI * (i - i0 + 0.5)) / m)));
     }
     case 'level_shift': {
       const dur = Math.max(rng.uniform(5, 120), 15 * period);
-      const span = placeSpan(ctx, planned, dur, 15);
-      if (!span) return undefined;
-      const { i0, i1 } = span;
-      const local = localScales(ctx, i0, i1, Math.max(30, dur));
-      const rm = rng.uniform(3, 8);
-      const bm = rng.uniform(0.35, 1.2);
-      const d = signed(local, fullScale, Math.max(rm * local.rough, bm * local.band), sign);
+      const placed = placeLocal(ctx, planned, dur, 15, Math.max(30, dur));
+      if (!placed) return undefined;
+      const { i0, i1, local } = placed;
+      const { size, detail } = drawSize(ctx, local, [3, 8], [0.35, 1.2]);
+      const d = signed(local, fullScale, size, sign);
       if (d === undefined) return undefined;
-      return additive(kind, i0, i1, ctx, { size: d, durationS: dur, ...sizes(local, rm, bm) }, () => d);
+      return additive(kind, i0, i1, ctx, { size: d, durationS: dur, ...detail }, () => d);
     }
     case 'ramp': {
       const dur = rng.uniform(30, 150);
-      const span = placeSpan(ctx, planned, dur, 20);
-      if (!span) return undefined;
-      const { i0, i1 } = span;
-      const local = localScales(ctx, i0, i1, Math.max(30, dur));
-      const rm = rng.uniform(5, 12);
-      const bm = rng.uniform(0.6, 2);
-      const d = signed(local, fullScale, Math.max(rm * local.rough, bm * local.band), sign);
+      const placed = placeLocal(ctx, planned, dur, 20, Math.max(30, dur));
+      if (!placed) return undefined;
+      const { i0, i1, local } = placed;
+      const { size, detail } = drawSize(ctx, local, [5, 12], [0.6, 2]);
+      const d = signed(local, fullScale, size, sign);
       if (d === undefined) return undefined;
       const riseFrac = rng.uniform(0.3, 0.5);
       const t0 = times[i0] as number;
       const len = (times[i1] as number) - t0;
-      return additive(kind, i0, i1, ctx, { size: d, durationS: len, riseFrac, ...sizes(local, rm, bm) }, (i) => {
+      return additive(kind, i0, i1, ctx, { size: d, durationS: len, riseFrac, ...detail }, (i) => {
         const u = ((times[i] as number) - t0) / len;
         return d * Math.min(1, u / riseFrac, (1 - u) / riseFrac);
       });
     }
     case 'variance_burst': {
       const dur = Math.max(rng.uniform(2, 10), 10 * period);
-      const span = placeSpan(ctx, planned, dur, 10);
-      if (!span) return undefined;
-      const { i0, i1 } = span;
-      const local = localScales(ctx, i0, i1, 30);
-      const rm = rng.uniform(3, 8);
-      const bm = rng.uniform(0.1, 0.3);
-      const std = Math.max(rm * local.rough, bm * local.band);
+      const placed = placeLocal(ctx, planned, dur, 10);
+      if (!placed) return undefined;
+      const { i0, i1, local } = placed;
+      const { size: std, detail } = drawSize(ctx, local, [3, 8], [0.1, 0.3]);
       if (local.min - 2 * std < 0 || local.max + 2 * std > fullScale) return undefined;
       const noise = Array.from({ length: i1 - i0 + 1 }, () => std * rng.normal());
-      return additive(kind, i0, i1, ctx, { std, durationS: dur, ...sizes(local, rm, bm) }, (i) => noise[i - i0] as number);
+      return additive(kind, i0, i1, ctx, { std, durationS: dur, ...detail }, (i) => noise[i - i0] as number);
     }
     case 'oscillation': {
       const fHi = Math.min(actualRateHz / 6, 5);
@@ -646,26 +646,22 @@ function planEvent(kind: OutsideEventKind, ctx: PlanContext, planned: readonly P
       const present = normal.freqs.map((g) => folded(g, actualRateHz));
       if (present.some((g) => g > 0 && Math.abs(Math.log(f / g)) < Math.log(1.3))) return undefined;
       const dur = Math.min(30, Math.max(rng.uniform(5, 30), 4 / f));
-      const span = placeSpan(ctx, planned, dur, 8);
-      if (!span) return undefined;
-      const { i0, i1 } = span;
-      const local = localScales(ctx, i0, i1, 30);
-      const rm = rng.uniform(3, 6);
-      const bm = rng.uniform(0.15, 0.4);
-      const a = Math.max(rm * local.rough, bm * local.band);
+      const placed = placeLocal(ctx, planned, dur, 8);
+      if (!placed) return undefined;
+      const { i0, i1, local } = placed;
+      const { size: a, detail } = drawSize(ctx, local, [3, 6], [0.15, 0.4]);
       if (local.min - a < 0 || local.max + a > fullScale) return undefined;
       const t0 = times[i0] as number;
       const ph = rng.uniform(0, 2 * Math.PI);
-      return additive(kind, i0, i1, ctx, { amplitude: a, freqHz: f, durationS: dur, ...sizes(local, rm, bm) }, (i) =>
+      return additive(kind, i0, i1, ctx, { amplitude: a, freqHz: f, durationS: dur, ...detail }, (i) =>
         a * Math.sin(2 * Math.PI * f * ((times[i] as number) - t0) + ph),
       );
     }
     case 'stuck': {
       const dur = Math.max(rng.uniform(3, 30), 6 * period);
-      const span = placeSpan(ctx, planned, dur, 6);
-      if (!span) return undefined;
-      const { i0, i1 } = span;
-      const local = localScales(ctx, i0, i1, 30);
+      const placed = placeLocal(ctx, planned, dur, 6);
+      if (!placed) return undefined;
+      const { i0, i1, local } = placed;
       let changes = 0;
       for (let i = i0; i <= i1; i++) if (ctx.seen[i] !== ctx.seen[i - 1]) changes++;
       const range = local.max - local.min;
@@ -686,10 +682,9 @@ function planEvent(kind: OutsideEventKind, ctx: PlanContext, planned: readonly P
     }
     case 'dropout': {
       const dur = Math.max(rng.uniform(2, 10), 4 * period);
-      const span = placeSpan(ctx, planned, dur, 4);
-      if (!span) return undefined;
-      const { i0, i1 } = span;
-      const local = localScales(ctx, i0, i1, 30);
+      const placed = placeLocal(ctx, planned, dur, 4);
+      if (!placed) return undefined;
+      const { i0, i1, local } = placed;
       const zeroOk = local.q01 >= Math.max(0.5, 0.3 * local.band, 6 * local.rough) && local.min >= 0.5;
       if (zeroOk && rng.next() < 0.5) {
         return {
