@@ -152,9 +152,9 @@ const SHAPE_NEW_NORMAL_CYCLES = 16;
  */
 const EXCEED_ALARM = 8;
 /**
- * `exceedTrained`: the count alarms only this far (−log10: ten times rarer) beyond the largest
- * surprise it reached on the training data, when that is past EXCEED_ALARM: bursts of interference
- * that the training part held are normal for the device (decision 0014).
+ * `exceedTrained`: the count alarms from the larger of EXCEED_ALARM and this far (−log10: ten times
+ * rarer) beyond the largest surprise it reached on the training data: bursts of interference that
+ * the training part held are normal for the device (decision 0014).
  */
 const EXCEED_TRAINED_MARGIN = 1;
 /** `exceedance`: the fault member's count holds at most this many readings (see the robust detector's `exceedWindow`). */
@@ -642,7 +642,7 @@ const PARAM_SPECS = [
     type: 'boolean',
     default: true,
     description:
-      'With exceedance, the count alarms only at ten times rarer than the rarest count the training data reached, when that was past 1e-8: bursts of interference the training part held are normal for this device (off in models written before it: always from 1e-8).',
+      'With exceedance, the count alarms from the rarer of 1e-8 and ten times rarer than the rarest count the training data reached: bursts of interference the training part held are normal for this device (off in models written before it: always from 1e-8).',
   },
   {
     name: 'newExtremes',
@@ -1649,7 +1649,7 @@ interface ValidState {
   range?: LevelRange;
   /** The trend channel of a model fitted with `levelTrend` on data without a cycle (absent otherwise, and in older artifacts). */
   trend?: LevelTrend;
-  /** `exceedTrained`: the exceedance count's alarm surprise when the training data's own reached past EXCEED_ALARM (absent otherwise, and in older artifacts). */
+  /** `exceedTrained`: the exceedance count's alarm surprise when the training data's own put it above EXCEED_ALARM (absent otherwise, and in older artifacts). */
   exceedBar?: number;
   /** A never-fitted slow stream's range with `newExtremes` (absent otherwise, and in older artifacts). */
   extremes?: NewExtremes;
