@@ -2225,3 +2225,129 @@ describe("auto: the fault member's hold-off waits for its channel to fall (holdo
     await expectLoadsWithItOff('holdoffRearm', tr.train, tr.test);
   });
 });
+
+describe('auto: a short recording of a slow sensor (shortFit, earlySelfFit)', () => {
+  /**
+   * A 1 Hz sensor, 15 minutes: level, slow wander, 10 mV noise on 10-bit codes. From reading 300 (the
+   * end of a 5-minute recording), a 10-σ step from 500 to 559 and a 12-σ spike at 750.
+   */
+  const slow = (seed: number): Reading[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: 900 }, (_, i) => {
+      let v = 2.5 + 0.02 * Math.sin((2 * Math.PI * i) / 400) + 0.01 * rng.normal();
+      if (i >= 500 && i < 560) v += 0.1;
+      if (i === 750) v += 0.12;
+      return { ts: T0 + i * 1000 + Math.round((rng.next() - 0.5) * 8), value: Math.round(v / LSB) * LSB };
+    });
+  };
+  /** Whether the step and the spike (live readings 200–262 and 450–453) alarmed, and the alarms elsewhere. */
+  const found = (live: readonly Score[]): { step: boolean; spike: boolean; elsewhere: number } => ({
+    step: alarmsIn([...live], 200, 262).length > 0,
+    spike: alarmsIn([...live], 450, 453).length > 0,
+    elsewhere: live.filter((s, i) => s.is_anomaly && !(i >= 200 && i <= 262) && !(i >= 450 && i <= 453)).length,
+  });
+
+  it('fits 5 minutes of a 1 Hz sensor and finds what the never-fitted detector misses; 900 readings were needed before', async () => {
+    expect(createDetector('auto').minFitSamples).toBe(267);
+    expect(createDetector('auto', { params: { shortFit: false } }).minFitSamples).toBe(900);
+    let fittedFinds = 0;
+    let fitted = 0;
+    let falseAlarms = 0;
+    for (const seed of [2, 3, 4, 5, 6]) {
+      const r = slow(seed);
+      const d = createDetector('auto', { seed: 1 });
+      await d.fit(r.slice(0, 300));
+      fitted++;
+      const f = found(r.slice(300).map((x) => d.score(x)));
+      if (f.step && f.spike) fittedFinds++;
+      falseAlarms += f.elsewhere;
+      // Before: refused, the user could only score online, which finds neither in these 10 minutes.
+      const old = createDetector('auto', { seed: 1, params: { shortFit: false } });
+      await expect(old.fit(r.slice(0, 300))).rejects.toMatchObject({ code: 'insufficient-data' });
+      for (const x of r.slice(0, 300)) old.score(x);
+      const o = found(r.slice(300).map((x) => old.score(x)));
+      expect(o.step || o.spike).toBe(false);
+    }
+    expect(fitted).toBe(5);
+    expect(fittedFinds).toBe(5);
+    expect(falseAlarms).toBeLessThanOrEqual(3);
+  });
+
+  it('refuses too few readings by name, and a short recording it could not learn from rather than alarm on everything', async () => {
+    const r = slow(1);
+    await expect(createDetector('auto').fit(r.slice(0, 266))).rejects.toMatchObject({ code: 'insufficient-data', details: { minimum: 267, got: 266 } });
+    // Seed 1's 5 minutes taught the swing channel too little: its hold-out alarmed on every reading.
+    await expect(createDetector('auto', { seed: 1 }).fit(r.slice(0, 300))).rejects.toMatchObject({ code: 'insufficient-data', details: { minimum: 900, got: 300 } });
+  });
+
+  it('round-trips a short fit (its novelty member keeps its shorter warm-up) and loads models written before it with it off', async () => {
+    const r = slow(2);
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(r.slice(0, 300));
+    const art = expectRestoredGoesOn(d, r.slice(300), 100);
+    expect((art.state as { context: { params: { warmup: number } } }).context.params.warmup).toBe(Math.floor((300 - 75) / 2));
+    // The point channel's AR model has as many lags as 225 training readings support (20 per coefficient), not 16.
+    expect((art.state as { arPoint: { coef: number[] } }).arPoint.coef).toHaveLength(Math.floor(225 / 20));
+    await expectLoadsWithItOff('shortFit', trace(3000, 1).slice(0, 1200), trace(3000, 1).slice(1200, 2400));
+  });
+
+  it('without a model, a slow stream fits itself once at 5 minutes, provisionally, and again at its first self-fit', () => {
+    let finds = 0;
+    for (const seed of [2, 3, 4, 5, 6]) {
+      const r = slow(seed);
+      const d = createDetector('auto', { seed: 1 });
+      const scores = r.map((x) => d.score(x));
+      if (found(scores.slice(300)).step && found(scores.slice(300)).spike) finds++;
+      const off = createDetector('auto', { seed: 1, params: { earlySelfFit: false } });
+      expect(r.some((x) => off.score(x).is_anomaly)).toBe(false);
+      const seen = (d.serialize().state as { seen: { earlyTried?: boolean; provisional?: boolean; fitCount?: number; alarmTs?: number } }).seen;
+      // Its alarms do not cut the next self-fit short: no alarm time is kept.
+      expect(seen).toMatchObject({ earlyTried: true, provisional: true });
+      expect(seen.fitCount).toBeGreaterThanOrEqual(300);
+      expect(seen).not.toHaveProperty('alarmTs');
+    }
+    expect(finds).toBe(5);
+    // A 10 Hz stream reaches its first self-fit (1,024 readings) long before 5 minutes: no early fit.
+    const fast = createDetector('auto', { seed: 1 });
+    for (const x of trace(4000, 7)) fast.score(x);
+    expect((fast.serialize().state as { seen: Record<string, unknown> }).seen).not.toHaveProperty('earlyTried');
+  });
+
+  it('leaves series read minutes apart (never self-fitted) as they were', () => {
+    const rng = new Rng(9);
+    const r = Array.from({ length: 1200 }, (_, i) => ({ ts: T0 + i * 300_000, value: 2.5 + 0.05 * Math.sin(i / 40) + 0.01 * rng.normal() }));
+    r[900]!.value += 0.3;
+    const on = createDetector('auto', { seed: 1 });
+    const off = createDetector('auto', { seed: 1, params: { earlySelfFit: false } });
+    const scores = r.map((x, i) => {
+      const s = on.score(x);
+      expect(s).toEqual(off.score(x));
+      // Around its 267th reading (the early fit's minimum) and its 300th (where it is known as slow), the same state.
+      if (i >= 260 && i <= 310) expect(on.serialize().state).toEqual(off.serialize().state);
+      return s;
+    });
+    expect(scores[900]!.is_anomaly).toBe(true);
+  });
+
+  it('round-trips mid-stream, refuses a malformed early-fit state, and loads a never-fitted model written before it with it off', () => {
+    const r = slow(3);
+    const d = createDetector('auto', { seed: 1 });
+    for (const x of r.slice(0, 400)) d.score(x);
+    const art = round(d.serialize());
+    const b = restoreDetector(validateArtifact(art));
+    expect(r.slice(400).map((x) => b.score(x))).toEqual(r.slice(400).map((x) => d.score(x)));
+    const bad = (mutate: (seen: Record<string, unknown>, params: Record<string, unknown>) => void): DetectorArtifact => {
+      const a = round(art);
+      mutate((a.state as { seen: Record<string, unknown> }).seen, a.params as Record<string, unknown>);
+      return a;
+    };
+    expect(() => restoreDetector(validateArtifact(bad((s) => (s.provisional = false))))).toThrow(/must be true when present/);
+    expect(() => restoreDetector(validateArtifact(bad((s) => delete s.earlyTried)))).toThrow(/provisional needs earlyTried/);
+    expect(() => restoreDetector(validateArtifact(bad((_, p) => (p.earlySelfFit = false))))).toThrow(/only written with earlySelfFit/);
+    const before = createDetector('auto', { seed: 1, params: { earlySelfFit: false } });
+    for (const x of r.slice(0, 280)) before.score(x);
+    const restored = restoredWithout('earlySelfFit', before);
+    for (const x of r.slice(280)) restored.score(x);
+    expect((restored.serialize().state as { seen: Record<string, unknown> }).seen).not.toHaveProperty('earlyTried');
+  });
+});

@@ -40,7 +40,7 @@
  */
 import { calibrate, isCalibration, type Calibration } from './calibration.ts';
 import { GlitchGate } from './channels/glitch.ts';
-import { ArPoint } from './channels/arpoint.ts';
+import { AR_READINGS_PER_COEFFICIENT, ArPoint } from './channels/arpoint.ts';
 import { EXTREME_WARMUP, NewExtremes } from './channels/extremes.ts';
 import { quantumOf } from './channels/level.ts';
 import { LevelRange } from './channels/range.ts';
@@ -53,6 +53,7 @@ import { deriveSeed } from './random.ts';
 import type { DetectorFactory } from './registry.ts';
 import { robustFactory, type RobustDetector } from './robust.detector.ts';
 import {
+  DetectorError,
   type CreateDetectorOptions,
   type Detector,
   type DetectorArtifact,
@@ -157,6 +158,28 @@ const EXCEED_ALARM = 8;
  * the training part held are normal for the device (decision 0014).
  */
 const EXCEED_TRAINED_MARGIN = 1;
+/**
+ * `shortFit`: the fewest readings a fit's novelty member learns from (its own floor; its warm-up
+ * shrinks to half of them). With the 25 % hold-out a fit then needs SHORT_FIT_MIN readings: a
+ * 5-minute recording of a 1 Hz sensor (300) can be fitted; 900 were needed before (decision 0014).
+ */
+const SHORT_FIT_TRAIN = 200;
+const SHORT_FIT_MIN = Math.ceil(SHORT_FIT_TRAIN / 0.75);
+/** What a fit needed before `shortFit` (the novelty member's 600 readings after the hold-out, and 100 to spare); a fit on fewer is short. */
+const LONG_FIT_MIN = Math.ceil(600 / 0.75) + 100;
+/**
+ * `shortFit`: a short fit whose own hold-out alarms on more than this share of its readings has not
+ * learned the signal's normal (a few minutes can miss how its noise varies); it is refused as too
+ * little data rather than kept to alarm on everything.
+ */
+const SHORT_FIT_HOLDOUT_ALARMS = 0.05;
+/**
+ * `earlySelfFit`: a never-fitted stream that has not reached its first self-fit (selfFit readings)
+ * when its readings span this long fits itself once then, provisionally (below 3.4 Hz: 1,024
+ * readings at 1 Hz are 17 minutes of scoring without a fit). Five minutes: the outside check's
+ * training length, whose slow traces showed the gap; no other span was tried (decision 0014).
+ */
+const EARLY_SELF_FIT_MS = 300_000;
 /** `exceedance`: the fault member's count holds at most this many readings (see the robust detector's `exceedWindow`). */
 const EXCEED_WINDOW = 32;
 /** Log-odds per spread beyond RANGE_ALARM (below it the channel's score stays under the threshold). */
@@ -645,6 +668,18 @@ const PARAM_SPECS = [
       'With exceedance, the count alarms from the rarer of 1e-8 and ten times rarer than the rarest count the training data reached: bursts of interference the training part held are normal for this device (off in models written before it: always from 1e-8).',
   },
   {
+    name: 'shortFit',
+    type: 'boolean',
+    default: true,
+    description: `fit accepts ${SHORT_FIT_MIN} readings or more (a 5-minute recording at 1 Hz is enough): on fewer than ${LONG_FIT_MIN - 100} the novelty member learns from what the hold-out leaves, with a warm-up of half of it, and on fewer than the point channel's AR model needs, that model has as many lags as they support (off in models written before it: ${LONG_FIT_MIN} readings were needed).`,
+  },
+  {
+    name: 'earlySelfFit',
+    type: 'boolean',
+    default: true,
+    description: `A never-fitted stream too slow to reach selfFit readings in ${EARLY_SELF_FIT_MS / 60_000} minutes fits itself once when its readings span that long; the fit is provisional: what it alarms on does not cut the next self-fit short (selfFitQuiet) (off in models written before it: the first self-fit came at selfFit readings).`,
+  },
+  {
     name: 'newExtremes',
     type: 'boolean',
     default: true,
@@ -790,7 +825,10 @@ export class AutoDetector implements Detector {
     this.spikePairs = params.spikePairs === true;
     this.cycleImpute = params.cycleImpute === true;
     if ((params.selfFit as number) > 0) this.seen = { ts: [], value: [], total: 0, alarmTs: Number.NaN, fitCount: 0, fitSpan: 0 };
-    this.minFitSamples = Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
+    this.minFitSamples =
+      params.shortFit === true
+        ? Math.max(SHORT_FIT_MIN, Math.ceil(members.robust.minFitSamples / 0.75))
+        : Math.ceil(Math.max(members.robust.minFitSamples, members.context.minFitSamples) / 0.75) + 100;
   }
 
   fit(normal: readonly Reading[], options: FitOptions = {}): Promise<FitReport> {
@@ -854,12 +892,18 @@ export class AutoDetector implements Detector {
     this.arPoint = undefined;
     if (this.params.arPoint === true && this.params.adaptLevel !== true && !robust.hasSpikeTail) {
       const values = normal.map((r) => r.value);
-      this.arPoint = ArPoint.fit(values.slice(0, train.length), values, this.sampleInterval, quantumOf(normal), AR_ORDER, AR_MIN_Z, AR_FACTOR);
+      this.arPoint = ArPoint.fit(values.slice(0, train.length), values, this.sampleInterval, quantumOf(normal), arOrderFor(this.params, train.length), AR_MIN_Z, AR_FACTOR);
       this.arPoint?.prime(values, (normal.at(-1) as Reading).ts);
     }
     yield;
-    reports.push(yield* context.fitSteps(train, memberOptions(1, context.kind)));
-    for (const [i, rep] of reports.entries()) for (const [k, v] of Object.entries(rep.metrics)) metrics[`${i === 0 ? robust.kind : context.kind}.${k}`] = v;
+    // `shortFit`: too short a training part for the novelty member's warm-up: one with a warm-up of half of it.
+    if (this.params.shortFit === true && train.length < context.minFitSamples) {
+      const warmup = Math.max(10, Math.floor(train.length / 2));
+      this.members.context = contextFactory.create({ seed: deriveSeed(this.seed, 1), params: { ...memberParams(this.params).context, warmup } }) as ContextDetector;
+    }
+    const novelty = this.members.context;
+    reports.push(yield* novelty.fitSteps(train, memberOptions(1, novelty.kind)));
+    for (const [i, rep] of reports.entries()) for (const [k, v] of Object.entries(rep.metrics)) metrics[`${i === 0 ? robust.kind : novelty.kind}.${k}`] = v;
     throwIfAborted(options.signal);
     options.onProgress?.(2 / 3, 'calibrating');
     yield;
@@ -947,6 +991,14 @@ export class AutoDetector implements Detector {
     for (let i = 0; i < rawFault.length; i++) {
       this.mix(rawFault[i] as number, rawNovelty[i] as number, rawShape[i] as number);
       if (sigmoid(this.mixed.logit) >= this.threshold) alarms++;
+    }
+    if (this.params.shortFit === true && normal.length < LONG_FIT_MIN && alarms > SHORT_FIT_HOLDOUT_ALARMS * rawFault.length) {
+      this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
+      throw new DetectorError(
+        'insufficient-data',
+        `${KIND} could not learn this signal's normal from ${normal.length} readings (its own hold-out alarmed on ${Math.round((100 * alarms) / rawFault.length)} % of them); record longer: ${LONG_FIT_MIN} readings or more.`,
+        { minimum: LONG_FIT_MIN, got: normal.length },
+      );
     }
     this.metrics = {
       ...metrics,
@@ -1161,7 +1213,7 @@ export class AutoDetector implements Detector {
   private remember(reading: Reading, alarm: boolean): void {
     const seen = this.seen as SeenReadings;
     if (!Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) return;
-    if (alarm && this.selfFitQuiet && seen.fitSpan >= QUIET_TRUSTED_MS && !Number.isFinite(seen.alarmTs)) seen.alarmTs = reading.ts;
+    if (alarm && this.selfFitQuiet && seen.fitSpan >= QUIET_TRUSTED_MS && !seen.provisional && !Number.isFinite(seen.alarmTs)) seen.alarmTs = reading.ts;
     seen.ts.push(reading.ts);
     seen.value.push(reading.value);
     seen.total++;
@@ -1177,23 +1229,35 @@ export class AutoDetector implements Detector {
       if (interval > SELF_FIT_MAX_INTERVAL_MS) this.slowStream(seen);
       return;
     }
-    if (n < first || n < this.minFitSamples || n > SELF_FIT_MAX || !Number.isInteger(Math.log2(n / first))) return;
+    // `earlySelfFit`: once, when the readings first span EARLY_SELF_FIT_MS before the first self-fit.
+    const early =
+      this.params.earlySelfFit === true &&
+      n < first &&
+      !seen.earlyTried &&
+      n >= this.minFitSamples &&
+      (seen.ts.at(-1) as number) - (seen.ts[0] as number) >= EARLY_SELF_FIT_MS;
+    if (!early && (n < first || n < this.minFitSamples || n > SELF_FIT_MAX || !Number.isInteger(Math.log2(n / first)))) return;
     const normal = readingsOf(seen);
     // Sensor streams only: a thousand readings of a slow series (NAB's five-minute business metrics)
     // span days of changing behaviour, no sample of "normal" to calibrate on; those keep learning online.
     const interval = medianInterval(normal);
     if (!(interval > 0 && interval <= SELF_FIT_MAX_INTERVAL_MS)) {
+      // Not for an early fit: a slow stream is known by its EXTREME_WARMUP-th reading or its first self-fit, as before.
+      if (early) return;
       this.seen = undefined;
       if (interval > SELF_FIT_MAX_INTERVAL_MS && this.params.newExtremes === true) this.slowStream(seen);
       return;
     }
+    if (early) seen.earlyTried = true;
     const fitOn = this.selfFitQuiet ? quietPart(normal, seen, this.params.selfFitTrend === true) : normal.length;
     if (fitOn === 0) {
       // Skipped: the model stays as it is; after the last doubling there is nothing more to keep.
       if (!this.moreFits(n, seen)) this.seen = undefined;
       return;
     }
-    const keep = { ...seen, alarmTs: Number.NaN, fitCount: fitOn, fitSpan: (normal[fitOn - 1] as Reading).ts - (normal[0] as Reading).ts };
+    // An early fit is provisional: a few minutes of a slow stream are a small sample of its normal,
+    // and what it alarms on must not keep the next self-fit (at selfFit readings) from using them.
+    const keep = { ...seen, alarmTs: Number.NaN, fitCount: fitOn, fitSpan: (normal[fitOn - 1] as Reading).ts - (normal[0] as Reading).ts, provisional: early };
     const before = this.members;
     try {
       this.members = createMembers(this.params, this.seed);
@@ -1204,10 +1268,11 @@ export class AutoDetector implements Detector {
       for (let i = fitOn; i < normal.length; i++) this.score(normal[i] as Reading);
       this.seen = this.moreFits(n, seen) ? keep : undefined;
     } catch {
-      // Data this fit cannot use (it checks its own minimums): keep scoring online, as before.
+      // Data this fit cannot use (it checks its own minimums): keep scoring online, as before (after
+      // a failed early fit the self-fits at selfFit readings still come).
       this.members = before;
       this.members.shape.sleep();
-      this.seen = undefined;
+      this.seen = early ? seen : undefined;
       this.glitch = undefined;
       this.arPoint = undefined;
       this.range = undefined;
@@ -1481,7 +1546,16 @@ export class AutoDetector implements Detector {
     // A detector that fitted (or fitted itself to the end) keeps no readings.
     this.seen =
       state.seen && (this.params.selfFit as number) > 0
-        ? { ts: [...state.seen.ts], value: [...state.seen.value], total: state.seen.total, alarmTs: state.seen.alarmTs ?? Number.NaN, fitCount: state.seen.fitCount ?? 0, fitSpan: state.seen.fitSpan ?? 0 }
+        ? {
+            ts: [...state.seen.ts],
+            value: [...state.seen.value],
+            total: state.seen.total,
+            alarmTs: state.seen.alarmTs ?? Number.NaN,
+            fitCount: state.seen.fitCount ?? 0,
+            fitSpan: state.seen.fitSpan ?? 0,
+            ...(state.seen.earlyTried === true && { earlyTried: true }),
+            ...(state.seen.provisional === true && { provisional: true }),
+          }
         : undefined;
     if (Array.isArray(state.shapeHoldoff)) [this.shapePeak, this.shapeAge] = state.shapeHoldoff;
     if (Array.isArray(state.episode)) [this.episodeEnd, this.episodePeak, this.episodeChannel, this.runTs = Number.NEGATIVE_INFINITY, this.runDeviation = 0] = state.episode;
@@ -1584,6 +1658,14 @@ function memberParams(params: Params, cycleSeconds?: number, fitted = false): { 
   };
 }
 
+/**
+ * The point channel's AR order (`arPoint`) for a fit on `n` training readings: AR_ORDER, or
+ * (`shortFit`) on fewer than that order needs, as many lags as they support.
+ */
+function arOrderFor(params: Params, n: number): number {
+  return params.shortFit === true ? Math.min(AR_ORDER, Math.floor(n / AR_READINGS_PER_COEFFICIENT) - 1) : AR_ORDER;
+}
+
 /** The fault member, for a fit (`fitted`: its training part, a cycle when `cycleSeconds`) or for a never-fitted detector. */
 function createRobust(params: Params, seed: number, cycleSeconds?: number, fitted = false): RobustDetector {
   return robustFactory.create({ seed: deriveSeed(seed, 0), params: memberParams(params, cycleSeconds, fitted).robust }) as RobustDetector;
@@ -1625,7 +1707,7 @@ interface ValidState {
    * `selfFitQuiet` the last self-fit's readings and span and its first alarm (absent in older
    * artifacts: no self-fit yet, no alarm).
    */
-  seen?: { ts: number[]; value: number[]; total: number; alarmTs?: number; fitCount?: number; fitSpan?: number };
+  seen?: { ts: number[]; value: number[]; total: number; alarmTs?: number; fitCount?: number; fitSpan?: number; earlyTried?: boolean; provisional?: boolean };
   shape: unknown;
   /** Absent or null in artifacts without a cycle (and in those written before seasonal removal). */
   seasonal?: unknown;
@@ -1673,6 +1755,9 @@ function validateState(state: unknown, params: Params): ValidState {
     }
     const optional = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
     if (!optional(seen.alarmTs) || !optional(seen.fitCount) || !optional(seen.fitSpan)) throw invalidArtifact(KIND, 'state.seen.alarmTs, fitCount and fitSpan must be non-negative numbers when present');
+    if ((seen.earlyTried !== undefined || seen.provisional !== undefined) && params.earlySelfFit !== true) throw invalidArtifact(KIND, 'state.seen.earlyTried and provisional are only written with earlySelfFit');
+    if (![seen.earlyTried, seen.provisional].every((v) => v === undefined || v === true)) throw invalidArtifact(KIND, 'state.seen.earlyTried and provisional must be true when present');
+    if (seen.provisional === true && seen.earlyTried !== true) throw invalidArtifact(KIND, 'state.seen.provisional needs earlyTried');
   }
   let shape: SubsequenceChannel;
   try {
@@ -1724,7 +1809,11 @@ function validateState(state: unknown, params: Params): ValidState {
     } catch (e) {
       throw invalidArtifact(KIND, `state.${name}.params: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (JSON.stringify(stored) !== JSON.stringify(readMemberParams(name, mp[name]))) throw invalidArtifact(KIND, `state.${name} was made with other parameters than this build uses; retrain`);
+    const expected = readMemberParams(name, mp[name]);
+    // `shortFit`: a fit on fewer readings than its warm-up needs gives the novelty member a shorter one.
+    const w = stored.warmup;
+    if (name === 'context' && params.shortFit === true && typeof w === 'number' && Number.isInteger(w) && w >= 10 && w < (expected.warmup as number)) expected.warmup = w;
+    if (JSON.stringify(stored) !== JSON.stringify(expected)) throw invalidArtifact(KIND, `state.${name} was made with other parameters than this build uses; retrain`);
     const art = a as unknown as DetectorArtifact;
     MEMBER_KINDS[name].validateState?.(art.state, art);
   }
@@ -1833,6 +1922,8 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.cycleTrendLong === undefined && { cycleTrendLong: false }),
     ...(a.exceedance === undefined && { exceedance: false }),
     ...(a.exceedTrained === undefined && { exceedTrained: false }),
+    ...(a.shortFit === undefined && { shortFit: false }),
+    ...(a.earlySelfFit === undefined && { earlySelfFit: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),
     ...(a.cycleHoldSize === undefined && { cycleHoldSize: false }),
@@ -1867,6 +1958,9 @@ interface SeenReadings {
   /** Readings the last self-fit used and the time they spanned (ms); 0 before the first. */
   fitCount: number;
   fitSpan: number;
+  /** `earlySelfFit`: the early self-fit has been tried; the last self-fit was it (its alarms set no `alarmTs`). */
+  earlyTried?: boolean;
+  provisional?: boolean;
 }
 
 function seenState(seen: SeenReadings): NonNullable<ValidState['seen']> {
@@ -1876,6 +1970,8 @@ function seenState(seen: SeenReadings): NonNullable<ValidState['seen']> {
     total: seen.total,
     ...(Number.isFinite(seen.alarmTs) && { alarmTs: seen.alarmTs }),
     ...(seen.fitCount > 0 && { fitCount: seen.fitCount, fitSpan: seen.fitSpan }),
+    ...(seen.earlyTried === true && { earlyTried: true }),
+    ...(seen.provisional === true && { provisional: true }),
   };
 }
 

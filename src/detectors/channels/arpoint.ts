@@ -9,6 +9,8 @@
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 
+/** Training readings a fit needs per coefficient (the intercept and one per step weight). */
+export const AR_READINGS_PER_COEFFICIENT = 20;
 /** Consecutive readings at most that enter the history as their prediction (a spike's length). */
 const MAX_IMPUTED = 3;
 /** The largest order a saved channel may have. */
@@ -83,7 +85,7 @@ export class ArPoint {
     const n = train.length;
     // Readings a prediction needs, and the number of coefficients (the intercept and `order` step weights).
     const p1 = order + 1;
-    if (n < 20 * p1 || !(interval > 0)) return undefined;
+    if (n < AR_READINGS_PER_COEFFICIENT * p1 || !(interval > 0)) return undefined;
     let mean = 0;
     for (const v of train) mean += v;
     mean /= n;
