@@ -68,6 +68,21 @@ describe('vigil train and detect', () => {
     expect(tempFilesIn(dir)).toEqual([]);
   });
 
+  it('trains the default kind on 5 minutes of a 1 Hz sensor, with a note that a longer recording teaches it more', async () => {
+    const slow = Array.from({ length: 300 }, (_, i) => `${nab(1_700_000_000_000 + i * 1000)},${(2.5 + 0.02 * Math.sin(i / 30) + 0.004 * Math.sin(i * 1.7)).toFixed(4)}`);
+    writeFileSync(join(dir, 'short.csv'), `timestamp,value\n${slow.join('\n')}\n`);
+    const r = await vigil(['train', '--input', 'short.csv', '--out', 'short.json'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`Trained ${DEFAULT_DETECTOR_KIND} on 300 readings`));
+    expect(r.stdout).toMatch(/Note: Fitted on a short recording \(300 readings\): 900 or more/);
+    expect(existsSync(join(dir, 'short.json'))).toBe(true);
+    // A long recording gets no such note.
+    const long = await vigil(['train', '--input', 'normal.csv', '--out', 'long.json'], dir);
+    expect(long.code).toBe(0);
+    expect(long.stdout).not.toMatch(/Note:/);
+  });
+
   it('scores with a trained model: one row per input row, in order, timestamps as read', async () => {
     const r = await vigil(['detect', '--model', 'model.json', '--input', 'data.csv', '--out', 'scores.csv'], dir);
     expect(r.code).toBe(0);

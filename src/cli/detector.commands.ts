@@ -279,6 +279,7 @@ async function train(opts: TrainOptions): Promise<void> {
     `Trained ${report.kind} on ${report.samples} readings from ${opts.input}`,
     `  threshold  ${fmt(report.threshold)}`,
     ...Object.entries(report.metrics).map(([k, v]) => `  ${k}  ${Number.isInteger(v) ? v : fmt(v, 6)}`),
+    ...(report.notes ?? []).map((n) => `Note: ${n}`),
     `Model written to ${opts.out}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -1011,7 +1011,11 @@ export class AutoDetector implements Detector {
       seasonal_period: this.members.seasonal?.period ?? 0,
     };
     options.onProgress?.(1, 'calibrated');
-    return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics } };
+    const notes =
+      this.params.shortFit === true && normal.length < LONG_FIT_MIN
+        ? [`Fitted on a short recording (${normal.length} readings): ${LONG_FIT_MIN} or more (15 minutes at 1 Hz) teach the model more of the signal's normal, with fewer false alarms.`]
+        : [];
+    return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics }, ...(notes.length > 0 && { notes }) };
   }
 
   resume(): void {

@@ -122,6 +122,8 @@ export interface FitReport {
   threshold: number;
   /** Training metrics, e.g. held-out false-alarm rate, raw score quantiles, loss. */
   metrics: Record<string, number>;
+  /** What the user should know about this fit (e.g. that its data was short), one sentence each. */
+  notes?: string[];
 }
 
 /** A serialized detector: plain JSON, versioned. */
