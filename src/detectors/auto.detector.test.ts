@@ -2251,13 +2251,11 @@ describe('auto: a short recording of a slow sensor (shortFit, earlySelfFit)', ()
     expect(createDetector('auto').minFitSamples).toBe(267);
     expect(createDetector('auto', { params: { shortFit: false } }).minFitSamples).toBe(900);
     let fittedFinds = 0;
-    let fitted = 0;
     let falseAlarms = 0;
     for (const seed of [2, 3, 4, 5, 6]) {
       const r = slow(seed);
       const d = createDetector('auto', { seed: 1 });
       await d.fit(r.slice(0, 300));
-      fitted++;
       const f = found(r.slice(300).map((x) => d.score(x)));
       if (f.step && f.spike) fittedFinds++;
       falseAlarms += f.elsewhere;
@@ -2268,7 +2266,6 @@ describe('auto: a short recording of a slow sensor (shortFit, earlySelfFit)', ()
       const o = found(r.slice(300).map((x) => old.score(x)));
       expect(o.step || o.spike).toBe(false);
     }
-    expect(fitted).toBe(5);
     expect(fittedFinds).toBe(5);
     expect(falseAlarms).toBeLessThanOrEqual(3);
   });
