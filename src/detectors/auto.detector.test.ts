@@ -118,10 +118,10 @@ async function alarmsAround(
  * A model written before the parameter `param` existed (fitted with it off, the parameter absent
  * from its artifact) loads with it off (`offValue`: false for a boolean) and scores exactly as a
  * model with it off. Restored is compared with restored: the shape channel's sums differ from a
- * fitted one's in the last bits.
+ * fitted one's in the last bits. `also`: further parameters of that model (as it was fitted then).
  */
-async function expectLoadsWithItOff(param: string, train: readonly Reading[], live: readonly Reading[], offValue: boolean | number = false): Promise<void> {
-  const off = createDetector('auto', { seed: 1, params: { [param]: offValue } });
+async function expectLoadsWithItOff(param: string, train: readonly Reading[], live: readonly Reading[], offValue: boolean | number = false, also: Record<string, unknown> = {}): Promise<void> {
+  const off = createDetector('auto', { seed: 1, params: { ...also, [param]: offValue } });
   await off.fit(train);
   const old = round(off.serialize());
   delete (old.params as Record<string, unknown>)[param];
@@ -606,7 +606,8 @@ describe('auto: a signal sitting on one ADC code (swingFloors)', () => {
   });
 
   it('loads models written before the floors with them off, scoring exactly as they did', async () => {
-    await expectLoadsWithItOff('swingFloors', oneCode(15_000, 1, T0), oneCode(3000, 3, T0 + 20_000_000));
+    // Its hold-out alarmed throughout: holdoutGuard, later, refuses such a fit.
+    await expectLoadsWithItOff('swingFloors', oneCode(15_000, 1, T0), oneCode(3000, 3, T0 + 20_000_000), false, { holdoutGuard: false });
   });
 });
 
@@ -619,7 +620,8 @@ describe("auto: on a cycle, the swing channel learns its first energies whatever
     const on = await run({});
     // Measured where it was found, with the cycle remembered as read (cycleLevelFree off): there the
     // unsettled swing channel locked; with the level-free cycle it did not on this trace.
-    const off = await run({ swingSettle: false, cycleLevelFree: false });
+    // (holdoutGuard, later, refuses the locked fit: its hold-out alarmed throughout)
+    const off = await run({ swingSettle: false, cycleLevelFree: false, holdoutGuard: false });
     // Locked, the swing channel's surprise stayed high through training and the scored part: the
     // calibration put the threshold at the saturated score, which every reading reached (an alarm)
     // or sat just under (an echo of the incident that never ended).
@@ -2346,5 +2348,46 @@ describe('auto: a short recording of a slow sensor (shortFit, earlySelfFit)', ()
     const restored = restoredWithout('earlySelfFit', before);
     for (const x of r.slice(280)) restored.score(x);
     expect((restored.serialize().state as { seen: Record<string, unknown> }).seen).not.toHaveProperty('earlyTried');
+  });
+});
+
+describe('auto: a recording it cannot learn from is refused, not fitted to alarm on everything (holdoutGuard)', () => {
+  const constant = (n: number, hz: number): Reading[] => Array.from({ length: n }, (_, i) => ({ ts: T0 + Math.round((i * 1000) / hz), value: 2.5 }));
+
+  it('refuses a recording whose readings all hold one value, saying what to check; without it the model alarmed on every live reading', async () => {
+    const r = constant(3000, 10);
+    await expect(createDetector('auto').fit(r.slice(0, 1500))).rejects.toMatchObject({ code: 'insufficient-data', message: expect.stringMatching(/all read 2\.5: check that the sensor is connected/) as unknown });
+    const off = await scoresAfterFit({ holdoutGuard: false }, r.slice(0, 1500), r.slice(1500));
+    expect(off.filter((s) => s.is_anomaly).length).toBeGreaterThan(1400);
+  });
+
+  it('refuses a fit whose own hold-out alarms throughout (a code flickering for 10 s, then one value), and leaves self-fits alone', async () => {
+    const r = Array.from({ length: 1500 }, (_, i) => ({ ts: T0 + i * 100, value: i < 100 && i % 2 === 1 ? 2.5049 : 2.5 }));
+    await expect(createDetector('auto').fit(r)).rejects.toMatchObject({
+      code: 'insufficient-data',
+      message: expect.stringMatching(/hold-out alarmed on 100 % of them\); check that the recording holds the normal signal/) as unknown,
+    });
+    const off = createDetector('auto', { params: { holdoutGuard: false } });
+    expect((await off.fit(r)).metrics.holdout_false_alarm_rate).toBe(1);
+    // A never-fitted stream's self-fits are not refused so (a refusal would end them): it scores as without the guard.
+    const on = createDetector('auto', { seed: 1 });
+    const without = createDetector('auto', { seed: 1, params: { holdoutGuard: false } });
+    const stream = trace(2500, 8);
+    expect(stream.map((x) => on.score(x))).toEqual(stream.map((x) => without.score(x)));
+  });
+
+  it('fits data with missing values (NaN): the point channel leaves them out, as it does live', async () => {
+    const r = trace(4000, 5).map((x, i) => (i % 37 === 0 ? { ...x, value: Number.NaN } : x));
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(r.slice(0, 3000));
+    expect((d.serialize().state as { arPoint?: { coef: number[] } }).arPoint?.coef).toHaveLength(17);
+    const live = r.slice(3000).map((x) => d.score(x));
+    expect(live.every((s) => Number.isFinite(s.anomaly_score))).toBe(true);
+    expect(live.filter((s) => s.is_anomaly).length).toBeLessThanOrEqual(2);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    const all = trace(4000, 6);
+    await expectLoadsWithItOff('holdoutGuard', all.slice(0, 3000), all.slice(3000));
   });
 });

@@ -168,11 +168,16 @@ const SHORT_FIT_MIN = Math.ceil(SHORT_FIT_TRAIN / 0.75);
 /** What a fit needed before `shortFit` (the novelty member's 600 readings after the hold-out, and 100 to spare); a fit on fewer is short. */
 const LONG_FIT_MIN = Math.ceil(600 / 0.75) + 100;
 /**
- * `shortFit`: a short fit whose own hold-out alarms on more than this share of its readings has not
- * learned the signal's normal (a few minutes can miss how its noise varies); it is refused as too
- * little data rather than kept to alarm on everything.
+ * A fit whose own hold-out alarms on more than this share of its readings has not learned the
+ * signal's normal; it is refused as too little data rather than kept to alarm on everything.
+ * `shortFit`: a few minutes can miss how the noise varies. `holdoutGuard`: any fit a user asks for
+ * (a recording of one constant value, a disconnected sensor, made a model whose every reading
+ * alarmed as stuck); not a never-fitted stream's self-fit beyond its early one, whose refusal would
+ * end its self-fits (on the online development sets that cost events).
+ * No fit of the benchmarks comes near it: 936 fits (both development sets, `vigil bench synthetic`,
+ * the outside check, the periodic benchmark) at most 0.33 %, the presets at most 0.07 %.
  */
-const SHORT_FIT_HOLDOUT_ALARMS = 0.05;
+const HOLDOUT_ALARMS_MAX = 0.05;
 /**
  * `earlySelfFit`: a never-fitted stream that has not reached its first self-fit (selfFit readings)
  * when its readings span this long fits itself once then, provisionally (below 3.4 Hz: 1,024
@@ -674,6 +679,12 @@ const PARAM_SPECS = [
     description: `fit accepts ${SHORT_FIT_MIN} readings or more (a 5-minute recording at 1 Hz is enough): on fewer than ${LONG_FIT_MIN - 100} the novelty member learns from what the hold-out leaves, with a warm-up of half of it, and on fewer than the point channel's AR model needs, that model has as many lags as they support (off in models written before it: ${LONG_FIT_MIN} readings were needed).`,
   },
   {
+    name: 'holdoutGuard',
+    type: 'boolean',
+    default: true,
+    description: `fit refuses (insufficient-data) a recording whose readings all hold one value, and a model whose own hold-out alarms on more than ${HOLDOUT_ALARMS_MAX * 100} % of its readings, rather than keep a model that alarms on everything; not a never-fitted stream's self-fits (off in models written before it: only a short fit is refused so, with shortFit).`,
+  },
+  {
     name: 'earlySelfFit',
     type: 'boolean',
     default: true,
@@ -838,6 +849,17 @@ export class AutoDetector implements Detector {
   /** The fit as steps (see `FitSteps`), shared by `fit` and the self-fit of an unfitted detector. */
   private *fitSteps(raw: readonly Reading[], options: FitOptions = {}, continuing = false): FitSteps<FitReport> {
     assertEnoughData(KIND, raw, this.minFitSamples);
+    // `holdoutGuard`: one value throughout says nothing of the signal's noise (a disconnected input
+    // reads one code); its model would call the first other reading, or a long enough run, a fault.
+    // A user's fit only: a self-fit refused stops the stream's later self-fits (see `remember`).
+    const finite = raw.filter((r) => Number.isFinite(r.value));
+    if (this.params.holdoutGuard === true && !continuing && finite.every((r) => r.value === (finite[0] as Reading).value)) {
+      throw new DetectorError(
+        'insufficient-data',
+        `${KIND} cannot learn a signal's normal from ${raw.length} readings that all read ${finite[0]?.value ?? 'nothing'}: check that the sensor is connected and record it while it reads its normal signal.`,
+        { minimum: this.minFitSamples, got: raw.length },
+      );
+    }
     // Known glitches (`glitchGate`): a first pass learns the lone excursions of the whole training
     // part, a second scores the last normal value in place of each known one; the gate goes on live.
     let normal = raw;
@@ -992,13 +1014,12 @@ export class AutoDetector implements Detector {
       this.mix(rawFault[i] as number, rawNovelty[i] as number, rawShape[i] as number);
       if (sigmoid(this.mixed.logit) >= this.threshold) alarms++;
     }
-    if (this.params.shortFit === true && normal.length < LONG_FIT_MIN && alarms > SHORT_FIT_HOLDOUT_ALARMS * rawFault.length) {
+    const short = this.params.shortFit === true && normal.length < LONG_FIT_MIN;
+    if ((short || (this.params.holdoutGuard === true && !continuing)) && alarms > HOLDOUT_ALARMS_MAX * rawFault.length) {
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
-      throw new DetectorError(
-        'insufficient-data',
-        `${KIND} could not learn this signal's normal from ${normal.length} readings (its own hold-out alarmed on ${Math.round((100 * alarms) / rawFault.length)} % of them); record longer: ${LONG_FIT_MIN} readings or more.`,
-        { minimum: LONG_FIT_MIN, got: normal.length },
-      );
+      const what = `${KIND} could not learn this signal's normal from ${normal.length} readings (its own hold-out alarmed on ${Math.round((100 * alarms) / rawFault.length)} % of them)`;
+      const advice = short ? `record longer: ${LONG_FIT_MIN} readings or more.` : 'check that the recording holds the normal signal of a working sensor.';
+      throw new DetectorError('insufficient-data', `${what}; ${advice}`, { minimum: short ? LONG_FIT_MIN : this.minFitSamples, got: normal.length });
     }
     this.metrics = {
       ...metrics,
@@ -1927,6 +1948,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.exceedance === undefined && { exceedance: false }),
     ...(a.exceedTrained === undefined && { exceedTrained: false }),
     ...(a.shortFit === undefined && { shortFit: false }),
+    ...(a.holdoutGuard === undefined && { holdoutGuard: false }),
     ...(a.earlySelfFit === undefined && { earlySelfFit: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),

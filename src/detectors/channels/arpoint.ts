@@ -81,7 +81,10 @@ export class ArPoint {
    * apart) and sets the bar: at least `minZ` and `factor` times the largest |z| over `normal` (the
    * training part and its hold-out). Undefined when there are too few readings.
    */
-  static fit(train: readonly number[], normal: readonly number[], interval: number, quantum: number, order: number, minZ: number, factor: number): ArPoint | undefined {
+  static fit(trainPart: readonly number[], normalPart: readonly number[], interval: number, quantum: number, order: number, minZ: number, factor: number): ArPoint | undefined {
+    // Missing values (NaN) are left out, as `push` leaves them out of the history live.
+    const train = trainPart.filter(Number.isFinite);
+    const normal = normalPart.filter(Number.isFinite);
     const n = train.length;
     // Readings a prediction needs, and the number of coefficients (the intercept and `order` step weights).
     const p1 = order + 1;
@@ -131,7 +134,10 @@ export class ArPoint {
 
   /** Starts the history from the last readings of a fit's data (continuing its stream). */
   prime(values: readonly number[], lastTs: number): void {
-    this.history = values.slice(-this.span).map((v) => v - this.mean);
+    this.history = values
+      .filter(Number.isFinite)
+      .slice(-this.span)
+      .map((v) => v - this.mean);
     this.lastTs = lastTs;
     this.imputed = 0;
     this.sinceImputed = this.span;
