@@ -852,11 +852,11 @@ export class AutoDetector implements Detector {
     // `holdoutGuard`: one value throughout says nothing of the signal's noise (a disconnected input
     // reads one code); its model would call the first other reading, or a long enough run, a fault.
     // A user's fit only: a self-fit refused stops the stream's later self-fits (see `remember`).
-    const finite = raw.filter((r) => Number.isFinite(r.value));
-    if (this.params.holdoutGuard === true && !continuing && finite.every((r) => r.value === (finite[0] as Reading).value)) {
+    const only = this.params.holdoutGuard === true && !continuing ? oneValueOf(raw) : undefined;
+    if (only !== undefined) {
       throw new DetectorError(
         'insufficient-data',
-        `${KIND} cannot learn a signal's normal from ${raw.length} readings that all read ${finite[0]?.value ?? 'nothing'}: check that the sensor is connected and record it while it reads its normal signal.`,
+        `${KIND} cannot learn a signal's normal from ${raw.length} readings that all read ${Number.isNaN(only) ? 'nothing' : only}: check that the sensor is connected and record it while it reads its normal signal.`,
         { minimum: this.minFitSamples, got: raw.length },
       );
     }
@@ -921,7 +921,7 @@ export class AutoDetector implements Detector {
     // `shortFit`: too short a training part for the novelty member's warm-up: one with a warm-up of half of it.
     if (this.params.shortFit === true && train.length < context.minFitSamples) {
       const warmup = Math.max(10, Math.floor(train.length / 2));
-      this.members.context = contextFactory.create({ seed: deriveSeed(this.seed, 1), params: { ...memberParams(this.params).context, warmup } }) as ContextDetector;
+      this.members.context = createContext(this.params, this.seed, warmup);
     }
     const novelty = this.members.context;
     reports.push(yield* novelty.fitSteps(train, memberOptions(1, novelty.kind)));
@@ -1032,8 +1032,7 @@ export class AutoDetector implements Detector {
       seasonal_period: this.members.seasonal?.period ?? 0,
     };
     options.onProgress?.(1, 'calibrated');
-    const notes =
-      this.params.shortFit === true && normal.length < LONG_FIT_MIN
+    const notes = short
         ? [`Fitted on a short recording (${normal.length} readings): ${LONG_FIT_MIN} or more (15 minutes at 1 Hz) teach the model more of the signal's normal, with fewer false alarms.`]
         : [];
     return { kind: KIND, samples: normal.length, threshold: this.threshold, metrics: { ...this.metrics }, ...(notes.length > 0 && { notes }) };
@@ -1711,14 +1710,30 @@ function shapeOptions(params: Params): { newNormalCycles: number } {
   return { newNormalCycles: params.shapeNewNormal === true ? SHAPE_NEW_NORMAL_CYCLES : 0 };
 }
 
+/** The novelty member; `warmup` (`shortFit`): a shorter warm-up than its default, for a short training part. */
+function createContext(params: Params, seed: number, warmup?: number): ContextDetector {
+  const p = memberParams(params).context;
+  return contextFactory.create({ seed: deriveSeed(seed, 1), params: warmup === undefined ? p : { ...p, warmup } }) as ContextDetector;
+}
+
+/** The one value every finite reading holds (NaN when none is finite), or undefined when they hold two or more. */
+function oneValueOf(readings: readonly Reading[]): number | undefined {
+  let only = Number.NaN;
+  for (const r of readings) {
+    if (!Number.isFinite(r.value)) continue;
+    if (Number.isNaN(only)) only = r.value;
+    else if (r.value !== only) return undefined;
+  }
+  return only;
+}
+
 function createMembers(params: Params, seed: number): Members {
-  const mp = memberParams(params);
   // Never fitted, the shape channel has no calibration and cannot speak (see `mix`): `fit` wakes it.
   const shape = new SubsequenceChannel(shapeOptions(params));
   shape.sleep();
   return {
     robust: createRobust(params, seed),
-    context: contextFactory.create({ seed: deriveSeed(seed, 1), params: mp.context }) as ContextDetector,
+    context: createContext(params, seed),
     shape,
   };
 }
