@@ -30,6 +30,8 @@ export interface EventMap {
     modelName: string;
     accuracy: number | null;
     metrics: Record<string, number>;
+    /** What the fit said about the training data (e.g. a short recording); empty when nothing. */
+    notes: string[];
   };
   /** A training job failed or was cancelled (`code` = `training-cancelled`). Pushed as `training_failed`. */
   'training.failed': { jobId: number; userId: number; code: string; message: string };

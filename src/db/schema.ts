@@ -217,6 +217,8 @@ export interface TrainingJobsTable {
   include_feedback: Generated<number>;
   /** A finished backtest's result (JSON). */
   result: string | null;
+  /** A finished training job's notes on its data (JSON array of strings; added by 0022-training-notes). */
+  notes: string | null;
 }
 
 export interface LikesTable {

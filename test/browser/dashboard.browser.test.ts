@@ -252,7 +252,8 @@ describe.runIf(haveChromium).each(testDialects())('web dashboard in Chromium (%s
     await trainForm.getByLabel(/Bench normal/).check();
     await trainForm.getByLabel('Name').fill('Bench model');
     // The form offers the kinds the server trains with the default selected (no retired or legacy kind); a 30 s
-    // recording is too short for the default (it needs 900 readings to fit), so this one is robust.
+    // recording is too short for the default (it fits on 267 readings or more after the job's 20 % hold-out),
+    // so this one is robust.
     expect(await trainForm.getByLabel('Detector').inputValue()).toBe('auto');
     expect(await trainForm.getByLabel('Detector').locator('option').allTextContents()).toEqual(['auto (default)', 'robust', 'context', 'autoencoder']);
     await trainForm.getByLabel('Detector').selectOption('robust');

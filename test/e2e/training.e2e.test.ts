@@ -80,7 +80,7 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
     expect(['queued', 'running']).toContain(res.body.status);
     const job = await waitForJob(api, u.token, res.body.job_id, finished);
     offs.forEach((off) => off());
-    expect(job).toMatchObject({ status: 'succeeded', progress: 1, model_id: expect.any(Number), error: null });
+    expect(job).toMatchObject({ status: 'succeeded', progress: 1, model_id: expect.any(Number), error: null, notes: [] });
 
     const progressed = events.filter((e) => e.name === 'training.progressed').map((e) => e.payload.progress);
     expect(progressed.length).toBeGreaterThan(2);
@@ -109,6 +109,24 @@ describe.each(testDialects())('training jobs over HTTP [%s]', (dialect) => {
     expect(again.status).toBe(201);
     const copy = await api.get(`/models/${again.body.id}`, u.token);
     expect(copy.body).toMatchObject({ kind: 'robust', origin: 'uploaded', checksum: detail.body.checksum, threshold: detail.body.threshold });
+  });
+
+  it('tells the owner, on the job and in training_completed, that a default model was fitted on a short recording', async () => {
+    const u = await registerUser(api);
+    // 60 s at 10 Hz: 480 readings after the job's 20 % hold-out, fewer than the 900 a full fit wants.
+    const short = await uploadRecording(server.baseUrl, u.token, traceCsv({ seed: 13, durationS: 60 }), { name: 'short' });
+    expect(short.status).toBe(201);
+    const completed: any[] = [];
+    const off = server.app.bus.on('training.completed', (e) => void (e.userId === u.id && completed.push(e)));
+    const res = await api.post('/models/train', { name: 'Quick', material_type: 'x', recording_ids: [short.body.id] }, u.token);
+    expect(res.status).toBe(202);
+    expect(res.body.job.notes).toEqual([]);
+    const job = await waitForJob(api, u.token, res.body.job_id, finished);
+    off();
+    expect(job).toMatchObject({ status: 'succeeded', kind: 'auto' });
+    expect(job.notes).toEqual([expect.stringMatching(/^Fitted on a short recording \(480 readings\): 900 or more/)]);
+    expect(completed).toEqual([expect.objectContaining({ jobId: job.id, notes: job.notes })]);
+    expect((await api.get('/models/jobs', u.token)).body).toEqual(expect.arrayContaining([expect.objectContaining({ id: job.id, notes: job.notes })]));
   });
 
   it('retrains a model in place and records the job in its history', async () => {

@@ -131,6 +131,8 @@ export interface TrainingJob {
   kind: string;
   model_id: number | null;
   error: { code: string; message: string } | null;
+  /** What the fit said about the training data (e.g. a short recording). */
+  notes?: string[];
   [k: string]: unknown;
 }
 

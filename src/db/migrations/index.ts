@@ -10,6 +10,7 @@ import * as m0016 from './0016-compact-logs.ts';
 import * as m0017 from './0017-log-pruned-rows.ts';
 import * as m0020 from './0020-backtests.ts';
 import * as m0021 from './0021-feedback-labels.ts';
+import * as m0022 from './0022-training-notes.ts';
 
 /** Every migration, in order. Append new ones; never edit or reorder a released one. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0017-log-pruned-rows': m0017,
   '0020-backtests': m0020,
   '0021-feedback-labels': m0021,
+  '0022-training-notes': m0022,
 };

@@ -33,6 +33,8 @@ export interface TrainingJobRow {
   sessionId: number | null;
   threshold: number | null;
   includeFeedback: boolean;
+  /** What the fit said about the training data (empty when nothing). */
+  notes: string[];
 }
 
 export interface NewTrainingJob {
@@ -65,7 +67,7 @@ function parseJson<T>(text: string, fallback: T): T {
 const columns = [
   'id', 'user_id', 'model_id', 'base_model_id', 'name', 'material_type', 'description', 'kind', 'params', 'recording_ids',
   'evaluation_recording_id', 'status', 'progress', 'stage', 'queue', 'runner', 'error_code', 'error', 'created_at', 'started_at',
-  'finished_at', 'updated_at', 'type', 'session_id', 'threshold', 'include_feedback',
+  'finished_at', 'updated_at', 'type', 'session_id', 'threshold', 'include_feedback', 'notes',
 ] as const;
 
 function toJob(r: Omit<Selectable<TrainingJobsTable>, 'result'>): TrainingJobRow {
@@ -96,7 +98,15 @@ function toJob(r: Omit<Selectable<TrainingJobsTable>, 'result'>): TrainingJobRow
     sessionId: r.session_id,
     threshold: r.threshold,
     includeFeedback: r.include_feedback === 1 || (r.include_feedback as unknown) === true,
+    notes: parseNotes(r.notes),
   };
+}
+
+/** The stored notes column: strings only, whatever the column holds. */
+function parseNotes(text: string | null): string[] {
+  if (text === null) return [];
+  const v = parseJson<unknown>(text, []);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 export function createTrainingJobsRepository(db: Kysely<DB>) {
@@ -219,7 +229,7 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
     /** Moves an active job to a final state; false if it had already finished. */
     async finish(
       id: number,
-      f: { status: 'succeeded' | 'failed' | 'cancelled'; stage: string; modelId?: number; errorCode?: string; error?: string; result?: unknown; now: string },
+      f: { status: 'succeeded' | 'failed' | 'cancelled'; stage: string; modelId?: number; errorCode?: string; error?: string; result?: unknown; notes?: readonly string[]; now: string },
     ): Promise<boolean> {
       const r = await db
         .updateTable('training_jobs')
@@ -229,6 +239,7 @@ export function createTrainingJobsRepository(db: Kysely<DB>) {
           ...(f.status === 'succeeded' && { progress: 1 }),
           ...(f.modelId !== undefined && { model_id: f.modelId }),
           ...(f.result !== undefined && { result: JSON.stringify(f.result) }),
+          ...(f.notes !== undefined && f.notes.length > 0 && { notes: JSON.stringify(f.notes) }),
           error_code: f.errorCode ?? null,
           error: f.error ?? null,
           finished_at: f.now,

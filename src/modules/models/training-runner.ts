@@ -131,7 +131,7 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
     try {
       const metrics = { training: { ...result.fit, samples: result.samples, duration_ms: result.durationMs, ...prefixed('holdout_', result.holdout), ...(feedback && { feedback_windows: feedback.windows }) }, evaluation: result.evaluation ? { ...result.evaluation } : { ...result.holdout } };
       const model = await deps.models.storeTrained(job, { artifactText: result.artifact, kind: result.kind, threshold: result.threshold, metrics, accuracy: result.accuracy });
-      const changed = await jobs.finish(job.id, { status: 'succeeded', stage: 'done', modelId: model.id, now: now() });
+      const changed = await jobs.finish(job.id, { status: 'succeeded', stage: 'done', modelId: model.id, notes: result.notes, now: now() });
       if (!changed) return;
       bus.emit('training.progressed', { jobId: job.id, userId: job.userId, status: 'running', progress: 1, stage: 'done' });
       bus.emit('training.completed', {
@@ -141,6 +141,7 @@ export function createTrainingRunner(deps: TrainingRunnerDeps) {
         modelName: model.name,
         accuracy: model.accuracy,
         metrics: numeric(metrics.evaluation),
+        notes: result.notes,
       });
       logger.info({ jobId: job.id, modelId: model.id, kind: result.kind, durationMs: result.durationMs }, 'training job succeeded');
     } catch (err) {

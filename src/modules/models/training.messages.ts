@@ -70,6 +70,8 @@ export type TrainResult =
       threshold: number;
       samples: number;
       fit: Record<string, number>;
+      /** What the fit said about the training data (e.g. a short recording); empty when nothing. */
+      notes: string[];
       holdout: EvaluationMetrics;
       evaluation: EvaluationMetrics | null;
       accuracy: number | null;

@@ -55,6 +55,9 @@ export const JobSchema = Type.Object(
     threshold: Type.Union([Type.Number(), Type.Null()], { description: "A backtest's threshold override." }),
     include_feedback: Type.Boolean({ description: 'A retrain that also learns from your alarm feedback.' }),
     error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    notes: Type.Array(Type.String(), {
+      description: 'What the fit said about the training data once the job succeeded, e.g. that the recording was short and more of it would teach the model more of the normal signal; empty when nothing.',
+    }),
     created_at: Iso,
     started_at: Type.Union([Iso, Type.Null()]),
     finished_at: Type.Union([Iso, Type.Null()]),

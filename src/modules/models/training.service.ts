@@ -50,6 +50,7 @@ export interface JobView {
   threshold: number | null;
   include_feedback: boolean;
   error: { code: string; message: string } | null;
+  notes: string[];
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -90,6 +91,7 @@ export function toJobView(j: TrainingJobRow): JobView {
     threshold: j.threshold,
     include_feedback: j.includeFeedback,
     error: j.errorCode ? { code: j.errorCode, message: j.error ?? '' } : null,
+    notes: j.notes,
     created_at: fromDbTime(j.createdAt),
     started_at: j.startedAt && fromDbTime(j.startedAt),
     finished_at: j.finishedAt && fromDbTime(j.finishedAt),

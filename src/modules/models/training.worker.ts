@@ -150,6 +150,7 @@ async function train(task: TrainTask): Promise<TrainResult> {
       threshold: artifact.threshold,
       samples: trainPart.length,
       fit,
+      notes: report.notes ?? [],
       holdout,
       evaluation,
       accuracy,

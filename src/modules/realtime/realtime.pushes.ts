@@ -91,7 +91,7 @@ export function subscribePushes(deps: PushDeps): Array<() => void> {
     }),
     bus.on('training.progressed', (e) => void io.to(userRoom(e.userId)).emit('training_progress', { job_id: e.jobId, status: e.status, progress: e.progress, stage: e.stage })),
     bus.on('training.completed', (e) =>
-      void io.to(userRoom(e.userId)).emit('training_completed', { job_id: e.jobId, model_id: e.modelId, model_name: e.modelName, accuracy: e.accuracy, metrics: e.metrics }),
+      void io.to(userRoom(e.userId)).emit('training_completed', { job_id: e.jobId, model_id: e.modelId, model_name: e.modelName, accuracy: e.accuracy, metrics: e.metrics, notes: e.notes }),
     ),
     bus.on('backtest.completed', (e) => void io.to(userRoom(e.userId)).emit('backtest_completed', { job_id: e.jobId, model_id: e.modelId, metrics: e.metrics })),
     bus.on('training.failed', (e) => void io.to(userRoom(e.userId)).emit('training_failed', { job_id: e.jobId, code: e.code, error: e.message })),

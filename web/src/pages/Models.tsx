@@ -224,6 +224,11 @@ export function ModelsPage() {
                   {j.error ? ` · ${j.error.message}` : ''}
                   <progress max={1} value={j.progress} data-testid={`job-progress-${j.id}`} />
                 </label>
+                {(j.notes ?? []).map((n) => (
+                  <p class="muted" key={n} data-testid={`job-note-${j.id}`}>
+                    Note: {n}
+                  </p>
+                ))}
                 {(j.status === 'queued' || j.status === 'running') && (
                   <button
                     type="button"
