@@ -2357,18 +2357,23 @@ describe('auto: a recording it cannot learn from is refused, not fitted to alarm
   it('refuses a recording whose readings all hold one value, saying what to check; without it the model alarmed on every live reading', async () => {
     const r = constant(3000, 10);
     await expect(createDetector('auto').fit(r.slice(0, 1500))).rejects.toMatchObject({ code: 'insufficient-data', message: expect.stringMatching(/all read 2\.5: check that the sensor is connected/) as unknown });
-    const off = await scoresAfterFit({ holdoutGuard: false }, r.slice(0, 1500), r.slice(1500));
+    // (As models were before faultFloor too: the floor alone now keeps such a model quiet.)
+    const off = await scoresAfterFit({ holdoutGuard: false, faultFloor: false }, r.slice(0, 1500), r.slice(1500));
     expect(off.filter((s) => s.is_anomaly).length).toBeGreaterThan(1400);
   });
 
   it('refuses a fit whose own hold-out alarms throughout (a code flickering for 10 s, then one value), and leaves self-fits alone', async () => {
     const r = Array.from({ length: 1500 }, (_, i) => ({ ts: T0 + i * 100, value: i < 100 && i % 2 === 1 ? 2.5049 : 2.5 }));
-    await expect(createDetector('auto').fit(r)).rejects.toMatchObject({
+    // Its hold-out alarmed throughout before faultFloor; with the floor the fit is quiet (below).
+    await expect(createDetector('auto', { params: { faultFloor: false } }).fit(r)).rejects.toMatchObject({
       code: 'insufficient-data',
       message: expect.stringMatching(/hold-out alarmed on 100 % of them\); check that the recording holds the normal signal/) as unknown,
     });
-    const off = createDetector('auto', { params: { holdoutGuard: false } });
+    const off = createDetector('auto', { params: { holdoutGuard: false, faultFloor: false } });
     expect((await off.fit(r)).metrics.holdout_false_alarm_rate).toBe(1);
+    const floored = createDetector('auto', { seed: 1 });
+    expect((await floored.fit(r)).metrics.holdout_false_alarm_rate).toBe(0);
+    expect(Array.from({ length: 3000 }, (_, i) => floored.score({ ts: T0 + (1500 + i) * 100, value: 2.5 })).filter((s) => s.is_anomaly)).toEqual([]);
     // A never-fitted stream's self-fits are not refused so (a refusal would end them): it scores as without the guard.
     const on = createDetector('auto', { seed: 1 });
     const without = createDetector('auto', { seed: 1, params: { holdoutGuard: false } });
@@ -2389,5 +2394,51 @@ describe('auto: a recording it cannot learn from is refused, not fitted to alarm
   it('loads models written before it with it off, scoring exactly as they did', async () => {
     const all = trace(4000, 6);
     await expectLoadsWithItOff('holdoutGuard', all.slice(0, 3000), all.slice(3000));
+  });
+});
+
+describe('auto: a cycle that repeats exactly (two ADC codes in turn) is not a stuck sensor (cycleRepeatsRaw, faultFloor)', () => {
+  /** 10 Hz, readings toggling between two neighbouring 10-bit codes at every reading. */
+  const toggling = (n: number, from = 0): Reading[] => Array.from({ length: n }, (_, i) => ({ ts: T0 + (from + i) * 100, value: (512 + ((from + i) % 2)) * LSB }));
+  const alarms = (scores: readonly Score[]): Score[] => scores.filter((s) => s.is_anomaly);
+
+  it('never fitted, stays quiet, where the residual of the removed cycle repeating called every reading stuck after the fourth self-fit', () => {
+    const stream = toggling(6000);
+    const run = (params: Record<string, unknown>): Score[] => {
+      const d = createDetector('auto', { seed: 1, params });
+      return alarms(stream.map((r) => d.score(r)));
+    };
+    expect(run({})).toEqual([]);
+    const before = run({ cycleRepeatsRaw: false, faultFloor: false });
+    expect(before.length).toBeGreaterThan(1000);
+    expect(before.every((s) => s.channel === 'stuck')).toBe(true);
+    // Not counted as repeats, the residual leaves the fault member all but silent on the self-fit's
+    // hold-out: without the floor its calibration put the bar there and every reading alarmed.
+    expect(run({ faultFloor: false }).length).toBeGreaterThan(3000);
+  });
+
+  it('fits 300 or 2,000 such readings and stays quiet on 3,000 more', async () => {
+    const short = toggling(3000, 300);
+    expect(alarms(await scoresAfterFit({}, toggling(300), short))).toEqual([]);
+    // Counted as repeats, the residual's run outgrew the short fit's and alarmed stuck on and on.
+    expect(alarms(await scoresAfterFit({ cycleRepeatsRaw: false }, toggling(300), short)).filter((s) => s.channel === 'stuck').length).toBeGreaterThan(500);
+    const live = toggling(3000, 2000);
+    expect(alarms(await scoresAfterFit({}, toggling(2000), live))).toEqual([]);
+    expect(alarms(await scoresAfterFit({ faultFloor: false, holdoutGuard: false }, toggling(2000), live)).length).toBe(live.length);
+  });
+
+  it('still finds the sensor sticking at one of the codes', async () => {
+    const base = toggling(3000, 2000);
+    const live = base.map((r, i) => (i >= 1000 && i < 1100 ? { ts: r.ts, value: (base[999] as Reading).value } : r));
+    const scores = await scoresAfterFit({}, toggling(2000), live);
+    expect(alarmsIn(scores, 1000, 1099).some((s) => s.channel === 'stuck')).toBe(true);
+    expect(alarmsIn(scores, 0, 999)).toEqual([]);
+  });
+
+  it('loads models written before them with them off, scoring exactly as they did', async () => {
+    const rng = new Rng(4);
+    const cycle = Array.from({ length: 4000 }, (_, i) => ({ ts: T0 + i * 100, value: Math.round((2.5 + 0.2 * Math.sin((2 * Math.PI * i) / 25) + 0.004 * rng.normal()) / LSB) * LSB }));
+    await expectLoadsWithItOff('cycleRepeatsRaw', cycle.slice(0, 3000), cycle.slice(3000));
+    await expectLoadsWithItOff('faultFloor', cycle.slice(0, 3000), cycle.slice(3000));
   });
 });

@@ -201,6 +201,12 @@ const RANGE_SLOPE = 0.5;
  */
 const SPIKE_BAR = 8;
 /**
+ * `faultFloor`: the least centre of the fault group's calibration, the log-odds of the fault
+ * member's score of 1 in 1,000. Over the 96 development fits (seeds 100001–100096) the centres
+ * run from −0.71 up, so it binds only on a hold-out where that member is all but silent.
+ */
+const FAULT_FLOOR = Math.log(0.001 / 0.999);
+/**
  * `spikeBar` on a cycle: the point channel reads the residual from the remembered cycle, whose
  * normal readings reached surprise 8–9 at a sawtooth's drop and a daily cycle's turn (two series of
  * the periodic benchmark's development split, whose highest score then fell there). 10 keeps both
@@ -537,6 +543,20 @@ const PARAM_SPECS = [
     type: 'boolean',
     default: true,
     description: `With spikeBar, after a fit on data whose noise is not heavy-tailed: each reading's step is also judged against a linear prediction from the ${AR_ORDER} steps before it (least squares on the training part), and a reading beyond ${AR_MIN_Z} spreads of that prediction's error and ${AR_FACTOR} times the largest such error of the training part reaches the spike bar (errors judged against a slow average of how well the prediction still fits, never below the training part's). A smooth signal, a fast cycle or a mains hum aliased to a few readings per cycle is predicted to within its noise, where a rolling median is not; up to 3 outlying readings in a row enter the history as predicted, and the channel then waits until its history holds readings only before it speaks again (not with adaptLevel; off in models written before it).`,
+  },
+  {
+    name: 'faultFloor',
+    type: 'boolean',
+    default: true,
+    description:
+      'The fault group\'s calibrated centre is at least the log-odds of 1 in 1,000 (the fault member\'s own score): a hold-out on which that member was all but silent (a cycle repeating exactly, whose residual never moves) put the bar at that silence, and every reading alike alarmed (off in models written before it).',
+  },
+  {
+    name: 'cycleRepeatsRaw',
+    type: 'boolean',
+    default: true,
+    description:
+      "On a cycle, the stuck channel counts a repeat of the reading with the cycle removed only when the reading itself repeated: a signal that repeats its cycle exactly (an ADC toggling between two codes at every reading) leaves the same residual reading after reading while the sensor moves, which is no stuck sensor (off in models written before it: a never-fitted stream of two alternating codes alarmed stuck on every reading after its fourth self-fit).",
   },
   {
     name: 'runsLearned',
@@ -901,14 +921,15 @@ export class AutoDetector implements Detector {
     this.lastTs = undefined;
     // On a cycle, the level of the last whole cycle at each reading (`cycleTrend`), training and hold-out.
     const cycleLevels: Reading[] = [];
-    const faultTrain = this.deseasonalised(train, shape.period, cycleLevels);
+    const faultMoved: boolean[] = [];
+    const faultTrain = this.deseasonalised(train, shape.period, cycleLevels, faultMoved);
     const robust = this.members.robust;
     const memberOptions = (i: number, kind: string): FitOptions => ({
       signal: options.signal,
       targetFalseAlarmRate: Math.max(far, 0.001),
       onProgress: (p, stage) => options.onProgress?.((i + p) / 3, `${kind}: ${stage}`),
     });
-    const reports = [robust.fitNow(faultTrain, memberOptions(0, robust.kind))];
+    const reports = [robust.fitNow(faultTrain, memberOptions(0, robust.kind), faultMoved)];
     // `arPoint`: the autoregressive point channel, unless the fault member found heavy-tailed noise
     // (whose two-reading spikes `spikePairs` finds; one reading is what the tail allows).
     this.arPoint = undefined;
@@ -993,6 +1014,9 @@ export class AutoDetector implements Detector {
       return { ...cal, scale: Math.max(cal.scale, 0.05) };
     };
     this.calibration = fitCal(rawFault);
+    // `faultFloor`: a hold-out on which the fault member was all but silent (the residual of a
+    // cycle that repeats exactly never moves) would put the bar at that silence.
+    if (this.calibration && this.params.faultFloor === true) this.calibration = { ...this.calibration, center: Math.max(this.calibration.center, FAULT_FLOOR) };
     const nov = fitCal(rawNovelty);
     // The novelty channel's hold-out rarely holds a new pattern, so its tail says little: it must
     // at least be clearly surprised (its own score well past its alarm point) to alarm.
@@ -1051,9 +1075,11 @@ export class AutoDetector implements Detector {
    * When the training part has a cycle that fits the seasonal memory, sets up the seasonal
    * remover and returns the training readings with the cycle removed (the first cycles, before
    * its shape is known, are left out), adding each one's cycle level (the mean of the last whole
-   * cycle) to `cycleLevels`; otherwise drops any remover and returns the readings.
+   * cycle) to `cycleLevels`; otherwise drops any remover and returns the readings. With
+   * `cycleRepeatsRaw`, `moved` gets, for each reading returned with the cycle removed, whether its
+   * raw value moved from the one before (see the fault member's `rawMoved`).
    */
-  private deseasonalised(train: readonly Reading[], period: number | undefined, cycleLevels: Reading[]): readonly Reading[] {
+  private deseasonalised(train: readonly Reading[], period: number | undefined, cycleLevels: Reading[], moved: boolean[]): readonly Reading[] {
     this.members.seasonal = undefined;
     this.members.robust = createRobust(this.params, this.seed, undefined, true);
     if (period === undefined || !SeasonalRemover.fits(period, SEASONAL_CYCLES)) return train;
@@ -1064,13 +1090,18 @@ export class AutoDetector implements Detector {
     for (const r of train) {
       if (dt > 0 && last !== undefined && r.ts - last > 1.5 * dt) remover.skip(Math.round((r.ts - last) / dt) - 1);
       if (last === undefined || r.ts > last) last = r.ts;
+      const rawMoved = r.value !== remover.lastInput;
       const d = remover.push(r.value, SEASONAL_MIN_CYCLES);
       if (!d.ready) continue;
       out.push({ ts: r.ts, value: d.value });
+      if (this.params.cycleRepeatsRaw === true) moved.push(rawMoved);
       const level = remover.cycleMean();
       if (Number.isFinite(level)) cycleLevels.push({ ts: r.ts, value: level });
     }
-    if (out.length < this.members.robust.minFitSamples) return train;
+    if (out.length < this.members.robust.minFitSamples) {
+      moved.length = 0;
+      return train;
+    }
     this.members.seasonal = remover;
     this.members.robust = createRobust(this.params, this.seed, cycleSecondsOf(period, dt), true);
     this.lastTs = last;
@@ -1124,6 +1155,8 @@ export class AutoDetector implements Detector {
       // Missing readings (a gap in the timestamps) would shift the phase: step over them.
       if (this.gapBefore(reading.ts)) seasonal.skip(Math.round((reading.ts - (this.lastTs as number)) / this.sampleInterval) - 1);
       if (this.lastTs === undefined || reading.ts > this.lastTs) this.lastTs = reading.ts;
+      // `cycleRepeatsRaw`: a repeat of the residual counts as the sensor repeating only when the reading did.
+      robust.rawMoved = this.params.cycleRepeatsRaw === true && reading.value !== seasonal.lastInput;
       const d = seasonal.push(reading.value, SEASONAL_MIN_CYCLES);
       faultReading = { ts: reading.ts, value: d.value };
       warming = !d.ready;
@@ -1964,6 +1997,8 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.exceedTrained === undefined && { exceedTrained: false }),
     ...(a.shortFit === undefined && { shortFit: false }),
     ...(a.holdoutGuard === undefined && { holdoutGuard: false }),
+    ...(a.cycleRepeatsRaw === undefined && { cycleRepeatsRaw: false }),
+    ...(a.faultFloor === undefined && { faultFloor: false }),
     ...(a.earlySelfFit === undefined && { earlySelfFit: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),

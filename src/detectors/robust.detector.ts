@@ -437,6 +437,13 @@ export class RobustDetector implements Detector {
   exceedSurprise = 0;
   /** The largest exceedance surprise of the last fit's readings (after warm-up; read by `auto`'s `exceedTrained`). */
   exceedMax = 0;
+  /**
+   * Set by a caller that scores a transformed series (`auto`'s readings with the cycle removed)
+   * just before a reading: the raw reading differs from the one before it, so a repeat of the
+   * transformed value is the cycle repeating exactly, not the sensor repeating, and the stuck
+   * channel does not count it. Cleared by each reading.
+   */
+  rawMoved = false;
   private spikeTail: PowerTail | undefined;
   private spikeGaussian = false;
   /** `stuckRunFactor`: the training part's longest run of repeats and how many runs it held (set by fit). */
@@ -494,7 +501,8 @@ export class RobustDetector implements Detector {
   }
 
   /** `fit`, synchronously (one pass over the readings; nothing to wait for). */
-  fitNow(normal: readonly Reading[], options: FitOptions = {}): FitReport {
+  /** `moved` (parallel to `normal`): the readings whose raw value moved (see `rawMoved`). */
+  fitNow(normal: readonly Reading[], options: FitOptions = {}, moved?: readonly boolean[]): FitReport {
     if (normal.length < this.minFitSamples) {
       throw new DetectorError('insufficient-data', `The robust detector needs at least ${this.minFitSamples} normal readings to fit (got ${normal.length}).`);
     }
@@ -515,6 +523,7 @@ export class RobustDetector implements Detector {
         e.name = 'AbortError';
         throw e;
       }
+      this.rawMoved = moved?.[i] === true;
       const s = this.step(r);
       if (this.n > this.p.warmup && this.exceedSurprise > this.exceedMax) this.exceedMax = this.exceedSurprise;
       if (i < split && this.n > this.p.warmup) absZ.push(this.absZ);
@@ -694,6 +703,8 @@ export class RobustDetector implements Detector {
 
   private step(reading: Reading): { surprise: number; signal: Signal; parts: Surprises } {
     const p = this.p;
+    const rawMoved = this.rawMoved;
+    this.rawMoved = false;
     const x = this.mapped(reading.value);
     const parts = this.parts;
     parts.spike = 0;
@@ -815,7 +826,7 @@ export class RobustDetector implements Detector {
     }
 
     if (!first) {
-      const repeated = step === 0;
+      const repeated = step === 0 && !rawMoved;
       // Repeats of a slowly varying, coarsely quantised signal come in runs: the chance a run goes
       // on (persistence) is learned apart from the chance one starts, so a run is judged as a
       // two-state Markov chain rather than as independent repeats.

@@ -95,6 +95,11 @@ export class SeasonalRemover {
     return this.offset;
   }
 
+  /** The last reading pushed (NaN before one, and after `reset` or `skip`). */
+  get lastInput(): number {
+    return this.lastIn;
+  }
+
   /** Forgets the history (after a pause the phase of new readings is unknown). */
   reset(): void {
     this.head = 0;
