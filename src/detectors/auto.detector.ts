@@ -1151,12 +1151,13 @@ export class AutoDetector implements Detector {
     const { robust, context, shape, seasonal } = this.members;
     let faultReading = reading;
     let warming = false;
+    let rawMoved = false;
     if (seasonal) {
       // Missing readings (a gap in the timestamps) would shift the phase: step over them.
       if (this.gapBefore(reading.ts)) seasonal.skip(Math.round((reading.ts - (this.lastTs as number)) / this.sampleInterval) - 1);
       if (this.lastTs === undefined || reading.ts > this.lastTs) this.lastTs = reading.ts;
       // `cycleRepeatsRaw`: a repeat of the residual counts as the sensor repeating only when the reading did.
-      robust.rawMoved = this.params.cycleRepeatsRaw === true && reading.value !== seasonal.lastInput;
+      rawMoved = this.params.cycleRepeatsRaw === true && reading.value !== seasonal.lastInput;
       const d = seasonal.push(reading.value, SEASONAL_MIN_CYCLES);
       faultReading = { ts: reading.ts, value: d.value };
       warming = !d.ready;
@@ -1182,6 +1183,7 @@ export class AutoDetector implements Detector {
       c.seasonal = 0;
       return true;
     }
+    robust.rawMoved = rawMoved;
     const faultScore = robust.score(faultReading);
     // A stuck sensor's or a dropout's readings are not the cycle: the cycle's shape remembers its
     // own value at their phase instead, so it does not learn them and answer with spikes once the

@@ -500,8 +500,10 @@ export class RobustDetector implements Detector {
     return this.fitNow(normal, options);
   }
 
-  /** `fit`, synchronously (one pass over the readings; nothing to wait for). */
-  /** `moved` (parallel to `normal`): the readings whose raw value moved (see `rawMoved`). */
+  /**
+   * `fit`, synchronously (one pass over the readings; nothing to wait for). `moved`, parallel to
+   * `normal`, says which readings' raw value moved (see `rawMoved`; absent: none).
+   */
   fitNow(normal: readonly Reading[], options: FitOptions = {}, moved?: readonly boolean[]): FitReport {
     if (normal.length < this.minFitSamples) {
       throw new DetectorError('insufficient-data', `The robust detector needs at least ${this.minFitSamples} normal readings to fit (got ${normal.length}).`);
