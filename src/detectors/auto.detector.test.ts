@@ -2442,3 +2442,60 @@ describe('auto: a cycle that repeats exactly (two ADC codes in turn) is not a st
     await expectLoadsWithItOff('faultFloor', cycle.slice(0, 3000), cycle.slice(3000));
   });
 });
+
+describe('auto: readings that share a timestamp (a clock coarser than the sampling) are not dropouts (coarseClock)', () => {
+  /** 10 Hz readings stamped to the second (ten per timestamp); `gapS` seconds missing from reading `gapAt`. */
+  const logged = (n: number, seed: number, from = 0, gapAt = -1, gapS = 0): Reading[] => {
+    const rng = new Rng(seed);
+    let w = 0;
+    return Array.from({ length: n }, (_, k) => {
+      const i = from + k;
+      const late = gapAt >= 0 && k >= gapAt ? gapS * 10 : 0;
+      w += -w / 600 + 0.001 * rng.normal();
+      return { ts: T0 + Math.floor((i + late) / 10) * 1000, value: Math.round((2.5 + w + 0.01 * rng.normal()) / LSB) * LSB };
+    });
+  };
+
+  it('fitted on 10 minutes stays quiet on 40 more, where every tick of the clock alarmed as a dropout', async () => {
+    const train = logged(6000, 1);
+    const live = logged(24_000, 2, 6000);
+    expect(await scoresAfterFit({}, train, live).then((s) => s.filter((x) => x.is_anomaly))).toEqual([]);
+    const off = (await scoresAfterFit({ coarseClock: false }, train, live)).filter((x) => x.is_anomaly);
+    expect(off.length).toBeGreaterThan(100);
+    expect(off.every((s) => s.channel === 'dropout')).toBe(true);
+  });
+
+  it('still finds 20 s of missing readings, and round-trips mid-second', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(logged(6000, 1));
+    const live = logged(3000, 3, 6000, 1505, 20);
+    const before = live.slice(0, 1205).map((r) => d.score(r));
+    expect(before.filter((s) => s.is_anomaly)).toEqual([]);
+    const copy = restoreDetector(validateArtifact(round(d.serialize())));
+    // Five readings share the last timestamp: four since the clock moved.
+    expect((d.serialize().state as { robust: { state: { sameTs?: number } } }).robust.state.sameTs).toBe(4);
+    const rest = live.slice(1205);
+    const a = rest.map((r) => d.score(r));
+    expect(rest.map((r) => copy.score(r))).toEqual(a);
+    expect(a.slice(295, 310).some((s) => s.is_anomaly && s.channel === 'dropout')).toBe(true);
+  });
+
+  it('refuses a malformed count of readings since the clock moved', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(logged(6000, 1));
+    for (const r of logged(5, 2, 6000)) d.score(r);
+    for (const bad of [-1, 1.5, 'x']) {
+      const a = round(d.serialize());
+      (a.state as { robust: { state: Record<string, unknown> } }).robust.state.sameTs = bad;
+      expect(() => restoreDetector(validateArtifact(a))).toThrow(/sameTs/);
+    }
+    const legacy = round(d.serialize());
+    (legacy.params as Record<string, unknown>).coarseClock = false;
+    // Without the parameter the fault member's state is not the one its parameters write.
+    expect(() => restoreDetector(validateArtifact(legacy))).toThrow(/Invalid auto artifact: state\.robust/);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('coarseClock', logged(6000, 1), logged(3000, 2, 6000));
+  });
+});

@@ -545,6 +545,13 @@ const PARAM_SPECS = [
     description: `With spikeBar, after a fit on data whose noise is not heavy-tailed: each reading's step is also judged against a linear prediction from the ${AR_ORDER} steps before it (least squares on the training part), and a reading beyond ${AR_MIN_Z} spreads of that prediction's error and ${AR_FACTOR} times the largest such error of the training part reaches the spike bar (errors judged against a slow average of how well the prediction still fits, never below the training part's). A smooth signal, a fast cycle or a mains hum aliased to a few readings per cycle is predicted to within its noise, where a rolling median is not; up to 3 outlying readings in a row enter the history as predicted, and the channel then waits until its history holds readings only before it speaks again (not with adaptLevel; off in models written before it).`,
   },
   {
+    name: 'coarseClock',
+    type: 'boolean',
+    default: true,
+    description:
+      "Readings that share a timestamp (a logger stamping 10 Hz readings to the second, a gateway stamping a batch) are not gaps of 0: the time the clock then moves is shared among the readings since it last moved, for the sampling interval the dropout channel learns (off in models written before it: the learned interval fell towards 0 and every tick of the clock alarmed as a dropout).",
+  },
+  {
     name: 'faultFloor',
     type: 'boolean',
     default: true,
@@ -1711,6 +1718,7 @@ function memberParams(params: Params, cycleSeconds?: number, fitted = false): { 
       ...(cycleDrift && { driftWeight: 1 }),
       ...(params.holdoffBreak === true && { holdoffBreak: HOLDOFF_BREAK }),
       ...(params.holdoffRearm === true && { holdoffRearm: true }),
+      ...(params.coarseClock === true && { clockTicks: true }),
       ...(params.exceedance === true && params.adaptLevel !== true && fitted && !seasonal && { exceedWindow: EXCEED_WINDOW }),
     },
     context: { ...AUTO_CONTEXT_PARAMS },
@@ -2001,6 +2009,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.holdoutGuard === undefined && { holdoutGuard: false }),
     ...(a.cycleRepeatsRaw === undefined && { cycleRepeatsRaw: false }),
     ...(a.faultFloor === undefined && { faultFloor: false }),
+    ...(a.coarseClock === undefined && { coarseClock: false }),
     ...(a.earlySelfFit === undefined && { earlySelfFit: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),

@@ -135,6 +135,13 @@ const PARAM_SPECS = [
   },
   { name: 'absoluteZScale', type: 'number', default: 2, min: 0, max: 100, description: 'Spike and level surprises also need |robust z| / this to be a normal-tail event (guards heavy-tailed noise); 0 disables.' },
   { name: 'gapFactor', type: 'number', default: 5, min: 1.5, max: 10_000, description: 'A timestamp gap this many times the learned sampling interval is a dropout.' },
+  {
+    name: 'clockTicks',
+    type: 'boolean',
+    default: false,
+    description:
+      'Readings that share a timestamp (a clock coarser than the sampling: 10 Hz readings stamped to the second, or a gateway stamping a batch) are not gaps of 0: the time the clock then moves is shared among the readings since it last moved, for the learned sampling interval and the dropout channel.',
+  },
   { name: 'stuckMinRun', type: 'integer', default: 5, min: 2, max: 100_000, description: 'Shortest run of identical readings that can count as a stuck sensor.' },
   { name: 'zeroDropout', type: 'boolean', default: true, description: 'Treat a reading of exactly 0 far from a non-zero baseline as a dropout.' },
   { name: 'spikeWeight', type: 'number', default: 1, min: 0, max: 10, description: 'Weight of the spike/dip channel surprise.' },
@@ -309,6 +316,8 @@ export interface Surprises {
 export interface RobustState {
   n: number;
   lastTs: number;
+  /** `clockTicks`: readings since the timestamp last moved (absent: 0). */
+  sameTs?: number;
   /** True right after `fit`: the next reading starts a new stream, so its distance from the training data is no dropout. */
   resumeGap?: boolean;
   lastValue: number;
@@ -380,6 +389,8 @@ export class RobustDetector implements Detector {
   private readonly seed: number;
   private n = 0;
   private lastTs = 0;
+  /** `clockTicks`: readings since the timestamp last moved. */
+  private sameTs = 0;
   private resumeGap = false;
   private lastValue = 0;
   private readonly interval: Ewm;
@@ -598,6 +609,21 @@ export class RobustDetector implements Detector {
     };
   }
 
+  /**
+   * The time `dt` (ms) the clock moved, per reading since it last moved (`clockTicks`: readings that
+   * share a timestamp count; otherwise `dt` itself), and the count of such readings kept current.
+   */
+  private perReading(dt: number): number {
+    if (!this.p.clockTicks) return dt;
+    if (dt === 0) {
+      this.sameTs++;
+      return 0;
+    }
+    const per = dt > 0 ? dt / (1 + this.sameTs) : dt;
+    if (dt > 0) this.sameTs = 0;
+    return per;
+  }
+
   /** The dropout channel's surprise at a gap of `dt` ms in the timestamps (0 when it is no gap, or no interval is learned yet). */
   private gapSurprise(dt: number): number {
     const typical = this.interval.mean;
@@ -622,7 +648,7 @@ export class RobustDetector implements Detector {
     const parts = this.parts;
     for (const k of SURPRISE_KEYS) parts[k] = 0;
     if (this.adaptCollecting || this.n === 0 || this.resumeGap) return quietScore();
-    parts.dropout = this.gapSurprise(reading.ts - this.lastTs);
+    parts.dropout = this.gapSurprise(this.perReading(reading.ts - this.lastTs));
     this.lastTs = reading.ts;
     if (this.n <= this.p.warmup || parts.dropout === 0) return quietScore();
     return this.scoreOf(this.rarityOf(parts.dropout), 'dropout', parts);
@@ -735,10 +761,14 @@ export class RobustDetector implements Detector {
       this.driftSettle = DRIFT_SETTLE;
       this.resetTimeDrift();
     } else if (!first) {
-      const dt = reading.ts - this.lastTs;
-      const typical = this.interval.mean;
-      parts.dropout = this.gapSurprise(dt);
-      if (dt >= 0) this.interval.update(this.interval.count >= 10 ? Math.min(dt, 3 * typical) : dt);
+      const raw = reading.ts - this.lastTs;
+      const dt = this.perReading(raw);
+      // `clockTicks`: a reading the clock did not move for is no interval; the next move is shared.
+      if (!(this.p.clockTicks && raw === 0)) {
+        const typical = this.interval.mean;
+        parts.dropout = this.gapSurprise(dt);
+        if (dt >= 0) this.interval.update(this.interval.count >= 10 ? Math.min(dt, 3 * typical) : dt);
+      }
     }
 
     const med = this.window.quantile(0.5);
@@ -1102,6 +1132,7 @@ export class RobustDetector implements Detector {
     const state: RobustState = {
       n: this.n,
       lastTs: this.lastTs,
+      ...(this.sameTs > 0 && { sameTs: this.sameTs }),
       ...(this.resumeGap && { resumeGap: true }),
       lastValue: this.lastValue,
       interval: this.interval.toJSON(),
@@ -1168,6 +1199,7 @@ export class RobustDetector implements Detector {
   load(s: RobustState, metrics: Record<string, number>): void {
     this.n = s.n;
     this.lastTs = s.lastTs;
+    this.sameTs = s.sameTs ?? 0;
     this.resumeGap = s.resumeGap === true;
     this.lastValue = s.lastValue;
     this.interval.load(s.interval);
@@ -1342,6 +1374,7 @@ export function validateRobustState(state: unknown, params: Record<string, unkno
     if (!isNum(s[k])) fail(`"${k}" must be a finite number`);
   }
   if (s.lastZ !== undefined && !isNum(s.lastZ)) fail('"lastZ" must be a finite number');
+  if (s.sameTs !== undefined && !(Number.isInteger(s.sameTs) && (s.sameTs as number) > 0 && params.clockTicks === true)) fail('"sameTs" must be a positive integer, and only with clockTicks');
   if (s.lastSpike !== undefined && !(isNum(s.lastSpike) && s.lastSpike >= 0)) fail('"lastSpike" must be a non-negative number');
   if (s.peakZ !== undefined && !(isNum(s.peakZ) && s.peakZ >= 0)) fail('"peakZ" must be a non-negative number');
   const localSize = typeof params.localPoint === 'number' ? params.localPoint : 0;
