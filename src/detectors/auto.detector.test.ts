@@ -2499,3 +2499,102 @@ describe('auto: readings that share a timestamp (a clock coarser than the sampli
     await expectLoadsWithItOff('coarseClock', logged(6000, 1), logged(3000, 2, 6000));
   });
 });
+
+describe("auto: a relay's switches between levels it knows are no anomaly (knownStates)", () => {
+  /** A relay's output: 0.4 V or 3.2 V, each held 30–90 s at 10 Hz, noise 0.01 V, 10-bit; `rc`: readings of RC edge. */
+  const relay = (n: number, seed: number, t0 = T0, rc = 0): Reading[] => {
+    const rng = new Rng(seed);
+    const hold = (): number => Math.round((30 + rng.next() * 60) * 10);
+    let high = false;
+    let left = hold();
+    let x = 0.4;
+    return Array.from({ length: n }, (_, i) => {
+      if (--left <= 0) {
+        high = !high;
+        left = hold();
+      }
+      const target = high ? 3.2 : 0.4;
+      x = rc > 0 ? x + (target - x) / rc : target;
+      return { ts: t0 + i * 100, value: Math.round((x + 0.01 * rng.normal()) / LSB) * LSB };
+    });
+  };
+  const train = relay(6000, 3);
+  const live = relay(30_000, 2, T0 + 700_000);
+
+  it('fitted on 10 minutes, raises no alarm at 40 switches in 50 minutes, where nearly every switch alarmed', async () => {
+    expect((await scoresAfterFit({}, train, live)).filter((s) => s.is_anomaly)).toEqual([]);
+    const off = (await scoresAfterFit({ knownStates: false }, train, live)).filter((s) => s.is_anomaly);
+    expect(off.length).toBeGreaterThan(20);
+    // With an RC edge of a few readings between the levels, too.
+    expect((await scoresAfterFit({}, relay(6000, 3, T0, 5), relay(30_000, 4, T0 + 700_000, 5))).filter((s) => s.is_anomaly)).toEqual([]);
+  });
+
+  it('still finds what a level does not explain: a spike beyond, a dip within, a level between, a noise burst, a stuck value, a dropout', async () => {
+    const base = live.slice(0, 18_000);
+    const rng = new Rng(9);
+    const level = (i: number): number => ((base[i] as Reading).value > 1.8 ? 3.2 : 0.4);
+    // [start, readings, value at the reading (or undefined: missing)]
+    const events: Array<[string, number, number, (i: number) => number | undefined]> = [
+      ['spike beyond', 2000, 2, (i) => level(i) + 1.2],
+      ['dip within', 4500, 2, (i) => level(i) + (level(i) > 1.8 ? -0.4 : 0.4)],
+      ['level between', 7000, 50, () => 1.8],
+      ['noise burst', 9500, 100, (i) => level(i) + 0.05 * rng.normal()],
+      ['stuck', 12_000, 200, () => (base[11_999] as Reading).value],
+      ['dropout', 14_500, 200, () => undefined],
+    ];
+    const at = new Map<number, number | undefined>();
+    for (const [, start, n, value] of events) for (let i = start; i < start + n; i++) at.set(i, value(i));
+    const withEvents = base.flatMap((r, i) => {
+      if (!at.has(i)) return [r];
+      const v = at.get(i);
+      return v === undefined ? [] : [{ ts: r.ts, value: Math.round(v / LSB) * LSB }];
+    });
+    const scores = await scoresAfterFit({}, train, withEvents);
+    const alarmed = withEvents.filter((_, k) => scores[k]?.is_anomaly).map((r) => Math.round((r.ts - (base[0] as Reading).ts) / 100));
+    for (const [name, start, n] of events) expect(alarmed.some((i) => i >= start && i <= start + n + 30), name).toBe(true);
+    // Nothing else alarmed.
+    expect(alarmed.filter((i) => !events.some(([, start, n]) => i >= start && i <= start + n + 30))).toEqual([]);
+  });
+
+  it('finds a dip of two readings on a relay with an RC edge, where it looks like the start of a switch', async () => {
+    const base = relay(6000, 4, T0 + 700_000, 5);
+    // Two readings 0.5 V towards the other level, in the middle of a stay.
+    const at = base.findIndex((r, i) => i > 1000 && base.slice(i - 100, i + 100).every((x) => Math.abs(x.value - r.value) < 0.1));
+    const dipped = base.map((r, i) => (i === at || i === at + 1 ? { ts: r.ts, value: r.value + (r.value < 1.8 ? 0.5 : -0.5) } : r));
+    const scores = await scoresAfterFit({}, relay(6000, 3, T0, 5), dipped);
+    expect(alarmsIn(scores, at, at + 3).map((s) => s.channel)).toEqual(['spike']);
+    expect(scores.filter((s) => s.is_anomaly)).toHaveLength(1);
+  });
+
+  it('never fitted, learns the levels in its self-fits: quiet after its first 10 minutes', async () => {
+    const stream = relay(24_000, 5);
+    const d = createDetector('auto', { seed: 1 });
+    expect(stream.map((r) => d.score(r)).slice(6000).filter((s) => s.is_anomaly)).toEqual([]);
+    const off = createDetector('auto', { seed: 1, params: { knownStates: false } });
+    expect(stream.map((r) => off.score(r)).slice(6000).filter((s) => s.is_anomaly).length).toBeGreaterThan(20);
+  });
+
+  it('round-trips mid-edge and scores on identically; refuses malformed states', async () => {
+    const d = createDetector('auto', { seed: 1 });
+    await d.fit(relay(6000, 3, T0, 5));
+    const edgy = relay(3000, 4, T0 + 700_000, 5);
+    // Stop on an edge: a reading between the levels.
+    const stop = edgy.findIndex((r) => r.value > 1 && r.value < 2.6);
+    for (const r of edgy.slice(0, stop + 1)) d.score(r);
+    const state = round(d.serialize());
+    expect((state.state as { states?: { outside: number } }).states?.outside).toBeGreaterThan(0);
+    const copy = restoreDetector(validateArtifact(state));
+    const rest = edgy.slice(stop + 1);
+    expect(rest.map((r) => copy.score(r))).toEqual(rest.map((r) => d.score(r)));
+    const bad = round(d.serialize());
+    (bad.state as { states: { levels: unknown } }).states.levels = [0.4];
+    expect(() => restoreDetector(validateArtifact(bad))).toThrow(/state\.states: levels/);
+    const off = round(d.serialize());
+    (off.params as Record<string, unknown>).knownStates = false;
+    expect(() => restoreDetector(validateArtifact(off))).toThrow(/state\.states is only written with knownStates/);
+  });
+
+  it('loads models written before it with it off, scoring exactly as they did', async () => {
+    await expectLoadsWithItOff('knownStates', train, live.slice(0, 3000));
+  });
+});

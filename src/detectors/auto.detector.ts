@@ -44,6 +44,7 @@ import { AR_READINGS_PER_COEFFICIENT, ArPoint } from './channels/arpoint.ts';
 import { EXTREME_WARMUP, NewExtremes } from './channels/extremes.ts';
 import { quantumOf } from './channels/level.ts';
 import { LevelRange } from './channels/range.ts';
+import { KnownStates } from './channels/states.ts';
 import { LevelTrend, TREND_LAGS_MS, TREND_MIN_SPAN_MS } from './channels/trend.ts';
 import { SeasonalRemover } from './channels/seasonal.ts';
 import { SubsequenceChannel } from './channels/subsequence.ts';
@@ -545,6 +546,13 @@ const PARAM_SPECS = [
     description: `With spikeBar, after a fit on data whose noise is not heavy-tailed: each reading's step is also judged against a linear prediction from the ${AR_ORDER} steps before it (least squares on the training part), and a reading beyond ${AR_MIN_Z} spreads of that prediction's error and ${AR_FACTOR} times the largest such error of the training part reaches the spike bar (errors judged against a slow average of how well the prediction still fits, never below the training part's). A smooth signal, a fast cycle or a mains hum aliased to a few readings per cycle is predicted to within its noise, where a rolling median is not; up to 3 outlying readings in a row enter the history as predicted, and the channel then waits until its history holds readings only before it speaks again (not with adaptLevel; off in models written before it).`,
   },
   {
+    name: 'knownStates',
+    type: 'boolean',
+    default: true,
+    description:
+      "After a fit on data that sits at a few separate levels and switches between them (a relay, a thermostat, a pump; see KnownStates), the fault channels judge each reading's distance from its level instead of the reading (or the reading with a cycle removed), and a reading in one of those levels (or between two, on an edge no longer than training's) alarms only as stuck (when the fault member alarms on it itself), dropout, collapse or a changed cycle; the hold-out calibrates on the same. A run between two levels that comes back to the level it left alarms as a spike when it does, unless training held such runs. Never fitted, alarms since a self-fit do not cut the next one short when all the readings seen show more such levels than the model knows (not with adaptLevel; off in models written before it: nearly every switch alarmed).",
+  },
+  {
     name: 'coarseClock',
     type: 'boolean',
     default: true,
@@ -905,6 +913,7 @@ export class AutoDetector implements Detector {
     this.seen = undefined;
     this.range = undefined;
     this.trend = undefined;
+    this.states = undefined;
     this.exceedBar = EXCEED_ALARM;
     this.extremes = undefined;
     throwIfAborted(options.signal);
@@ -929,7 +938,10 @@ export class AutoDetector implements Detector {
     // On a cycle, the level of the last whole cycle at each reading (`cycleTrend`), training and hold-out.
     const cycleLevels: Reading[] = [];
     const faultMoved: boolean[] = [];
-    const faultTrain = this.deseasonalised(train, shape.period, cycleLevels, faultMoved);
+    // `knownStates`: the levels a switching signal sits at (a relay's), learned from the training
+    // part; the fault channels then judge each reading's distance from its state's level, not a cycle.
+    if (this.params.knownStates === true && this.params.adaptLevel !== true) this.states = KnownStates.fit(train.map((r) => r.value), quantumOf(normal));
+    const faultTrain = this.states ? this.stateResiduals(train, this.states, faultMoved) : this.deseasonalised(train, shape.period, cycleLevels, faultMoved);
     const robust = this.members.robust;
     const memberOptions = (i: number, kind: string): FitOptions => ({
       signal: options.signal,
@@ -968,10 +980,14 @@ export class AutoDetector implements Detector {
     let exceedMax = robust.exceedMax;
     for (const r of hold) {
       const ok = this.combine(r);
+      const known = this.known;
       if (robust.exceedSurprise > exceedMax) exceedMax = robust.exceedSurprise;
       if (Number.isFinite(this.cycleLevel)) cycleLevels.push({ ts: r.ts, value: this.cycleLevel });
       if (ok) {
-        rawFault.push(c.fault);
+        // On a reading in a known state only the stuck, dropout and collapse channels can alarm: its
+        // fault score is theirs. The novelty member calibrates on every reading (a relay's few
+        // readings off its levels would be too few to calibrate it for them).
+        rawFault.push(known ? logit(robust.stateScore) + (this.params.faultBias as number) : c.fault);
         rawNovelty.push(c.novelty);
         rawShape.push(c.shape);
       }
@@ -1115,6 +1131,21 @@ export class AutoDetector implements Detector {
     return out;
   }
 
+  /**
+   * `knownStates`: with no cycle removed (`deseasonalised` drops the remover), the training
+   * readings as their distances from their states' levels; `moved` gets, for each, whether the
+   * reading itself moved from the one before (see the fault member's `rawMoved`). The states are
+   * left where training ended: the hold-out and live readings continue from there.
+   */
+  private stateResiduals(train: readonly Reading[], states: KnownStates, moved: boolean[]): readonly Reading[] {
+    this.deseasonalised(train, undefined, [], moved);
+    return train.map((r) => {
+      states.push(r.value);
+      moved.push(states.moved);
+      return { ts: r.ts, value: states.residual };
+    });
+  }
+
   /** Known glitches (`glitchGate`), from the last fit; undefined before one. */
   private glitch: GlitchGate | undefined;
   /** The autoregressive point channel (`arPoint`), from the last fit on data without heavy-tailed noise; undefined otherwise. */
@@ -1123,6 +1154,10 @@ export class AutoDetector implements Detector {
   private range: LevelRange | undefined;
   /** The training part's level moves (`levelTrend`), from the last fit without a cycle or (`cycleTrend`) with a short one; undefined before one. */
   private trend: LevelTrend | undefined;
+  /** The levels a switching signal sits at (`knownStates`), from the last fit that found them; undefined otherwise. */
+  private states: KnownStates | undefined;
+  /** Whether the last reading `combine` took lies in a known state (or a transition between two). */
+  private known = false;
   /** The surprise from which the exceedance count alarms: EXCEED_ALARM, or (`exceedTrained`) past the training data's largest. */
   private exceedBar = EXCEED_ALARM;
   /** On a cycle, the mean of the last whole cycle of readings after `combine` (NaN while the cycle's shape is not known). */
@@ -1159,7 +1194,12 @@ export class AutoDetector implements Detector {
     let faultReading = reading;
     let warming = false;
     let rawMoved = false;
-    if (seasonal) {
+    const states = this.states;
+    this.known = states !== undefined && states.push(reading.value);
+    if (states) {
+      faultReading = { ts: reading.ts, value: states.residual };
+      rawMoved = states.moved;
+    } else if (seasonal) {
       // Missing readings (a gap in the timestamps) would shift the phase: step over them.
       if (this.gapBefore(reading.ts)) seasonal.skip(Math.round((reading.ts - (this.lastTs as number)) / this.sampleInterval) - 1);
       if (this.lastTs === undefined || reading.ts > this.lastTs) this.lastTs = reading.ts;
@@ -1208,7 +1248,7 @@ export class AutoDetector implements Detector {
     c.shape = shape.ready && shape.periodic && shapeRaw > 0 ? SHAPE_SLOPE * Math.log(shapeRaw / SHAPE_CENTER) + (this.params.shapeBias as number) : -Infinity;
     c.faultScore = faultScore;
     c.noveltyScore = noveltyScore;
-    c.seasonal = seasonal?.seasonal ?? 0;
+    c.seasonal = states ? states.reference : (seasonal?.seasonal ?? 0);
     return true;
   }
 
@@ -1315,7 +1355,14 @@ export class AutoDetector implements Detector {
       return;
     }
     if (early) seen.earlyTried = true;
-    const fitOn = this.selfFitQuiet ? quietPart(normal, seen, this.params.selfFitTrend === true) : normal.length;
+    let fitOn = this.selfFitQuiet ? quietPart(normal, seen, this.params.selfFitTrend === true) : normal.length;
+    // `knownStates`: alarms since the last self-fit are no reason to leave readings out when all of
+    // them show more levels the signal keeps switching between than the model knows (a relay's
+    // third level, or a first self-fit that saw one switch): the switches were the alarms.
+    if (fitOn < normal.length && this.params.knownStates === true && this.params.adaptLevel !== true) {
+      const all = KnownStates.fit(normal.slice(0, normal.length - holdoutSize(normal.length, undefined)).map((r) => r.value), quantumOf(normal));
+      if (all && all.count > (this.states?.count ?? 0)) fitOn = normal.length;
+    }
     if (fitOn === 0) {
       // Skipped: the model stays as it is; after the last doubling there is nothing more to keep.
       if (!this.moreFits(n, seen)) this.seen = undefined;
@@ -1343,6 +1390,7 @@ export class AutoDetector implements Detector {
       this.arPoint = undefined;
       this.range = undefined;
       this.trend = undefined;
+      this.states = undefined;
       this.exceedBar = EXCEED_ALARM;
       this.calibration = this.noveltyCalibration = this.shapeCalibration = undefined;
     }
@@ -1385,6 +1433,7 @@ export class AutoDetector implements Detector {
 
   private scoreOne(reading: Reading): Score {
     const combined = this.combine(reading);
+    const known = this.known;
     // The range channel sees every reading but those the dropout or stuck channels call faults (a
     // 0 V dropout would take its edge down to 0 V), so its level stays current while the others warm up.
     let beyond = 0;
@@ -1402,9 +1451,13 @@ export class AutoDetector implements Detector {
     // changes with the cycle's phase and tempo; a noise burst or an amplitude change of cycles is
     // the shape channel's to judge (its roughness and mean-removed distances, phase by phase).
     const fc = c.faultScore.channel;
-    this.mix(c.fault, c.novelty, c.shape, this.shapeCalibration && (fc === 'burst' || fc === 'collapse') ? (this.params.cycleVarianceBias as number) : 0);
+    // `knownStates`: a reading in a level the signal is known to sit at (a relay's) is judged only
+    // on what the level does not explain: the stuck, dropout and collapse channels, and the cycle's shape.
+    const robust = this.members.robust;
+    if (known) this.mix(logit(robust.stateScore) + (this.params.faultBias as number), -Infinity, c.shape);
+    else this.mix(c.fault, c.novelty, c.shape, this.shapeCalibration && (fc === 'burst' || fc === 'collapse') ? (this.params.cycleVarianceBias as number) : 0);
     const m = this.mixed;
-    const rangeLogit = beyond > 0 ? this.thresholdLogit() + RANGE_SLOPE * (beyond - RANGE_ALARM) : -Infinity;
+    const rangeLogit = beyond > 0 && !known ? this.thresholdLogit() + RANGE_SLOPE * (beyond - RANGE_ALARM) : -Infinity;
     // The range, trend and new-extremes channels score apart from the calibrated groups: the
     // largest score names the channel (a range score below its alarm distance does not hide a trend alarm).
     let own: '' | 'range' | 'trend' | 'extreme' | 'exceed' | 'spike' = '';
@@ -1416,7 +1469,7 @@ export class AutoDetector implements Detector {
     let spikeSurprise = this.spikePairs ? Math.max(parts.spike, this.members.robust.pairSpike) : parts.spike;
     // `arPoint`: a reading beyond the autoregressive channel's bar reaches the spike bar, by as much more as it is beyond.
     if (this.arPoint && arZ >= this.arPoint.bar) spikeSurprise = Math.max(spikeSurprise, (this.members.seasonal ? SPIKE_BAR_CYCLE : SPIKE_BAR) + (arZ - this.arPoint.bar));
-    const lift = this.spikeBar && this.calibration && spikeSurprise >= (this.members.seasonal ? SPIKE_BAR_CYCLE : SPIKE_BAR) && m.logit < this.thresholdLogit() && parts.dropout < IMPUTE_SURPRISE && parts.stuck < IMPUTE_SURPRISE && this.members.robust.quantaFromMedian >= SPIKE_BAR_QUANTA;
+    const lift = this.spikeBar && !known && this.calibration && spikeSurprise >= (this.members.seasonal ? SPIKE_BAR_CYCLE : SPIKE_BAR) && m.logit < this.thresholdLogit() && parts.dropout < IMPUTE_SURPRISE && parts.stuck < IMPUTE_SURPRISE && this.members.robust.quantaFromMedian >= SPIKE_BAR_QUANTA;
     const spikeLogit = lift ? this.thresholdLogit() + SPIKE_BAR_MARGIN + SPIKE_BAR_SLOPE * (spikeSurprise - SPIKE_BAR) : -Infinity;
     if (spikeLogit > m.logit) {
       m.logit = spikeLogit;
@@ -1428,7 +1481,7 @@ export class AutoDetector implements Detector {
       m.group = 'fault';
       own = 'range';
     }
-    const trendLogit = moved > 0 ? this.thresholdLogit() + RANGE_SLOPE * (moved - TREND_ALARM) : -Infinity;
+    const trendLogit = moved > 0 && !known ? this.thresholdLogit() + RANGE_SLOPE * (moved - TREND_ALARM) : -Infinity;
     if (trendLogit > m.logit) {
       m.logit = trendLogit;
       m.group = 'fault';
@@ -1440,24 +1493,36 @@ export class AutoDetector implements Detector {
     // 0.857 to 0.744), and it would rank NAB's scores too. With `exceedTrained` it speaks only past
     // what the training data's own bursts reached.
     const exceed = this.members.robust.exceedSurprise;
-    const excLogit = exceed >= this.exceedBar ? this.thresholdLogit() + RANGE_SLOPE * (exceed - this.exceedBar) : -Infinity;
+    const excLogit = exceed >= this.exceedBar && !known ? this.thresholdLogit() + RANGE_SLOPE * (exceed - this.exceedBar) : -Infinity;
     if (excLogit > m.logit) {
       m.logit = excLogit;
       m.group = 'fault';
       own = 'exceed';
     }
     // A new extreme of a never-fitted slow stream alarms (`newExtremes`), past the online shift below.
-    const extremeLogit = extreme ? this.thresholdLogit() + this.onlineShift + EXTREME_LOGIT : -Infinity;
+    const extremeLogit = extreme && !known ? this.thresholdLogit() + this.onlineShift + EXTREME_LOGIT : -Infinity;
     if (extremeLogit > m.logit) {
       m.logit = extremeLogit;
       m.group = 'fault';
       own = 'extreme';
     }
-    const faultChannel = own !== '' ? own : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
+    // `knownStates`: a run between the states that came back to the state it left was a dip (or a
+    // spike towards another state), no switch: it alarms at the reading that comes back, unless
+    // training held such runs.
+    const bounceLogit = this.states?.bounced === true ? this.thresholdLogit() + SPIKE_BAR_MARGIN : -Infinity;
+    if (bounceLogit > m.logit) {
+      m.logit = bounceLogit;
+      m.group = 'fault';
+      own = 'spike';
+    }
+    const faultChannel = own !== '' ? own : known ? robust.stateChannel : c.faultScore.channel && c.faultScore.channel !== 'none' ? c.faultScore.channel : 'point';
     const channel = m.group !== 'fault' ? m.group : faultChannel;
     // Online (never fitted), nothing calibrates the channels on this stream: 0.5 sits ONLINE_SHIFT
     // log-odds further out (a monotone map, so the order of scores, and NAB, are unchanged).
     let p = sigmoid(this.calibration ? m.logit : m.logit - this.onlineShift);
+    // A stuck run in a known state alarms only when the fault member would alarm on it itself: a run
+    // of repeats as long as training's longest is no stuck sensor, however low a bar the hold-out's quiet readings set.
+    if (known && channel === 'stuck' && robust.stateScore < robust.threshold) p = Math.min(p, this.threshold * 0.99);
     // The trend channel takes no reference from a stretch that held an alarm-level reading.
     if (p >= this.threshold) this.trend?.mark(reading.ts);
     const holdoff = this.params.holdoff as number;
@@ -1597,6 +1662,7 @@ export class AutoDetector implements Detector {
         ...(this.arPoint && { arPoint: this.arPoint.toJSON() }),
         ...(this.range && { range: this.range.toJSON() }),
         ...(this.trend && { trend: this.trend.toJSON() }),
+        ...(this.states && { states: this.states.toJSON() }),
         ...(this.exceedBar > EXCEED_ALARM && { exceedBar: this.exceedBar }),
         ...(this.extremes && { extremes: this.extremes.toJSON() }),
       },
@@ -1636,6 +1702,7 @@ export class AutoDetector implements Detector {
     this.arPoint = state.arPoint;
     this.range = state.range;
     this.trend = state.trend;
+    this.states = state.states;
     this.exceedBar = state.exceedBar ?? EXCEED_ALARM;
     this.extremes = state.extremes;
   }
@@ -1814,6 +1881,8 @@ interface ValidState {
   range?: LevelRange;
   /** The trend channel of a model fitted with `levelTrend` on data without a cycle (absent otherwise, and in older artifacts). */
   trend?: LevelTrend;
+  /** The known states of a model fitted with `knownStates` on data that switches between levels (absent otherwise, and in older artifacts). */
+  states?: KnownStates;
   /** `exceedTrained`: the exceedance count's alarm surprise when the training data's own put it above EXCEED_ALARM (absent otherwise, and in older artifacts). */
   exceedBar?: number;
   /** A never-fitted slow stream's range with `newExtremes` (absent otherwise, and in older artifacts). */
@@ -1922,12 +1991,15 @@ function validateState(state: unknown, params: Params): ValidState {
       `on a cycle of at most ${TREND_LAGS_MS[0] / 1000} s (${TREND_LAGS_MS[1] / 1000} s with cycleTrendLong)`,
     ],
   ]);
+  const states = channelState(s, 'states', KnownStates.fromJSON, [
+    [params.knownStates !== true || params.adaptLevel === true, 'with knownStates, not with adaptLevel'],
+  ]);
   if (trend && trend.rearms !== (params.trendRearm === true)) throw invalidArtifact(KIND, `state.trend.rearm is written ${params.trendRearm === true ? 'with' : 'only with'} trendRearm`);
   if (s.exceedBar !== undefined) {
     if (params.exceedTrained !== true || params.exceedance !== true || params.adaptLevel === true) throw invalidArtifact(KIND, 'state.exceedBar is only written with exceedance and exceedTrained, not with adaptLevel');
     if (typeof s.exceedBar !== 'number' || !Number.isFinite(s.exceedBar) || s.exceedBar <= EXCEED_ALARM) throw invalidArtifact(KIND, `state.exceedBar must be a number above ${EXCEED_ALARM}`);
   }
-  return { ...s, glitch, arPoint, range, trend, extremes } as unknown as ValidState;
+  return { ...s, glitch, arPoint, range, trend, states, extremes } as unknown as ValidState;
 }
 
 /**
@@ -2010,6 +2082,7 @@ function artifactParams(artifact: DetectorArtifact): Params {
     ...(a.cycleRepeatsRaw === undefined && { cycleRepeatsRaw: false }),
     ...(a.faultFloor === undefined && { faultFloor: false }),
     ...(a.coarseClock === undefined && { coarseClock: false }),
+    ...(a.knownStates === undefined && { knownStates: false }),
     ...(a.earlySelfFit === undefined && { earlySelfFit: false }),
     ...(a.trendRearm === undefined && { trendRearm: false }),
     ...(a.periodFence === undefined && { periodFence: false }),

@@ -1112,6 +1112,21 @@ export class RobustDetector implements Detector {
     return this.parts.spike > this.p.alarmSurprise * (1 + this.p.holdoffMargin);
   }
 
+  /**
+   * The last reading's score had only the stuck, dropout and collapse channels spoken (calibrated
+   * as this member's own score): what can still alarm on a reading a caller otherwise explains (`auto`'s known states).
+   */
+  get stateScore(): number {
+    const parts = this.parts;
+    return calibrate(logSurprise(Math.min(MAX_SURPRISE, Math.max(parts.stuck, parts.dropout, parts.collapse))), this.calibration);
+  }
+
+  /** Which of the stuck, dropout and collapse channels spoke loudest on the last reading (see `stateScore`). */
+  get stateChannel(): 'stuck' | 'dropout' | 'collapse' {
+    const parts = this.parts;
+    return parts.dropout >= parts.stuck && parts.dropout >= parts.collapse ? 'dropout' : parts.stuck >= parts.collapse ? 'stuck' : 'collapse';
+  }
+
   /** The learned sampling interval (ms; a long-run mean, part of the state); 0 until 10 intervals were seen. */
   get typicalInterval(): number {
     return this.interval.count >= 10 ? this.interval.mean : 0;
