@@ -937,18 +937,17 @@ export class AutoDetector implements Detector {
     this.lastTs = undefined;
     // On a cycle, the level of the last whole cycle at each reading (`cycleTrend`), training and hold-out.
     const cycleLevels: Reading[] = [];
-    const faultMoved: boolean[] = [];
     // `knownStates`: the levels a switching signal sits at (a relay's), learned from the training
     // part; the fault channels then judge each reading's distance from its state's level, not a cycle.
     if (this.params.knownStates === true && this.params.adaptLevel !== true) this.states = KnownStates.fit(train.map((r) => r.value), quantumOf(normal));
-    const faultTrain = this.states ? this.stateResiduals(train, this.states, faultMoved) : this.deseasonalised(train, shape.period, cycleLevels, faultMoved);
+    const faultTrain = this.states ? this.stateResiduals(train, this.states) : this.deseasonalised(train, shape.period, cycleLevels);
     const robust = this.members.robust;
     const memberOptions = (i: number, kind: string): FitOptions => ({
       signal: options.signal,
       targetFalseAlarmRate: Math.max(far, 0.001),
       onProgress: (p, stage) => options.onProgress?.((i + p) / 3, `${kind}: ${stage}`),
     });
-    const reports = [robust.fitNow(faultTrain, memberOptions(0, robust.kind), faultMoved)];
+    const reports = [robust.fitNow(faultTrain.readings, memberOptions(0, robust.kind), faultTrain.moved)];
     // `arPoint`: the autoregressive point channel, unless the fault member found heavy-tailed noise
     // (whose two-reading spikes `spikePairs` finds; one reading is what the tail allows).
     this.arPoint = undefined;
@@ -1099,15 +1098,16 @@ export class AutoDetector implements Detector {
    * remover and returns the training readings with the cycle removed (the first cycles, before
    * its shape is known, are left out), adding each one's cycle level (the mean of the last whole
    * cycle) to `cycleLevels`; otherwise drops any remover and returns the readings. With
-   * `cycleRepeatsRaw`, `moved` gets, for each reading returned with the cycle removed, whether its
-   * raw value moved from the one before (see the fault member's `rawMoved`).
+   * `cycleRepeatsRaw`, `moved` says, for each reading returned with the cycle removed, whether its
+   * raw value moved from the one before (see the fault member's `score`; absent: none did).
    */
-  private deseasonalised(train: readonly Reading[], period: number | undefined, cycleLevels: Reading[], moved: boolean[]): readonly Reading[] {
+  private deseasonalised(train: readonly Reading[], period: number | undefined, cycleLevels: Reading[]): FaultTraining {
     this.members.seasonal = undefined;
     this.members.robust = createRobust(this.params, this.seed, undefined, true);
-    if (period === undefined || !SeasonalRemover.fits(period, SEASONAL_CYCLES)) return train;
+    if (period === undefined || !SeasonalRemover.fits(period, SEASONAL_CYCLES)) return { readings: train };
     const remover = new SeasonalRemover(period, SEASONAL_CYCLES, this.params.cycleLevelFree === true);
     const out: Reading[] = [];
+    const moved: boolean[] = [];
     let last: number | undefined;
     const dt = this.sampleInterval;
     for (const r of train) {
@@ -1117,33 +1117,32 @@ export class AutoDetector implements Detector {
       const d = remover.push(r.value, SEASONAL_MIN_CYCLES);
       if (!d.ready) continue;
       out.push({ ts: r.ts, value: d.value });
-      if (this.params.cycleRepeatsRaw === true) moved.push(rawMoved);
+      moved.push(rawMoved);
       const level = remover.cycleMean();
       if (Number.isFinite(level)) cycleLevels.push({ ts: r.ts, value: level });
     }
-    if (out.length < this.members.robust.minFitSamples) {
-      moved.length = 0;
-      return train;
-    }
+    if (out.length < this.members.robust.minFitSamples) return { readings: train };
     this.members.seasonal = remover;
     this.members.robust = createRobust(this.params, this.seed, cycleSecondsOf(period, dt), true);
     this.lastTs = last;
-    return out;
+    return { readings: out, ...(this.params.cycleRepeatsRaw === true && { moved }) };
   }
 
   /**
    * `knownStates`: with no cycle removed (`deseasonalised` drops the remover), the training
-   * readings as their distances from their states' levels; `moved` gets, for each, whether the
-   * reading itself moved from the one before (see the fault member's `rawMoved`). The states are
-   * left where training ended: the hold-out and live readings continue from there.
+   * readings as their distances from their states' levels, and for each whether the reading itself
+   * moved from the one before (see the fault member's `score`). The states are left where training
+   * ended: the hold-out and live readings continue from there.
    */
-  private stateResiduals(train: readonly Reading[], states: KnownStates, moved: boolean[]): readonly Reading[] {
-    this.deseasonalised(train, undefined, [], moved);
-    return train.map((r) => {
+  private stateResiduals(train: readonly Reading[], states: KnownStates): FaultTraining {
+    this.deseasonalised(train, undefined, []);
+    const moved: boolean[] = [];
+    const readings = train.map((r) => {
       states.push(r.value);
       moved.push(states.moved);
       return { ts: r.ts, value: states.residual };
     });
+    return { readings, moved };
   }
 
   /** Known glitches (`glitchGate`), from the last fit; undefined before one. */
@@ -1230,8 +1229,7 @@ export class AutoDetector implements Detector {
       c.seasonal = 0;
       return true;
     }
-    robust.rawMoved = rawMoved;
-    const faultScore = robust.score(faultReading);
+    const faultScore = robust.score(faultReading, rawMoved);
     // A stuck sensor's or a dropout's readings are not the cycle: the cycle's shape remembers its
     // own value at their phase instead, so it does not learn them and answer with spikes once the
     // signal is back (`cycleImpute`).
@@ -1706,6 +1704,12 @@ export class AutoDetector implements Detector {
     this.exceedBar = state.exceedBar ?? EXCEED_ALARM;
     this.extremes = state.extremes;
   }
+}
+
+/** What the fault member is fitted on: the readings it judges and, for each, whether the raw reading moved (absent: none did). */
+interface FaultTraining {
+  readings: readonly Reading[];
+  moved?: readonly boolean[];
 }
 
 /** What `combine` leaves for `mix` and `scoreOne`. */

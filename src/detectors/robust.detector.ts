@@ -448,13 +448,6 @@ export class RobustDetector implements Detector {
   exceedSurprise = 0;
   /** The largest exceedance surprise of the last fit's readings (after warm-up; read by `auto`'s `exceedTrained`). */
   exceedMax = 0;
-  /**
-   * Set by a caller that scores a transformed series (`auto`'s readings with the cycle removed)
-   * just before a reading: the raw reading differs from the one before it, so a repeat of the
-   * transformed value is the cycle repeating exactly, not the sensor repeating, and the stuck
-   * channel does not count it. Cleared by each reading.
-   */
-  rawMoved = false;
   private spikeTail: PowerTail | undefined;
   private spikeGaussian = false;
   /** `stuckRunFactor`: the training part's longest run of repeats and how many runs it held (set by fit). */
@@ -513,7 +506,7 @@ export class RobustDetector implements Detector {
 
   /**
    * `fit`, synchronously (one pass over the readings; nothing to wait for). `moved`, parallel to
-   * `normal`, says which readings' raw value moved (see `rawMoved`; absent: none).
+   * `normal`, says which readings' raw value moved (see `score`; absent: none).
    */
   fitNow(normal: readonly Reading[], options: FitOptions = {}, moved?: readonly boolean[]): FitReport {
     if (normal.length < this.minFitSamples) {
@@ -536,8 +529,7 @@ export class RobustDetector implements Detector {
         e.name = 'AbortError';
         throw e;
       }
-      this.rawMoved = moved?.[i] === true;
-      const s = this.step(r);
+      const s = this.step(r, moved?.[i] === true);
       if (this.n > this.p.warmup && this.exceedSurprise > this.exceedMax) this.exceedMax = this.exceedSurprise;
       if (i < split && this.n > this.p.warmup) absZ.push(this.absZ);
       if (i === split - 1) {
@@ -578,7 +570,13 @@ export class RobustDetector implements Detector {
     }
   }
 
-  score(reading: Reading): Score {
+  /**
+   * `rawMoved`: for a caller that scores a transformed series (`auto`'s readings with the cycle
+   * removed, or their distances from a known state's level), whether the raw reading differs from
+   * the one before it: a repeat of the transformed value is then no repeat of the sensor, and the
+   * stuck channel does not count it.
+   */
+  score(reading: Reading, rawMoved = false): Score {
     if (this.adaptCollecting) {
       this.collect(reading);
       const quiet = quietScore();
@@ -586,7 +584,7 @@ export class RobustDetector implements Detector {
       if (!this.adaptCollecting) this.addBand(quiet);
       return quiet;
     }
-    const { surprise, signal, parts } = this.step(reading);
+    const { surprise, signal, parts } = this.step(reading, rawMoved);
     if (this.n <= this.p.warmup) return quietScore();
     const score = this.scoreOf(surprise, signal, parts);
     this.addBand(score);
@@ -611,13 +609,14 @@ export class RobustDetector implements Detector {
 
   /**
    * The time `dt` (ms) the clock moved, per reading since it last moved (`clockTicks`: readings that
-   * share a timestamp count; otherwise `dt` itself), and the count of such readings kept current.
+   * share a timestamp count, and a reading the clock did not move for is no interval: NaN;
+   * otherwise `dt` itself). Counts such readings as it goes.
    */
   private perReading(dt: number): number {
     if (!this.p.clockTicks) return dt;
     if (dt === 0) {
       this.sameTs++;
-      return 0;
+      return Number.NaN;
     }
     const per = dt > 0 ? dt / (1 + this.sameTs) : dt;
     if (dt > 0) this.sameTs = 0;
@@ -729,10 +728,8 @@ export class RobustDetector implements Detector {
     return live && this.adaptRef ? this.adaptRef.center + (v - live.center) * this.adaptGain : v;
   }
 
-  private step(reading: Reading): { surprise: number; signal: Signal; parts: Surprises } {
+  private step(reading: Reading, rawMoved = false): { surprise: number; signal: Signal; parts: Surprises } {
     const p = this.p;
-    const rawMoved = this.rawMoved;
-    this.rawMoved = false;
     const x = this.mapped(reading.value);
     const parts = this.parts;
     parts.spike = 0;
@@ -761,10 +758,8 @@ export class RobustDetector implements Detector {
       this.driftSettle = DRIFT_SETTLE;
       this.resetTimeDrift();
     } else if (!first) {
-      const raw = reading.ts - this.lastTs;
-      const dt = this.perReading(raw);
-      // `clockTicks`: a reading the clock did not move for is no interval; the next move is shared.
-      if (!(this.p.clockTicks && raw === 0)) {
+      const dt = this.perReading(reading.ts - this.lastTs);
+      if (!Number.isNaN(dt)) {
         const typical = this.interval.mean;
         parts.dropout = this.gapSurprise(dt);
         if (dt >= 0) this.interval.update(this.interval.count >= 10 ? Math.min(dt, 3 * typical) : dt);
