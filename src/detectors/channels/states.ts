@@ -25,7 +25,8 @@
  * distance from the level of its state (the median of the state's training readings) or, outside
  * every band, of the state it was last in. On a transition it is one of the last RECENT residuals
  * in a state, replayed backwards: the fault channels judge the residual, so their noise is one
- * state's, not the switches', and a transition is neither a spike nor noise that died. Decision 0014 has the measurements.
+ * state's, not the switches', and a transition is neither a spike nor noise that died. Decision
+ * 0014 has the measurements.
  * @module
  */
 import { isFiniteNumber as num, stateRecord } from './state.ts';
