@@ -2566,6 +2566,18 @@ describe("auto: a relay's switches between levels it knows are no anomaly (known
     expect(scores.filter((s) => s.is_anomaly)).toHaveLength(1);
   });
 
+  it('alarms on a level it never saw at its first visit only: then it is a known state', async () => {
+    const rng = new Rng(11);
+    // Three visits of 60 s to 1.8 V, 5 minutes apart, from whichever level the relay is at.
+    const visits = [3000, 6000, 9000];
+    const base = live.slice(0, 12_000);
+    const withLevel = base.map((r, i) => (visits.some((v) => i >= v && i < v + 600) ? { ts: r.ts, value: Math.round((1.8 + 0.01 * rng.normal()) / LSB) * LSB } : r));
+    const scores = await scoresAfterFit({}, train, withLevel);
+    expect(alarmsIn(scores, 3000, 3599).length).toBeGreaterThan(0);
+    // Its return to the relay's levels and the later visits raise nothing.
+    expect(alarmsIn(scores, 3600, 11_999)).toEqual([]);
+  });
+
   it('never fitted, learns the levels in its self-fits: quiet after its first 10 minutes', async () => {
     const stream = relay(24_000, 5);
     const d = createDetector('auto', { seed: 1 });

@@ -89,6 +89,36 @@ describe('KnownStates', () => {
     expect([0.4, 0.9, 0.4].map((v) => (used.push(v), used.bounced))).toEqual([false, false, false]);
   });
 
+  it('makes a level it never saw a state once the signal has sat there for 100 readings; not a ramp, not a level next to a state', () => {
+    const rng = new Rng(7);
+    const states = KnownStates.fit(relay(6000, 1), LSB) as KnownStates;
+    const at = (level: number, n: number): boolean[] => Array.from({ length: n }, () => states.push(q(level + 0.01 * rng.normal())));
+    const third = at(1.8, 150);
+    expect(third.indexOf(true)).toBe(99);
+    expect(third.slice(99).every(Boolean)).toBe(true);
+    expect(states.count).toBe(3);
+    expect(states.reference).toBeCloseTo(1.8, 1);
+    // Back at 0.4 V, and at 1.8 V again: known at once.
+    at(0.4, 50);
+    expect(at(1.8, 5)).toEqual([true, true, true, true, true]);
+    // A slow ramp between 2.2 V and 2.6 V is no level, however long.
+    const ramp = Array.from({ length: 600 }, (_, i) => states.push(q(2.2 + (0.4 * i) / 600 + 0.01 * rng.normal())));
+    expect(ramp.some(Boolean)).toBe(false);
+    // 0.55 V lies 9 spreads from the 0.4 V state's band: no state of its own.
+    expect(at(0.55, 300).some(Boolean)).toBe(false);
+    expect(states.count).toBe(3);
+  });
+
+  it('resumes a run towards a new level from its saved state', () => {
+    const rng = new Rng(8);
+    const states = KnownStates.fit(relay(6000, 1), LSB) as KnownStates;
+    const values = Array.from({ length: 150 }, () => q(1.8 + 0.01 * rng.normal()));
+    for (const v of values.slice(0, 60)) states.push(v);
+    const copy = KnownStates.fromJSON(JSON.parse(JSON.stringify(states.toJSON())));
+    expect(values.slice(60).map((v) => copy.push(v))).toEqual(values.slice(60).map((v) => states.push(v)));
+    expect(copy.toJSON()).toEqual(states.toJSON());
+  });
+
   it('stands in for an edge with the last residuals in a state, not one value', () => {
     const states = KnownStates.fit(relay(6000, 5, [0.4, 3.2], 30, 90, 5), LSB) as KnownStates;
     const level = states.toJSON().levels[0] as number;
@@ -124,6 +154,10 @@ describe('KnownStates', () => {
       [{ outside: -1 }, /outside/],
       [{ between: 1 }, /between/],
       [{ bounces: 0.5 }, /bounces/],
+      [{ noise: 0 }, /noise/],
+      [{ run: [1, 2] }, /run/],
+      [{ run: [0, 1, 1, 1, 0] }, /run/],
+      [{ run: [3, 2, 1, 1, 0] }, /run/],
     ];
     for (const [change, message] of bad) expect(() => KnownStates.fromJSON({ ...good, ...change })).toThrow(message);
   });

@@ -16,7 +16,11 @@
  * on a switch (an RC-filtered edge) are a transition: the longest run of them in training, `push`
  * allows a run that long lying between the lowest and the highest state. Such a run that comes back
  * to the state it left was no switch but a dip (or a spike towards another state): when training
- * showed none, `push` says so (`bounced`) at the reading that comes back.
+ * showed none, `push` says so (`bounced`) at the reading that comes back. A level training never
+ * showed is news: its readings are left to every channel, but once the signal has sat there for
+ * ADOPT readings in a row, as tightly as in the widest known state, without a slope (a slow ramp
+ * is no level) and far from every other state, it is a known state too (up to MAX_STATES): a
+ * relay's third level alarms on its first visit, not on every visit.
  *
  * `push` takes a reading and says whether it lies in a known state (or such a transition): the
  * caller then leaves its alarm to the channels that judge something other than the level (a stuck
@@ -51,6 +55,10 @@ const BAND_NOISE = 3;
 const MAX_TRANSITION = 50;
 /** In-state residuals kept to stand in for a transition's readings. */
 const RECENT = 8;
+/** Readings in a row at a new level that make it a known state. */
+const ADOPT = 100;
+/** A run whose least-squares slope moves its level by more than this many noise spreads over the run is a ramp, not a level. */
+const ADOPT_SLOPE = 4;
 /** Readings a fit needs. */
 const MIN_READINGS = 200;
 
@@ -73,6 +81,10 @@ export interface KnownStatesState {
   between: boolean;
   /** Runs between states that came back to the state they left, in training. */
   bounces: number;
+  /** The noise spread the states were found with. */
+  noise: number;
+  /** The readings in a row at a level no state holds: [count, lowest, highest, Σ value, Σ index × value] (null: none). */
+  run: [number, number, number, number, number] | null;
 }
 
 export class KnownStates {
@@ -87,12 +99,18 @@ export class KnownStates {
   moved = true;
   /** Whether the last reading came back to the state it left after a run between states no longer than a transition, which training never did (see the module). */
   bounced = false;
+  private runCount = 0;
+  private runLo = 0;
+  private runHi = 0;
+  private runSum = 0;
+  private runSumIx = 0;
 
   private constructor(
-    private readonly bands: ReadonlyArray<readonly [number, number]>,
-    private readonly levels: readonly number[],
+    private readonly bands: Array<[number, number]>,
+    private readonly levels: number[],
     private readonly transition: number,
     private readonly bounces: number,
+    private readonly noise: number,
   ) {}
 
   /** How many states. */
@@ -129,16 +147,16 @@ export class KnownStates {
     if (states.length < 2 || states.length > MAX_STATES) return undefined;
     if (states.reduce((s, g) => s + g.count, 0) < IN_STATES * n) return undefined;
     for (let k = 1; k < states.length; k++) if ((states[k] as { lo: number }).lo - (states[k - 1] as { hi: number }).hi < SEPARATION * noise) return undefined;
-    const bands = states.map((g) => [g.lo - BAND_NOISE * noise, g.hi + BAND_NOISE * noise] as const);
+    const bands = states.map((g): [number, number] => [g.lo - BAND_NOISE * noise, g.hi + BAND_NOISE * noise]);
     // Each state's level: the median of its group (the sorted readings between its lo and hi).
     let from = 0;
     const levels = states.map((g) => {
       while ((sorted[from] as number) < g.lo) from++;
       return sorted[from + (g.count >> 1)] as number;
     });
-    const probe = new KnownStates(bands, levels, 0, 0);
-    const lowest = (bands[0] as readonly [number, number])[1];
-    const highest = (bands[bands.length - 1] as readonly [number, number])[0];
+    const probe = new KnownStates(bands, levels, 0, 0, noise);
+    const lowest = (bands[0] as [number, number])[1];
+    const highest = (bands[bands.length - 1] as [number, number])[0];
     let switches = 0;
     let stays = 0;
     let last = -1;
@@ -166,7 +184,7 @@ export class KnownStates {
       run = 0;
     }
     if (switches < MIN_SWITCHES || n / stays < MIN_DWELL) return undefined;
-    return new KnownStates(bands, levels, Math.min(longest, MAX_TRANSITION), bounces);
+    return new KnownStates(bands, levels, Math.min(longest, MAX_TRANSITION), bounces, noise);
   }
 
   /**
@@ -185,6 +203,7 @@ export class KnownStates {
     const k = this.bandOf(value);
     if (k >= 0) {
       this.bounced = this.bounces === 0 && k === this.last && this.outside > 0 && this.outside <= this.transition && this.between;
+      this.runCount = 0;
       this.outside = 0;
       this.between = true;
       this.last = k;
@@ -194,13 +213,69 @@ export class KnownStates {
       return true;
     }
     this.outside++;
-    const lowest = (this.bands[0] as readonly [number, number])[1];
-    const highest = (this.bands[this.bands.length - 1] as readonly [number, number])[0];
+    const lowest = (this.bands[0] as [number, number])[1];
+    const highest = (this.bands[this.bands.length - 1] as [number, number])[0];
     this.between &&= value > lowest && value < highest;
     const transition = this.outside <= this.transition && this.between;
     const n = this.recent.length;
     this.residual = !transition ? value - (this.levels[this.last] as number) : n > 0 ? (this.recent[(((n - this.outside) % n) + n) % n] as number) : 0;
+    if (!transition && this.settle(value)) {
+      // The reading that made its level a state lies in it.
+      this.last = this.bandOf(value);
+      this.outside = 0;
+      this.between = true;
+      this.residual = value - (this.levels[this.last] as number);
+      return true;
+    }
     return transition;
+  }
+
+  /**
+   * Counts a reading towards a run at a level no state holds; true when the run has made that
+   * level a known state (see the module), which then holds the reading.
+   */
+  private settle(value: number): boolean {
+    if (this.runCount === 0) {
+      this.restartRun(value);
+      return false;
+    }
+    const lo = Math.min(this.runLo, value);
+    const hi = Math.max(this.runHi, value);
+    const widest = Math.max(...this.bands.map((b) => b[1] - b[0])) - 2 * BAND_NOISE * this.noise;
+    if (hi - lo > widest + 2 * this.noise) {
+      this.restartRun(value);
+      return false;
+    }
+    this.runSumIx += this.runCount * value;
+    this.runSum += value;
+    this.runCount++;
+    this.runLo = lo;
+    this.runHi = hi;
+    if (this.runCount < ADOPT || this.bands.length >= MAX_STATES) return false;
+    // The least-squares slope over the run, times √Σ(i − ī)²: how far it moves the level, in the
+    // units its noise would move it (about one spread when there is no slope).
+    const n = this.runCount;
+    const spread = Math.sqrt((n * (n * n - 1)) / 12);
+    const moves = Math.abs(this.runSumIx - ((n - 1) / 2) * this.runSum) / spread;
+    if (moves > ADOPT_SLOPE * Math.max(this.noise, (hi - lo) / 6)) {
+      this.restartRun(value);
+      return false;
+    }
+    const apart = (SEPARATION - BAND_NOISE) * this.noise;
+    if (this.bands.some((b) => lo - b[1] < apart && b[0] - hi < apart)) return false;
+    const at = this.bands.findIndex((b) => b[0] > hi);
+    const k = at < 0 ? this.bands.length : at;
+    this.bands.splice(k, 0, [lo - BAND_NOISE * this.noise, hi + BAND_NOISE * this.noise]);
+    this.levels.splice(k, 0, (lo + hi) / 2);
+    if (this.last >= k) this.last++;
+    this.runCount = 0;
+    return true;
+  }
+
+  private restartRun(value: number): void {
+    this.runCount = 1;
+    this.runLo = this.runHi = this.runSum = value;
+    this.runSumIx = 0;
   }
 
   /** The index of the band holding `value`, −1 when none does. */
@@ -224,6 +299,8 @@ export class KnownStates {
       outside: this.outside,
       between: this.between,
       bounces: this.bounces,
+      noise: this.noise,
+      run: this.runCount > 0 ? [this.runCount, this.runLo, this.runHi, this.runSum, this.runSumIx] : null,
     };
   }
 
@@ -247,7 +324,18 @@ export class KnownStates {
     if (!Number.isInteger(s.outside) || (s.outside as number) < 0) throw new Error('outside must be an integer ≥ 0');
     if (typeof s.between !== 'boolean') throw new Error('between must be a boolean');
     if (!Number.isInteger(s.bounces) || (s.bounces as number) < 0) throw new Error('bounces must be an integer ≥ 0');
-    const states = new KnownStates(bands as Array<[number, number]>, levels as number[], s.transition as number, s.bounces as number);
+    if (!num(s.noise) || !(s.noise > 0)) throw new Error('noise must be a positive number');
+    const run = s.run as unknown[] | null;
+    if (run !== null && (!Array.isArray(run) || run.length !== 5 || !Number.isInteger(run[0]) || !((run[0] as number) > 0) || !run.every(num) || !((run[1] as number) <= (run[2] as number))))
+      throw new Error('run must be null or [count > 0, lowest ≤ highest, Σ value, Σ index × value]');
+    const states = new KnownStates(
+      (bands as Array<[number, number]>).map((b): [number, number] => [b[0], b[1]]),
+      [...(levels as number[])],
+      s.transition as number,
+      s.bounces as number,
+      s.noise,
+    );
+    if (run !== null) [states.runCount, states.runLo, states.runHi, states.runSum, states.runSumIx] = run as [number, number, number, number, number];
     states.outside = s.outside as number;
     states.between = s.between;
     states.last = s.last as number;
