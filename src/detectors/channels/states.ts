@@ -57,7 +57,7 @@ const MAX_TRANSITION = 50;
 const RECENT = 8;
 /** Readings in a row at a new level that make it a known state. */
 const ADOPT = 100;
-/** A run whose least-squares slope moves its level by more than this many noise spreads over the run is a ramp, not a level. */
+/** A run whose least-squares slope lies more than this many of its standard errors from flat (the noise's, at least the run's range / 6) is a ramp, not a level. */
 const ADOPT_SLOPE = 4;
 /** Readings a fit needs. */
 const MIN_READINGS = 200;
@@ -241,8 +241,7 @@ export class KnownStates {
     }
     const lo = Math.min(this.runLo, value);
     const hi = Math.max(this.runHi, value);
-    const widest = Math.max(...this.bands.map((b) => b[1] - b[0])) - 2 * BAND_NOISE * this.noise;
-    if (hi - lo > widest + 2 * this.noise) {
+    if (hi - lo > this.widestGroup() + 2 * this.noise) {
       this.restartRun(value);
       return false;
     }
@@ -252,8 +251,8 @@ export class KnownStates {
     this.runLo = lo;
     this.runHi = hi;
     if (this.runCount < ADOPT || this.bands.length >= MAX_STATES) return false;
-    // The least-squares slope over the run, times √Σ(i − ī)²: how far it moves the level, in the
-    // units its noise would move it (about one spread when there is no slope).
+    // Σ(i − ī)·x / √Σ(i − ī)²: the least-squares slope over its standard error, times the noise's
+    // spread (about one spread when the level is flat).
     const n = this.runCount;
     const spread = Math.sqrt((n * (n * n - 1)) / 12);
     const moves = Math.abs(this.runSumIx - ((n - 1) / 2) * this.runSum) / spread;
@@ -270,6 +269,13 @@ export class KnownStates {
     if (this.last >= k) this.last++;
     this.runCount = 0;
     return true;
+  }
+
+  /** The widest state's training range (its band less the noise added on each side). */
+  private widestGroup(): number {
+    let widest = 0;
+    for (const b of this.bands) widest = Math.max(widest, b[1] - b[0]);
+    return widest - 2 * BAND_NOISE * this.noise;
   }
 
   private restartRun(value: number): void {
